@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, then every test (PostgreSQL included).
+source "$(dirname "$0")/_env.sh"
+bash scripts/ensure-postgres.sh
+ruff check .
+ruff format --check .
+mypy
+pytest "$@"

@@ -1,0 +1,1 @@
+"""Adapters: the outside world (database, clock, files) behind the services' ports."""

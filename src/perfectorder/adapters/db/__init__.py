@@ -1,0 +1,1 @@
+"""SQLAlchemy Core storage that runs unchanged on SQLite and PostgreSQL."""

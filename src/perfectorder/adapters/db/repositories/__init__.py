@@ -1,0 +1,1 @@
+"""SQLAlchemy Core implementations of the services' repository ports."""

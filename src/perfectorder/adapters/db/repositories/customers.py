@@ -1,0 +1,113 @@
+"""Customers, their addresses and the figures of their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, insert, select
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.sql import insert_or_nothing
+from perfectorder.adapters.db.types import ExactDecimal
+from perfectorder.domain.values import Address
+from perfectorder.domain.verification import KnownCustomer
+from perfectorder.services.ports import CustomerRecord, CustomerSpec, CustomerTotals
+from perfectorder.services.views import AddressView, CustomerView
+
+c, a, o = t.customers, t.customer_addresses, t.orders
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
+_FOR_ORDER = select(
+    c.c.id, c.c.email, c.c.name.label("customer_name"), c.c.credit_limit,
+    *[a.c[f].label(f"addr_{f}") for f in ADDRESS_FIELDS],
+).select_from(c.outerjoin(a, and_(a.c.customer_id == c.c.id, a.c.is_default)))
+
+
+class SqlCustomerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def for_order(self, *, customer_id: int | None, email: str | None) -> CustomerRecord | None:
+        if customer_id is not None:
+            stmt = _FOR_ORDER.where(c.c.id == customer_id)
+        elif email is not None:
+            stmt = _FOR_ORDER.where(c.c.email == email)
+        else:
+            return None
+        row = self._conn.execute(stmt.limit(1)).first()
+        if row is None:
+            return None
+        address = None
+        if row.addr_line1 is not None:
+            address = Address(**{f: getattr(row, f"addr_{f}") for f in ADDRESS_FIELDS})
+        return CustomerRecord(KnownCustomer(row.id, row.email, row.customer_name, address), row.credit_limit)
+
+    def add(self, spec: CustomerSpec, created_at: datetime) -> int | None:
+        stmt = insert_or_nothing(self._conn, c).values(
+            email=spec.email, name=spec.name, phone=spec.phone, tier=spec.tier, credit_limit=spec.credit_limit,
+            payment_terms_days=spec.payment_terms_days, created_at=created_at,
+        ).returning(c.c.id)
+        row = self._conn.execute(stmt).first()
+        return row.id if row is not None else None
+
+    def add_address(self, customer_id: int, address: Address, *, default: bool) -> None:
+        values = {f: getattr(address, f) for f in ADDRESS_FIELDS}
+        self._conn.execute(insert(a).values(customer_id=customer_id, is_default=default, **values))
+
+    def get(self, customer_id: int) -> CustomerView | None:
+        row = self._conn.execute(select(c).where(c.c.id == customer_id)).first()
+        if row is None:
+            return None
+        addresses = self._conn.execute(
+            select(a).where(a.c.customer_id == customer_id).order_by(a.c.is_default.desc(), a.c.id)
+        )
+        return _view(row, tuple(AddressView(**{f: r._mapping[f] for f in ADDRESS_FIELDS}) for r in addresses))
+
+    def list(self, *, email: str | None, after_id: int | None, limit: int) -> list[CustomerView]:
+        stmt = select(c).order_by(c.c.id).limit(limit)
+        if email is not None:
+            stmt = stmt.where(c.c.email == email.strip().lower())
+        if after_id is not None:
+            stmt = stmt.where(c.c.id > after_id)
+        return [_view(row, ()) for row in self._conn.execute(stmt)]
+
+    def totals(self, customer_id: int) -> CustomerTotals:
+        kept = o.c.status != "cancelled"
+        stmt = (
+            select(
+                o.c.currency,
+                func.count().label("orders"),
+                func.sum(case((kept, 0), else_=1)).label("cancelled"),
+                func.sum(case((kept, o.c.total), else_=0), type_=ExactDecimal()).label("spent"),
+                func.min(o.c.placed_at).label("first"),
+                func.max(o.c.placed_at).label("last"),
+            )
+            .where(o.c.customer_id == customer_id)
+            .group_by(o.c.currency)
+        )
+        rows = list(self._conn.execute(stmt))
+        firsts = [r.first for r in rows if r.first is not None]
+        lasts = [r.last for r in rows if r.last is not None]
+        return CustomerTotals(
+            orders_count=sum(r.orders for r in rows),
+            cancelled_count=sum(r.cancelled or 0 for r in rows),
+            total_spent={r.currency: r.spent or Decimal(0) for r in rows},
+            first_order_at=min(firsts) if firsts else None,
+            last_order_at=max(lasts) if lasts else None,
+        )
+
+    def open_balance(self, customer_id: int) -> Decimal:
+        stmt = select(func.coalesce(func.sum(o.c.total, type_=ExactDecimal()), 0)).where(
+            (o.c.customer_id == customer_id) & (o.c.payment_method == "invoice")
+            & (o.c.status != "cancelled") & (func.coalesce(o.c.payment_status, "") != "captured")
+        )
+        value = self._conn.execute(stmt).scalar_one()
+        return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _view(row: Any, addresses: tuple[AddressView, ...]) -> CustomerView:
+    return CustomerView(
+        id=row.id, email=row.email, name=row.name, phone=row.phone, tier=row.tier, credit_limit=row.credit_limit,
+        payment_terms_days=row.payment_terms_days, created_at=row.created_at, addresses=addresses,
+    )

@@ -1,0 +1,30 @@
+"""Stored answers to requests sent with an Idempotency-Key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.sql import insert_or_nothing
+from perfectorder.services.ports import StoredResponse
+
+k = t.idempotency_keys
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, scope: str, key: str) -> StoredResponse | None:
+        stmt = select(k.c.fingerprint, k.c.status_code, k.c.response).where((k.c.scope == scope) & (k.c.key == key))
+        row = self._conn.execute(stmt).first()
+        return StoredResponse(row.fingerprint, row.status_code, row.response) if row is not None else None
+
+    def save(self, scope: str, key: str, stored: StoredResponse, created_at: datetime) -> bool:
+        stmt = insert_or_nothing(self._conn, k).values(
+            scope=scope, key=key, fingerprint=stored.fingerprint, status_code=stored.status_code,
+            response=stored.body, created_at=created_at,
+        ).returning(k.c.key)
+        return self._conn.execute(stmt).first() is not None

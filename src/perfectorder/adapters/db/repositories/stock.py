@@ -1,0 +1,123 @@
+"""Stock rows change only through guarded single statements; the CHECK constraints back them up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.sql import upsert
+from perfectorder.services.ports import Movement
+from perfectorder.services.views import MovementView, StockView
+
+s = t.stock
+_KEY = (s.c.product_id == bindparam("p")) & (s.c.warehouse_id == bindparam("w"))
+# The guard is the whole point: the row changes only if the units are there at the moment of writing.
+_RESERVE = update(s).where(_KEY & (s.c.on_hand - s.c.reserved >= bindparam("q"))).values(
+    reserved=s.c.reserved + bindparam("q")
+)
+_RELEASE = update(s).where(_KEY & (s.c.reserved >= bindparam("q"))).values(reserved=s.c.reserved - bindparam("q"))
+_REMOVE = update(s).where(_KEY & (s.c.on_hand + bindparam("d") >= s.c.reserved)).values(
+    on_hand=s.c.on_hand + bindparam("d")
+)
+_AVAILABLE = select(s.c.product_id, s.c.warehouse_id, (s.c.on_hand - s.c.reserved).label("available"))
+_LEVELS = (
+    select(t.products.c.sku, t.warehouses.c.code, s.c.on_hand, s.c.reserved, s.c.bin_location)
+    .select_from(s.join(t.products).join(t.warehouses))
+)
+
+
+class SqlStockRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def available(self, product_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+        rows = self._conn.execute(_AVAILABLE.where(s.c.product_id.in_(list(product_ids))))
+        return {(r.product_id, r.warehouse_id): r.available for r in rows}
+
+    def reserve(self, product_id: int, warehouse_id: int, quantity: int) -> bool:
+        return self._conn.execute(_RESERVE, {"p": product_id, "w": warehouse_id, "q": quantity}).rowcount == 1
+
+    def release(self, product_id: int, warehouse_id: int, quantity: int) -> bool:
+        return self._conn.execute(_RELEASE, {"p": product_id, "w": warehouse_id, "q": quantity}).rowcount == 1
+
+    def receive(self, product_id: int, warehouse_id: int, quantity: int) -> None:
+        stmt = upsert(self._conn, s).values(product_id=product_id, warehouse_id=warehouse_id,
+                                            on_hand=quantity, reserved=0)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[s.c.product_id, s.c.warehouse_id], set_={"on_hand": s.c.on_hand + stmt.excluded.on_hand}
+        )
+        self._conn.execute(stmt)
+
+    def adjust(self, product_id: int, warehouse_id: int, delta: int) -> bool:
+        return self._conn.execute(_REMOVE, {"p": product_id, "w": warehouse_id, "d": delta}).rowcount == 1
+
+    def level(self, product_id: int, warehouse_id: int) -> StockView | None:
+        stmt = _LEVELS.where((s.c.product_id == product_id) & (s.c.warehouse_id == warehouse_id))
+        row = self._conn.execute(stmt).first()
+        return _stock_view(row) if row is not None else None
+
+    def levels(self, *, sku: str | None, warehouse: str | None, limit: int) -> list[StockView]:
+        stmt = _LEVELS.order_by(t.products.c.sku, t.warehouses.c.code).limit(limit)
+        if sku is not None:
+            stmt = stmt.where(t.products.c.sku == sku)
+        if warehouse is not None:
+            stmt = stmt.where(t.warehouses.c.code == warehouse)
+        return [_stock_view(row) for row in self._conn.execute(stmt)]
+
+    def record(self, movements: Sequence[Movement]) -> None:
+        if not movements:
+            return
+        self._conn.execute(insert(t.stock_movements), [
+            {"product_id": m.product_id, "warehouse_id": m.warehouse_id, "movement": m.movement,
+             "on_hand_delta": m.on_hand_delta, "reserved_delta": m.reserved_delta, "order_id": m.order_id,
+             "reason": m.reason[:500], "actor": m.actor[:100], "created_at": m.created_at}
+            for m in movements
+        ])
+
+    def movements(
+        self, *, sku: str | None, warehouse: str | None, after_id: int | None, limit: int
+    ) -> list[MovementView]:
+        m = t.stock_movements
+        stmt = (
+            select(m, t.products.c.sku, t.warehouses.c.code)
+            .select_from(m.join(t.products).join(t.warehouses))
+            .order_by(m.c.id)
+            .limit(limit)
+        )
+        if sku is not None:
+            stmt = stmt.where(t.products.c.sku == sku)
+        if warehouse is not None:
+            stmt = stmt.where(t.warehouses.c.code == warehouse)
+        if after_id is not None:
+            stmt = stmt.where(m.c.id > after_id)
+        return [
+            MovementView(r.id, r.sku, r.code, r.movement, r.on_hand_delta, r.reserved_delta, r.order_id,
+                         r.reason, r.actor, r.created_at)
+            for r in self._conn.execute(stmt)
+        ]
+
+    def book_capacity(self, warehouse_id: int, day: date, capacity: int) -> bool:
+        c = t.shipping_capacity
+        stmt = upsert(self._conn, c).values(warehouse_id=warehouse_id, ship_date=day, booked=1, capacity=capacity)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.c.warehouse_id, c.c.ship_date],
+            set_={"booked": c.c.booked + 1, "capacity": stmt.excluded.capacity},
+            where=c.c.booked < stmt.excluded.capacity,
+        ).returning(c.c.booked)
+        return self._conn.execute(stmt).first() is not None
+
+    def unbook_capacity(self, warehouse_id: int, day: date, quantity: int) -> None:
+        c = t.shipping_capacity
+        self._conn.execute(
+            update(c)
+            .where((c.c.warehouse_id == warehouse_id) & (c.c.ship_date == day) & (c.c.booked >= quantity))
+            .values(booked=c.c.booked - quantity)
+        )
+
+
+def _stock_view(row: Any) -> StockView:
+    return StockView(row.sku, row.code, row.on_hand, row.reserved, row.bin_location)

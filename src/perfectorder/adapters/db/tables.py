@@ -1,0 +1,265 @@
+"""The schema. Constraints are named so migrations stay stable, and they are the last line of
+defence: the CHECKs on stock hold even if a bug in our code tried to oversell."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from perfectorder.adapters.db.types import ExactDecimal, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(100), nullable=False, server_default=""),
+    Column("price", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("weight_kg", ExactDecimal(), nullable=False, server_default="0"),
+    Column("unit_cost", ExactDecimal(), nullable=True),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("fulfilment", String(20), nullable=False, server_default="made_to_stock"),
+    Column("production_days", Integer, nullable=False, server_default="0"),
+    Column("lead_time_days", Integer, nullable=False, server_default="14"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("price >= 0", name="price_not_negative"),
+    CheckConstraint("production_days >= 0", name="production_days_not_negative"),
+)
+
+warehouses = Table(
+    "warehouses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("handling_days", Integer, nullable=False, server_default="1"),
+    Column("cutoff", String(5), nullable=False, server_default="14:00"),
+    Column("priority", Integer, nullable=False, server_default="100"),
+    Column("daily_capacity", Integer, nullable=True),
+    Column("active", Boolean, nullable=False, server_default="1"),
+)
+
+stock = Table(
+    "stock",
+    metadata,
+    Column("product_id", Integer, ForeignKey("products.id"), primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("on_hand", Integer, nullable=False, server_default="0"),
+    Column("reserved", Integer, nullable=False, server_default="0"),
+    Column("bin_location", String(32), nullable=False, server_default=""),
+    CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+)
+
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("movement", String(20), nullable=False),
+    Column("on_hand_delta", Integer, nullable=False),
+    Column("reserved_delta", Integer, nullable=False),
+    Column("order_id", Integer, nullable=True),
+    Column("reason", String(500), nullable=False, server_default=""),
+    Column("actor", String(100), nullable=False, server_default="system"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_stock_movements_product_warehouse", "product_id", "warehouse_id", "id"),
+    Index("ix_stock_movements_order_id", "order_id"),
+)
+
+shipping_services = Table(
+    "shipping_services",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("carrier", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("transit_days", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+)
+
+holidays = Table(
+    "holidays",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("name", String(200), nullable=False, server_default=""),
+)
+
+shipping_capacity = Table(
+    "shipping_capacity",
+    metadata,
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), primary_key=True),
+    Column("ship_date", Date, primary_key=True),
+    Column("booked", Integer, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(40), nullable=False, server_default=""),
+    Column("tier", String(20), nullable=False, server_default="standard"),
+    Column("credit_limit", ExactDecimal(), nullable=False, server_default="0"),
+    Column("payment_terms_days", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+customer_addresses = Table(
+    "customer_addresses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+    Column("name", String(200), nullable=False),
+    Column("line1", String(200), nullable=False),
+    Column("line2", String(200), nullable=False, server_default=""),
+    Column("city", String(100), nullable=False),
+    Column("region", String(100), nullable=False, server_default=""),
+    Column("postal_code", String(20), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("phone", String(40), nullable=False, server_default=""),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("external_ref", String(100), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", ExactDecimal(), nullable=False),
+    Column("ship_name", String(200), nullable=False),
+    Column("ship_line1", String(200), nullable=False),
+    Column("ship_line2", String(200), nullable=False, server_default=""),
+    Column("ship_city", String(100), nullable=False),
+    Column("ship_region", String(100), nullable=False, server_default=""),
+    Column("ship_postal_code", String(20), nullable=False),
+    Column("ship_country", String(2), nullable=False),
+    Column("ship_phone", String(40), nullable=False, server_default=""),
+    Column("ship_timezone", String(64), nullable=False, server_default="UTC"),
+    Column("shipping_service", String(32), nullable=False),
+    Column("backorder_policy", String(10), nullable=False),
+    Column("requested_delivery_date", Date, nullable=True),
+    Column("promised_ship_date", Date, nullable=False),
+    # The promise made at capture; never updated, so lateness is always measured against it.
+    Column("promised_date", Date, nullable=False),
+    Column("rescheduled_date", Date, nullable=True),
+    Column("reschedule_reason", String(500), nullable=True),
+    Column("payment_method", String(20), nullable=True),
+    Column("payment_status", String(20), nullable=True),
+    Column("payment_authorized", ExactDecimal(), nullable=True),
+    Column("payment_reference", String(100), nullable=True),
+    Column("note", String(1000), nullable=False, server_default=""),
+    Column("placed_at", UtcDateTime(), nullable=False),
+    Column("approved_at", UtcDateTime(), nullable=True),
+    Column("cancelled_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel", "external_ref"),
+    Index("ix_orders_customer_id", "customer_id", "id"),
+    Index("ix_orders_status", "status", "id"),
+    Index("ix_orders_placed_at", "placed_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", ExactDecimal(), nullable=False),
+    Column("backordered_qty", Integer, nullable=False, server_default="0"),
+    Column("cancelled_qty", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("order_id", "line_no"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("order_line_id", Integer, ForeignKey("order_lines.id"), nullable=False, index=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("reserves_stock", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("planned_ship_date", Date, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+order_holds = Table(
+    "order_holds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("reason", String(20), nullable=False),
+    Column("note", String(500), nullable=False, server_default=""),
+    Column("placed_at", UtcDateTime(), nullable=False),
+    Column("placed_by", String(100), nullable=False),
+    Column("released_at", UtcDateTime(), nullable=True),
+    Column("released_by", String(100), nullable=True),
+    Column("release_note", String(500), nullable=True),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_order_events_order_id", "order_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+ALL_TABLES = [t.name for t in metadata.sorted_tables]

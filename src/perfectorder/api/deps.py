@@ -1,0 +1,52 @@
+"""Typed dependencies shared by the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from perfectorder.api.middleware import ApiMetrics
+from perfectorder.services.context import ServiceContext
+from perfectorder.services.idempotency import fingerprint, run_idempotent
+
+MAX_ID = 2**31 - 1
+
+
+def _services(request: Request) -> ServiceContext:
+    services: ServiceContext = request.app.state.services
+    return services
+
+
+def _metrics(request: Request) -> ApiMetrics:
+    metrics: ApiMetrics = request.app.state.metrics
+    return metrics
+
+
+Services = Annotated[ServiceContext, Depends(_services)]
+Metrics = Annotated[ApiMetrics, Depends(_metrics)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=255,
+        description="Send the same key when retrying: the first answer is returned, the work is done once",
+    ),
+]
+
+
+def idempotent(
+    ctx: ServiceContext, *, scope: str, key: str | None, payload: BaseModel, status: int,
+    call: Callable[[], dict[str, Any]], location: Callable[[dict[str, Any]], str] | None = None,
+) -> JSONResponse:
+    """Runs a POST so that a retry with the same Idempotency-Key answers exactly as the first call did."""
+    result = run_idempotent(
+        ctx, scope=scope, key=key, request_fingerprint=fingerprint(payload.model_dump(mode="json")),
+        operation=lambda: (status, call()),
+    )
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    if location is not None and result.status_code == 201:
+        headers["Location"] = location(result.body)
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)

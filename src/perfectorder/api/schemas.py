@@ -1,0 +1,353 @@
+"""Request and response bodies, one schema per direction (`*Create` in, `*Public` out).
+
+Requests are typed but not judged here: business rules live in the domain, which names the field
+and gives each failure its own code. The bounds below only keep absurd values away from storage.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
+from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
+from perfectorder.services import views as v
+
+
+
+def money_text(amount: Decimal) -> str:
+    """Amounts go out as strings with 2 to 4 decimals: exact, and readable as currency."""
+    text = f"{amount.quantize(Decimal('0.0001')):f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    return f"{whole}.{fraction}"
+
+
+Amount = Annotated[Decimal, PlainSerializer(money_text, return_type=str, when_used="json")]
+AMOUNT = Field(default=None, ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4)
+MAX_INT = 2**31 - 1
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(In):
+    name: str | None = Field(default=None, max_length=200)
+    line1: str | None = Field(default=None, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2, e.g. DE")
+    phone: str | None = Field(default=None, max_length=40)
+    timezone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. Europe/Berlin")
+
+
+class CustomerIn(In):
+    id: int | None = Field(default=None, ge=1, le=MAX_INT, description="An existing customer")
+    email: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class LineIn(In):
+    sku: str = Field(max_length=64)
+    quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
+    unit_price: Decimal | None = Field(
+        default=None, ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4,
+        description="Optional; when given it must equal the catalog price unless the channel may override it",
+    )
+
+
+class PaymentIn(In):
+    method: PaymentMethod
+    status: PaymentStatus = PaymentStatus.PENDING
+    authorized_amount: Decimal | None = AMOUNT
+    reference: str | None = Field(default=None, max_length=100)
+
+
+class OrderCreate(In):
+    channel: Channel
+    external_ref: str = Field(max_length=100, description="The order's id in its channel; unique per channel")
+    currency: str = Field(max_length=3, description="ISO 4217")
+    customer: CustomerIn | None = None
+    shipping_address: AddressIn | None = None
+    lines: list[LineIn]
+    payment: PaymentIn | None = None
+    requested_delivery_date: date | None = None
+    backorder_policy: BackorderPolicy = BackorderPolicy.REJECT
+    shipping_service: str = Field(default="standard", max_length=32)
+    note: str = Field(default="", max_length=1000)
+
+    def to_command(self) -> PlaceOrder:
+        return PlaceOrder(
+            channel=self.channel, external_ref=self.external_ref, currency=self.currency.upper(),
+            lines=tuple(LineInput(x.sku.strip(), x.quantity, x.unit_price) for x in self.lines),
+            customer=CustomerInput(**self.customer.model_dump()) if self.customer else None,
+            shipping_address=AddressInput(**self.shipping_address.model_dump()) if self.shipping_address else None,
+            payment=PaymentInput(**self.payment.model_dump()) if self.payment else None,
+            requested_delivery_date=self.requested_delivery_date, backorder_policy=self.backorder_policy,
+            shipping_service=self.shipping_service, note=self.note,
+        )
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AddressPublic(Out):
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    phone: str
+    timezone: str
+
+
+class AllocationPublic(Out):
+    warehouse: str
+    quantity: int
+    reserves_stock: bool
+    status: str
+    planned_ship_date: date
+
+
+class LinePublic(Out):
+    line_no: int
+    sku: str
+    quantity: int
+    unit_price: Amount
+    amount: Amount
+    backordered_qty: int
+    cancelled_qty: int
+    allocations: list[AllocationPublic]
+
+
+class HoldPublic(Out):
+    id: int
+    reason: str
+    note: str
+    placed_at: datetime
+    placed_by: str
+    released_at: datetime | None
+    released_by: str | None
+    release_note: str | None
+
+
+class PaymentPublic(Out):
+    method: str | None
+    status: str | None
+    authorized_amount: Amount | None
+    reference: str | None
+
+
+class OrderPublic(Out):
+    id: int
+    channel: str
+    external_ref: str
+    customer_id: int
+    status: str
+    currency: str
+    total: Amount
+    shipping_address: AddressPublic
+    shipping_service: str
+    backorder_policy: str
+    requested_delivery_date: date | None
+    promised_ship_date: date
+    promised_date: date = Field(description="The original promise, fixed at capture")
+    rescheduled_date: date | None
+    reschedule_reason: str | None
+    payment: PaymentPublic
+    note: str
+    placed_at: datetime
+    approved_at: datetime | None
+    cancelled_at: datetime | None
+    lines: list[LinePublic]
+    holds: list[HoldPublic]
+
+
+class OrderSummaryPublic(Out):
+    id: int
+    channel: str
+    external_ref: str
+    customer_id: int
+    status: str
+    currency: str
+    total: Amount
+    promised_date: date
+    placed_at: datetime
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummaryPublic]
+    next_cursor: str | None
+
+
+class EventPublic(Out):
+    id: int
+    type: str
+    occurred_at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+class Timeline(BaseModel):
+    order_id: int
+    events: list[EventPublic]
+
+
+class CancelRequest(In):
+    reason: str = Field(max_length=500)
+
+
+class HoldRequest(In):
+    reason: str = Field(default="manual", pattern="^(payment|credit|risk|stock|manual)$")
+    note: str = Field(default="", max_length=500)
+
+
+class ReleaseRequest(In):
+    note: str = Field(default="", max_length=500)
+
+
+class RescheduleRequest(In):
+    new_date: date
+    reason: str = Field(max_length=500)
+
+
+class ProductCreate(In):
+    sku: str = Field(max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    price: Decimal = Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4)
+    currency: str = Field(max_length=3)
+    category: str = Field(default="", max_length=100)
+    weight_kg: Decimal = Field(default=Decimal(0), ge=Decimal("-1e6"), le=Decimal("1e6"), decimal_places=4)
+    unit_cost: Decimal | None = AMOUNT
+    active: bool = True
+    fulfilment: str = Field(default="made_to_stock", max_length=20)
+    production_days: int = Field(default=0, ge=-365, le=365)
+    lead_time_days: int = Field(default=14, ge=-365, le=365)
+
+
+class ProductPublic(Out):
+    id: int
+    sku: str
+    name: str
+    category: str
+    price: Amount
+    currency: str
+    weight_kg: Amount
+    unit_cost: Amount | None
+    active: bool
+    fulfilment: str
+    production_days: int
+    lead_time_days: int
+
+
+class WarehouseCreate(In):
+    code: str = Field(max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = Field(default="UTC", max_length=64)
+    handling_days: int = Field(default=1, ge=-30, le=30)
+    cutoff: str = Field(default="14:00", max_length=5)
+    priority: int = Field(default=100, ge=0, le=10_000)
+    daily_capacity: int | None = Field(default=None, ge=-MAX_INT, le=MAX_INT)
+
+
+class WarehousePublic(Out):
+    id: int
+    code: str
+    name: str
+    timezone: str
+    handling_days: int
+    cutoff: str
+    priority: int
+    daily_capacity: int | None
+    active: bool
+
+
+class ShippingServicePublic(Out):
+    code: str = Field(max_length=32)
+    carrier: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    transit_days: int = Field(ge=-60, le=60)
+
+
+class StockPublic(Out):
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    available: int = Field(description="Available to promise: on hand minus reserved")
+    bin_location: str
+
+
+class StockReceipt(In):
+    sku: str = Field(max_length=64)
+    warehouse: str = Field(max_length=32)
+    quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
+    reason: str = Field(default="", max_length=500)
+
+
+class StockAdjustment(In):
+    sku: str = Field(max_length=64)
+    warehouse: str = Field(max_length=32)
+    delta: int = Field(ge=-MAX_INT, le=MAX_INT, description="Units to add (positive) or remove (negative)")
+    reason: str = Field(max_length=500)
+
+
+class MovementPublic(Out):
+    id: int
+    sku: str
+    warehouse: str
+    movement: str
+    on_hand_delta: int
+    reserved_delta: int
+    order_id: int | None
+    reason: str
+    actor: str
+    created_at: datetime
+
+
+class CustomerCreate(In):
+    email: str = Field(max_length=254)
+    name: str = Field(max_length=200)
+    phone: str = Field(default="", max_length=40)
+    tier: str = Field(default="standard", max_length=20)
+    credit_limit: Decimal = Field(default=Decimal(0), ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4)
+    payment_terms_days: int = Field(default=0, ge=-365, le=365)
+    address: AddressIn | None = None
+
+
+class CustomerPublic(Out):
+    id: int
+    email: str
+    name: str
+    phone: str
+    tier: str
+    credit_limit: Amount
+    payment_terms_days: int
+    created_at: datetime
+    addresses: list[AddressPublic]
+
+
+class CustomerHistoryPublic(Out):
+    customer: CustomerPublic
+    orders_count: int
+    cancelled_count: int
+    total_spent: dict[str, Amount]
+    open_balance: Amount
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    purchase_frequency_per_30d: float | None
+    repeat_customer: bool
+
+
+def order_public(view: v.OrderView) -> dict[str, Any]:
+    return OrderPublic.model_validate(view).model_dump(mode="json")

@@ -1,0 +1,48 @@
+"""The one place that builds engines, units of work and the service context. Nothing at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from perfectorder.adapters.clock import SystemClock
+from perfectorder.adapters.db.engine import build_engine
+from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from perfectorder.config import Settings
+from perfectorder.domain.approval import RiskRules
+from perfectorder.domain.values import Channel
+from perfectorder.domain.verification import Limits
+from perfectorder.services.context import ServiceContext
+from perfectorder.services.ports import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    settings: Settings
+    engine: Engine
+    services: ServiceContext
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> Application:
+    engine = build_engine(settings)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, max_concurrent_writers=settings.max_concurrent_writers)
+    context = ServiceContext(
+        uow=factory,
+        clock=clock or SystemClock(),
+        limits=Limits(
+            max_lines=settings.max_lines_per_order,
+            max_quantity=settings.max_quantity_per_line,
+            price_override_channels=frozenset(
+                Channel(c) for c in settings.price_override_channels if c in Channel._value2member_map_
+            ),
+        ),
+        risk=RiskRules(review_above=Decimal(settings.risk_review_above)),
+        retry_attempts=settings.retry_attempts,
+        page_size_limit=settings.page_size_limit,
+    )
+    return Application(settings, engine, context)

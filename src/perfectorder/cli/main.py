@@ -1,0 +1,168 @@
+"""`perfectorder` command line (Typer + rich). Domain errors are shown in one place, with their code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from perfectorder.bootstrap import Application, build
+from perfectorder.config import Settings
+from perfectorder.domain.errors import DomainError
+from perfectorder.services import inventory
+from perfectorder.services import orders as order_service
+from perfectorder.services.ports import OrderFilter
+
+T = TypeVar("T")
+app = typer.Typer(help="Perfect Order: run the order cycle and measure how often each order is perfect.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+orders_app = typer.Typer(help="Look at orders.", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock levels, receipts and adjustments.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orders_app, name="orders")
+app.add_typer(stock_app, name="stock")
+app.add_typer(demo_app, name="demo")
+console = Console()
+err = Console(stderr=True)
+
+
+def _application() -> Application:
+    return build(Settings.from_env())
+
+
+def _run(action: Callable[[Application], T]) -> T:
+    application = _application()
+    try:
+        return action(application)
+    except DomainError as e:
+        field = f" ({e.field})" if e.field else ""
+        err.print(f"[red]error[/red] {e.code}{field}: {e.message}")
+        raise typer.Exit(2) from e
+    finally:
+        application.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the REST API (and, later, the dashboard) with uvicorn."""
+    import uvicorn
+
+    console.print(f"Perfect Order API on http://{host}:{port}/docs")
+    uvicorn.run("perfectorder.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Create or migrate the schema of PERFECTORDER_DATABASE_URL to the latest revision."""
+    from perfectorder.adapters.db.migrate import current_revision, upgrade
+
+    def action(application: Application) -> None:
+        upgrade(application.engine, revision)
+        console.print(f"database at revision [bold]{current_revision(application.engine)}[/bold]")
+
+    _run(action)
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Load the sample store (warehouses, carriers, catalog, stock, customers); safe to repeat."""
+    from perfectorder.sample_data import load_sample_store
+
+    added = _run(lambda application: load_sample_store(application.services))
+    console.print(f"sample store ready ({added} products added)")
+
+
+@orders_app.command("list")
+def orders_list(
+    status: Annotated[str | None, typer.Option(help="received, on_hold, approved, ... cancelled")] = None,
+    channel: Annotated[str | None, typer.Option(help="web, marketplace, phone, ...")] = None,
+    customer: Annotated[int | None, typer.Option(help="Customer id")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+) -> None:
+    """List the newest orders, optionally filtered."""
+    page = _run(lambda a: order_service.list_orders(
+        a.services, OrderFilter(status=status, channel=channel, customer_id=customer), cursor=None, limit=limit))
+    table = Table("id", "channel", "reference", "customer", "status", "total", "promised", "placed")
+    for o in page.items:
+        table.add_row(str(o.id), o.channel, o.external_ref, str(o.customer_id), o.status,
+                      f"{o.total:.2f} {o.currency}", o.promised_date.isoformat(), f"{o.placed_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@orders_app.command("show")
+def orders_show(order_id: Annotated[int, typer.Argument(help="Order id")]) -> None:
+    """Show one order with its lines, holds and timeline."""
+
+    def action(a: Application) -> None:
+        o = order_service.get_order(a.services, order_id)
+        console.print(f"[bold]order {o.id}[/bold] {o.channel}/{o.external_ref}  status [bold]{o.status}[/bold]  "
+                      f"total {o.total:.2f} {o.currency}  promised {o.promised_date}")
+        lines = Table("#", "sku", "qty", "unit price", "backordered", "from")
+        for line in o.lines:
+            sources = ", ".join(f"{x.warehouse}:{x.quantity}" for x in line.allocations)
+            lines.add_row(str(line.line_no), line.sku, str(line.quantity), f"{line.unit_price:.2f}",
+                          str(line.backordered_qty), sources)
+        console.print(lines)
+        for hold in o.holds:
+            state = "released" if hold.released_at else "OPEN"
+            console.print(f"hold {hold.id} {hold.reason} ({state}): {hold.note}")
+        events = Table("time", "event", "actor", "data")
+        for e in order_service.order_timeline(a.services, order_id):
+            events.add_row(f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.type, e.actor, str(e.data)[:80])
+        console.print(events)
+
+    _run(action)
+
+
+@stock_app.command("show")
+def stock_show(
+    sku: Annotated[str | None, typer.Option(help="Only this SKU")] = None,
+    warehouse: Annotated[str | None, typer.Option(help="Only this warehouse code")] = None,
+) -> None:
+    """Stock per SKU and warehouse: on hand, reserved, available to promise."""
+    rows = _run(lambda a: inventory.stock_levels(a.services, sku=sku, warehouse=warehouse, limit=1000))
+    table = Table("sku", "warehouse", "on hand", "reserved", "available")
+    for r in rows:
+        table.add_row(r.sku, r.warehouse, str(r.on_hand), str(r.reserved), str(r.available))
+    console.print(table)
+
+
+@stock_app.command("receive")
+def stock_receive(
+    sku: Annotated[str, typer.Argument(help="Product SKU")],
+    warehouse: Annotated[str, typer.Argument(help="Warehouse code")],
+    quantity: Annotated[int, typer.Argument(help="Units received")],
+    reason: Annotated[str, typer.Option(help="e.g. the purchase order number")] = "",
+) -> None:
+    """Book goods received into a warehouse."""
+    level = _run(lambda a: inventory.receive_stock(a.services, sku=sku, warehouse=warehouse, quantity=quantity,
+                                                   reason=reason, actor="cli"))
+    console.print(f"{level.sku}@{level.warehouse}: on hand {level.on_hand}, available {level.available}")
+
+
+@stock_app.command("adjust")
+def stock_adjust(
+    sku: Annotated[str, typer.Argument(help="Product SKU")],
+    warehouse: Annotated[str, typer.Argument(help="Warehouse code")],
+    delta: Annotated[int, typer.Argument(help="Units to add (positive) or remove (negative)")],
+    reason: Annotated[str, typer.Option(help="Why: cycle count, damage, loss ... (required)")],
+) -> None:
+    """Correct on-hand stock with a reason; refuses to go below what is reserved."""
+    level = _run(lambda a: inventory.adjust_stock(a.services, sku=sku, warehouse=warehouse, delta=delta,
+                                                  reason=reason, actor="cli"))
+    console.print(f"{level.sku}@{level.warehouse}: on hand {level.on_hand}, available {level.available}")
+
+
+def main() -> None:
+    app(sys.argv[1:])

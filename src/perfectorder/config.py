@@ -1,0 +1,50 @@
+"""Settings come from the environment once, at start-up, and are passed in from there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+DEFAULT_DATABASE_URL = "sqlite:///perfectorder.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    max_body_bytes: int = 256 * 1024
+    max_lines_per_order: int = 100
+    max_quantity_per_line: int = 10_000
+    price_override_channels: frozenset[str] = frozenset({"phone", "customer_service"})
+    risk_review_above: Decimal = Decimal("10000")
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # Writers admitted to the database at once per process: beyond this, requests queue in memory
+    # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
+    max_concurrent_writers: int = 6
+    retry_attempts: int = 8
+    page_size_limit: int = 200
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"PERFECTORDER_{name}", default)
+
+        d = cls()
+        channels = get("PRICE_OVERRIDE_CHANNELS", ",".join(sorted(d.price_override_channels)))
+        return cls(
+            database_url=get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            max_body_bytes=int(get("MAX_BODY_BYTES", str(d.max_body_bytes))),
+            max_lines_per_order=int(get("MAX_LINES_PER_ORDER", str(d.max_lines_per_order))),
+            max_quantity_per_line=int(get("MAX_QUANTITY_PER_LINE", str(d.max_quantity_per_line))),
+            price_override_channels=frozenset(c.strip() for c in channels.split(",") if c.strip()),
+            risk_review_above=Decimal(get("RISK_REVIEW_ABOVE", str(d.risk_review_above))),
+            db_pool_size=int(get("DB_POOL_SIZE", str(d.db_pool_size))),
+            db_max_overflow=int(get("DB_MAX_OVERFLOW", str(d.db_max_overflow))),
+            max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
+            retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
+        )

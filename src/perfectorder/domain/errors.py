@@ -1,0 +1,50 @@
+"""Domain errors: each carries a stable code that the API and the CLI show unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every refusal the domain or a service makes on purpose."""
+
+    kind = "invalid"
+
+    def __init__(
+        self, code: str, message: str, *, field: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details or {}
+
+
+class InvalidInput(DomainError):
+    """The request is well formed but breaks a business rule (HTTP 422)."""
+
+    kind = "invalid"
+
+
+class NotFound(DomainError):
+    kind = "not_found"
+
+
+class Conflict(DomainError):
+    """The request is valid but the current state refuses it (HTTP 409)."""
+
+    kind = "conflict"
+
+
+class InsufficientStock(Conflict):
+    def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__("insufficient_stock", message, field=field, details=details)
+
+
+class InvalidTransition(Conflict):
+    def __init__(self, current: str, action: str) -> None:
+        super().__init__(
+            "invalid_transition",
+            f"an order in status '{current}' cannot be {action}",
+            details={"status": current, "action": action},
+        )

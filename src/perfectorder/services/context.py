@@ -1,0 +1,71 @@
+"""What every use case runs with, and the one loop that retries a transaction that lost a race."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from perfectorder.domain.approval import RiskRules
+from perfectorder.domain.errors import DomainError
+from perfectorder.domain.verification import Limits
+from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
+
+T = TypeVar("T")
+
+# The unit of work of the transaction this call runs inside, if any: a use case called from within
+# another (the idempotency wrapper, a batch import) joins its transaction instead of opening one.
+_ambient: ContextVar[UnitOfWork | None] = ContextVar("perfectorder_ambient_uow", default=None)
+
+
+class Busy(DomainError):
+    """Retries ran out while other transactions kept winning; the caller should try again shortly."""
+
+    kind = "unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("busy", "the system is busy with conflicting changes; retry in a moment")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    limits: Limits = field(default_factory=Limits)
+    risk: RiskRules = field(default_factory=lambda: RiskRules(review_above=Decimal("10000")))
+    retry_attempts: int = 8
+    page_size_limit: int = 200
+
+
+def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:
+    """Runs `work` in one transaction, again from the start when it loses a race."""
+    ambient = _ambient.get()
+    if ambient is not None:
+        # The enclosing transaction commits, and retries from its own start if it loses a race.
+        return work(ambient)
+    for attempt in range(ctx.retry_attempts):
+        try:
+            with ctx.uow(read_only=read_only) as uow:
+                token = _ambient.set(uow)
+                try:
+                    result = work(uow)
+                    uow.commit()
+                finally:
+                    _ambient.reset(token)
+                return result
+        except TransientConflict:
+            # Jittered backoff so the losers of a race do not collide again in lockstep.
+            time.sleep(random.uniform(0, 0.002 * (2**attempt)))
+    raise Busy()
+
+
+def read(ctx: ServiceContext, work: Callable[[UnitOfWork], T]) -> T:
+    ambient = _ambient.get()
+    if ambient is not None:
+        return work(ambient)
+    with ctx.uow(read_only=True) as uow:
+        return work(uow)

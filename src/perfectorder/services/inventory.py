@@ -1,0 +1,87 @@
+"""Real-time stock: receipts, adjustments, levels and the ledger that explains every change."""
+
+from __future__ import annotations
+
+from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
+from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.ports import Movement, UnitOfWork
+from perfectorder.services.views import MovementView, StockView
+
+MAX_MOVEMENT = 1_000_000
+
+
+def receive_stock(
+    ctx: ServiceContext, *, sku: str, warehouse: str, quantity: int, reason: str = "", actor: str = "system"
+) -> StockView:
+    if quantity <= 0 or quantity > MAX_MOVEMENT:
+        raise InvalidInput("invalid_quantity", f"receive between 1 and {MAX_MOVEMENT} units", field="quantity")
+
+    def work(uow: UnitOfWork) -> StockView:
+        product_id, warehouse_id = _resolve(uow, sku, warehouse)
+        uow.stock.receive(product_id, warehouse_id, quantity)
+        uow.stock.record(
+            [Movement(product_id, warehouse_id, "receipt", quantity, 0, reason or "goods received", actor,
+                      ctx.clock.now())]
+        )
+        return _level(uow, product_id, warehouse_id)
+
+    return run_transaction(ctx, work)
+
+
+def adjust_stock(
+    ctx: ServiceContext, *, sku: str, warehouse: str, delta: int, reason: str, actor: str = "system"
+) -> StockView:
+    """Corrects on-hand after a count, damage or loss; the reason is mandatory for the audit trail."""
+    if delta == 0 or abs(delta) > MAX_MOVEMENT:
+        raise InvalidInput("invalid_quantity", f"adjust by a non-zero amount up to {MAX_MOVEMENT}", field="delta")
+    if not reason.strip():
+        raise InvalidInput("reason_required", "say why the stock changes (count, damage, loss ...)", field="reason")
+
+    def work(uow: UnitOfWork) -> StockView:
+        product_id, warehouse_id = _resolve(uow, sku, warehouse)
+        if delta > 0:
+            uow.stock.receive(product_id, warehouse_id, delta)
+        elif not uow.stock.adjust(product_id, warehouse_id, delta):
+            current = uow.stock.level(product_id, warehouse_id)
+            raise Conflict(
+                "adjustment_below_reserved",
+                f"cannot remove {-delta}: on hand {current.on_hand if current else 0}, "
+                f"reserved {current.reserved if current else 0}; cancel or re-source orders first",
+                field="delta",
+            )
+        uow.stock.record(
+            [Movement(product_id, warehouse_id, "adjustment", delta, 0, reason.strip(), actor, ctx.clock.now())]
+        )
+        return _level(uow, product_id, warehouse_id)
+
+    return run_transaction(ctx, work)
+
+
+def _resolve(uow: UnitOfWork, sku: str, warehouse: str) -> tuple[int, int]:
+    product = uow.products.get(sku)
+    if product is None:
+        raise NotFound("product_not_found", f"no product has SKU '{sku}'", field="sku")
+    found = next((w for w in uow.warehouses.reference().warehouses if w.code == warehouse), None)
+    if found is None:
+        raise NotFound("warehouse_not_found", f"no active warehouse has code '{warehouse}'", field="warehouse")
+    return product.id, found.id
+
+
+def _level(uow: UnitOfWork, product_id: int, warehouse_id: int) -> StockView:
+    level = uow.stock.level(product_id, warehouse_id)
+    assert level is not None  # the row was just written in this transaction
+    return level
+
+
+def stock_levels(
+    ctx: ServiceContext, *, sku: str | None = None, warehouse: str | None = None, limit: int = 200
+) -> list[StockView]:
+    return read(ctx, lambda uow: uow.stock.levels(sku=sku, warehouse=warehouse, limit=limit))
+
+
+def ledger(
+    ctx: ServiceContext, *, sku: str | None, warehouse: str | None, after_id: int | None, limit: int
+) -> list[MovementView]:
+    return read(
+        ctx, lambda uow: uow.stock.movements(sku=sku, warehouse=warehouse, after_id=after_id, limit=limit)
+    )

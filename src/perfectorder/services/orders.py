@@ -1,0 +1,201 @@
+"""Reading orders, and the operator's verbs before fulfilment: hold, release, reschedule, cancel."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
+from perfectorder.domain.orders import RESERVED_ONLY, EventType, HoldReason, OrderStatus, check_transition
+from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.ports import (
+    Movement,
+    NewEvent,
+    NewHold,
+    OpenAllocation,
+    OrderFilter,
+    OrderState,
+    TransientConflict,
+    UnitOfWork,
+)
+from perfectorder.services.views import EventView, OrderSummary, OrderView, Page
+
+
+def get_order(ctx: ServiceContext, order_id: int) -> OrderView:
+    found = read(ctx, lambda uow: uow.orders.get(order_id))
+    if found is None:
+        raise _not_found(order_id)
+    return found
+
+
+def order_timeline(ctx: ServiceContext, order_id: int) -> list[EventView]:
+    def work(uow: UnitOfWork) -> list[EventView]:
+        if uow.orders.state(order_id) is None:
+            raise _not_found(order_id)
+        return uow.orders.timeline(order_id)
+
+    return read(ctx, work)
+
+
+def list_orders(ctx: ServiceContext, flt: OrderFilter, *, cursor: str | None, limit: int) -> Page[OrderSummary]:
+    if not 1 <= limit <= ctx.page_size_limit:
+        raise InvalidInput("invalid_limit", f"limit is between 1 and {ctx.page_size_limit}", field="limit")
+    before_id = decode_cursor(cursor)
+    rows = read(ctx, lambda uow: uow.orders.list(flt, before_id=before_id, limit=limit + 1))
+    more = len(rows) > limit
+    items = tuple(rows[:limit])
+    return Page(items, encode_cursor(items[-1].id) if more and items else None)
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """Cursors are opaque to callers; a tampered one is a clear 422, not a crash."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "id":
+            raise ValueError(prefix)
+        return int(value)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as e:
+        raise InvalidInput("invalid_cursor", "use the next_cursor of a previous page", field="cursor") from e
+
+
+def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, actor: str = "api") -> OrderView:
+    if not reason.strip():
+        raise InvalidInput("reason_required", "say why the order is cancelled", field="reason")
+
+    def work(uow: UnitOfWork) -> OrderView:
+        state = _state(uow, order_id)
+        status = OrderStatus(state.status)
+        check_transition(status, OrderStatus.CANCELLED, "cancelled")
+        if status not in RESERVED_ONLY:
+            raise Conflict(
+                "cancel_needs_fulfilment",
+                f"the order is already {status.value}; take it off the pick list before cancelling",
+            )
+        now = ctx.clock.now()
+        _transition(uow, state, OrderStatus.CANCELLED, {"cancelled_at": now, "updated_at": now})
+        released = _release_allocations(uow, order_id, uow.orders.open_allocations(order_id), actor, now)
+        for hold in uow.orders.open_holds(order_id):
+            uow.orders.release_hold(hold.id, at=now, by=actor, note="order cancelled")
+        uow.orders.add_events(
+            order_id, [NewEvent(EventType.CANCELLED.value, now, actor, {"reason": reason.strip(),
+                                                                        "released_units": released,
+                                                                        "from_status": status.value})]
+        )
+        return _reload(uow, order_id)
+
+    return run_transaction(ctx, work)
+
+
+def _release_allocations(
+    uow: UnitOfWork, order_id: int, allocations: Sequence[OpenAllocation], actor: str, now: datetime
+) -> int:
+    released = 0
+    movements = []
+    for alloc in sorted(allocations, key=lambda a: (a.product_id, a.warehouse_id)):
+        if alloc.reserves_stock:
+            if not uow.stock.release(alloc.product_id, alloc.warehouse_id, alloc.quantity):
+                raise Conflict("stock_inconsistent", "the reservation to release is missing; call support")
+            movements.append(Movement(alloc.product_id, alloc.warehouse_id, "release", 0, -alloc.quantity,
+                                      "order cancelled", actor, now, order_id))
+            released += alloc.quantity
+    for warehouse_id, day in sorted({(a.warehouse_id, a.planned_ship_date) for a in allocations}):
+        uow.stock.unbook_capacity(warehouse_id, day, 1)
+    uow.stock.record(movements)
+    uow.orders.close_allocations([a.id for a in allocations], "released")
+    return released
+
+
+def hold_order(
+    ctx: ServiceContext, order_id: int, *, reason: HoldReason, note: str, actor: str = "api"
+) -> OrderView:
+    def work(uow: UnitOfWork) -> OrderView:
+        state = _state(uow, order_id)
+        check_transition(OrderStatus(state.status), OrderStatus.ON_HOLD, "put on hold")
+        now = ctx.clock.now()
+        if state.status != OrderStatus.ON_HOLD:
+            _transition(uow, state, OrderStatus.ON_HOLD, {"updated_at": now})
+        [hold_id] = uow.orders.add_holds(order_id, [NewHold(reason.value, note.strip(), now, actor)])
+        uow.orders.add_events(order_id, [NewEvent(EventType.HELD.value, now, actor,
+                                                  {"hold_id": hold_id, "reason": reason.value, "note": note})])
+        return _reload(uow, order_id)
+
+    return run_transaction(ctx, work)
+
+
+def release_hold(ctx: ServiceContext, order_id: int, hold_id: int, *, note: str, actor: str = "api") -> OrderView:
+    def work(uow: UnitOfWork) -> OrderView:
+        state = _state(uow, order_id)
+        holds = uow.orders.open_holds(order_id)
+        hold = next((h for h in holds if h.id == hold_id), None)
+        if hold is None:
+            raise NotFound("hold_not_found", f"order {order_id} has no open hold {hold_id}", field="hold_id")
+        now = ctx.clock.now()
+        if not uow.orders.release_hold(hold_id, at=now, by=actor, note=note.strip()):
+            raise TransientConflict("hold released concurrently")
+        events = [NewEvent(EventType.HOLD_RELEASED.value, now, actor,
+                           {"hold_id": hold_id, "reason": hold.reason, "note": note.strip()})]
+        if len(holds) == 1:
+            _transition(uow, state, OrderStatus.APPROVED, {"approved_at": now, "updated_at": now})
+            events.append(NewEvent(EventType.APPROVED.value, now, actor, {"automatic": False}))
+        uow.orders.add_events(order_id, events)
+        return _reload(uow, order_id)
+
+    return run_transaction(ctx, work)
+
+
+def reschedule_order(
+    ctx: ServiceContext, order_id: int, *, new_date: date, reason: str, actor: str = "api"
+) -> OrderView:
+    """Stores a new expected date beside the original promise, which never changes."""
+    if not reason.strip():
+        raise InvalidInput("reason_required", "say why the date moves", field="reason")
+
+    def work(uow: UnitOfWork) -> OrderView:
+        state = _state(uow, order_id)
+        if state.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED):
+            raise Conflict("invalid_transition", f"an order in status '{state.status}' cannot be rescheduled")
+        if new_date < ctx.clock.now().date():
+            raise InvalidInput("date_in_past", "the new date has already passed", field="new_date")
+        now = ctx.clock.now()
+        _transition(uow, state, OrderStatus(state.status),
+                    {"rescheduled_date": new_date, "reschedule_reason": reason.strip(), "updated_at": now})
+        previous = state.rescheduled_date or state.promised_date
+        uow.orders.add_events(order_id, [NewEvent(EventType.RESCHEDULED.value, now, actor, {
+            "from": previous.isoformat(), "to": new_date.isoformat(), "reason": reason.strip(),
+            "original_promise": state.promised_date.isoformat(),
+        })])
+        return _reload(uow, order_id)
+
+    return run_transaction(ctx, work)
+
+
+def _state(uow: UnitOfWork, order_id: int) -> OrderState:
+    state = uow.orders.state(order_id)
+    if state is None:
+        raise _not_found(order_id)
+    return state
+
+
+def _transition(uow: UnitOfWork, state: OrderState, target: OrderStatus, changes: dict[str, object]) -> None:
+    # Compare-and-set on the status: if another transaction moved the order first, start again.
+    if not uow.orders.transition(state.id, expected=state.status, target=target.value, changes=changes):
+        raise TransientConflict(f"order {state.id} changed concurrently")
+
+
+def _reload(uow: UnitOfWork, order_id: int) -> OrderView:
+    view = uow.orders.get(order_id)
+    assert view is not None
+    return view
+
+
+def _not_found(order_id: int) -> NotFound:
+    return NotFound("order_not_found", f"no order has id {order_id}", field="order_id")

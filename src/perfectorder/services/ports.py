@@ -1,0 +1,291 @@
+"""The ports the services need from the outside world. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Protocol
+
+from perfectorder.domain.catalog import Product, ShippingService, Warehouse
+from perfectorder.domain.promise import WorkCalendar
+from perfectorder.domain.values import Address
+from perfectorder.domain.verification import KnownCustomer
+from perfectorder.services.views import (
+    CustomerView,
+    EventView,
+    HoldView,
+    MovementView,
+    OrderSummary,
+    OrderView,
+    ProductView,
+    ShippingServiceView,
+    StockView,
+    WarehouseView,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class TransientConflict(Exception):
+    """The transaction lost a race (deadlock, serialization failure, stock moved): run it again."""
+
+
+# --- records the services write -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    category: str = ""
+    weight_kg: Decimal = Decimal(0)
+    unit_cost: Decimal | None = None
+    active: bool = True
+    fulfilment: str = "made_to_stock"
+    production_days: int = 0
+    lead_time_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseSpec:
+    code: str
+    name: str
+    timezone: str = "UTC"
+    handling_days: int = 1
+    cutoff: str = "14:00"
+    priority: int = 100
+    daily_capacity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSpec:
+    email: str
+    name: str
+    phone: str = ""
+    tier: str = "standard"
+    credit_limit: Decimal = Decimal(0)
+    payment_terms_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    known: KnownCustomer
+    credit_limit: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    product_id: int
+    warehouse_id: int
+    movement: str
+    on_hand_delta: int
+    reserved_delta: int
+    reason: str
+    actor: str
+    created_at: datetime
+    order_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    channel: str
+    external_ref: str
+    customer_id: int
+    status: str
+    currency: str
+    total: Decimal
+    address: Address
+    shipping_service: str
+    backorder_policy: str
+    requested_delivery_date: date | None
+    promised_ship_date: date
+    promised_date: date
+    payment_method: str | None
+    payment_status: str | None
+    payment_authorized: Decimal | None
+    payment_reference: str | None
+    note: str
+    placed_at: datetime
+    approved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewLine:
+    line_no: int
+    product_id: int
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    backordered_qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAllocation:
+    order_line_id: int
+    product_id: int
+    warehouse_id: int
+    quantity: int
+    reserves_stock: bool
+    planned_ship_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class NewHold:
+    reason: str
+    note: str
+    placed_at: datetime
+    placed_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    type: str
+    occurred_at: datetime
+    actor: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    id: int
+    status: str
+    customer_id: int
+    promised_date: date
+    rescheduled_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAllocation:
+    id: int
+    product_id: int
+    warehouse_id: int
+    quantity: int
+    reserves_stock: bool
+    planned_ship_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    status: str | None = None
+    channel: str | None = None
+    customer_id: int | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    fingerprint: str
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTotals:
+    orders_count: int
+    cancelled_count: int
+    total_spent: dict[str, Decimal]
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceData:
+    """Slow-changing set-up every capture reads; adapters may cache it."""
+
+    warehouses: tuple[Warehouse, ...]
+    services: Mapping[str, ShippingService]
+    calendar: WorkCalendar
+
+
+# --- repositories ---------------------------------------------------------------------------
+
+
+class ProductRepository(Protocol):
+    def add(self, spec: ProductSpec, created_at: datetime) -> ProductView | None: ...
+    def for_order(self, skus: Sequence[str]) -> dict[str, Product]: ...
+    def get(self, sku: str) -> ProductView | None: ...
+    def list(self, *, after_id: int | None, limit: int) -> list[ProductView]: ...
+
+
+class WarehouseRepository(Protocol):
+    def add(self, spec: WarehouseSpec) -> WarehouseView | None: ...
+    def list(self) -> list[WarehouseView]: ...
+    def add_shipping_service(self, view: ShippingServiceView) -> bool: ...
+    def shipping_services(self) -> list[ShippingServiceView]: ...
+    def add_holiday(self, day: date, name: str) -> bool: ...
+    def reference(self) -> ReferenceData: ...
+
+
+class StockRepository(Protocol):
+    def available(self, product_ids: Sequence[int]) -> dict[tuple[int, int], int]: ...
+    def reserve(self, product_id: int, warehouse_id: int, quantity: int) -> bool: ...
+    def release(self, product_id: int, warehouse_id: int, quantity: int) -> bool: ...
+    def receive(self, product_id: int, warehouse_id: int, quantity: int) -> None: ...
+    def adjust(self, product_id: int, warehouse_id: int, delta: int) -> bool: ...
+    def level(self, product_id: int, warehouse_id: int) -> StockView | None: ...
+    def levels(self, *, sku: str | None, warehouse: str | None, limit: int) -> list[StockView]: ...
+    def record(self, movements: Sequence[Movement]) -> None: ...
+    def movements(
+        self, *, sku: str | None, warehouse: str | None, after_id: int | None, limit: int
+    ) -> list[MovementView]: ...
+    def book_capacity(self, warehouse_id: int, day: date, capacity: int) -> bool: ...
+    def unbook_capacity(self, warehouse_id: int, day: date, quantity: int) -> None: ...
+
+
+class CustomerRepository(Protocol):
+    def for_order(self, *, customer_id: int | None, email: str | None) -> CustomerRecord | None: ...
+    def add(self, spec: CustomerSpec, created_at: datetime) -> int | None: ...
+    def add_address(self, customer_id: int, address: Address, *, default: bool) -> None: ...
+    def get(self, customer_id: int) -> CustomerView | None: ...
+    def list(self, *, email: str | None, after_id: int | None, limit: int) -> list[CustomerView]: ...
+    def totals(self, customer_id: int) -> CustomerTotals: ...
+    def open_balance(self, customer_id: int) -> Decimal: ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: NewOrder) -> int | None: ...
+    def add_lines(self, order_id: int, lines: Sequence[NewLine]) -> list[int]: ...
+    def add_allocations(self, order_id: int, allocations: Sequence[NewAllocation]) -> None: ...
+    def add_holds(self, order_id: int, holds: Sequence[NewHold]) -> list[int]: ...
+    def add_events(self, order_id: int, events: Sequence[NewEvent]) -> None: ...
+    def get(self, order_id: int) -> OrderView | None: ...
+    def state(self, order_id: int) -> OrderState | None: ...
+    def transition(self, order_id: int, *, expected: str, target: str, changes: Mapping[str, Any]) -> bool: ...
+    def open_allocations(self, order_id: int) -> list[OpenAllocation]: ...
+    def close_allocations(self, allocation_ids: Sequence[int], status: str) -> None: ...
+    def open_holds(self, order_id: int) -> list[HoldView]: ...
+    def release_hold(self, hold_id: int, *, at: datetime, by: str, note: str) -> bool: ...
+    def list(self, flt: OrderFilter, *, before_id: int | None, limit: int) -> list[OrderSummary]: ...
+    def timeline(self, order_id: int) -> list[EventView]: ...
+
+
+class IdempotencyRepository(Protocol):
+    def get(self, scope: str, key: str) -> StoredResponse | None: ...
+    def save(self, scope: str, key: str, stored: StoredResponse, created_at: datetime) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    products: ProductRepository
+    warehouses: WarehouseRepository
+    stock: StockRepository
+    customers: CustomerRepository
+    orders: OrderRepository
+    idempotency: IdempotencyRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
