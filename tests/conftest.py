@@ -1,0 +1,100 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL database per test that asks for one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.db.migrate import upgrade
+from perfectorder.api.app import create_app
+from perfectorder.bootstrap import Application, build
+from perfectorder.config import Settings
+from perfectorder.sample_data import load_sample_store
+
+POSTGRES_ADMIN_URL = os.environ.get("PERFECTORDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# A Tuesday morning in Berlin: before every warehouse's cut-off, far from holidays.
+START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _postgres_available() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as e:
+        return str(e)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    problem = _postgres_available()
+    if problem is not None:
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database of our own, dropped afterwards."""
+    name = f"po_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = postgres_server.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite:///{tmp_path}/perfectorder.db"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+def make_application(url: str, clock: SimulatedClock, **overrides: object) -> Application:
+    settings = Settings(database_url=url, **overrides)  # type: ignore[arg-type]
+    application = build(settings, clock=clock)
+    upgrade(application.engine)
+    return application
+
+
+@pytest.fixture
+def application(database_url: str, clock: SimulatedClock) -> Iterator[Application]:
+    """A migrated database with the sample store loaded through the services."""
+    application = make_application(database_url, clock)
+    load_sample_store(application.services)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+@pytest.fixture
+def client(application: Application) -> Iterator[TestClient]:
+    with TestClient(create_app(application=application), raise_server_exceptions=False) as test_client:
+        yield test_client
