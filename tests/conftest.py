@@ -18,7 +18,9 @@ from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.sample_data import load_sample_store
 
-POSTGRES_ADMIN_URL = os.environ.get("PERFECTORDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PERFECTORDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 # A Tuesday morning in Berlin: before every warehouse's cut-off, far from holidays.
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 

@@ -16,9 +16,18 @@ from perfectorder.services.ports import CustomerSpec, ProductSpec, WarehouseSpec
 from perfectorder.services.views import ShippingServiceView
 
 WAREHOUSES = [
-    WarehouseSpec("BER", "Berlin fulfilment centre", "Europe/Berlin", handling_days=0, cutoff="15:00", priority=10),
-    WarehouseSpec("MAD", "Madrid warehouse", "Europe/Madrid", handling_days=1, cutoff="13:00", priority=20,
-                  daily_capacity=500),
+    WarehouseSpec(
+        "BER", "Berlin fulfilment centre", "Europe/Berlin", handling_days=0, cutoff="15:00", priority=10
+    ),
+    WarehouseSpec(
+        "MAD",
+        "Madrid warehouse",
+        "Europe/Madrid",
+        handling_days=1,
+        cutoff="13:00",
+        priority=20,
+        daily_capacity=500,
+    ),
 ]
 SERVICES = [
     ShippingServiceView("standard", "DHL", "DHL Paket", 2),
@@ -26,8 +35,12 @@ SERVICES = [
     ShippingServiceView("economy", "GLS", "GLS Business Parcel", 4),
 ]
 HOLIDAYS = [
-    (date(2026, 12, 25), "Christmas Day"), (date(2026, 12, 26), "Boxing Day"), (date(2027, 1, 1), "New Year"),
-    (date(2027, 4, 2), "Good Friday"), (date(2027, 4, 5), "Easter Monday"), (date(2027, 5, 1), "Labour Day"),
+    (date(2026, 12, 25), "Christmas Day"),
+    (date(2026, 12, 26), "Boxing Day"),
+    (date(2027, 1, 1), "New Year"),
+    (date(2027, 4, 2), "Good Friday"),
+    (date(2027, 4, 5), "Easter Monday"),
+    (date(2027, 5, 1), "Labour Day"),
 ]
 # sku, name, category, price, weight, cost, made to order production days (0 = from stock)
 PRODUCTS = [
@@ -58,27 +71,62 @@ def load_sample_store(ctx: ServiceContext) -> int:
     added = 0
     for sku, name, category, price, weight, cost, production in PRODUCTS:
         spec = ProductSpec(
-            sku=sku, name=name, category=category, price=Decimal(price), currency="EUR", weight_kg=Decimal(weight),
-            unit_cost=Decimal(cost), fulfilment="made_to_order" if production else "made_to_stock",
+            sku=sku,
+            name=name,
+            category=category,
+            price=Decimal(price),
+            currency="EUR",
+            weight_kg=Decimal(weight),
+            unit_cost=Decimal(cost),
+            fulfilment="made_to_order" if production else "made_to_stock",
             production_days=production,
         )
         if _ignore_duplicate(lambda s=spec: catalog.create_product(ctx, s)):
             added += 1
             if not production:
                 for code, quantity in STOCK.items():
-                    inventory.receive_stock(ctx, sku=sku, warehouse=code, quantity=quantity,
-                                            reason="opening stock", actor="sample-data")
-    _ignore_duplicate(lambda: customers.create_customer(
-        ctx, CustomerSpec("ada@example.org", "Ada Lindqvist", "+49 30 1234567"),
-        address=AddressInput(name="Ada Lindqvist", line1="Torstraße 12", city="Berlin", postal_code="10119",
-                             country="DE", timezone="Europe/Berlin"),
-    ))
-    _ignore_duplicate(lambda: customers.create_customer(
-        ctx, CustomerSpec("purchasing@hotel-aurora.example", "Hotel Aurora GmbH", tier="b2b",
-                          credit_limit=Decimal("20000"), payment_terms_days=30),
-        address=AddressInput(name="Hotel Aurora GmbH", line1="Seestraße 4", city="Hamburg", postal_code="20354",
-                             country="DE", timezone="Europe/Berlin"),
-    ))
+                    inventory.receive_stock(
+                        ctx,
+                        sku=sku,
+                        warehouse=code,
+                        quantity=quantity,
+                        reason="opening stock",
+                        actor="sample-data",
+                    )
+    _ignore_duplicate(
+        lambda: customers.create_customer(
+            ctx,
+            CustomerSpec("ada@example.org", "Ada Lindqvist", "+49 30 1234567"),
+            address=AddressInput(
+                name="Ada Lindqvist",
+                line1="Torstraße 12",
+                city="Berlin",
+                postal_code="10119",
+                country="DE",
+                timezone="Europe/Berlin",
+            ),
+        )
+    )
+    _ignore_duplicate(
+        lambda: customers.create_customer(
+            ctx,
+            CustomerSpec(
+                "purchasing@hotel-aurora.example",
+                "Hotel Aurora GmbH",
+                tier="b2b",
+                credit_limit=Decimal("20000"),
+                payment_terms_days=30,
+            ),
+            address=AddressInput(
+                name="Hotel Aurora GmbH",
+                line1="Seestraße 4",
+                city="Hamburg",
+                postal_code="20354",
+                country="DE",
+                timezone="Europe/Berlin",
+            ),
+        )
+    )
     return added
 
 

@@ -23,8 +23,13 @@ def test_a_paid_order_is_verified_reserved_promised_and_approved(client):
     assert order["status"] == "approved"
     assert order["total"] == "25.80"
     assert order["lines"][0]["allocations"] == [
-        {"warehouse": "BER", "quantity": 2, "reserves_stock": True, "status": "reserved",
-         "planned_ship_date": "2026-11-24"}
+        {
+            "warehouse": "BER",
+            "quantity": 2,
+            "reserves_stock": True,
+            "status": "reserved",
+            "planned_ship_date": "2026-11-24",
+        }
     ]
     # Tuesday 09:00 in Berlin, before the 15:00 cut-off: ships today, DHL standard takes 2 working days.
     assert order["promised_date"] == "2026-11-26"
@@ -37,10 +42,16 @@ def test_the_timeline_records_each_step_in_order(client):
     order = client.post("/api/v1/orders", json=order_payload()).json()
     events = client.get(f"/api/v1/orders/{order['id']}/timeline").json()["events"]
     assert [e["type"] for e in events] == [
-        "order.placed", "order.verified", "order.stock_reserved", "order.promised", "order.approved",
+        "order.placed",
+        "order.verified",
+        "order.stock_reserved",
+        "order.promised",
+        "order.approved",
     ]
-    assert events[0]["data"]["total"] == {"amount": "25.8000", "currency": "EUR"} or events[0]["data"]["total"][
-        "currency"] == "EUR"
+    assert (
+        events[0]["data"]["total"] == {"amount": "25.8000", "currency": "EUR"}
+        or events[0]["data"]["total"]["currency"] == "EUR"
+    )
 
 
 def test_an_unpaid_order_is_held_for_payment_and_released_by_an_operator(client):
@@ -49,8 +60,9 @@ def test_an_unpaid_order_is_held_for_payment_and_released_by_an_operator(client)
     assert order["status"] == "on_hold"
     [hold] = order["holds"]
     assert hold["reason"] == "payment"
-    released = client.post(f"/api/v1/orders/{order['id']}/holds/{hold['id']}/release",
-                           json={"note": "paid by bank transfer"})
+    released = client.post(
+        f"/api/v1/orders/{order['id']}/holds/{hold['id']}/release", json={"note": "paid by bank transfer"}
+    )
     assert released.status_code == 200, released.text
     assert released.json()["status"] == "approved"
     types = [e["type"] for e in client.get(f"/api/v1/orders/{order['id']}/timeline").json()["events"]]
@@ -61,10 +73,16 @@ def test_a_b2b_invoice_order_is_approved_within_credit_and_held_beyond_it(client
     b2b = client.get("/api/v1/customers", params={"email": "purchasing@hotel-aurora.example"}).json()[0]
     base = order_payload(customer={"id": b2b["id"]}, payment={"method": "invoice"})
     base.pop("shipping_address")
-    chairs = client.post("/api/v1/orders", json={**base, "external_ref": "B2B-1", **one_line("CHAIR-BENTWOOD", 50)})
-    rugs = client.post("/api/v1/orders", json={**base, "external_ref": "B2B-2", **one_line("RUG-WOOL-160", 40)})
+    chairs = client.post(
+        "/api/v1/orders", json={**base, "external_ref": "B2B-1", **one_line("CHAIR-BENTWOOD", 50)}
+    )
+    rugs = client.post(
+        "/api/v1/orders", json={**base, "external_ref": "B2B-2", **one_line("RUG-WOOL-160", 40)}
+    )
     assert [chairs.json()["status"], rugs.json()["status"]] == ["approved", "approved"], rugs.text
-    tables = client.post("/api/v1/orders", json={**base, "external_ref": "B2B-3", **one_line("TABLE-OAK-CUSTOM", 5)})
+    tables = client.post(
+        "/api/v1/orders", json={**base, "external_ref": "B2B-3", **one_line("TABLE-OAK-CUSTOM", 5)}
+    )
     assert tables.json()["status"] == "on_hold"
     assert [h["reason"] for h in tables.json()["holds"]] == ["credit"]
     assert "exceeds the credit limit 20000" in tables.json()["holds"][0]["note"]
@@ -73,8 +91,10 @@ def test_a_b2b_invoice_order_is_approved_within_credit_and_held_beyond_it(client
 
 
 def test_an_order_larger_than_one_warehouse_is_split(client):
-    order = client.post("/api/v1/orders", json=order_payload(
-        **one_line("KETTLE-STEEL-17", 70), payment={"method": "cash_on_delivery"})).json()
+    order = client.post(
+        "/api/v1/orders",
+        json=order_payload(**one_line("KETTLE-STEEL-17", 70), payment={"method": "cash_on_delivery"}),
+    ).json()
     sources = sorted((a["warehouse"], a["quantity"]) for a in order["lines"][0]["allocations"])
     assert sources == [("BER", 60), ("MAD", 10)]
     # Madrid hands over after one handling day, so the later parcel sets the promise.
@@ -83,8 +103,9 @@ def test_an_order_larger_than_one_warehouse_is_split(client):
 
 
 def test_a_backorder_is_held_for_stock_and_promised_after_the_supplier_lead_time(client):
-    payload = order_payload(backorder_policy="allow", payment={"method": "cash_on_delivery"},
-                            **one_line("LAMP-DESK-OAK", 90))
+    payload = order_payload(
+        backorder_policy="allow", payment={"method": "cash_on_delivery"}, **one_line("LAMP-DESK-OAK", 90)
+    )
     order = client.post("/api/v1/orders", json=payload).json()
     assert order["lines"][0]["backordered_qty"] == 5
     assert [h["reason"] for h in order["holds"]] == ["stock"]
@@ -93,8 +114,10 @@ def test_a_backorder_is_held_for_stock_and_promised_after_the_supplier_lead_time
 
 
 def test_made_to_order_lines_add_production_days_to_the_promise(client):
-    order = client.post("/api/v1/orders", json=order_payload(
-        **one_line("TABLE-OAK-CUSTOM", 1), payment={"method": "cash_on_delivery"})).json()
+    order = client.post(
+        "/api/v1/orders",
+        json=order_payload(**one_line("TABLE-OAK-CUSTOM", 1), payment={"method": "cash_on_delivery"}),
+    ).json()
     assert order["lines"][0]["allocations"][0]["reserves_stock"] is False
     assert order["promised_ship_date"] == "2026-12-08"
     assert order["promised_date"] == "2026-12-10"
@@ -105,7 +128,9 @@ def test_cancelling_before_picking_releases_the_stock_with_ledger_rows(client, a
     cancelled = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "customer changed mind"})
     assert cancelled.json()["status"] == "cancelled"
     assert stock_row(client, "MUG-CERAMIC-BLUE", "BER")["reserved"] == 0
-    movements = client.get("/api/v1/stock/ledger", params={"sku": "MUG-CERAMIC-BLUE", "warehouse": "BER"}).json()
+    movements = client.get(
+        "/api/v1/stock/ledger", params={"sku": "MUG-CERAMIC-BLUE", "warehouse": "BER"}
+    ).json()
     assert [m["movement"] for m in movements] == ["receipt", "reservation", "release"]
     again = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "twice"})
     assert again.status_code == 409
@@ -115,8 +140,10 @@ def test_cancelling_before_picking_releases_the_stock_with_ledger_rows(client, a
 def test_rescheduling_keeps_the_original_promise(client, clock):
     order = client.post("/api/v1/orders", json=order_payload()).json()
     clock.advance(timedelta(days=1))
-    moved = client.post(f"/api/v1/orders/{order['id']}/reschedule",
-                        json={"new_date": "2026-12-01", "reason": "carrier strike"}).json()
+    moved = client.post(
+        f"/api/v1/orders/{order['id']}/reschedule",
+        json={"new_date": "2026-12-01", "reason": "carrier strike"},
+    ).json()
     assert moved["promised_date"] == order["promised_date"]
     assert moved["rescheduled_date"] == "2026-12-01"
     assert moved["reschedule_reason"] == "carrier strike"
@@ -152,13 +179,19 @@ def test_orders_list_pages_with_a_cursor_and_filters(client):
 
 
 def test_stock_receipts_and_adjustments_are_in_the_ledger_and_guarded(client, application):
-    received = client.post("/api/v1/stock/receipts", json={"sku": "VASE-GLASS-TALL", "warehouse": "MAD",
-                                                           "quantity": 15, "reason": "PO-7781"})
+    received = client.post(
+        "/api/v1/stock/receipts",
+        json={"sku": "VASE-GLASS-TALL", "warehouse": "MAD", "quantity": 15, "reason": "PO-7781"},
+    )
     assert received.status_code == 201 and received.json()["on_hand"] == 40
-    client.post("/api/v1/orders", json=order_payload(**one_line("VASE-GLASS-TALL", 60),
-                                                     payment={"method": "cash_on_delivery"}))
-    too_much = client.post("/api/v1/stock/adjustments", json={"sku": "VASE-GLASS-TALL", "warehouse": "BER",
-                                                              "delta": -1, "reason": "broken in aisle 4"})
+    client.post(
+        "/api/v1/orders",
+        json=order_payload(**one_line("VASE-GLASS-TALL", 60), payment={"method": "cash_on_delivery"}),
+    )
+    too_much = client.post(
+        "/api/v1/stock/adjustments",
+        json={"sku": "VASE-GLASS-TALL", "warehouse": "BER", "delta": -1, "reason": "broken in aisle 4"},
+    )
     assert too_much.status_code == 409
     assert too_much.json()["error"]["code"] == "adjustment_below_reserved"
     with application.engine.connect() as conn:
@@ -177,6 +210,8 @@ def test_a_second_order_with_the_same_channel_reference_is_a_conflict(client):
     again = client.post("/api/v1/orders", json=payload)
     assert again.status_code == 409
     assert again.json()["error"] == {
-        "code": "duplicate_order", "field": "external_ref", "details": {},
+        "code": "duplicate_order",
+        "field": "external_ref",
+        "details": {},
         "message": f"channel web already has an order {payload['external_ref']}; fetch it instead",
     }

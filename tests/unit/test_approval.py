@@ -29,7 +29,9 @@ def test_a_short_or_declined_or_missing_payment_is_held_for_payment():
 def test_invoice_orders_are_approved_within_the_credit_limit_and_held_beyond_it():
     invoice = PaymentInput(PaymentMethod.INVOICE)
     assert reasons(payment=invoice, credit=CreditPosition(Decimal("1000"), Decimal("880"))) == []
-    assert reasons(payment=invoice, credit=CreditPosition(Decimal("1000"), Decimal("880.01"))) == [HoldReason.CREDIT]
+    assert reasons(payment=invoice, credit=CreditPosition(Decimal("1000"), Decimal("880.01"))) == [
+        HoldReason.CREDIT
+    ]
     assert reasons(payment=invoice, credit=None) == [HoldReason.CREDIT]
 
 

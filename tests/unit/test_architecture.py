@@ -7,10 +7,27 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "perfectorder"
 FORBIDDEN = {
-    "domain": ("sqlalchemy", "fastapi", "pydantic", "typer", "psycopg", "perfectorder.services",
-               "perfectorder.adapters", "perfectorder.api", "perfectorder.cli"),
-    "services": ("sqlalchemy", "fastapi", "pydantic", "typer", "psycopg", "perfectorder.adapters",
-                 "perfectorder.api", "perfectorder.cli"),
+    "domain": (
+        "sqlalchemy",
+        "fastapi",
+        "pydantic",
+        "typer",
+        "psycopg",
+        "perfectorder.services",
+        "perfectorder.adapters",
+        "perfectorder.api",
+        "perfectorder.cli",
+    ),
+    "services": (
+        "sqlalchemy",
+        "fastapi",
+        "pydantic",
+        "typer",
+        "psycopg",
+        "perfectorder.adapters",
+        "perfectorder.api",
+        "perfectorder.cli",
+    ),
     "api": ("perfectorder.adapters.db.repositories", "perfectorder.adapters.db.tables"),
     "cli": ("perfectorder.adapters.db.repositories", "perfectorder.adapters.db.tables"),
 }

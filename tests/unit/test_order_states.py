@@ -23,4 +23,6 @@ def test_every_open_state_can_reach_delivered_or_cancelled():
                 if nxt not in seen:
                     seen.add(nxt)
                     frontier.append(nxt)
-        assert OrderStatus.DELIVERED in seen or OrderStatus.CANCELLED in seen or start is OrderStatus.DELIVERED
+        assert (
+            OrderStatus.DELIVERED in seen or OrderStatus.CANCELLED in seen or start is OrderStatus.DELIVERED
+        )

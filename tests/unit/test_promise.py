@@ -9,7 +9,9 @@ from perfectorder.domain.promise import (
     final_promise,
 )
 
-BERLIN = Warehouse(1, "BER", "Europe/Berlin", handling_days=0, cutoff=time(15, 0), priority=1, daily_capacity=None)
+BERLIN = Warehouse(
+    1, "BER", "Europe/Berlin", handling_days=0, cutoff=time(15, 0), priority=1, daily_capacity=None
+)
 CALENDAR = WorkCalendar(holidays=frozenset({date(2026, 12, 25), date(2026, 12, 26)}))
 
 

@@ -56,7 +56,9 @@ def test_missing_units_become_a_backorder_when_allowed():
 
 def test_made_to_order_lines_take_no_stock_and_follow_the_order():
     plan = plan_sourcing(
-        [line(1, 1, 1), line(2, 9, 1, FulfilmentMode.MADE_TO_ORDER)], [NEAR, FAR], {(1, 2): 1},
+        [line(1, 1, 1), line(2, 9, 1, FulfilmentMode.MADE_TO_ORDER)],
+        [NEAR, FAR],
+        {(1, 2): 1},
         allow_backorder=False,
     )
     made = [a for a in plan.allocations if not a.reserves_stock]

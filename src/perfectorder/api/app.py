@@ -43,7 +43,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    components.setdefault("ErrorResponse", ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}"))
+    components.setdefault(
+        "ErrorResponse", ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
     for defs_name, defs in list(components["ErrorResponse"].pop("$defs", {}).items()):
         components.setdefault(defs_name, defs)
     error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}

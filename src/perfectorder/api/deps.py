@@ -31,19 +31,29 @@ Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", max_length=255,
+        alias="Idempotency-Key",
+        max_length=255,
         description="Send the same key when retrying: the first answer is returned, the work is done once",
     ),
 ]
 
 
 def idempotent(
-    ctx: ServiceContext, *, scope: str, key: str | None, payload: BaseModel, status: int,
-    call: Callable[[], dict[str, Any]], location: Callable[[dict[str, Any]], str] | None = None,
+    ctx: ServiceContext,
+    *,
+    scope: str,
+    key: str | None,
+    payload: BaseModel,
+    status: int,
+    call: Callable[[], dict[str, Any]],
+    location: Callable[[dict[str, Any]], str] | None = None,
 ) -> JSONResponse:
     """Runs a POST so that a retry with the same Idempotency-Key answers exactly as the first call did."""
     result = run_idempotent(
-        ctx, scope=scope, key=key, request_fingerprint=fingerprint(payload.model_dump(mode="json")),
+        ctx,
+        scope=scope,
+        key=key,
+        request_fingerprint=fingerprint(payload.model_dump(mode="json")),
         operation=lambda: (status, call()),
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}

@@ -18,18 +18,38 @@ log = logging.getLogger("perfectorder.api")
 
 STATUS_BY_KIND = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
 CODE_BY_STATUS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    406: "not_acceptable", 409: "conflict", 413: "body_too_large", 415: "unsupported_media_type",
-    422: "invalid_request", 429: "rate_limited", 500: "internal_error", 503: "unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
 }
 # Pydantic's error types, grouped into the few codes a client can act on.
 CODE_BY_PYDANTIC_TYPE = {
-    "missing": "missing_field", "json_invalid": "malformed_json", "json_type": "malformed_json",
-    "enum": "invalid_choice", "literal_error": "invalid_choice", "extra_forbidden": "unknown_field",
-    "string_too_long": "too_long", "string_too_short": "too_short", "too_long": "too_many_items",
-    "greater_than": "out_of_range", "greater_than_equal": "out_of_range", "less_than": "out_of_range",
-    "less_than_equal": "out_of_range", "decimal_max_places": "too_many_decimals",
-    "decimal_max_digits": "out_of_range", "decimal_whole_digits": "out_of_range",
+    "missing": "missing_field",
+    "json_invalid": "malformed_json",
+    "json_type": "malformed_json",
+    "enum": "invalid_choice",
+    "literal_error": "invalid_choice",
+    "extra_forbidden": "unknown_field",
+    "string_too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_long": "too_many_items",
+    "greater_than": "out_of_range",
+    "greater_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "decimal_max_places": "too_many_decimals",
+    "decimal_max_digits": "out_of_range",
+    "decimal_whole_digits": "out_of_range",
 }
 
 
@@ -45,7 +65,12 @@ class ErrorResponse(BaseModel):
 
 
 def error_response(
-    status: int, code: str, message: str, *, field: str | None = None, details: dict[str, Any] | None = None,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "field": field, "details": details or {}}}
@@ -65,25 +90,37 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         status = STATUS_BY_KIND.get(exc.kind, 422)
         headers = {"Retry-After": "1"} if status == 503 else None
-        return error_response(status, exc.code, exc.message, field=exc.field, details=exc.details, headers=headers)
+        return error_response(
+            status, exc.code, exc.message, field=exc.field, details=exc.details, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         first = errors[0] if errors else {"type": "invalid", "loc": (), "msg": "invalid request"}
-        code = CODE_BY_PYDANTIC_TYPE.get(first["type"], "invalid_request")
-        if first["type"].endswith(("_type", "_parsing")):
+        error_type = str(first["type"])
+        code = CODE_BY_PYDANTIC_TYPE.get(error_type, "invalid_request")
+        if error_type.endswith(("_type", "_parsing")):
             code = "invalid_type"
         if tuple(first["loc"]) == ("body",) and code in ("invalid_type", "invalid_request"):
-            return error_response(422, "malformed_json",
-                                  "send one JSON object with Content-Type: application/json")
+            return error_response(
+                422, "malformed_json", "send one JSON object with Content-Type: application/json"
+            )
         listed = [
-            {"code": CODE_BY_PYDANTIC_TYPE.get(e["type"], "invalid_request"), "message": e["msg"],
-             "field": field_path(e["loc"])}
+            {
+                "code": CODE_BY_PYDANTIC_TYPE.get(e["type"], "invalid_request"),
+                "message": e["msg"],
+                "field": field_path(e["loc"]),
+            }
             for e in errors[:20]
         ]
-        return error_response(422, code, f"{first['msg']}; fix the field and send again",
-                              field=field_path(first["loc"]), details={"errors": listed})
+        return error_response(
+            422,
+            code,
+            f"{first['msg']}; fix the field and send again",
+            field=field_path(first["loc"]),
+            details={"errors": listed},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -101,7 +138,12 @@ def install_error_handlers(app: FastAPI) -> None:
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route can answer with."""
     descriptions = {
-        400: "Bad request", 404: "Not found", 409: "Conflict with the current state",
-        413: "Body too large", 422: "Invalid input", 500: "Internal error", 503: "Busy, retry",
+        400: "Bad request",
+        404: "Not found",
+        409: "Conflict with the current state",
+        413: "Body too large",
+        422: "Invalid input",
+        500: "Internal error",
+        503: "Busy, retry",
     }
     return {s: {"model": ErrorResponse, "description": descriptions.get(s, "Error")} for s in statuses}

@@ -44,14 +44,28 @@ class BodySizeLimit:
 
 
 def _too_large(limit: int) -> dict[str, Any]:
-    return {"error": {"code": "body_too_large", "message": f"the body is larger than {limit} bytes",
-                      "field": None, "details": {"limit": limit}}}
+    return {
+        "error": {
+            "code": "body_too_large",
+            "message": f"the body is larger than {limit} bytes",
+            "field": None,
+            "details": {"limit": limit},
+        }
+    }
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -60,14 +74,22 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("perfectorder_http_requests", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram(
-            "perfectorder_http_request_seconds", "HTTP request latency", ["method", "route"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=self.registry,
+        self.requests = Counter(
+            "perfectorder_http_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
-        self.orders_placed = Counter("perfectorder_orders_placed", "Orders placed", ["channel", "status"],
-                                     registry=self.registry)
+        self.latency = Histogram(
+            "perfectorder_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.orders_placed = Counter(
+            "perfectorder_orders_placed", "Orders placed", ["channel", "status"], registry=self.registry
+        )
         self.reservations_refused = Counter(
             "perfectorder_reservations_refused", "Orders refused for lack of stock", registry=self.registry
         )

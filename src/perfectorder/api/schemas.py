@@ -17,7 +17,6 @@ from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, 
 from perfectorder.services import views as v
 
 
-
 def money_text(amount: Decimal) -> str:
     """Amounts go out as strings with 2 to 4 decimals: exact, and readable as currency."""
     text = f"{amount.quantize(Decimal('0.0001')):f}"
@@ -58,7 +57,10 @@ class LineIn(In):
     sku: str = Field(max_length=64)
     quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
     unit_price: Decimal | None = Field(
-        default=None, ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4,
+        default=None,
+        ge=Decimal("-1e12"),
+        le=Decimal("1e12"),
+        decimal_places=4,
         description="Optional; when given it must equal the catalog price unless the channel may override it",
     )
 
@@ -85,13 +87,19 @@ class OrderCreate(In):
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
-            channel=self.channel, external_ref=self.external_ref, currency=self.currency.upper(),
+            channel=self.channel,
+            external_ref=self.external_ref,
+            currency=self.currency.upper(),
             lines=tuple(LineInput(x.sku.strip(), x.quantity, x.unit_price) for x in self.lines),
             customer=CustomerInput(**self.customer.model_dump()) if self.customer else None,
-            shipping_address=AddressInput(**self.shipping_address.model_dump()) if self.shipping_address else None,
+            shipping_address=AddressInput(**self.shipping_address.model_dump())
+            if self.shipping_address
+            else None,
             payment=PaymentInput(**self.payment.model_dump()) if self.payment else None,
-            requested_delivery_date=self.requested_delivery_date, backorder_policy=self.backorder_policy,
-            shipping_service=self.shipping_service, note=self.note,
+            requested_delivery_date=self.requested_delivery_date,
+            backorder_policy=self.backorder_policy,
+            shipping_service=self.shipping_service,
+            note=self.note,
         )
 
 
@@ -320,7 +328,9 @@ class CustomerCreate(In):
     name: str = Field(max_length=200)
     phone: str = Field(default="", max_length=40)
     tier: str = Field(default="standard", max_length=20)
-    credit_limit: Decimal = Field(default=Decimal(0), ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4)
+    credit_limit: Decimal = Field(
+        default=Decimal(0), ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4
+    )
     payment_terms_days: int = Field(default=0, ge=-365, le=365)
     address: AddressIn | None = None
 

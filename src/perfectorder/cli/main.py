@@ -18,8 +18,10 @@ from perfectorder.services import orders as order_service
 from perfectorder.services.ports import OrderFilter
 
 T = TypeVar("T")
-app = typer.Typer(help="Perfect Order: run the order cycle and measure how often each order is perfect.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Perfect Order: run the order cycle and measure how often each order is perfect.",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orders_app = typer.Typer(help="Look at orders.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock levels, receipts and adjustments.", no_args_is_help=True)
@@ -58,8 +60,15 @@ def serve(
     import uvicorn
 
     console.print(f"Perfect Order API on http://{host}:{port}/docs")
-    uvicorn.run("perfectorder.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        "perfectorder.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -91,12 +100,26 @@ def orders_list(
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
 ) -> None:
     """List the newest orders, optionally filtered."""
-    page = _run(lambda a: order_service.list_orders(
-        a.services, OrderFilter(status=status, channel=channel, customer_id=customer), cursor=None, limit=limit))
+    page = _run(
+        lambda a: order_service.list_orders(
+            a.services,
+            OrderFilter(status=status, channel=channel, customer_id=customer),
+            cursor=None,
+            limit=limit,
+        )
+    )
     table = Table("id", "channel", "reference", "customer", "status", "total", "promised", "placed")
     for o in page.items:
-        table.add_row(str(o.id), o.channel, o.external_ref, str(o.customer_id), o.status,
-                      f"{o.total:.2f} {o.currency}", o.promised_date.isoformat(), f"{o.placed_at:%Y-%m-%d %H:%M}")
+        table.add_row(
+            str(o.id),
+            o.channel,
+            o.external_ref,
+            str(o.customer_id),
+            o.status,
+            f"{o.total:.2f} {o.currency}",
+            o.promised_date.isoformat(),
+            f"{o.placed_at:%Y-%m-%d %H:%M}",
+        )
     console.print(table)
 
 
@@ -106,13 +129,21 @@ def orders_show(order_id: Annotated[int, typer.Argument(help="Order id")]) -> No
 
     def action(a: Application) -> None:
         o = order_service.get_order(a.services, order_id)
-        console.print(f"[bold]order {o.id}[/bold] {o.channel}/{o.external_ref}  status [bold]{o.status}[/bold]  "
-                      f"total {o.total:.2f} {o.currency}  promised {o.promised_date}")
+        console.print(
+            f"[bold]order {o.id}[/bold] {o.channel}/{o.external_ref}  status [bold]{o.status}[/bold]  "
+            f"total {o.total:.2f} {o.currency}  promised {o.promised_date}"
+        )
         lines = Table("#", "sku", "qty", "unit price", "backordered", "from")
         for line in o.lines:
             sources = ", ".join(f"{x.warehouse}:{x.quantity}" for x in line.allocations)
-            lines.add_row(str(line.line_no), line.sku, str(line.quantity), f"{line.unit_price:.2f}",
-                          str(line.backordered_qty), sources)
+            lines.add_row(
+                str(line.line_no),
+                line.sku,
+                str(line.quantity),
+                f"{line.unit_price:.2f}",
+                str(line.backordered_qty),
+                sources,
+            )
         console.print(lines)
         for hold in o.holds:
             state = "released" if hold.released_at else "OPEN"
@@ -146,8 +177,11 @@ def stock_receive(
     reason: Annotated[str, typer.Option(help="e.g. the purchase order number")] = "",
 ) -> None:
     """Book goods received into a warehouse."""
-    level = _run(lambda a: inventory.receive_stock(a.services, sku=sku, warehouse=warehouse, quantity=quantity,
-                                                   reason=reason, actor="cli"))
+    level = _run(
+        lambda a: inventory.receive_stock(
+            a.services, sku=sku, warehouse=warehouse, quantity=quantity, reason=reason, actor="cli"
+        )
+    )
     console.print(f"{level.sku}@{level.warehouse}: on hand {level.on_hand}, available {level.available}")
 
 
@@ -159,8 +193,11 @@ def stock_adjust(
     reason: Annotated[str, typer.Option(help="Why: cycle count, damage, loss ... (required)")],
 ) -> None:
     """Correct on-hand stock with a reason; refuses to go below what is reserved."""
-    level = _run(lambda a: inventory.adjust_stock(a.services, sku=sku, warehouse=warehouse, delta=delta,
-                                                  reason=reason, actor="cli"))
+    level = _run(
+        lambda a: inventory.adjust_stock(
+            a.services, sku=sku, warehouse=warehouse, delta=delta, reason=reason, actor="cli"
+        )
+    )
     console.print(f"{level.sku}@{level.warehouse}: on hand {level.on_hand}, available {level.available}")
 
 

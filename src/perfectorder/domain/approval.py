@@ -35,7 +35,9 @@ def decide_holds(
     if payment_hold is not None:
         holds.append(payment_hold)
     if total.amount > risk.review_above:
-        holds.append(Hold(HoldReason.RISK, f"total {total.amount} {total.currency} is above the review limit"))
+        holds.append(
+            Hold(HoldReason.RISK, f"total {total.amount} {total.currency} is above the review limit")
+        )
     if backordered_units > 0:
         holds.append(Hold(HoldReason.STOCK, f"{backordered_units} unit(s) wait for stock"))
     return holds
@@ -50,7 +52,8 @@ def _payment_hold(total: Money, payment: PaymentInput | None, credit: CreditPosi
         if credit.open_balance + total.amount > credit.limit:
             return Hold(
                 HoldReason.CREDIT,
-                f"open balance {credit.open_balance} + {total.amount} exceeds the credit limit {credit.limit}",
+                f"open balance {credit.open_balance} + {total.amount} "
+                f"exceeds the credit limit {credit.limit}",
             )
         return None
     if payment.method is PaymentMethod.CASH_ON_DELIVERY:

@@ -56,7 +56,9 @@ def plan_sourcing(
     home = allocations[0].warehouse_id if allocations else ranked[0].id
     for line in lines:
         if line.product.fulfilment is FulfilmentMode.MADE_TO_ORDER:
-            allocations.append(Allocation(line.line_no, line.product.id, home, line.quantity, reserves_stock=False))
+            allocations.append(
+                Allocation(line.line_no, line.product.id, home, line.quantity, reserves_stock=False)
+            )
     allocations.sort(key=lambda a: a.line_no)
     return SourcingPlan(tuple(allocations), backorders)
 
@@ -94,11 +96,15 @@ def _split(
         if remaining:
             if not allow_backorder:
                 raise InsufficientStock(
-                    f"only {line.quantity - remaining} of {line.quantity} x {line.product.sku} can be promised; "
-                    "order less or allow a backorder",
+                    f"only {line.quantity - remaining} of {line.quantity} x {line.product.sku} "
+                    "can be promised; order less or allow a backorder",
                     field=f"lines[{line.line_no - 1}].quantity",
-                    details={"sku": line.product.sku, "requested": line.quantity,
-                             "available": line.quantity - remaining, "line_index": index},
+                    details={
+                        "sku": line.product.sku,
+                        "requested": line.quantity,
+                        "available": line.quantity - remaining,
+                        "line_index": index,
+                    },
                 )
             backorders[line.line_no] = remaining
     return allocations, backorders

@@ -52,8 +52,24 @@ class Tier(enum.StrEnum):
 
 # Minor-unit exponents for the currencies we price in; an unknown code is refused, not guessed.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "EUR": 2, "USD": 2, "GBP": 2, "BRL": 2, "CHF": 2, "CAD": 2, "AUD": 2, "SEK": 2, "NOK": 2,
-    "DKK": 2, "PLN": 2, "CZK": 2, "MXN": 2, "INR": 2, "CNY": 2, "JPY": 0, "KRW": 0, "BHD": 3,
+    "EUR": 2,
+    "USD": 2,
+    "GBP": 2,
+    "BRL": 2,
+    "CHF": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "MXN": 2,
+    "INR": 2,
+    "CNY": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "BHD": 3,
 }
 
 

@@ -111,11 +111,15 @@ def _check_header(cmd: PlaceOrder, services: Collection[str], today: date, probl
         )
     if cmd.requested_delivery_date is not None and cmd.requested_delivery_date < today:
         problems.add(
-            "requested_date_in_past", "the requested delivery date has already passed", "requested_delivery_date"
+            "requested_date_in_past",
+            "the requested delivery date has already passed",
+            "requested_delivery_date",
         )
     if cmd.payment is not None and cmd.payment.authorized_amount is not None:
         if cmd.payment.authorized_amount < 0:
-            problems.add("invalid_amount", "an authorized amount cannot be negative", "payment.authorized_amount")
+            problems.add(
+                "invalid_amount", "an authorized amount cannot be negative", "payment.authorized_amount"
+            )
 
 
 def _check_customer(cmd: PlaceOrder, customer: KnownCustomer | None, problems: _Problems) -> None:
@@ -145,13 +149,17 @@ def verify_address(given: AddressInput, *, prefix: str = "address") -> Address:
 
 
 def _check_address(
-    given: AddressInput | None, customer: KnownCustomer | None, problems: _Problems,
+    given: AddressInput | None,
+    customer: KnownCustomer | None,
+    problems: _Problems,
     prefix: str = "shipping_address",
 ) -> Address | None:
     if given is None:
         if customer is not None and customer.default_address is not None:
             return customer.default_address
-        problems.add("address_required", "give a shipping address (the customer has none on file)", "shipping_address")
+        problems.add(
+            "address_required", "give a shipping address (the customer has none on file)", "shipping_address"
+        )
         return None
     missing = [part for part in REQUIRED_ADDRESS_PARTS if not (getattr(given, part) or "").strip()]
     for part in missing:
@@ -209,7 +217,9 @@ def _check_lines(
         where = f"lines[{index}]"
         if line.sku in seen:
             problems.add(
-                "duplicate_line", f"SKU {line.sku} appears twice; put the whole quantity on one line", f"{where}.sku"
+                "duplicate_line",
+                f"SKU {line.sku} appears twice; put the whole quantity on one line",
+                f"{where}.sku",
             )
             continue
         seen.add(line.sku)
@@ -256,7 +266,9 @@ def _check_product_and_price(
     if unit_price is None:
         return product, product.price
     if unit_price < 0 or not has_valid_scale(unit_price, cmd.currency):
-        problems.add("invalid_price", f"{unit_price} is not a valid {cmd.currency} price", f"{where}.unit_price")
+        problems.add(
+            "invalid_price", f"{unit_price} is not a valid {cmd.currency} price", f"{where}.unit_price"
+        )
         return None
     if unit_price != product.price.amount and cmd.channel not in limits.price_override_channels:
         problems.add(

@@ -29,9 +29,13 @@ def _check_product(spec: ProductSpec) -> None:
     if not spec.sku.strip():
         raise InvalidInput("sku_required", "give the product a SKU", field="sku")
     if not is_known_currency(spec.currency):
-        raise InvalidInput("unknown_currency", f"'{spec.currency}' is not a supported currency", field="currency")
+        raise InvalidInput(
+            "unknown_currency", f"'{spec.currency}' is not a supported currency", field="currency"
+        )
     if spec.price < 0 or not has_valid_scale(spec.price, spec.currency):
-        raise InvalidInput("invalid_price", f"{spec.price} is not a valid {spec.currency} price", field="price")
+        raise InvalidInput(
+            "invalid_price", f"{spec.price} is not a valid {spec.currency} price", field="price"
+        )
     if spec.weight_kg < 0:
         raise InvalidInput("invalid_weight", "weight cannot be negative", field="weight_kg")
     if spec.fulfilment not in {m.value for m in FulfilmentMode}:
@@ -50,7 +54,7 @@ def get_product(ctx: ServiceContext, sku: str) -> ProductView:
 
 
 def list_products(ctx: ServiceContext, *, after_id: int | None, limit: int) -> list[ProductView]:
-    return read(ctx, lambda uow: uow.products.list(after_id=after_id, limit=limit))
+    return read(ctx, lambda uow: uow.products.page(after_id=after_id, limit=limit))
 
 
 def create_warehouse(ctx: ServiceContext, spec: WarehouseSpec) -> WarehouseView:
@@ -71,7 +75,9 @@ def _check_warehouse(spec: WarehouseSpec) -> None:
     try:
         ZoneInfo(spec.timezone)
     except (ZoneInfoNotFoundError, ValueError) as e:
-        raise InvalidInput("invalid_timezone", f"'{spec.timezone}' is not an IANA time zone", field="timezone") from e
+        raise InvalidInput(
+            "invalid_timezone", f"'{spec.timezone}' is not an IANA time zone", field="timezone"
+        ) from e
     try:
         time.fromisoformat(spec.cutoff)
     except ValueError as e:
@@ -79,11 +85,13 @@ def _check_warehouse(spec: WarehouseSpec) -> None:
     if spec.handling_days < 0:
         raise InvalidInput("invalid_days", "handling days cannot be negative", field="handling_days")
     if spec.daily_capacity is not None and spec.daily_capacity <= 0:
-        raise InvalidInput("invalid_capacity", "daily capacity must be positive or absent", field="daily_capacity")
+        raise InvalidInput(
+            "invalid_capacity", "daily capacity must be positive or absent", field="daily_capacity"
+        )
 
 
 def list_warehouses(ctx: ServiceContext) -> list[WarehouseView]:
-    return read(ctx, lambda uow: uow.warehouses.list())
+    return read(ctx, lambda uow: uow.warehouses.all())
 
 
 def create_shipping_service(ctx: ServiceContext, service: ShippingServiceView) -> ShippingServiceView:
@@ -92,7 +100,9 @@ def create_shipping_service(ctx: ServiceContext, service: ShippingServiceView) -
 
     def work(uow: UnitOfWork) -> ShippingServiceView:
         if not uow.warehouses.add_shipping_service(service):
-            raise Conflict("duplicate_service", f"shipping service {service.code} exists already", field="code")
+            raise Conflict(
+                "duplicate_service", f"shipping service {service.code} exists already", field="code"
+            )
         return service
 
     return run_transaction(ctx, work)

@@ -19,14 +19,20 @@ def create_customer(
     _check_customer(spec)
     verified_address = verify_address(address, prefix="address") if address is not None else None
     normalized = CustomerSpec(
-        email=spec.email.strip().lower(), name=spec.name.strip(), phone=spec.phone.strip(), tier=spec.tier,
-        credit_limit=spec.credit_limit, payment_terms_days=spec.payment_terms_days,
+        email=spec.email.strip().lower(),
+        name=spec.name.strip(),
+        phone=spec.phone.strip(),
+        tier=spec.tier,
+        credit_limit=spec.credit_limit,
+        payment_terms_days=spec.payment_terms_days,
     )
 
     def work(uow: UnitOfWork) -> CustomerView:
         customer_id = uow.customers.add(normalized, ctx.clock.now())
         if customer_id is None:
-            raise Conflict("duplicate_customer", f"a customer with email {normalized.email} exists", field="email")
+            raise Conflict(
+                "duplicate_customer", f"a customer with email {normalized.email} exists", field="email"
+            )
         if verified_address is not None:
             uow.customers.add_address(customer_id, verified_address, default=True)
         view = uow.customers.get(customer_id)
@@ -59,7 +65,7 @@ def get_customer(ctx: ServiceContext, customer_id: int) -> CustomerView:
 def list_customers(
     ctx: ServiceContext, *, email: str | None, after_id: int | None, limit: int
 ) -> list[CustomerView]:
-    return read(ctx, lambda uow: uow.customers.list(email=email, after_id=after_id, limit=limit))
+    return read(ctx, lambda uow: uow.customers.page(email=email, after_id=after_id, limit=limit))
 
 
 def customer_history(ctx: ServiceContext, customer_id: int) -> CustomerHistory:

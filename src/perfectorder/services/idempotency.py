@@ -46,17 +46,20 @@ def run_idempotent(
         status, body = operation()
         return IdempotentResult(status, body, replayed=False)
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput("invalid_idempotency_key", f"use 1 to {MAX_KEY_LENGTH} characters",
-                           field="Idempotency-Key")
+        raise InvalidInput(
+            "invalid_idempotency_key", f"use 1 to {MAX_KEY_LENGTH} characters", field="Idempotency-Key"
+        )
 
     def work(uow: UnitOfWork) -> IdempotentResult:
-        stored = uow.idempotency.get(scope, key)
-        if stored is not None:
+        # Claiming the key first makes a concurrent request with the same key wait here until we
+        # commit, then find our answer, instead of racing us through the whole operation.
+        if not uow.idempotency.claim(scope, key, request_fingerprint, ctx.clock.now()):
+            stored = uow.idempotency.get(scope, key)
+            if stored is None:
+                raise TransientConflict("idempotency key released concurrently")
             return _replay(stored, request_fingerprint)
         status, body = operation()
-        if not uow.idempotency.save(scope, key, StoredResponse(request_fingerprint, status, body), ctx.clock.now()):
-            # A concurrent request with this key committed first: undo ours and answer with theirs.
-            raise TransientConflict("idempotency key taken concurrently")
+        uow.idempotency.finish(scope, key, status, body)
         return IdempotentResult(status, body, replayed=False)
 
     return run_transaction(ctx, work)

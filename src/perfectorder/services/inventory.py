@@ -14,14 +14,26 @@ def receive_stock(
     ctx: ServiceContext, *, sku: str, warehouse: str, quantity: int, reason: str = "", actor: str = "system"
 ) -> StockView:
     if quantity <= 0 or quantity > MAX_MOVEMENT:
-        raise InvalidInput("invalid_quantity", f"receive between 1 and {MAX_MOVEMENT} units", field="quantity")
+        raise InvalidInput(
+            "invalid_quantity", f"receive between 1 and {MAX_MOVEMENT} units", field="quantity"
+        )
 
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
         uow.stock.receive(product_id, warehouse_id, quantity)
         uow.stock.record(
-            [Movement(product_id, warehouse_id, "receipt", quantity, 0, reason or "goods received", actor,
-                      ctx.clock.now())]
+            [
+                Movement(
+                    product_id,
+                    warehouse_id,
+                    "receipt",
+                    quantity,
+                    0,
+                    reason or "goods received",
+                    actor,
+                    ctx.clock.now(),
+                )
+            ]
         )
         return _level(uow, product_id, warehouse_id)
 
@@ -33,9 +45,13 @@ def adjust_stock(
 ) -> StockView:
     """Corrects on-hand after a count, damage or loss; the reason is mandatory for the audit trail."""
     if delta == 0 or abs(delta) > MAX_MOVEMENT:
-        raise InvalidInput("invalid_quantity", f"adjust by a non-zero amount up to {MAX_MOVEMENT}", field="delta")
+        raise InvalidInput(
+            "invalid_quantity", f"adjust by a non-zero amount up to {MAX_MOVEMENT}", field="delta"
+        )
     if not reason.strip():
-        raise InvalidInput("reason_required", "say why the stock changes (count, damage, loss ...)", field="reason")
+        raise InvalidInput(
+            "reason_required", "say why the stock changes (count, damage, loss ...)", field="reason"
+        )
 
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
@@ -50,7 +66,11 @@ def adjust_stock(
                 field="delta",
             )
         uow.stock.record(
-            [Movement(product_id, warehouse_id, "adjustment", delta, 0, reason.strip(), actor, ctx.clock.now())]
+            [
+                Movement(
+                    product_id, warehouse_id, "adjustment", delta, 0, reason.strip(), actor, ctx.clock.now()
+                )
+            ]
         )
         return _level(uow, product_id, warehouse_id)
 
@@ -63,7 +83,9 @@ def _resolve(uow: UnitOfWork, sku: str, warehouse: str) -> tuple[int, int]:
         raise NotFound("product_not_found", f"no product has SKU '{sku}'", field="sku")
     found = next((w for w in uow.warehouses.reference().warehouses if w.code == warehouse), None)
     if found is None:
-        raise NotFound("warehouse_not_found", f"no active warehouse has code '{warehouse}'", field="warehouse")
+        raise NotFound(
+            "warehouse_not_found", f"no active warehouse has code '{warehouse}'", field="warehouse"
+        )
     return product.id, found.id
 
 

@@ -39,11 +39,13 @@ def order_timeline(ctx: ServiceContext, order_id: int) -> list[EventView]:
     return read(ctx, work)
 
 
-def list_orders(ctx: ServiceContext, flt: OrderFilter, *, cursor: str | None, limit: int) -> Page[OrderSummary]:
+def list_orders(
+    ctx: ServiceContext, flt: OrderFilter, *, cursor: str | None, limit: int
+) -> Page[OrderSummary]:
     if not 1 <= limit <= ctx.page_size_limit:
         raise InvalidInput("invalid_limit", f"limit is between 1 and {ctx.page_size_limit}", field="limit")
     before_id = decode_cursor(cursor)
-    rows = read(ctx, lambda uow: uow.orders.list(flt, before_id=before_id, limit=limit + 1))
+    rows = read(ctx, lambda uow: uow.orders.page(flt, before_id=before_id, limit=limit + 1))
     more = len(rows) > limit
     items = tuple(rows[:limit])
     return Page(items, encode_cursor(items[-1].id) if more and items else None)
@@ -86,9 +88,15 @@ def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, actor: str 
         for hold in uow.orders.open_holds(order_id):
             uow.orders.release_hold(hold.id, at=now, by=actor, note="order cancelled")
         uow.orders.add_events(
-            order_id, [NewEvent(EventType.CANCELLED.value, now, actor, {"reason": reason.strip(),
-                                                                        "released_units": released,
-                                                                        "from_status": status.value})]
+            order_id,
+            [
+                NewEvent(
+                    EventType.CANCELLED.value,
+                    now,
+                    actor,
+                    {"reason": reason.strip(), "released_units": released, "from_status": status.value},
+                )
+            ],
         )
         return _reload(uow, order_id)
 
@@ -104,8 +112,19 @@ def _release_allocations(
         if alloc.reserves_stock:
             if not uow.stock.release(alloc.product_id, alloc.warehouse_id, alloc.quantity):
                 raise Conflict("stock_inconsistent", "the reservation to release is missing; call support")
-            movements.append(Movement(alloc.product_id, alloc.warehouse_id, "release", 0, -alloc.quantity,
-                                      "order cancelled", actor, now, order_id))
+            movements.append(
+                Movement(
+                    alloc.product_id,
+                    alloc.warehouse_id,
+                    "release",
+                    0,
+                    -alloc.quantity,
+                    "order cancelled",
+                    actor,
+                    now,
+                    order_id,
+                )
+            )
             released += alloc.quantity
     for warehouse_id, day in sorted({(a.warehouse_id, a.planned_ship_date) for a in allocations}):
         uow.stock.unbook_capacity(warehouse_id, day, 1)
@@ -124,14 +143,25 @@ def hold_order(
         if state.status != OrderStatus.ON_HOLD:
             _transition(uow, state, OrderStatus.ON_HOLD, {"updated_at": now})
         [hold_id] = uow.orders.add_holds(order_id, [NewHold(reason.value, note.strip(), now, actor)])
-        uow.orders.add_events(order_id, [NewEvent(EventType.HELD.value, now, actor,
-                                                  {"hold_id": hold_id, "reason": reason.value, "note": note})])
+        uow.orders.add_events(
+            order_id,
+            [
+                NewEvent(
+                    EventType.HELD.value,
+                    now,
+                    actor,
+                    {"hold_id": hold_id, "reason": reason.value, "note": note},
+                )
+            ],
+        )
         return _reload(uow, order_id)
 
     return run_transaction(ctx, work)
 
 
-def release_hold(ctx: ServiceContext, order_id: int, hold_id: int, *, note: str, actor: str = "api") -> OrderView:
+def release_hold(
+    ctx: ServiceContext, order_id: int, hold_id: int, *, note: str, actor: str = "api"
+) -> OrderView:
     def work(uow: UnitOfWork) -> OrderView:
         state = _state(uow, order_id)
         holds = uow.orders.open_holds(order_id)
@@ -141,8 +171,14 @@ def release_hold(ctx: ServiceContext, order_id: int, hold_id: int, *, note: str,
         now = ctx.clock.now()
         if not uow.orders.release_hold(hold_id, at=now, by=actor, note=note.strip()):
             raise TransientConflict("hold released concurrently")
-        events = [NewEvent(EventType.HOLD_RELEASED.value, now, actor,
-                           {"hold_id": hold_id, "reason": hold.reason, "note": note.strip()})]
+        events = [
+            NewEvent(
+                EventType.HOLD_RELEASED.value,
+                now,
+                actor,
+                {"hold_id": hold_id, "reason": hold.reason, "note": note.strip()},
+            )
+        ]
         if len(holds) == 1:
             _transition(uow, state, OrderStatus.APPROVED, {"approved_at": now, "updated_at": now})
             events.append(NewEvent(EventType.APPROVED.value, now, actor, {"automatic": False}))
@@ -166,13 +202,29 @@ def reschedule_order(
         if new_date < ctx.clock.now().date():
             raise InvalidInput("date_in_past", "the new date has already passed", field="new_date")
         now = ctx.clock.now()
-        _transition(uow, state, OrderStatus(state.status),
-                    {"rescheduled_date": new_date, "reschedule_reason": reason.strip(), "updated_at": now})
+        _transition(
+            uow,
+            state,
+            OrderStatus(state.status),
+            {"rescheduled_date": new_date, "reschedule_reason": reason.strip(), "updated_at": now},
+        )
         previous = state.rescheduled_date or state.promised_date
-        uow.orders.add_events(order_id, [NewEvent(EventType.RESCHEDULED.value, now, actor, {
-            "from": previous.isoformat(), "to": new_date.isoformat(), "reason": reason.strip(),
-            "original_promise": state.promised_date.isoformat(),
-        })])
+        uow.orders.add_events(
+            order_id,
+            [
+                NewEvent(
+                    EventType.RESCHEDULED.value,
+                    now,
+                    actor,
+                    {
+                        "from": previous.isoformat(),
+                        "to": new_date.isoformat(),
+                        "reason": reason.strip(),
+                        "original_promise": state.promised_date.isoformat(),
+                    },
+                )
+            ],
+        )
         return _reload(uow, order_id)
 
     return run_transaction(ctx, work)

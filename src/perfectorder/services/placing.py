@@ -35,7 +35,14 @@ from perfectorder.services.ports import (
     TransientConflict,
     UnitOfWork,
 )
-from perfectorder.services.views import AddressView, AllocationView, HoldView, LineView, OrderView, PaymentView
+from perfectorder.services.views import (
+    AddressView,
+    AllocationView,
+    HoldView,
+    LineView,
+    OrderView,
+    PaymentView,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +67,21 @@ def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, actor: str)
     skus = [line.sku for line in cmd.lines[: ctx.limits.max_lines]]
     products = uow.products.for_order(skus) if skus else {}
     verified = verify_order(
-        cmd, products=products, customer=customer.known if customer else None,
-        shipping_services=reference.services.keys(), limits=ctx.limits, today=now.date(),
+        cmd,
+        products=products,
+        customer=customer.known if customer else None,
+        shipping_services=reference.services.keys(),
+        limits=ctx.limits,
+        today=now.date(),
     )
     plan = _source_and_reserve(uow, verified, reference, cmd.backorder_policy)
     promise = _promise(uow, cmd, verified, plan, reference, now)
     holds = decide_holds(
-        total=verified.total, payment=cmd.payment, credit=_credit(uow, cmd, customer),
-        risk=ctx.risk, backordered_units=sum(plan.backorders.values()),
+        total=verified.total,
+        payment=cmd.payment,
+        credit=_credit(uow, cmd, customer),
+        risk=ctx.risk,
+        backordered_units=sum(plan.backorders.values()),
     )
     customer_id = customer.known.id if customer else _new_customer(uow, cmd, verified, now)
     codes = {w.id: w.code for w in reference.warehouses}
@@ -87,7 +101,8 @@ def _find_customer(uow: UnitOfWork, cmd: PlaceOrder) -> CustomerRecord | None:
 def _new_customer(uow: UnitOfWork, cmd: PlaceOrder, verified: VerifiedOrder, now: datetime) -> int:
     assert cmd.customer is not None and cmd.customer.email and cmd.customer.name  # verified
     spec = CustomerSpec(
-        email=cmd.customer.email.strip().lower(), name=cmd.customer.name.strip(),
+        email=cmd.customer.email.strip().lower(),
+        name=cmd.customer.name.strip(),
         phone=(cmd.customer.phone or "").strip(),
     )
     customer_id = uow.customers.add(spec, now)
@@ -107,21 +122,29 @@ def _credit(uow: UnitOfWork, cmd: PlaceOrder, customer: CustomerRecord | None) -
 def _source_and_reserve(
     uow: UnitOfWork, verified: VerifiedOrder, reference: ReferenceData, policy: BackorderPolicy
 ) -> SourcingPlan:
-    stocked = sorted({ln.product.id for ln in verified.lines if ln.product.fulfilment is FulfilmentMode.MADE_TO_STOCK})
+    stocked = sorted(
+        {ln.product.id for ln in verified.lines if ln.product.fulfilment is FulfilmentMode.MADE_TO_STOCK}
+    )
     available = uow.stock.available(stocked) if stocked else {}
     plan = plan_sourcing(
         verified.lines, reference.warehouses, available, allow_backorder=policy is BackorderPolicy.ALLOW
     )
     # Rows are taken in key order, so two orders touching the same SKUs can never deadlock.
     for alloc in sorted(plan.allocations, key=lambda a: (a.product_id, a.warehouse_id)):
-        if alloc.reserves_stock and not uow.stock.reserve(alloc.product_id, alloc.warehouse_id, alloc.quantity):
+        if alloc.reserves_stock and not uow.stock.reserve(
+            alloc.product_id, alloc.warehouse_id, alloc.quantity
+        ):
             raise TransientConflict("stock moved between reading and reserving")
     return plan
 
 
 def _promise(
-    uow: UnitOfWork, cmd: PlaceOrder, verified: VerifiedOrder, plan: SourcingPlan,
-    reference: ReferenceData, now: datetime,
+    uow: UnitOfWork,
+    cmd: PlaceOrder,
+    verified: VerifiedOrder,
+    plan: SourcingPlan,
+    reference: ReferenceData,
+    now: datetime,
 ) -> Promise:
     calendar = reference.calendar
     transit = reference.services[cmd.shipping_service].transit_days
@@ -130,8 +153,11 @@ def _promise(
     ship_dates: dict[int, date] = {}
     for warehouse_id in plan.warehouse_ids:
         production = max(
-            (by_line[a.line_no].product.production_days for a in plan.allocations
-             if a.warehouse_id == warehouse_id and not a.reserves_stock),
+            (
+                by_line[a.line_no].product.production_days
+                for a in plan.allocations
+                if a.warehouse_id == warehouse_id and not a.reserves_stock
+            ),
             default=0,
         )
         earliest = earliest_ship_date(now, warehouses[warehouse_id], calendar, production_days=production)
@@ -159,52 +185,95 @@ def _book_capacity(uow: UnitOfWork, warehouse: Warehouse, earliest: date, calend
 
 
 def _record(
-    uow: UnitOfWork, cmd: PlaceOrder, verified: VerifiedOrder, plan: SourcingPlan, promise: Promise,
-    holds: Sequence[Hold], customer_id: int, now: datetime, actor: str, reference_codes: dict[int, str],
+    uow: UnitOfWork,
+    cmd: PlaceOrder,
+    verified: VerifiedOrder,
+    plan: SourcingPlan,
+    promise: Promise,
+    holds: Sequence[Hold],
+    customer_id: int,
+    now: datetime,
+    actor: str,
+    reference_codes: dict[int, str],
 ) -> OrderView:
     status = OrderStatus.ON_HOLD if holds else OrderStatus.APPROVED
     payment = cmd.payment
-    order_id = uow.orders.add(NewOrder(
-        channel=cmd.channel.value, external_ref=cmd.external_ref.strip(), customer_id=customer_id,
-        status=status.value, currency=cmd.currency, total=verified.total.amount, address=verified.address,
-        shipping_service=cmd.shipping_service, backorder_policy=cmd.backorder_policy.value,
-        requested_delivery_date=cmd.requested_delivery_date, promised_ship_date=promise.first_ship_date,
-        promised_date=promise.promised_date,
-        payment_method=payment.method.value if payment else None,
-        payment_status=payment.status.value if payment else None,
-        payment_authorized=payment.authorized_amount if payment else None,
-        payment_reference=payment.reference if payment else None,
-        note=cmd.note, placed_at=now, approved_at=None if holds else now,
-    ))
+    order_id = uow.orders.add(
+        NewOrder(
+            channel=cmd.channel.value,
+            external_ref=cmd.external_ref.strip(),
+            customer_id=customer_id,
+            status=status.value,
+            currency=cmd.currency,
+            total=verified.total.amount,
+            address=verified.address,
+            shipping_service=cmd.shipping_service,
+            backorder_policy=cmd.backorder_policy.value,
+            requested_delivery_date=cmd.requested_delivery_date,
+            promised_ship_date=promise.first_ship_date,
+            promised_date=promise.promised_date,
+            payment_method=payment.method.value if payment else None,
+            payment_status=payment.status.value if payment else None,
+            payment_authorized=payment.authorized_amount if payment else None,
+            payment_reference=payment.reference if payment else None,
+            note=cmd.note,
+            placed_at=now,
+            approved_at=None if holds else now,
+        )
+    )
     if order_id is None:
         raise Conflict(
             "duplicate_order",
             f"channel {cmd.channel.value} already has an order {cmd.external_ref}; fetch it instead",
             field="external_ref",
         )
-    line_ids = uow.orders.add_lines(order_id, [
-        NewLine(ln.line_no, ln.product.id, ln.product.sku, ln.quantity, ln.unit_price.amount,
-                plan.backorders.get(ln.line_no, 0))
-        for ln in verified.lines
-    ])
+    line_ids = uow.orders.add_lines(
+        order_id,
+        [
+            NewLine(
+                ln.line_no,
+                ln.product.id,
+                ln.product.sku,
+                ln.quantity,
+                ln.unit_price.amount,
+                plan.backorders.get(ln.line_no, 0),
+            )
+            for ln in verified.lines
+        ],
+    )
     id_of_line = {ln.line_no: line_id for ln, line_id in zip(verified.lines, line_ids, strict=True)}
     _record_allocations(uow, order_id, plan.allocations, id_of_line, promise, now, actor)
     hold_ids = uow.orders.add_holds(order_id, [NewHold(h.reason.value, h.note, now, actor) for h in holds])
-    uow.orders.add_events(order_id, _placement_events(cmd, verified, plan, promise, holds, hold_ids, now, actor))
+    uow.orders.add_events(
+        order_id, _placement_events(cmd, verified, plan, promise, holds, hold_ids, now, actor)
+    )
     # Built from what was just written rather than read back: a capture stays within its statement budget.
     return OrderView(
-        id=order_id, channel=cmd.channel.value, external_ref=cmd.external_ref.strip(), customer_id=customer_id,
-        status=status.value, currency=cmd.currency, total=verified.total.amount,
+        id=order_id,
+        channel=cmd.channel.value,
+        external_ref=cmd.external_ref.strip(),
+        customer_id=customer_id,
+        status=status.value,
+        currency=cmd.currency,
+        total=verified.total.amount,
         shipping_address=AddressView(**{f: getattr(verified.address, f) for f in AddressView.__slots__}),
-        shipping_service=cmd.shipping_service, backorder_policy=cmd.backorder_policy.value,
-        requested_delivery_date=cmd.requested_delivery_date, promised_ship_date=promise.first_ship_date,
-        promised_date=promise.promised_date, rescheduled_date=None, reschedule_reason=None,
+        shipping_service=cmd.shipping_service,
+        backorder_policy=cmd.backorder_policy.value,
+        requested_delivery_date=cmd.requested_delivery_date,
+        promised_ship_date=promise.first_ship_date,
+        promised_date=promise.promised_date,
+        rescheduled_date=None,
+        reschedule_reason=None,
         payment=PaymentView(
-            method=payment.method.value if payment else None, status=payment.status.value if payment else None,
+            method=payment.method.value if payment else None,
+            status=payment.status.value if payment else None,
             authorized_amount=payment.authorized_amount if payment else None,
             reference=payment.reference if payment else None,
         ),
-        note=cmd.note, placed_at=now, approved_at=None if holds else now, cancelled_at=None,
+        note=cmd.note,
+        placed_at=now,
+        approved_at=None if holds else now,
+        cancelled_at=None,
         lines=_line_views(verified, plan, promise, reference_codes),
         holds=tuple(
             HoldView(hold_id, h.reason.value, h.note, now, actor, None, None, None)
@@ -218,12 +287,22 @@ def _line_views(
 ) -> tuple[LineView, ...]:
     return tuple(
         LineView(
-            line_no=ln.line_no, sku=ln.product.sku, quantity=ln.quantity, unit_price=ln.unit_price.amount,
-            backordered_qty=plan.backorders.get(ln.line_no, 0), cancelled_qty=0,
+            line_no=ln.line_no,
+            sku=ln.product.sku,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price.amount,
+            backordered_qty=plan.backorders.get(ln.line_no, 0),
+            cancelled_qty=0,
             allocations=tuple(
-                AllocationView(codes[a.warehouse_id], a.quantity, a.reserves_stock, "reserved",
-                               promise.ship_dates[a.warehouse_id])
-                for a in plan.allocations if a.line_no == ln.line_no
+                AllocationView(
+                    codes[a.warehouse_id],
+                    a.quantity,
+                    a.reserves_stock,
+                    "reserved",
+                    promise.ship_dates[a.warehouse_id],
+                )
+                for a in plan.allocations
+                if a.line_no == ln.line_no
             ),
         )
         for ln in verified.lines
@@ -231,45 +310,117 @@ def _line_views(
 
 
 def _record_allocations(
-    uow: UnitOfWork, order_id: int, allocations: Sequence[Allocation], id_of_line: dict[int, int],
-    promise: Promise, now: datetime, actor: str,
+    uow: UnitOfWork,
+    order_id: int,
+    allocations: Sequence[Allocation],
+    id_of_line: dict[int, int],
+    promise: Promise,
+    now: datetime,
+    actor: str,
 ) -> None:
-    uow.orders.add_allocations(order_id, [
-        NewAllocation(id_of_line[a.line_no], a.product_id, a.warehouse_id, a.quantity, a.reserves_stock,
-                      promise.ship_dates[a.warehouse_id])
-        for a in allocations
-    ])
-    uow.stock.record([
-        Movement(a.product_id, a.warehouse_id, "reservation", 0, a.quantity, "reserved for order", actor, now,
-                 order_id)
-        for a in allocations if a.reserves_stock
-    ])
+    uow.orders.add_allocations(
+        order_id,
+        [
+            NewAllocation(
+                id_of_line[a.line_no],
+                a.product_id,
+                a.warehouse_id,
+                a.quantity,
+                a.reserves_stock,
+                promise.ship_dates[a.warehouse_id],
+            )
+            for a in allocations
+        ],
+    )
+    uow.stock.record(
+        [
+            Movement(
+                a.product_id,
+                a.warehouse_id,
+                "reservation",
+                0,
+                a.quantity,
+                "reserved for order",
+                actor,
+                now,
+                order_id,
+            )
+            for a in allocations
+            if a.reserves_stock
+        ]
+    )
 
 
 def _placement_events(
-    cmd: PlaceOrder, verified: VerifiedOrder, plan: SourcingPlan, promise: Promise,
-    holds: Sequence[Hold], hold_ids: Sequence[int], now: datetime, actor: str,
+    cmd: PlaceOrder,
+    verified: VerifiedOrder,
+    plan: SourcingPlan,
+    promise: Promise,
+    holds: Sequence[Hold],
+    hold_ids: Sequence[int],
+    now: datetime,
+    actor: str,
 ) -> list[NewEvent]:
     total = {"amount": str(verified.total.amount), "currency": verified.total.currency}
     events = [
-        NewEvent(EventType.PLACED.value, now, actor,
-                 {"channel": cmd.channel.value, "external_ref": cmd.external_ref, "total": total,
-                  "lines": len(verified.lines)}),
+        NewEvent(
+            EventType.PLACED.value,
+            now,
+            actor,
+            {
+                "channel": cmd.channel.value,
+                "external_ref": cmd.external_ref,
+                "total": total,
+                "lines": len(verified.lines),
+            },
+        ),
         NewEvent(EventType.VERIFIED.value, now, actor, {}),
-        NewEvent(EventType.RESERVED.value, now, actor, {"allocations": [
-            {"line_no": a.line_no, "warehouse_id": a.warehouse_id, "quantity": a.quantity,
-             "from_stock": a.reserves_stock} for a in plan.allocations
-        ]}),
+        NewEvent(
+            EventType.RESERVED.value,
+            now,
+            actor,
+            {
+                "allocations": [
+                    {
+                        "line_no": a.line_no,
+                        "warehouse_id": a.warehouse_id,
+                        "quantity": a.quantity,
+                        "from_stock": a.reserves_stock,
+                    }
+                    for a in plan.allocations
+                ]
+            },
+        ),
     ]
     if plan.backorders:
-        events.append(NewEvent(EventType.BACKORDERED.value, now, actor,
-                               {"lines": {str(k): v for k, v in plan.backorders.items()}}))
-    events.append(NewEvent(EventType.PROMISED.value, now, actor,
-                           {"promised_date": promise.promised_date.isoformat(),
-                            "ship_date": promise.first_ship_date.isoformat()}))
+        events.append(
+            NewEvent(
+                EventType.BACKORDERED.value,
+                now,
+                actor,
+                {"lines": {str(k): v for k, v in plan.backorders.items()}},
+            )
+        )
+    events.append(
+        NewEvent(
+            EventType.PROMISED.value,
+            now,
+            actor,
+            {
+                "promised_date": promise.promised_date.isoformat(),
+                "ship_date": promise.first_ship_date.isoformat(),
+            },
+        )
+    )
     for hold, hold_id in zip(holds, hold_ids, strict=True):
-        events.append(NewEvent(EventType.HELD.value, now, actor,
-                               {"hold_id": hold_id, "reason": hold.reason.value, "note": hold.note}))
+        events.append(
+            NewEvent(
+                EventType.HELD.value,
+                now,
+                actor,
+                {"hold_id": hold_id, "reason": hold.reason.value, "note": hold.note},
+            )
+        )
     if not holds:
         events.append(NewEvent(EventType.APPROVED.value, now, actor, {"automatic": True}))
     return events

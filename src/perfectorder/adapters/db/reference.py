@@ -46,8 +46,13 @@ class ReferenceCache:
 def load_reference(conn: Connection) -> ReferenceData:
     warehouses = tuple(
         Warehouse(
-            id=row.id, code=row.code, timezone=row.timezone, handling_days=row.handling_days,
-            cutoff=clock_time.fromisoformat(row.cutoff), priority=row.priority, daily_capacity=row.daily_capacity,
+            id=row.id,
+            code=row.code,
+            timezone=row.timezone,
+            handling_days=row.handling_days,
+            cutoff=clock_time.fromisoformat(row.cutoff),
+            priority=row.priority,
+            daily_capacity=row.daily_capacity,
         )
         for row in conn.execute(select(t.warehouses).where(t.warehouses.c.active).order_by(t.warehouses.c.id))
     )

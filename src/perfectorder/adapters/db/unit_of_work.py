@@ -23,8 +23,9 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, engine: Engine, cache: ReferenceCache, gate: threading.Semaphore | None,
-                 *, read_only: bool) -> None:
+    def __init__(
+        self, engine: Engine, cache: ReferenceCache, gate: threading.Semaphore | None, *, read_only: bool
+    ) -> None:
         self._engine = engine
         self._cache = cache
         self._gate = gate if not read_only else None
@@ -93,7 +94,9 @@ def is_retryable(error: DBAPIError) -> bool:
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    def __init__(self, engine: Engine, *, max_concurrent_writers: int | None, reference_ttl: float = 30.0) -> None:
+    def __init__(
+        self, engine: Engine, *, max_concurrent_writers: int | None, reference_ttl: float = 30.0
+    ) -> None:
         self.engine = engine
         self.reference = ReferenceCache(reference_ttl)
         self._gate = threading.BoundedSemaphore(max_concurrent_writers) if max_concurrent_writers else None

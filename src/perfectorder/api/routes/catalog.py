@@ -23,40 +23,73 @@ from perfectorder.services.views import ShippingServiceView
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 
-@router.post("/products", status_code=201, response_model=ProductPublic, operation_id="create_product",
-             responses=error_responses(409, 413, 422, 503))
+@router.post(
+    "/products",
+    status_code=201,
+    response_model=ProductPublic,
+    operation_id="create_product",
+    responses=error_responses(409, 413, 422, 503),
+)
 def create_product(body: ProductCreate, services: Services, key: IdempotencyKey = None) -> JSONResponse:
     spec = ProductSpec(**body.model_dump())
     return idempotent(
-        services, scope="POST /api/v1/products", key=key, payload=body, status=201,
-        call=lambda: ProductPublic.model_validate(catalog.create_product(services, spec)).model_dump(mode="json"),
+        services,
+        scope="POST /api/v1/products",
+        key=key,
+        payload=body,
+        status=201,
+        call=lambda: ProductPublic.model_validate(catalog.create_product(services, spec)).model_dump(
+            mode="json"
+        ),
         location=lambda b: f"/api/v1/products/{b['sku']}",
     )
 
 
-@router.get("/products", response_model=list[ProductPublic], operation_id="list_products",
-            responses=error_responses(422))
+@router.get(
+    "/products",
+    response_model=list[ProductPublic],
+    operation_id="list_products",
+    responses=error_responses(422),
+)
 def list_products(
     services: Services,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ProductPublic]:
-    return [ProductPublic.model_validate(p) for p in catalog.list_products(services, after_id=after_id, limit=limit)]
+    return [
+        ProductPublic.model_validate(p)
+        for p in catalog.list_products(services, after_id=after_id, limit=limit)
+    ]
 
 
-@router.get("/products/{sku}", response_model=ProductPublic, operation_id="get_product",
-            responses=error_responses(404, 422))
+@router.get(
+    "/products/{sku}",
+    response_model=ProductPublic,
+    operation_id="get_product",
+    responses=error_responses(404, 422),
+)
 def get_product(sku: Annotated[str, Path(max_length=64)], services: Services) -> ProductPublic:
     return ProductPublic.model_validate(catalog.get_product(services, sku))
 
 
-@router.post("/warehouses", status_code=201, response_model=WarehousePublic, operation_id="create_warehouse",
-             responses=error_responses(409, 413, 422, 503))
+@router.post(
+    "/warehouses",
+    status_code=201,
+    response_model=WarehousePublic,
+    operation_id="create_warehouse",
+    responses=error_responses(409, 413, 422, 503),
+)
 def create_warehouse(body: WarehouseCreate, services: Services, key: IdempotencyKey = None) -> JSONResponse:
     spec = WarehouseSpec(**body.model_dump())
     return idempotent(
-        services, scope="POST /api/v1/warehouses", key=key, payload=body, status=201,
-        call=lambda: WarehousePublic.model_validate(catalog.create_warehouse(services, spec)).model_dump(mode="json"),
+        services,
+        scope="POST /api/v1/warehouses",
+        key=key,
+        payload=body,
+        status=201,
+        call=lambda: WarehousePublic.model_validate(catalog.create_warehouse(services, spec)).model_dump(
+            mode="json"
+        ),
     )
 
 
@@ -65,19 +98,31 @@ def list_warehouses(services: Services) -> list[WarehousePublic]:
     return [WarehousePublic.model_validate(w) for w in catalog.list_warehouses(services)]
 
 
-@router.post("/shipping-services", status_code=201, response_model=ShippingServicePublic,
-             operation_id="create_shipping_service", responses=error_responses(409, 413, 422, 503))
+@router.post(
+    "/shipping-services",
+    status_code=201,
+    response_model=ShippingServicePublic,
+    operation_id="create_shipping_service",
+    responses=error_responses(409, 413, 422, 503),
+)
 def create_shipping_service(
     body: ShippingServicePublic, services: Services, key: IdempotencyKey = None
 ) -> JSONResponse:
     view = ShippingServiceView(**body.model_dump())
     return idempotent(
-        services, scope="POST /api/v1/shipping-services", key=key, payload=body, status=201,
+        services,
+        scope="POST /api/v1/shipping-services",
+        key=key,
+        payload=body,
+        status=201,
         call=lambda: ShippingServicePublic.model_validate(
-            catalog.create_shipping_service(services, view)).model_dump(mode="json"),
+            catalog.create_shipping_service(services, view)
+        ).model_dump(mode="json"),
     )
 
 
-@router.get("/shipping-services", response_model=list[ShippingServicePublic], operation_id="list_shipping_services")
+@router.get(
+    "/shipping-services", response_model=list[ShippingServicePublic], operation_id="list_shipping_services"
+)
 def list_shipping_services(services: Services) -> list[ShippingServicePublic]:
     return [ShippingServicePublic.model_validate(s) for s in catalog.list_shipping_services(services)]

@@ -18,20 +18,32 @@ router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-@router.post("", status_code=201, response_model=CustomerPublic, operation_id="create_customer",
-             responses=error_responses(409, 413, 422, 503))
+@router.post(
+    "",
+    status_code=201,
+    response_model=CustomerPublic,
+    operation_id="create_customer",
+    responses=error_responses(409, 413, 422, 503),
+)
 def create(body: CustomerCreate, services: Services, key: IdempotencyKey = None) -> JSONResponse:
     spec = CustomerSpec(**body.model_dump(exclude={"address"}))
     address = AddressInput(**body.address.model_dump()) if body.address else None
     return idempotent(
-        services, scope="POST /api/v1/customers", key=key, payload=body, status=201,
+        services,
+        scope="POST /api/v1/customers",
+        key=key,
+        payload=body,
+        status=201,
         call=lambda: CustomerPublic.model_validate(
-            customers.create_customer(services, spec, address=address)).model_dump(mode="json"),
+            customers.create_customer(services, spec, address=address)
+        ).model_dump(mode="json"),
         location=lambda b: f"/api/v1/customers/{b['id']}",
     )
 
 
-@router.get("", response_model=list[CustomerPublic], operation_id="list_customers", responses=error_responses(422))
+@router.get(
+    "", response_model=list[CustomerPublic], operation_id="list_customers", responses=error_responses(422)
+)
 def list_customers(
     services: Services,
     email: Annotated[str | None, Query(max_length=254)] = None,
@@ -42,8 +54,12 @@ def list_customers(
     return [CustomerPublic.model_validate(c) for c in found]
 
 
-@router.get("/{customer_id}", response_model=CustomerHistoryPublic, operation_id="get_customer",
-            responses=error_responses(404, 422))
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerHistoryPublic,
+    operation_id="get_customer",
+    responses=error_responses(404, 422),
+)
 def get_customer(customer_id: CustomerId, services: Services) -> CustomerHistoryPublic:
     """The customer with their history: orders, spend, open balance, purchase frequency."""
     return CustomerHistoryPublic.model_validate(customers.customer_history(services, customer_id))

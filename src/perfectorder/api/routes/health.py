@@ -30,8 +30,12 @@ def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     if current != head:
         return JSONResponse(
-            {"status": "unavailable", "database": "ok", "migrations": {"current": current, "head": head},
-             "hint": "run `perfectorder db upgrade`"},
+            {
+                "status": "unavailable",
+                "database": "ok",
+                "migrations": {"current": current, "head": head},
+                "hint": "run `perfectorder db upgrade`",
+            },
             status_code=503,
         )
     return JSONResponse({"status": "ok", "database": "ok", "migrations": {"current": current, "head": head}})

@@ -12,6 +12,7 @@ from perfectorder.api.deps import MAX_ID, IdempotencyKey, Metrics, Services, ide
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import (
     CancelRequest,
+    EventPublic,
     HoldRequest,
     OrderCreate,
     OrderPage,
@@ -20,7 +21,6 @@ from perfectorder.api.schemas import (
     ReleaseRequest,
     RescheduleRequest,
     Timeline,
-    EventPublic,
     order_public,
 )
 from perfectorder.domain.errors import InsufficientStock
@@ -35,11 +35,16 @@ OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
-    "", status_code=201, response_model=OrderPublic, operation_id="place_order",
+    "",
+    status_code=201,
+    response_model=OrderPublic,
+    operation_id="place_order",
     responses=error_responses(400, 409, 413, 422, 503),
     summary="Place an order: verify, reserve stock, promise a date, approve or hold",
 )
-def place(body: OrderCreate, services: Services, metrics: Metrics, key: IdempotencyKey = None) -> JSONResponse:
+def place(
+    body: OrderCreate, services: Services, metrics: Metrics, key: IdempotencyKey = None
+) -> JSONResponse:
     command = body.to_command()
 
     def call() -> dict[str, object]:
@@ -51,8 +56,15 @@ def place(body: OrderCreate, services: Services, metrics: Metrics, key: Idempote
         metrics.orders_placed.labels(view.channel, view.status).inc()
         return order_public(view)
 
-    return idempotent(services, scope="POST /api/v1/orders", key=key, payload=body, status=201, call=call,
-                      location=lambda b: f"/api/v1/orders/{b['id']}")
+    return idempotent(
+        services,
+        scope="POST /api/v1/orders",
+        key=key,
+        payload=body,
+        status=201,
+        call=call,
+        location=lambda b: f"/api/v1/orders/{b['id']}",
+    )
 
 
 @router.get("", response_model=OrderPage, operation_id="list_orders", responses=error_responses(422))
@@ -67,11 +79,16 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OrderPage:
     flt = OrderFilter(
-        status=status.value if status else None, channel=channel.value if channel else None,
-        customer_id=customer_id, placed_from=_aware(placed_from), placed_to=_aware(placed_to),
+        status=status.value if status else None,
+        channel=channel.value if channel else None,
+        customer_id=customer_id,
+        placed_from=_aware(placed_from),
+        placed_to=_aware(placed_to),
     )
     page = order_service.list_orders(services, flt, cursor=cursor, limit=limit)
-    return OrderPage(items=[OrderSummaryPublic.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+    return OrderPage(
+        items=[OrderSummaryPublic.model_validate(i) for i in page.items], next_cursor=page.next_cursor
+    )
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -82,58 +99,102 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-@router.get("/{order_id}", response_model=OrderPublic, operation_id="get_order", responses=error_responses(404, 422))
+@router.get(
+    "/{order_id}", response_model=OrderPublic, operation_id="get_order", responses=error_responses(404, 422)
+)
 def get_order(order_id: OrderId, services: Services) -> JSONResponse:
     return JSONResponse(order_public(order_service.get_order(services, order_id)))
 
 
-@router.get("/{order_id}/timeline", response_model=Timeline, operation_id="get_order_timeline",
-            responses=error_responses(404, 422))
+@router.get(
+    "/{order_id}/timeline",
+    response_model=Timeline,
+    operation_id="get_order_timeline",
+    responses=error_responses(404, 422),
+)
 def timeline(order_id: OrderId, services: Services) -> Timeline:
     events = order_service.order_timeline(services, order_id)
     return Timeline(order_id=order_id, events=[EventPublic.model_validate(e) for e in events])
 
 
-@router.post("/{order_id}/cancel", response_model=OrderPublic, operation_id="cancel_order",
-             responses=error_responses(404, 409, 413, 422, 503))
-def cancel(order_id: OrderId, body: CancelRequest, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{order_id}/cancel",
+    response_model=OrderPublic,
+    operation_id="cancel_order",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
+def cancel(
+    order_id: OrderId, body: CancelRequest, services: Services, key: IdempotencyKey = None
+) -> JSONResponse:
     return idempotent(
-        services, scope=f"POST /api/v1/orders/{order_id}/cancel", key=key, payload=body, status=200,
+        services,
+        scope=f"POST /api/v1/orders/{order_id}/cancel",
+        key=key,
+        payload=body,
+        status=200,
         call=lambda: order_public(order_service.cancel_order(services, order_id, reason=body.reason)),
     )
 
 
-@router.post("/{order_id}/holds", response_model=OrderPublic, operation_id="hold_order",
-             responses=error_responses(404, 409, 413, 422, 503))
-def hold(order_id: OrderId, body: HoldRequest, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{order_id}/holds",
+    response_model=OrderPublic,
+    operation_id="hold_order",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
+def hold(
+    order_id: OrderId, body: HoldRequest, services: Services, key: IdempotencyKey = None
+) -> JSONResponse:
     return idempotent(
-        services, scope=f"POST /api/v1/orders/{order_id}/holds", key=key, payload=body, status=200,
+        services,
+        scope=f"POST /api/v1/orders/{order_id}/holds",
+        key=key,
+        payload=body,
+        status=200,
         call=lambda: order_public(
             order_service.hold_order(services, order_id, reason=HoldReason(body.reason), note=body.note)
         ),
     )
 
 
-@router.post("/{order_id}/holds/{hold_id}/release", response_model=OrderPublic, operation_id="release_hold",
-             responses=error_responses(404, 409, 413, 422, 503))
+@router.post(
+    "/{order_id}/holds/{hold_id}/release",
+    response_model=OrderPublic,
+    operation_id="release_hold",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
 def release(
-    order_id: OrderId, hold_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ReleaseRequest,
-    services: Services, key: IdempotencyKey = None,
+    order_id: OrderId,
+    hold_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: ReleaseRequest,
+    services: Services,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     return idempotent(
-        services, scope=f"POST /api/v1/orders/{order_id}/holds/{hold_id}/release", key=key, payload=body,
+        services,
+        scope=f"POST /api/v1/orders/{order_id}/holds/{hold_id}/release",
+        key=key,
+        payload=body,
         status=200,
         call=lambda: order_public(order_service.release_hold(services, order_id, hold_id, note=body.note)),
     )
 
 
-@router.post("/{order_id}/reschedule", response_model=OrderPublic, operation_id="reschedule_order",
-             responses=error_responses(404, 409, 413, 422, 503))
+@router.post(
+    "/{order_id}/reschedule",
+    response_model=OrderPublic,
+    operation_id="reschedule_order",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
 def reschedule(
     order_id: OrderId, body: RescheduleRequest, services: Services, key: IdempotencyKey = None
 ) -> JSONResponse:
     return idempotent(
-        services, scope=f"POST /api/v1/orders/{order_id}/reschedule", key=key, payload=body, status=200,
+        services,
+        scope=f"POST /api/v1/orders/{order_id}/reschedule",
+        key=key,
+        payload=body,
+        status=200,
         call=lambda: order_public(
             order_service.reschedule_order(services, order_id, new_date=body.new_date, reason=body.reason)
         ),

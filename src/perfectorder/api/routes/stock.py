@@ -19,40 +19,81 @@ WarehouseCode = Annotated[str | None, Query(max_length=32)]
 
 @router.get("", response_model=list[StockPublic], operation_id="list_stock", responses=error_responses(422))
 def levels(
-    services: Services, sku: Sku = None, warehouse: WarehouseCode = None,
+    services: Services,
+    sku: Sku = None,
+    warehouse: WarehouseCode = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[StockPublic]:
-    return [StockPublic.model_validate(s)
-            for s in inventory.stock_levels(services, sku=sku, warehouse=warehouse, limit=limit)]
+    return [
+        StockPublic.model_validate(s)
+        for s in inventory.stock_levels(services, sku=sku, warehouse=warehouse, limit=limit)
+    ]
 
 
-@router.post("/receipts", status_code=201, response_model=StockPublic, operation_id="receive_stock",
-             responses=error_responses(404, 409, 413, 422, 503))
+@router.post(
+    "/receipts",
+    status_code=201,
+    response_model=StockPublic,
+    operation_id="receive_stock",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
 def receive(body: StockReceipt, services: Services, key: IdempotencyKey = None) -> JSONResponse:
     return idempotent(
-        services, scope="POST /api/v1/stock/receipts", key=key, payload=body, status=201,
-        call=lambda: StockPublic.model_validate(inventory.receive_stock(
-            services, sku=body.sku, warehouse=body.warehouse, quantity=body.quantity, reason=body.reason,
-            actor="api",
-        )).model_dump(mode="json"),
+        services,
+        scope="POST /api/v1/stock/receipts",
+        key=key,
+        payload=body,
+        status=201,
+        call=lambda: StockPublic.model_validate(
+            inventory.receive_stock(
+                services,
+                sku=body.sku,
+                warehouse=body.warehouse,
+                quantity=body.quantity,
+                reason=body.reason,
+                actor="api",
+            )
+        ).model_dump(mode="json"),
     )
 
 
-@router.post("/adjustments", status_code=201, response_model=StockPublic, operation_id="adjust_stock",
-             responses=error_responses(404, 409, 413, 422, 503))
+@router.post(
+    "/adjustments",
+    status_code=201,
+    response_model=StockPublic,
+    operation_id="adjust_stock",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
 def adjust(body: StockAdjustment, services: Services, key: IdempotencyKey = None) -> JSONResponse:
     return idempotent(
-        services, scope="POST /api/v1/stock/adjustments", key=key, payload=body, status=201,
-        call=lambda: StockPublic.model_validate(inventory.adjust_stock(
-            services, sku=body.sku, warehouse=body.warehouse, delta=body.delta, reason=body.reason, actor="api",
-        )).model_dump(mode="json"),
+        services,
+        scope="POST /api/v1/stock/adjustments",
+        key=key,
+        payload=body,
+        status=201,
+        call=lambda: StockPublic.model_validate(
+            inventory.adjust_stock(
+                services,
+                sku=body.sku,
+                warehouse=body.warehouse,
+                delta=body.delta,
+                reason=body.reason,
+                actor="api",
+            )
+        ).model_dump(mode="json"),
     )
 
 
-@router.get("/ledger", response_model=list[MovementPublic], operation_id="stock_ledger",
-            responses=error_responses(422))
+@router.get(
+    "/ledger",
+    response_model=list[MovementPublic],
+    operation_id="stock_ledger",
+    responses=error_responses(422),
+)
 def ledger(
-    services: Services, sku: Sku = None, warehouse: WarehouseCode = None,
+    services: Services,
+    sku: Sku = None,
+    warehouse: WarehouseCode = None,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[MovementPublic]:

@@ -17,16 +17,32 @@ from perfectorder.services.ports import ProductSpec, ReferenceData, WarehouseSpe
 from perfectorder.services.views import ProductView, ShippingServiceView, WarehouseView
 
 _FOR_ORDER = select(
-    t.products.c.id, t.products.c.sku, t.products.c.name, t.products.c.price, t.products.c.currency,
-    t.products.c.active, t.products.c.fulfilment, t.products.c.production_days, t.products.c.lead_time_days,
+    t.products.c.id,
+    t.products.c.sku,
+    t.products.c.name,
+    t.products.c.price,
+    t.products.c.currency,
+    t.products.c.active,
+    t.products.c.fulfilment,
+    t.products.c.production_days,
+    t.products.c.lead_time_days,
 )
 
 
 def product_view(row: Any) -> ProductView:
     return ProductView(
-        id=row.id, sku=row.sku, name=row.name, category=row.category, price=row.price, currency=row.currency,
-        weight_kg=row.weight_kg, unit_cost=row.unit_cost, active=row.active, fulfilment=row.fulfilment,
-        production_days=row.production_days, lead_time_days=row.lead_time_days,
+        id=row.id,
+        sku=row.sku,
+        name=row.name,
+        category=row.category,
+        price=row.price,
+        currency=row.currency,
+        weight_kg=row.weight_kg,
+        unit_cost=row.unit_cost,
+        active=row.active,
+        fulfilment=row.fulfilment,
+        production_days=row.production_days,
+        lead_time_days=row.lead_time_days,
     )
 
 
@@ -36,10 +52,18 @@ class SqlProductRepository:
 
     def add(self, spec: ProductSpec, created_at: Any) -> ProductView | None:
         values = {
-            "sku": spec.sku.strip(), "name": spec.name, "category": spec.category, "price": spec.price,
-            "currency": spec.currency, "weight_kg": spec.weight_kg, "unit_cost": spec.unit_cost,
-            "active": spec.active, "fulfilment": spec.fulfilment, "production_days": spec.production_days,
-            "lead_time_days": spec.lead_time_days, "created_at": created_at,
+            "sku": spec.sku.strip(),
+            "name": spec.name,
+            "category": spec.category,
+            "price": spec.price,
+            "currency": spec.currency,
+            "weight_kg": spec.weight_kg,
+            "unit_cost": spec.unit_cost,
+            "active": spec.active,
+            "fulfilment": spec.fulfilment,
+            "production_days": spec.production_days,
+            "lead_time_days": spec.lead_time_days,
+            "created_at": created_at,
         }
         stmt = insert_or_nothing(self._conn, t.products).values(**values).returning(*t.products.c)
         row = self._conn.execute(stmt).first()
@@ -49,8 +73,13 @@ class SqlProductRepository:
         rows = self._conn.execute(_FOR_ORDER.where(t.products.c.sku.in_(list(skus))))
         return {
             row.sku: Product(
-                id=row.id, sku=row.sku, name=row.name, price=Money(row.price, row.currency), active=row.active,
-                fulfilment=FulfilmentMode(row.fulfilment), production_days=row.production_days,
+                id=row.id,
+                sku=row.sku,
+                name=row.name,
+                price=Money(row.price, row.currency),
+                active=row.active,
+                fulfilment=FulfilmentMode(row.fulfilment),
+                production_days=row.production_days,
                 lead_time_days=row.lead_time_days,
             )
             for row in rows
@@ -60,7 +89,7 @@ class SqlProductRepository:
         row = self._conn.execute(select(t.products).where(t.products.c.sku == sku)).first()
         return product_view(row) if row is not None else None
 
-    def list(self, *, after_id: int | None, limit: int) -> list[ProductView]:
+    def page(self, *, after_id: int | None, limit: int) -> list[ProductView]:
         stmt = select(t.products).order_by(t.products.c.id).limit(limit)
         if after_id is not None:
             stmt = stmt.where(t.products.c.id > after_id)
@@ -69,8 +98,15 @@ class SqlProductRepository:
 
 def warehouse_view(row: Any) -> WarehouseView:
     return WarehouseView(
-        id=row.id, code=row.code, name=row.name, timezone=row.timezone, handling_days=row.handling_days,
-        cutoff=row.cutoff, priority=row.priority, daily_capacity=row.daily_capacity, active=row.active,
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        timezone=row.timezone,
+        handling_days=row.handling_days,
+        cutoff=row.cutoff,
+        priority=row.priority,
+        daily_capacity=row.daily_capacity,
+        active=row.active,
     )
 
 
@@ -84,24 +120,42 @@ class SqlWarehouseRepository:
         self._on_commit.append(self._cache.invalidate)
 
     def add(self, spec: WarehouseSpec) -> WarehouseView | None:
-        stmt = insert_or_nothing(self._conn, t.warehouses).values(
-            code=spec.code.strip(), name=spec.name, timezone=spec.timezone, handling_days=spec.handling_days,
-            cutoff=spec.cutoff, priority=spec.priority, daily_capacity=spec.daily_capacity, active=True,
-        ).returning(*t.warehouses.c)
+        stmt = (
+            insert_or_nothing(self._conn, t.warehouses)
+            .values(
+                code=spec.code.strip(),
+                name=spec.name,
+                timezone=spec.timezone,
+                handling_days=spec.handling_days,
+                cutoff=spec.cutoff,
+                priority=spec.priority,
+                daily_capacity=spec.daily_capacity,
+                active=True,
+            )
+            .returning(*t.warehouses.c)
+        )
         row = self._conn.execute(stmt).first()
         if row is None:
             return None
         self._changed()
         return warehouse_view(row)
 
-    def list(self) -> list[WarehouseView]:
+    def all(self) -> list[WarehouseView]:
         stmt = select(t.warehouses).order_by(t.warehouses.c.priority, t.warehouses.c.id)
         return [warehouse_view(row) for row in self._conn.execute(stmt)]
 
     def add_shipping_service(self, view: ShippingServiceView) -> bool:
-        stmt = insert_or_nothing(self._conn, t.shipping_services).values(
-            code=view.code, carrier=view.carrier, name=view.name, transit_days=view.transit_days, active=True,
-        ).returning(t.shipping_services.c.code)
+        stmt = (
+            insert_or_nothing(self._conn, t.shipping_services)
+            .values(
+                code=view.code,
+                carrier=view.carrier,
+                name=view.name,
+                transit_days=view.transit_days,
+                active=True,
+            )
+            .returning(t.shipping_services.c.code)
+        )
         added = self._conn.execute(stmt).first() is not None
         if added:
             self._changed()
@@ -112,7 +166,9 @@ class SqlWarehouseRepository:
         return [ShippingServiceView(r.code, r.carrier, r.name, r.transit_days) for r in rows]
 
     def add_holiday(self, day: date, name: str) -> bool:
-        stmt = insert_or_nothing(self._conn, t.holidays).values(day=day, name=name).returning(t.holidays.c.day)
+        stmt = (
+            insert_or_nothing(self._conn, t.holidays).values(day=day, name=name).returning(t.holidays.c.day)
+        )
         added = self._conn.execute(stmt).first() is not None
         if added:
             self._changed()

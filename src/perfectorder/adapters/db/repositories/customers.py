@@ -19,7 +19,10 @@ from perfectorder.services.views import AddressView, CustomerView
 c, a, o = t.customers, t.customer_addresses, t.orders
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
 _FOR_ORDER = select(
-    c.c.id, c.c.email, c.c.name.label("customer_name"), c.c.credit_limit,
+    c.c.id,
+    c.c.email,
+    c.c.name.label("customer_name"),
+    c.c.credit_limit,
     *[a.c[f].label(f"addr_{f}") for f in ADDRESS_FIELDS],
 ).select_from(c.outerjoin(a, and_(a.c.customer_id == c.c.id, a.c.is_default)))
 
@@ -44,10 +47,19 @@ class SqlCustomerRepository:
         return CustomerRecord(KnownCustomer(row.id, row.email, row.customer_name, address), row.credit_limit)
 
     def add(self, spec: CustomerSpec, created_at: datetime) -> int | None:
-        stmt = insert_or_nothing(self._conn, c).values(
-            email=spec.email, name=spec.name, phone=spec.phone, tier=spec.tier, credit_limit=spec.credit_limit,
-            payment_terms_days=spec.payment_terms_days, created_at=created_at,
-        ).returning(c.c.id)
+        stmt = (
+            insert_or_nothing(self._conn, c)
+            .values(
+                email=spec.email,
+                name=spec.name,
+                phone=spec.phone,
+                tier=spec.tier,
+                credit_limit=spec.credit_limit,
+                payment_terms_days=spec.payment_terms_days,
+                created_at=created_at,
+            )
+            .returning(c.c.id)
+        )
         row = self._conn.execute(stmt).first()
         return row.id if row is not None else None
 
@@ -64,7 +76,7 @@ class SqlCustomerRepository:
         )
         return _view(row, tuple(AddressView(**{f: r._mapping[f] for f in ADDRESS_FIELDS}) for r in addresses))
 
-    def list(self, *, email: str | None, after_id: int | None, limit: int) -> list[CustomerView]:
+    def page(self, *, email: str | None, after_id: int | None, limit: int) -> list[CustomerView]:
         stmt = select(c).order_by(c.c.id).limit(limit)
         if email is not None:
             stmt = stmt.where(c.c.email == email.strip().lower())
@@ -99,8 +111,10 @@ class SqlCustomerRepository:
 
     def open_balance(self, customer_id: int) -> Decimal:
         stmt = select(func.coalesce(func.sum(o.c.total, type_=ExactDecimal()), 0)).where(
-            (o.c.customer_id == customer_id) & (o.c.payment_method == "invoice")
-            & (o.c.status != "cancelled") & (func.coalesce(o.c.payment_status, "") != "captured")
+            (o.c.customer_id == customer_id)
+            & (o.c.payment_method == "invoice")
+            & (o.c.status != "cancelled")
+            & (func.coalesce(o.c.payment_status, "") != "captured")
         )
         value = self._conn.execute(stmt).scalar_one()
         return value if isinstance(value, Decimal) else Decimal(value)
@@ -108,6 +122,13 @@ class SqlCustomerRepository:
 
 def _view(row: Any, addresses: tuple[AddressView, ...]) -> CustomerView:
     return CustomerView(
-        id=row.id, email=row.email, name=row.name, phone=row.phone, tier=row.tier, credit_limit=row.credit_limit,
-        payment_terms_days=row.payment_terms_days, created_at=row.created_at, addresses=addresses,
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        phone=row.phone,
+        tier=row.tier,
+        credit_limit=row.credit_limit,
+        payment_terms_days=row.payment_terms_days,
+        created_at=row.created_at,
+        addresses=addresses,
     )

@@ -33,8 +33,17 @@ from perfectorder.services.views import (
 
 o, ln, al, h, ev = t.orders, t.order_lines, t.allocations, t.order_holds, t.order_events
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
-_SUMMARY = select(o.c.id, o.c.channel, o.c.external_ref, o.c.customer_id, o.c.status, o.c.currency, o.c.total,
-                  o.c.promised_date, o.c.placed_at)
+_SUMMARY = select(
+    o.c.id,
+    o.c.channel,
+    o.c.external_ref,
+    o.c.customer_id,
+    o.c.status,
+    o.c.currency,
+    o.c.total,
+    o.c.promised_date,
+    o.c.placed_at,
+)
 
 
 class SqlOrderRepository:
@@ -43,14 +52,24 @@ class SqlOrderRepository:
 
     def add(self, order: NewOrder) -> int | None:
         values: dict[str, Any] = {
-            "channel": order.channel, "external_ref": order.external_ref, "customer_id": order.customer_id,
-            "status": order.status, "currency": order.currency, "total": order.total,
-            "shipping_service": order.shipping_service, "backorder_policy": order.backorder_policy,
+            "channel": order.channel,
+            "external_ref": order.external_ref,
+            "customer_id": order.customer_id,
+            "status": order.status,
+            "currency": order.currency,
+            "total": order.total,
+            "shipping_service": order.shipping_service,
+            "backorder_policy": order.backorder_policy,
             "requested_delivery_date": order.requested_delivery_date,
-            "promised_ship_date": order.promised_ship_date, "promised_date": order.promised_date,
-            "payment_method": order.payment_method, "payment_status": order.payment_status,
-            "payment_authorized": order.payment_authorized, "payment_reference": order.payment_reference,
-            "note": order.note, "placed_at": order.placed_at, "approved_at": order.approved_at,
+            "promised_ship_date": order.promised_ship_date,
+            "promised_date": order.promised_date,
+            "payment_method": order.payment_method,
+            "payment_status": order.payment_status,
+            "payment_authorized": order.payment_authorized,
+            "payment_reference": order.payment_reference,
+            "note": order.note,
+            "placed_at": order.placed_at,
+            "approved_at": order.approved_at,
             "updated_at": order.placed_at,
         }
         values.update({f"ship_{f}": getattr(order.address, f) for f in ADDRESS_FIELDS})
@@ -60,56 +79,103 @@ class SqlOrderRepository:
     def add_lines(self, order_id: int, lines: Sequence[NewLine]) -> list[int]:
         rows = self._conn.execute(
             insert(ln).returning(ln.c.id, ln.c.line_no, sort_by_parameter_order=True),
-            [{"order_id": order_id, "line_no": x.line_no, "product_id": x.product_id, "sku": x.sku,
-              "quantity": x.quantity, "unit_price": x.unit_price, "backordered_qty": x.backordered_qty,
-              "cancelled_qty": 0} for x in lines],
+            [
+                {
+                    "order_id": order_id,
+                    "line_no": x.line_no,
+                    "product_id": x.product_id,
+                    "sku": x.sku,
+                    "quantity": x.quantity,
+                    "unit_price": x.unit_price,
+                    "backordered_qty": x.backordered_qty,
+                    "cancelled_qty": 0,
+                }
+                for x in lines
+            ],
         )
         return [row.id for row in rows]
 
     def add_allocations(self, order_id: int, allocations: Sequence[NewAllocation]) -> None:
         if allocations:
-            self._conn.execute(insert(al), [
-                {"order_id": order_id, "order_line_id": x.order_line_id, "product_id": x.product_id,
-                 "warehouse_id": x.warehouse_id, "quantity": x.quantity, "reserves_stock": x.reserves_stock,
-                 "status": "reserved", "planned_ship_date": x.planned_ship_date}
-                for x in allocations
-            ])
+            self._conn.execute(
+                insert(al),
+                [
+                    {
+                        "order_id": order_id,
+                        "order_line_id": x.order_line_id,
+                        "product_id": x.product_id,
+                        "warehouse_id": x.warehouse_id,
+                        "quantity": x.quantity,
+                        "reserves_stock": x.reserves_stock,
+                        "status": "reserved",
+                        "planned_ship_date": x.planned_ship_date,
+                    }
+                    for x in allocations
+                ],
+            )
 
     def add_holds(self, order_id: int, holds: Sequence[NewHold]) -> list[int]:
         if not holds:
             return []
         rows = self._conn.execute(
             insert(h).returning(h.c.id, sort_by_parameter_order=True),
-            [{"order_id": order_id, "reason": x.reason, "note": x.note[:500], "placed_at": x.placed_at,
-              "placed_by": x.placed_by} for x in holds],
+            [
+                {
+                    "order_id": order_id,
+                    "reason": x.reason,
+                    "note": x.note[:500],
+                    "placed_at": x.placed_at,
+                    "placed_by": x.placed_by,
+                }
+                for x in holds
+            ],
         )
         return [row.id for row in rows]
 
     def add_events(self, order_id: int, events: Sequence[NewEvent]) -> None:
         if events:
-            self._conn.execute(insert(ev), [
-                {"order_id": order_id, "type": e.type, "occurred_at": e.occurred_at, "actor": e.actor,
-                 "data": dict(e.data)}
-                for e in events
-            ])
+            self._conn.execute(
+                insert(ev),
+                [
+                    {
+                        "order_id": order_id,
+                        "type": e.type,
+                        "occurred_at": e.occurred_at,
+                        "actor": e.actor,
+                        "data": dict(e.data),
+                    }
+                    for e in events
+                ],
+            )
 
     def state(self, order_id: int) -> OrderState | None:
         row = self._conn.execute(
-            select(o.c.id, o.c.status, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date)
-            .where(o.c.id == order_id)
+            select(o.c.id, o.c.status, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date).where(
+                o.c.id == order_id
+            )
         ).first()
-        return OrderState(row.id, row.status, row.customer_id, row.promised_date, row.rescheduled_date) if row else None
+        return (
+            OrderState(row.id, row.status, row.customer_id, row.promised_date, row.rescheduled_date)
+            if row
+            else None
+        )
 
     def transition(self, order_id: int, *, expected: str, target: str, changes: Mapping[str, Any]) -> bool:
-        stmt = update(o).where((o.c.id == order_id) & (o.c.status == expected)).values(status=target, **changes)
+        stmt = (
+            update(o).where((o.c.id == order_id) & (o.c.status == expected)).values(status=target, **changes)
+        )
         return self._conn.execute(stmt).rowcount == 1
 
     def open_allocations(self, order_id: int) -> list[OpenAllocation]:
         rows = self._conn.execute(
             select(al).where((al.c.order_id == order_id) & (al.c.status == "reserved")).order_by(al.c.id)
         )
-        return [OpenAllocation(r.id, r.product_id, r.warehouse_id, r.quantity, r.reserves_stock,
-                               r.planned_ship_date) for r in rows]
+        return [
+            OpenAllocation(
+                r.id, r.product_id, r.warehouse_id, r.quantity, r.reserves_stock, r.planned_ship_date
+            )
+            for r in rows
+        ]
 
     def close_allocations(self, allocation_ids: Sequence[int], status: str) -> None:
         if allocation_ids:
@@ -123,7 +189,8 @@ class SqlOrderRepository:
 
     def release_hold(self, hold_id: int, *, at: Any, by: str, note: str) -> bool:
         stmt = (
-            update(h).where((h.c.id == hold_id) & h.c.released_at.is_(None))
+            update(h)
+            .where((h.c.id == hold_id) & h.c.released_at.is_(None))
             .values(released_at=at, released_by=by, release_note=note[:500])
         )
         return self._conn.execute(stmt).rowcount == 1
@@ -134,23 +201,33 @@ class SqlOrderRepository:
             return None
         allocations: dict[int, list[AllocationView]] = defaultdict(list)
         alloc_rows = self._conn.execute(
-            select(al, t.warehouses.c.code).select_from(al.join(t.warehouses))
-            .where(al.c.order_id == order_id).order_by(al.c.id)
+            select(al, t.warehouses.c.code)
+            .select_from(al.join(t.warehouses))
+            .where(al.c.order_id == order_id)
+            .order_by(al.c.id)
         )
         for r in alloc_rows:
             allocations[r.order_line_id].append(
                 AllocationView(r.code, r.quantity, r.reserves_stock, r.status, r.planned_ship_date)
             )
         lines = tuple(
-            LineView(r.line_no, r.sku, r.quantity, r.unit_price, r.backordered_qty, r.cancelled_qty,
-                     tuple(allocations[r.id]))
+            LineView(
+                r.line_no,
+                r.sku,
+                r.quantity,
+                r.unit_price,
+                r.backordered_qty,
+                r.cancelled_qty,
+                tuple(allocations[r.id]),
+            )
             for r in self._conn.execute(select(ln).where(ln.c.order_id == order_id).order_by(ln.c.line_no))
         )
-        holds = tuple(_hold(r) for r in self._conn.execute(
-            select(h).where(h.c.order_id == order_id).order_by(h.c.id)))
+        holds = tuple(
+            _hold(r) for r in self._conn.execute(select(h).where(h.c.order_id == order_id).order_by(h.c.id))
+        )
         return _order_view(row, lines, holds)
 
-    def list(self, flt: OrderFilter, *, before_id: int | None, limit: int) -> list[OrderSummary]:
+    def page(self, flt: OrderFilter, *, before_id: int | None, limit: int) -> list[OrderSummary]:
         stmt = _SUMMARY.order_by(o.c.id.desc()).limit(limit)
         if flt.status is not None:
             stmt = stmt.where(o.c.status == flt.status)
@@ -164,8 +241,20 @@ class SqlOrderRepository:
             stmt = stmt.where(o.c.placed_at < flt.placed_to)
         if before_id is not None:
             stmt = stmt.where(o.c.id < before_id)
-        return [OrderSummary(r.id, r.channel, r.external_ref, r.customer_id, r.status, r.currency, r.total,
-                             r.promised_date, r.placed_at) for r in self._conn.execute(stmt)]
+        return [
+            OrderSummary(
+                r.id,
+                r.channel,
+                r.external_ref,
+                r.customer_id,
+                r.status,
+                r.currency,
+                r.total,
+                r.promised_date,
+                r.placed_at,
+            )
+            for r in self._conn.execute(stmt)
+        ]
 
     def timeline(self, order_id: int) -> list[EventView]:
         rows = self._conn.execute(select(ev).where(ev.c.order_id == order_id).order_by(ev.c.id))
@@ -173,19 +262,35 @@ class SqlOrderRepository:
 
 
 def _hold(r: Any) -> HoldView:
-    return HoldView(r.id, r.reason, r.note, r.placed_at, r.placed_by, r.released_at, r.released_by, r.release_note)
+    return HoldView(
+        r.id, r.reason, r.note, r.placed_at, r.placed_by, r.released_at, r.released_by, r.release_note
+    )
 
 
 def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ...]) -> OrderView:
     return OrderView(
-        id=row.id, channel=row.channel, external_ref=row.external_ref, customer_id=row.customer_id,
-        status=row.status, currency=row.currency, total=row.total,
+        id=row.id,
+        channel=row.channel,
+        external_ref=row.external_ref,
+        customer_id=row.customer_id,
+        status=row.status,
+        currency=row.currency,
+        total=row.total,
         shipping_address=AddressView(**{f: getattr(row, f"ship_{f}") for f in ADDRESS_FIELDS}),
-        shipping_service=row.shipping_service, backorder_policy=row.backorder_policy,
-        requested_delivery_date=row.requested_delivery_date, promised_ship_date=row.promised_ship_date,
-        promised_date=row.promised_date, rescheduled_date=row.rescheduled_date,
+        shipping_service=row.shipping_service,
+        backorder_policy=row.backorder_policy,
+        requested_delivery_date=row.requested_delivery_date,
+        promised_ship_date=row.promised_ship_date,
+        promised_date=row.promised_date,
+        rescheduled_date=row.rescheduled_date,
         reschedule_reason=row.reschedule_reason,
-        payment=PaymentView(row.payment_method, row.payment_status, row.payment_authorized, row.payment_reference),
-        note=row.note, placed_at=row.placed_at, approved_at=row.approved_at, cancelled_at=row.cancelled_at,
-        lines=lines, holds=holds,
+        payment=PaymentView(
+            row.payment_method, row.payment_status, row.payment_authorized, row.payment_reference
+        ),
+        note=row.note,
+        placed_at=row.placed_at,
+        approved_at=row.approved_at,
+        cancelled_at=row.cancelled_at,
+        lines=lines,
+        holds=holds,
     )

@@ -16,18 +16,23 @@ from perfectorder.services.views import MovementView, StockView
 s = t.stock
 _KEY = (s.c.product_id == bindparam("p")) & (s.c.warehouse_id == bindparam("w"))
 # The guard is the whole point: the row changes only if the units are there at the moment of writing.
-_RESERVE = update(s).where(_KEY & (s.c.on_hand - s.c.reserved >= bindparam("q"))).values(
-    reserved=s.c.reserved + bindparam("q")
+_RESERVE = (
+    update(s)
+    .where(_KEY & (s.c.on_hand - s.c.reserved >= bindparam("q")))
+    .values(reserved=s.c.reserved + bindparam("q"))
 )
-_RELEASE = update(s).where(_KEY & (s.c.reserved >= bindparam("q"))).values(reserved=s.c.reserved - bindparam("q"))
-_REMOVE = update(s).where(_KEY & (s.c.on_hand + bindparam("d") >= s.c.reserved)).values(
-    on_hand=s.c.on_hand + bindparam("d")
+_RELEASE = (
+    update(s).where(_KEY & (s.c.reserved >= bindparam("q"))).values(reserved=s.c.reserved - bindparam("q"))
+)
+_REMOVE = (
+    update(s)
+    .where(_KEY & (s.c.on_hand + bindparam("d") >= s.c.reserved))
+    .values(on_hand=s.c.on_hand + bindparam("d"))
 )
 _AVAILABLE = select(s.c.product_id, s.c.warehouse_id, (s.c.on_hand - s.c.reserved).label("available"))
-_LEVELS = (
-    select(t.products.c.sku, t.warehouses.c.code, s.c.on_hand, s.c.reserved, s.c.bin_location)
-    .select_from(s.join(t.products).join(t.warehouses))
-)
+_LEVELS = select(
+    t.products.c.sku, t.warehouses.c.code, s.c.on_hand, s.c.reserved, s.c.bin_location
+).select_from(s.join(t.products).join(t.warehouses))
 
 
 class SqlStockRepository:
@@ -45,10 +50,12 @@ class SqlStockRepository:
         return self._conn.execute(_RELEASE, {"p": product_id, "w": warehouse_id, "q": quantity}).rowcount == 1
 
     def receive(self, product_id: int, warehouse_id: int, quantity: int) -> None:
-        stmt = upsert(self._conn, s).values(product_id=product_id, warehouse_id=warehouse_id,
-                                            on_hand=quantity, reserved=0)
+        stmt = upsert(self._conn, s).values(
+            product_id=product_id, warehouse_id=warehouse_id, on_hand=quantity, reserved=0
+        )
         stmt = stmt.on_conflict_do_update(
-            index_elements=[s.c.product_id, s.c.warehouse_id], set_={"on_hand": s.c.on_hand + stmt.excluded.on_hand}
+            index_elements=[s.c.product_id, s.c.warehouse_id],
+            set_={"on_hand": s.c.on_hand + stmt.excluded.on_hand},
         )
         self._conn.execute(stmt)
 
@@ -71,12 +78,23 @@ class SqlStockRepository:
     def record(self, movements: Sequence[Movement]) -> None:
         if not movements:
             return
-        self._conn.execute(insert(t.stock_movements), [
-            {"product_id": m.product_id, "warehouse_id": m.warehouse_id, "movement": m.movement,
-             "on_hand_delta": m.on_hand_delta, "reserved_delta": m.reserved_delta, "order_id": m.order_id,
-             "reason": m.reason[:500], "actor": m.actor[:100], "created_at": m.created_at}
-            for m in movements
-        ])
+        self._conn.execute(
+            insert(t.stock_movements),
+            [
+                {
+                    "product_id": m.product_id,
+                    "warehouse_id": m.warehouse_id,
+                    "movement": m.movement,
+                    "on_hand_delta": m.on_hand_delta,
+                    "reserved_delta": m.reserved_delta,
+                    "order_id": m.order_id,
+                    "reason": m.reason[:500],
+                    "actor": m.actor[:100],
+                    "created_at": m.created_at,
+                }
+                for m in movements
+            ],
+        )
 
     def movements(
         self, *, sku: str | None, warehouse: str | None, after_id: int | None, limit: int
@@ -95,14 +113,26 @@ class SqlStockRepository:
         if after_id is not None:
             stmt = stmt.where(m.c.id > after_id)
         return [
-            MovementView(r.id, r.sku, r.code, r.movement, r.on_hand_delta, r.reserved_delta, r.order_id,
-                         r.reason, r.actor, r.created_at)
+            MovementView(
+                r.id,
+                r.sku,
+                r.code,
+                r.movement,
+                r.on_hand_delta,
+                r.reserved_delta,
+                r.order_id,
+                r.reason,
+                r.actor,
+                r.created_at,
+            )
             for r in self._conn.execute(stmt)
         ]
 
     def book_capacity(self, warehouse_id: int, day: date, capacity: int) -> bool:
         c = t.shipping_capacity
-        stmt = upsert(self._conn, c).values(warehouse_id=warehouse_id, ship_date=day, booked=1, capacity=capacity)
+        stmt = upsert(self._conn, c).values(
+            warehouse_id=warehouse_id, ship_date=day, booked=1, capacity=capacity
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=[c.c.warehouse_id, c.c.ship_date],
             set_={"booked": c.c.booked + 1, "capacity": stmt.excluded.capacity},

@@ -12,7 +12,6 @@ from alembic import op
 
 import perfectorder.adapters.db.types
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -314,7 +313,6 @@ def upgrade() -> None:
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_allocations_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_allocations_order_line_id"), ["order_line_id"], unique=False)
-
 
 
 def downgrade() -> None:
