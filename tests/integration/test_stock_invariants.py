@@ -1,0 +1,155 @@
+"""A hypothesis state machine drives receive / adjust / place / cancel / hold and checks after every
+step that the stock rows, the ledger and the allocations still agree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
+from sqlalchemy import func, select
+
+from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.db import tables as t
+from perfectorder.bootstrap import Application
+from perfectorder.domain.errors import Conflict, DomainError
+from perfectorder.domain.orders import CustomerInput, HoldReason, LineInput, PaymentInput, PlaceOrder
+from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod
+from perfectorder.sample_data import load_sample_store
+from perfectorder.services import inventory, orders
+from perfectorder.services.placing import place_order
+from tests.conftest import START, make_application
+
+SKUS = ["MUG-CERAMIC-BLUE", "KETTLE-STEEL-17", "BULB-LED-E27", "TABLE-OAK-CUSTOM"]
+WAREHOUSES = ["BER", "MAD"]
+
+
+class StockMachine(RuleBasedStateMachine):
+    application: Application
+    placed = Bundle("placed")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctx = self.application.services
+        self.counter = 0
+
+    @rule(sku=st.sampled_from(SKUS[:3]), warehouse=st.sampled_from(WAREHOUSES), quantity=st.integers(1, 40))
+    def receive(self, sku: str, warehouse: str, quantity: int) -> None:
+        inventory.receive_stock(self.ctx, sku=sku, warehouse=warehouse, quantity=quantity, reason="PO")
+
+    @rule(sku=st.sampled_from(SKUS[:3]), warehouse=st.sampled_from(WAREHOUSES), delta=st.integers(-60, 20))
+    def adjust(self, sku: str, warehouse: str, delta: int) -> None:
+        if delta == 0:
+            return
+        try:
+            inventory.adjust_stock(self.ctx, sku=sku, warehouse=warehouse, delta=delta, reason="cycle count")
+        except Conflict as refused:
+            assert refused.code == "adjustment_below_reserved"
+
+    @rule(
+        target=placed,
+        wanted=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 70), min_size=1, max_size=3),
+        backorder=st.booleans(),
+    )
+    def place(self, wanted: dict[str, int], backorder: bool) -> int:
+        self.counter += 1
+        command = PlaceOrder(
+            channel=Channel.WEB, external_ref=f"SM-{id(self)}-{self.counter}", currency="EUR",
+            lines=tuple(LineInput(sku, qty) for sku, qty in wanted.items()),
+            customer=CustomerInput(id=1), payment=PaymentInput(PaymentMethod.CASH_ON_DELIVERY),
+            backorder_policy=BackorderPolicy.ALLOW if backorder else BackorderPolicy.REJECT,
+        )
+        try:
+            return place_order(self.ctx, command).id
+        except DomainError as refused:
+            assert refused.code == "insufficient_stock" and not backorder
+            return -1
+
+    @rule(order_id=consumes(placed))
+    def cancel(self, order_id: int) -> None:
+        if order_id < 0:
+            return
+        try:
+            orders.cancel_order(self.ctx, order_id, reason="changed mind")
+        except Conflict as refused:
+            assert refused.code == "invalid_transition"
+
+    @rule(order_id=placed)
+    def hold_and_release(self, order_id: int) -> None:
+        if order_id < 0:
+            return
+        try:
+            held = orders.hold_order(self.ctx, order_id, reason=HoldReason.MANUAL, note="check address")
+        except Conflict:
+            return
+        open_hold = next(h for h in held.holds if h.released_at is None and h.reason == "manual")
+        orders.release_hold(self.ctx, order_id, open_hold.id, note="address fine")
+
+    @invariant()
+    def reserved_stays_within_on_hand(self) -> None:
+        with self.application.engine.connect() as conn:
+            bad = conn.execute(
+                select(func.count()).select_from(t.stock)
+                .where((t.stock.c.reserved < 0) | (t.stock.c.reserved > t.stock.c.on_hand))
+            ).scalar_one()
+        assert bad == 0
+
+    @invariant()
+    def the_ledger_adds_up_to_every_stock_row(self) -> None:
+        m = t.stock_movements
+        with self.application.engine.connect() as conn:
+            ledger = {
+                (r.product_id, r.warehouse_id): (r.on_hand, r.reserved)
+                for r in conn.execute(
+                    select(m.c.product_id, m.c.warehouse_id, func.sum(m.c.on_hand_delta).label("on_hand"),
+                           func.sum(m.c.reserved_delta).label("reserved"))
+                    .group_by(m.c.product_id, m.c.warehouse_id))
+            }
+            rows = {(r.product_id, r.warehouse_id): (r.on_hand, r.reserved) for r in conn.execute(select(t.stock))}
+        assert ledger == rows
+
+    @invariant()
+    def no_order_line_is_reserved_twice(self) -> None:
+        a, ln = t.allocations, t.order_lines
+        with self.application.engine.connect() as conn:
+            over = conn.execute(
+                select(ln.c.id)
+                .join(a, (a.c.order_line_id == ln.c.id) & (a.c.status == "reserved"))
+                .group_by(ln.c.id, ln.c.quantity, ln.c.backordered_qty)
+                .having(func.sum(a.c.quantity) + ln.c.backordered_qty != ln.c.quantity)
+            ).all()
+            held_by_orders = {
+                (r.product_id, r.warehouse_id): r.units
+                for r in conn.execute(
+                    select(a.c.product_id, a.c.warehouse_id, func.sum(a.c.quantity).label("units"))
+                    .where((a.c.status == "reserved") & a.c.reserves_stock)
+                    .group_by(a.c.product_id, a.c.warehouse_id))
+            }
+            reserved = {(r.product_id, r.warehouse_id): r.reserved
+                        for r in conn.execute(select(t.stock)) if r.reserved}
+        assert over == []
+        assert held_by_orders == reserved
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def machine_application(request: pytest.FixtureRequest) -> Iterator[Application]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    clock = SimulatedClock(START)
+    application = make_application(url, clock)
+    load_sample_store(application.services)
+    clock.advance(timedelta(minutes=1))
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+def test_stock_invariants_hold_under_any_sequence_of_operations(machine_application: Application) -> None:
+    StockMachine.application = machine_application
+    run = settings(max_examples=30, stateful_step_count=25, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    StockMachine.TestCase.settings = run
+    StockMachine.TestCase().runTest()
