@@ -28,9 +28,12 @@ def prepare(url: str, clock, *, units: int) -> None:
     application = make_application(url, clock)
     try:
         load_sample_store(application.services)
-        catalog.create_product(application.services, ProductSpec("LAST-CALL-LANTERN", "Brass lantern",
-                                                                  Decimal("45.00"), "EUR"))
-        inventory.receive_stock(application.services, sku="LAST-CALL-LANTERN", warehouse="BER", quantity=units)
+        catalog.create_product(
+            application.services, ProductSpec("LAST-CALL-LANTERN", "Brass lantern", Decimal("45.00"), "EUR")
+        )
+        inventory.receive_stock(
+            application.services, sku="LAST-CALL-LANTERN", warehouse="BER", quantity=units
+        )
     finally:
         application.close()
 
@@ -40,46 +43,62 @@ def stock_and_ledger(url: str, clock) -> tuple[int, int, int, int]:
     try:
         with application.engine.connect() as conn:
             product_id = conn.execute(
-                select(t.products.c.id).where(t.products.c.sku == "LAST-CALL-LANTERN")).scalar_one()
+                select(t.products.c.id).where(t.products.c.sku == "LAST-CALL-LANTERN")
+            ).scalar_one()
             on_hand, reserved = conn.execute(
-                select(func.sum(t.stock.c.on_hand), func.sum(t.stock.c.reserved))
-                .where(t.stock.c.product_id == product_id)).one()
+                select(func.sum(t.stock.c.on_hand), func.sum(t.stock.c.reserved)).where(
+                    t.stock.c.product_id == product_id
+                )
+            ).one()
             ledger_on_hand, ledger_reserved = conn.execute(
-                select(func.sum(t.stock_movements.c.on_hand_delta), func.sum(t.stock_movements.c.reserved_delta))
-                .where(t.stock_movements.c.product_id == product_id)).one()
+                select(
+                    func.sum(t.stock_movements.c.on_hand_delta), func.sum(t.stock_movements.c.reserved_delta)
+                ).where(t.stock_movements.c.product_id == product_id)
+            ).one()
         return on_hand, reserved, ledger_on_hand, ledger_reserved
     finally:
         application.close()
 
 
-def order_concurrently(base: str, payloads: list[dict], headers: list[dict] | None = None) -> list[httpx.Response]:
+def order_concurrently(
+    base: str, payloads: list[dict], headers: list[dict] | None = None
+) -> list[httpx.Response]:
     barrier = Barrier(len(payloads))
 
     def send(index: int) -> httpx.Response:
         with httpx.Client(base_url=base, timeout=60) as http:
             barrier.wait()
-            return http.post("/api/v1/orders", json=payloads[index], headers=(headers or [{}] * len(payloads))[index])
+            return http.post(
+                "/api/v1/orders", json=payloads[index], headers=(headers or [{}] * len(payloads))[index]
+            )
 
     with ThreadPoolExecutor(max_workers=len(payloads)) as pool:
         return list(pool.map(send, range(len(payloads))))
 
 
 def one_lantern() -> dict:
-    return order_payload(lines=[{"sku": "LAST-CALL-LANTERN", "quantity": 1}],
-                         payment={"method": "card", "status": "authorized", "authorized_amount": "45.00"})
+    return order_payload(
+        lines=[{"sku": "LAST-CALL-LANTERN", "quantity": 1}],
+        payment={"method": "card", "status": "authorized", "authorized_amount": "45.00"},
+    )
 
 
-@pytest.mark.parametrize(("backend", "clients", "units"), [
-    pytest.param("postgres", 50, 20, marks=pytest.mark.postgres),
-    ("sqlite", 12, 5),
-])
+@pytest.mark.parametrize(
+    ("backend", "clients", "units"),
+    [
+        pytest.param("postgres", 50, 20, marks=pytest.mark.postgres),
+        ("sqlite", 12, 5),
+    ],
+)
 def test_concurrent_clients_never_oversell(request, clock, backend, clients, units):
     url = request.getfixturevalue("postgres_url" if backend == "postgres" else "sqlite_url")
     prepare(url, clock, units=units)
     with running_server(url) as base:
         responses = order_concurrently(base, [one_lantern() for _ in range(clients)])
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [201] * units + [409] * (clients - units), [r.text for r in responses if r.status_code >= 500]
+    assert statuses == [201] * units + [409] * (clients - units), [
+        r.text for r in responses if r.status_code >= 500
+    ]
     assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"insufficient_stock"}
     on_hand, reserved, ledger_on_hand, ledger_reserved = stock_and_ledger(url, clock)
     assert (on_hand, reserved) == (units, units)

@@ -57,9 +57,12 @@ class StockMachine(RuleBasedStateMachine):
     def place(self, wanted: dict[str, int], backorder: bool) -> int:
         self.counter += 1
         command = PlaceOrder(
-            channel=Channel.WEB, external_ref=f"SM-{id(self)}-{self.counter}", currency="EUR",
+            channel=Channel.WEB,
+            external_ref=f"SM-{id(self)}-{self.counter}",
+            currency="EUR",
             lines=tuple(LineInput(sku, qty) for sku, qty in wanted.items()),
-            customer=CustomerInput(id=1), payment=PaymentInput(PaymentMethod.CASH_ON_DELIVERY),
+            customer=CustomerInput(id=1),
+            payment=PaymentInput(PaymentMethod.CASH_ON_DELIVERY),
             backorder_policy=BackorderPolicy.ALLOW if backorder else BackorderPolicy.REJECT,
         )
         try:
@@ -92,7 +95,8 @@ class StockMachine(RuleBasedStateMachine):
     def reserved_stays_within_on_hand(self) -> None:
         with self.application.engine.connect() as conn:
             bad = conn.execute(
-                select(func.count()).select_from(t.stock)
+                select(func.count())
+                .select_from(t.stock)
                 .where((t.stock.c.reserved < 0) | (t.stock.c.reserved > t.stock.c.on_hand))
             ).scalar_one()
         assert bad == 0
@@ -104,11 +108,17 @@ class StockMachine(RuleBasedStateMachine):
             ledger = {
                 (r.product_id, r.warehouse_id): (r.on_hand, r.reserved)
                 for r in conn.execute(
-                    select(m.c.product_id, m.c.warehouse_id, func.sum(m.c.on_hand_delta).label("on_hand"),
-                           func.sum(m.c.reserved_delta).label("reserved"))
-                    .group_by(m.c.product_id, m.c.warehouse_id))
+                    select(
+                        m.c.product_id,
+                        m.c.warehouse_id,
+                        func.sum(m.c.on_hand_delta).label("on_hand"),
+                        func.sum(m.c.reserved_delta).label("reserved"),
+                    ).group_by(m.c.product_id, m.c.warehouse_id)
+                )
             }
-            rows = {(r.product_id, r.warehouse_id): (r.on_hand, r.reserved) for r in conn.execute(select(t.stock))}
+            rows = {
+                (r.product_id, r.warehouse_id): (r.on_hand, r.reserved) for r in conn.execute(select(t.stock))
+            }
         assert ledger == rows
 
     @invariant()
@@ -126,10 +136,14 @@ class StockMachine(RuleBasedStateMachine):
                 for r in conn.execute(
                     select(a.c.product_id, a.c.warehouse_id, func.sum(a.c.quantity).label("units"))
                     .where((a.c.status == "reserved") & a.c.reserves_stock)
-                    .group_by(a.c.product_id, a.c.warehouse_id))
+                    .group_by(a.c.product_id, a.c.warehouse_id)
+                )
             }
-            reserved = {(r.product_id, r.warehouse_id): r.reserved
-                        for r in conn.execute(select(t.stock)) if r.reserved}
+            reserved = {
+                (r.product_id, r.warehouse_id): r.reserved
+                for r in conn.execute(select(t.stock))
+                if r.reserved
+            }
         assert over == []
         assert held_by_orders == reserved
 
@@ -149,7 +163,11 @@ def machine_application(request: pytest.FixtureRequest) -> Iterator[Application]
 
 def test_stock_invariants_hold_under_any_sequence_of_operations(machine_application: Application) -> None:
     StockMachine.application = machine_application
-    run = settings(max_examples=30, stateful_step_count=25, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    run = settings(
+        max_examples=30,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     StockMachine.TestCase.settings = run
     StockMachine.TestCase().runTest()

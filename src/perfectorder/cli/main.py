@@ -189,10 +189,15 @@ def stock_receive(
 def stock_adjust(
     sku: Annotated[str, typer.Argument(help="Product SKU")],
     warehouse: Annotated[str, typer.Argument(help="Warehouse code")],
-    delta: Annotated[int, typer.Argument(help="Units to add (positive) or remove (negative)")],
+    delta: Annotated[
+        int, typer.Option("--by", help="Units to add (positive) or remove (negative), e.g. --by -3")
+    ],
     reason: Annotated[str, typer.Option(help="Why: cycle count, damage, loss ... (required)")],
 ) -> None:
-    """Correct on-hand stock with a reason; refuses to go below what is reserved."""
+    """Correct on-hand stock with a reason; refuses to go below what is reserved.
+
+    Example: perfectorder stock adjust VASE-GLASS-TALL BER --by -3 --reason "cracked in transit"
+    """
     level = _run(
         lambda a: inventory.adjust_stock(
             a.services, sku=sku, warehouse=warehouse, delta=delta, reason=reason, actor="cli"

@@ -1,0 +1,84 @@
+"""The command line against a real database file."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from perfectorder.cli.main import app
+from tests.factories import order_payload
+
+
+@pytest.fixture
+def cli(sqlite_url, monkeypatch):
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("demo", "seed").exit_code == 0
+    return run
+
+
+def test_db_upgrade_reports_the_revision(cli):
+    result = cli("db", "upgrade")
+    assert result.exit_code == 0 and "revision 0001" in result.output
+
+
+def test_seeding_twice_adds_nothing_the_second_time(cli):
+    assert "0 products added" in cli("demo", "seed").output
+
+
+def test_receive_and_adjust_stock_from_the_command_line(cli):
+    received = cli("stock", "receive", "VASE-GLASS-TALL", "BER", "7", "--reason", "PO-1203")
+    assert received.exit_code == 0 and "on hand 67" in received.output
+    adjusted = cli(
+        "stock", "adjust", "VASE-GLASS-TALL", "BER", "--by", "-3", "--reason", "cracked in transit"
+    )
+    assert adjusted.exit_code == 0 and "on hand 64" in adjusted.output
+    shown = cli("stock", "show", "--sku", "VASE-GLASS-TALL")
+    assert "BER" in shown.output and "64" in shown.output
+
+
+def test_errors_are_shown_with_their_code_and_a_non_zero_exit(cli):
+    result = cli("stock", "receive", "NO-SUCH-SKU", "BER", "5")
+    assert result.exit_code == 2
+    assert "product_not_found" in result.output
+    missing_reason = cli("stock", "adjust", "VASE-GLASS-TALL", "BER", "--by", "-1", "--reason", " ")
+    assert missing_reason.exit_code == 2 and "reason_required" in missing_reason.output
+
+
+def test_orders_list_and_show(cli, sqlite_url, clock):
+    from fastapi.testclient import TestClient
+
+    from perfectorder.api.app import create_app
+    from perfectorder.bootstrap import build
+    from perfectorder.config import Settings
+
+    application = build(Settings(database_url=sqlite_url), clock=clock)
+    with TestClient(create_app(application=application)) as http:
+        order = http.post("/api/v1/orders", json=order_payload(external_ref="CLI-SHOW-1")).json()
+    application.close()
+    listed = cli("orders", "list", "--channel", "web")
+    assert "CLI-SHOW-1" in listed.output and "approved" in listed.output
+    shown = cli("orders", "show", str(order["id"]))
+    assert shown.exit_code == 0
+    assert "order.promised" in shown.output and "MUG-CERAMIC-BLUE" in shown.output
+    assert cli("orders", "show", "99999").exit_code == 2
+
+
+def test_every_command_explains_itself():
+    runner = CliRunner()
+    for args in (
+        ["--help"],
+        ["stock", "--help"],
+        ["stock", "adjust", "--help"],
+        ["orders", "--help"],
+        ["db", "upgrade", "--help"],
+        ["serve", "--help"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage" in result.output
