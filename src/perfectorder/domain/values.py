@@ -95,6 +95,11 @@ def is_known_currency(code: str) -> bool:
     return code in CURRENCY_EXPONENTS
 
 
+def in_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """The amount written with exactly the currency's decimals (12.9 EUR -> 12.90)."""
+    return amount.quantize(Decimal(1).scaleb(-CURRENCY_EXPONENTS.get(currency, 2)))
+
+
 def has_valid_scale(amount: Decimal, currency: str) -> bool:
     """True when `amount` uses no more decimal places than the currency has."""
     exponent = amount.as_tuple().exponent

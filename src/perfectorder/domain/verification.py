@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from perfectorder.domain.catalog import Product
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.orders import AddressInput, PlaceOrder
-from perfectorder.domain.values import Address, Channel, Money, has_valid_scale, is_known_currency
+from perfectorder.domain.values import (
+    Address,
+    Channel,
+    Money,
+    has_valid_scale,
+    in_minor_units,
+    is_known_currency,
+)
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
@@ -278,4 +285,4 @@ def _check_product_and_price(
             catalog_price=str(product.price.amount),
         )
         return None
-    return product, Money(unit_price, cmd.currency)
+    return product, Money(in_minor_units(unit_price, cmd.currency), cmd.currency)

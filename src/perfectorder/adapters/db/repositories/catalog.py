@@ -12,7 +12,7 @@ from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.domain.catalog import Product
-from perfectorder.domain.values import FulfilmentMode, Money
+from perfectorder.domain.values import FulfilmentMode, Money, in_minor_units
 from perfectorder.services.ports import ProductSpec, ReferenceData, WarehouseSpec
 from perfectorder.services.views import ProductView, ShippingServiceView, WarehouseView
 
@@ -76,7 +76,7 @@ class SqlProductRepository:
                 id=row.id,
                 sku=row.sku,
                 name=row.name,
-                price=Money(row.price, row.currency),
+                price=Money(in_minor_units(row.price, row.currency), row.currency),
                 active=row.active,
                 fulfilment=FulfilmentMode(row.fulfilment),
                 production_days=row.production_days,
