@@ -16,7 +16,9 @@ from perfectorder.adapters.db.migrate import upgrade
 from perfectorder.api.app import create_app
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
+from perfectorder.domain.access import Role
 from perfectorder.sample_data import load_sample_store
+from perfectorder.services import access
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PERFECTORDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -96,7 +98,20 @@ def application(database_url: str, clock: SimulatedClock) -> Iterator[Applicatio
         application.close()
 
 
+def api_key(application: Application, role: Role = Role.ADMIN, **scope: object) -> str:
+    issued = access.create_api_key(application.services, name=f"test-{role.value}", role=role, **scope)  # type: ignore[arg-type]
+    return issued.secret
+
+
 @pytest.fixture
-def client(application: Application) -> Iterator[TestClient]:
+def anonymous(application: Application) -> Iterator[TestClient]:
+    """An HTTP client with no credentials."""
     with TestClient(create_app(application=application), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(application: Application, anonymous: TestClient) -> TestClient:
+    """An HTTP client with an admin key."""
+    anonymous.headers["Authorization"] = f"Bearer {api_key(application)}"
+    return anonymous

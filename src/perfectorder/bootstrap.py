@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import Engine
 
 from perfectorder.adapters.clock import SystemClock
 from perfectorder.adapters.db.engine import build_engine
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from perfectorder.adapters.passwords import Argon2PasswordHasher
+from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.services.context import ServiceContext
-from perfectorder.services.ports import Clock
+from perfectorder.services.ports import Clock, PasswordHasher
+
+
+class RateLimiter(Protocol):
+    def take(self, key: str) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +30,8 @@ class Application:
     settings: Settings
     engine: Engine
     services: ServiceContext
+    passwords: PasswordHasher
+    rate_limiter: RateLimiter
 
     def close(self) -> None:
         self.engine.dispose()
@@ -45,4 +54,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Application:
         retry_attempts=settings.retry_attempts,
         page_size_limit=settings.page_size_limit,
     )
-    return Application(settings, engine, context)
+    limiter: RateLimiter
+    if settings.redis_url:
+        limiter = RedisRateLimiter(
+            settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst
+        )
+    else:
+        limiter = MemoryRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    return Application(settings, engine, context, Argon2PasswordHasher(), limiter)

@@ -25,6 +25,11 @@ class Settings:
     max_concurrent_writers: int = 6
     retry_attempts: int = 8
     page_size_limit: int = 200
+    # Per API key; generous by default, an integration that loops by mistake still gets stopped.
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    redis_url: str | None = None
+    cookie_secure: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -47,4 +52,8 @@ class Settings:
             db_max_overflow=int(get("DB_MAX_OVERFLOW", str(d.db_max_overflow))),
             max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
             retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
+            rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
+            rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
+            redis_url=get("REDIS_URL", "") or None,
+            cookie_secure=get("COOKIE_SECURE", "true").lower() not in ("0", "false", "no"),
         )

@@ -40,7 +40,9 @@ def test_every_operation_documents_its_errors_with_the_error_body(client):
             errors = {code: r for code, r in operation["responses"].items() if code.startswith(("4", "5"))}
             assert "500" in errors, f"{method} {path}"
             if method == "post":
-                assert {"413", "422"} <= set(errors), f"{method} {path}"
+                assert "413" in errors, f"{method} {path}"
+            if "requestBody" in operation or operation.get("parameters"):
+                assert "422" in errors, f"{method} {path}"
             for code, response in errors.items():
                 if path.startswith("/api/"):
                     schema = response["content"]["application/json"]["schema"]
@@ -76,7 +78,7 @@ def test_an_unexpected_failure_leaks_no_internals(sqlite_url, clock):
     application = build(Settings(database_url=sqlite_url), clock=clock)
     try:
         with TestClient(create_app(application=application), raise_server_exceptions=False) as broken:
-            response = broken.get("/api/v1/orders/1")
+            response = broken.get("/api/v1/orders/1", headers={"Authorization": "Bearer po_abcd1234_x"})
         assert response.status_code == 500
         body = response.text.lower()
         assert response.json()["error"]["code"] == "internal_error"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from perfectorder.adapters.db.migrate import head_revision
+
 from perfectorder.cli.main import app
+from tests.conftest import api_key
 from tests.factories import order_payload
 
 
@@ -25,7 +28,7 @@ def cli(sqlite_url, monkeypatch):
 
 def test_db_upgrade_reports_the_revision(cli):
     result = cli("db", "upgrade")
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0 and f"revision {head_revision()}" in result.output
 
 
 def test_seeding_twice_adds_nothing_the_second_time(cli):
@@ -60,6 +63,7 @@ def test_orders_list_and_show(cli, sqlite_url, clock):
 
     application = build(Settings(database_url=sqlite_url), clock=clock)
     with TestClient(create_app(application=application)) as http:
+        http.headers["Authorization"] = f"Bearer {api_key(application)}"
         order = http.post("/api/v1/orders", json=order_payload(external_ref="CLI-SHOW-1")).json()
     application.close()
     listed = cli("orders", "list", "--channel", "web")

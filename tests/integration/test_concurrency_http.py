@@ -12,15 +12,16 @@ from sqlalchemy import func, select
 from perfectorder.adapters.db import tables as t
 from perfectorder.services import catalog, inventory
 from perfectorder.services.ports import ProductSpec
-from tests.conftest import make_application
+from tests.conftest import api_key, make_application
 from tests.factories import order_payload
 from tests.live_server import running_server
 
 pytestmark = pytest.mark.slow
 
 
-def prepare(url: str, clock, *, units: int) -> None:
-    """The sample store plus one scarce product with `units` in stock in a single warehouse."""
+def prepare(url: str, clock, *, units: int) -> str:
+    """The sample store plus one scarce product with `units` in stock in a single warehouse.
+    Returns an admin API key."""
     from decimal import Decimal
 
     from perfectorder.sample_data import load_sample_store
@@ -34,6 +35,7 @@ def prepare(url: str, clock, *, units: int) -> None:
         inventory.receive_stock(
             application.services, sku="LAST-CALL-LANTERN", warehouse="BER", quantity=units
         )
+        return api_key(application)
     finally:
         application.close()
 
@@ -61,12 +63,12 @@ def stock_and_ledger(url: str, clock) -> tuple[int, int, int, int]:
 
 
 def order_concurrently(
-    base: str, payloads: list[dict], headers: list[dict] | None = None
+    base: str, key: str, payloads: list[dict], headers: list[dict] | None = None
 ) -> list[httpx.Response]:
     barrier = Barrier(len(payloads))
 
     def send(index: int) -> httpx.Response:
-        with httpx.Client(base_url=base, timeout=60) as http:
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"}) as http:
             barrier.wait()
             return http.post(
                 "/api/v1/orders", json=payloads[index], headers=(headers or [{}] * len(payloads))[index]
@@ -92,9 +94,9 @@ def one_lantern() -> dict:
 )
 def test_concurrent_clients_never_oversell(request, clock, backend, clients, units):
     url = request.getfixturevalue("postgres_url" if backend == "postgres" else "sqlite_url")
-    prepare(url, clock, units=units)
+    key = prepare(url, clock, units=units)
     with running_server(url) as base:
-        responses = order_concurrently(base, [one_lantern() for _ in range(clients)])
+        responses = order_concurrently(base, key, [one_lantern() for _ in range(clients)])
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * units + [409] * (clients - units), [
         r.text for r in responses if r.status_code >= 500
@@ -108,11 +110,13 @@ def test_concurrent_clients_never_oversell(request, clock, backend, clients, uni
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 def test_twenty_concurrent_requests_with_one_key_create_one_order(request, clock, backend):
     url = request.getfixturevalue("postgres_url" if backend == "postgres" else "sqlite_url")
-    prepare(url, clock, units=100)
+    key = prepare(url, clock, units=100)
     payload = one_lantern()
     with running_server(url) as base:
-        responses = order_concurrently(base, [payload] * 20, [{"Idempotency-Key": "retry-storm-7"}] * 20)
-        listed = httpx.get(f"{base}/api/v1/orders", params={"limit": 200}).json()["items"]
+        responses = order_concurrently(base, key, [payload] * 20, [{"Idempotency-Key": "retry-storm-7"}] * 20)
+        listed = httpx.get(
+            f"{base}/api/v1/orders", params={"limit": 200}, headers={"Authorization": f"Bearer {key}"}
+        ).json()["items"]
     assert {r.status_code for r in responses} == {201}
     assert len({r.text for r in responses}) == 1
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 19

@@ -9,10 +9,12 @@ from fastapi.openapi.utils import get_openapi
 
 import perfectorder
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
-from perfectorder.api.middleware import ApiMetrics, BodySizeLimit, RequestMetrics
-from perfectorder.api.routes import catalog, customers, health, orders, stock
+from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics
+from perfectorder.api.routes import audit, auth, catalog, customers, health, orders, stock
+from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
+from perfectorder.services import access
 
 
 def create_app(settings: Settings | None = None, *, application: Application | None = None) -> FastAPI:
@@ -26,9 +28,14 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.state.services = application.services
     app.state.engine = application.engine
     app.state.metrics = ApiMetrics()
+    app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    for module in (orders, catalog, stock, customers, health):
+    for module in (orders, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
+    services = application.services
+    app.add_middleware(
+        AuditTrail, record=lambda entry: access.record_audit(services, entry), clock=services.clock
+    )
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -49,11 +56,42 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for defs_name, defs in list(components["ErrorResponse"].pop("$defs", {}).items()):
         components.setdefault(defs_name, defs)
     error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
-    for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+    schema["components"]["securitySchemes"] = {
+        "ApiKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer po_..."},
+        "Session": {"type": "apiKey", "in": "cookie", "name": "po_session"},
+    }
+    permissions = _permissions(app)
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
+            permission = permissions.get((method.upper(), path))
+            if permission is not None:
+                operation["x-permission"] = permission
+                operation["security"] = [{"ApiKey": []}, {"Session": []}]
+                responses["401"] = {"description": "No or invalid credentials", **error_ref}
+                responses["403"] = {"description": "Not allowed for this role", **error_ref}
+                responses["429"] = {"description": "Too many requests for this key", **error_ref}
             if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
                 responses["422"] = {"description": "Invalid input", **error_ref}
+            if method == "post":
+                responses.setdefault("413", {"description": "Body too large", **error_ref})
             responses.setdefault("500", {"description": "Internal error", **error_ref})
     app.openapi_schema = schema
     return schema
+
+
+def _permissions(app: FastAPI) -> dict[tuple[str, str], str]:
+    """The permission each route requires, read from its `Require` dependency."""
+    found: dict[tuple[str, str], str] = {}
+    for route in app.routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        stack = list(dependant.dependencies)
+        while stack:
+            dependency = stack.pop()
+            if isinstance(dependency.call, Require):
+                for method in getattr(route, "methods", ()):
+                    found[(method, getattr(route, "path", ""))] = dependency.call.permission.value
+            stack.extend(dependency.dependencies)
+    return found

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from perfectorder.api.middleware import ApiMetrics
+from perfectorder.api.security import Require
+from perfectorder.domain.access import Permission, Principal
 from perfectorder.services.context import ServiceContext
 from perfectorder.services.idempotency import fingerprint, run_idempotent
 
@@ -27,6 +29,17 @@ def _metrics(request: Request) -> ApiMetrics:
 
 
 Services = Annotated[ServiceContext, Depends(_services)]
+P = Permission
+OrdersReader = Annotated[Principal, Depends(Require(P.ORDERS_READ))]
+OrderPlacer = Annotated[Principal, Depends(Require(P.ORDERS_PLACE))]
+OrderManager = Annotated[Principal, Depends(Require(P.ORDERS_MANAGE))]
+CatalogReader = Annotated[Principal, Depends(Require(P.CATALOG_READ))]
+CatalogWriter = Annotated[Principal, Depends(Require(P.CATALOG_WRITE))]
+StockReader = Annotated[Principal, Depends(Require(P.STOCK_READ))]
+StockWriter = Annotated[Principal, Depends(Require(P.STOCK_WRITE))]
+CustomersReader = Annotated[Principal, Depends(Require(P.CUSTOMERS_READ))]
+CustomersWriter = Annotated[Principal, Depends(Require(P.CUSTOMERS_WRITE))]
+AuditReader = Annotated[Principal, Depends(Require(P.AUDIT_READ))]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 IdempotencyKey = Annotated[
     str | None,
@@ -41,6 +54,7 @@ IdempotencyKey = Annotated[
 def idempotent(
     ctx: ServiceContext,
     *,
+    caller: Principal,
     scope: str,
     key: str | None,
     payload: BaseModel,
@@ -48,10 +62,11 @@ def idempotent(
     call: Callable[[], dict[str, Any]],
     location: Callable[[dict[str, Any]], str] | None = None,
 ) -> JSONResponse:
-    """Runs a POST so that a retry with the same Idempotency-Key answers exactly as the first call did."""
+    """Runs a POST so that a retry with the same Idempotency-Key answers exactly as the first call did.
+    Keys belong to their caller: another caller's identical key is a different key."""
     result = run_idempotent(
         ctx,
-        scope=scope,
+        scope=f"{caller.actor} {scope}"[:200],
         key=key,
         request_fingerprint=fingerprint(payload.model_dump(mode="json")),
         operation=lambda: (status, call()),

@@ -16,7 +16,16 @@ from perfectorder.domain.errors import DomainError
 
 log = logging.getLogger("perfectorder.api")
 
-STATUS_BY_KIND = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
+STATUS_BY_KIND = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "unavailable": 503,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "locked": 423,
+    "rate_limited": 429,
+}
 CODE_BY_STATUS = {
     400: "bad_request",
     401: "unauthorized",
@@ -89,7 +98,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         status = STATUS_BY_KIND.get(exc.kind, 422)
-        headers = {"Retry-After": "1"} if status == 503 else None
+        headers: dict[str, str] | None = None
+        if status in (423, 429, 503):
+            headers = {"Retry-After": str(exc.details.get("retry_after_seconds", 1))}
+        elif status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="perfectorder"'}
         return error_response(
             status, exc.code, exc.message, field=exc.field, details=exc.details, headers=headers
         )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
+import anyio
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from perfectorder.services.ports import AuditEntry, Clock
 
 
 class BodyTooLarge(HTTPException):
@@ -121,3 +125,42 @@ class RequestMetrics:
             label = getattr(route, "path", "unmatched")
             self.metrics.requests.labels(scope["method"], label, str(status)).inc()
             self.metrics.latency.labels(scope["method"], label).observe(time.perf_counter() - started)
+
+
+class AuditTrail:
+    """Records every state-changing call (who, what, when, from where, outcome) after it is answered,
+    refusals included: a burst of 401s and 403s is exactly what an admin wants to see."""
+
+    def __init__(self, app: ASGIApp, record: Callable[[AuditEntry], None], clock: Clock) -> None:
+        self.app = app
+        self.record = record
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            principal = scope.get("state", {}).get("principal")
+            client = scope.get("client") or ("", 0)
+            entry = AuditEntry(
+                occurred_at=self.clock.now(),
+                actor=principal.actor if principal else "anonymous",
+                role=principal.role.value if principal else None,
+                method=scope["method"],
+                path=scope["path"],
+                status_code=status,
+                client=str(client[0]),
+                outcome="ok" if status < 400 else "refused" if status < 500 else "error",
+            )
+            await anyio.to_thread.run_sync(self.record, entry)

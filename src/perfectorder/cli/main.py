@@ -12,8 +12,9 @@ from rich.table import Table
 
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
+from perfectorder.domain.access import Role
 from perfectorder.domain.errors import DomainError
-from perfectorder.services import inventory
+from perfectorder.services import access, inventory
 from perfectorder.services import orders as order_service
 from perfectorder.services.ports import OrderFilter
 
@@ -26,10 +27,16 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 orders_app = typer.Typer(help="Look at orders.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock levels, receipts and adjustments.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo store.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+users_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log of state-changing calls.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orders_app, name="orders")
 app.add_typer(stock_app, name="stock")
 app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
@@ -204,6 +211,88 @@ def stock_adjust(
         )
     )
     console.print(f"{level.sku}@{level.warehouse}: on hand {level.on_hand}, available {level.available}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, operator, analyst, channel or customer")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. 'shopify-store'")] = "",
+    channel: Annotated[
+        str | None, typer.Option(help="For channel keys: the channel it places orders for")
+    ] = None,
+    customer: Annotated[int | None, typer.Option(help="For customer keys: the customer id")] = None,
+) -> None:
+    """Create an API key. The secret is printed once and stored only as a hash: copy it now."""
+    issued = _run(
+        lambda a: access.create_api_key(
+            a.services, name=name, role=role, channel=channel, customer_id=customer, created_by="cli"
+        )
+    )
+    err.print(f"key {issued.record.id} ({issued.record.role}) created; it will not be shown again:")
+    console.print(issued.secret, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    table = Table("id", "name", "prefix", "role", "scope", "created", "revoked")
+    for k in _run(lambda a: access.list_api_keys(a.services)):
+        scope = k.channel or (f"customer {k.customer_id}" if k.customer_id else "")
+        table.add_row(
+            str(k.id),
+            k.name,
+            f"po_{k.prefix}_…",
+            k.role,
+            scope,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id from `keys list`")]) -> None:
+    """Revoke a key; running servers stop accepting it within a few seconds."""
+    _run(lambda a: access.revoke_api_key(a.services, key_id))
+    console.print(f"key {key_id} revoked")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[Role, typer.Option(help="admin, operator or analyst")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 12 characters; asked for when not given",
+        ),
+    ],
+) -> None:
+    """Create a dashboard user (password hashed with argon2)."""
+    user_id = _run(
+        lambda a: access.create_user(a.services, a.passwords, username=username, password=password, role=role)
+    )
+    console.print(f"user {username} created (id {user_id})")
+
+
+@audit_app.command("tail")
+def audit_tail(limit: Annotated[int, typer.Option(min=1, max=500, help="How many entries")] = 20) -> None:
+    """The newest state-changing calls: who, what, when, from where, outcome."""
+    table = Table("time", "actor", "role", "call", "status", "client")
+    for r in reversed(_run(lambda a: access.audit_page(a.services, before_id=None, limit=limit))):
+        e = r.entry
+        table.add_row(
+            f"{e.occurred_at:%Y-%m-%d %H:%M:%S}",
+            e.actor,
+            e.role or "",
+            f"{e.method} {e.path}",
+            str(e.status_code),
+            e.client,
+        )
+    console.print(table)
 
 
 def main() -> None:

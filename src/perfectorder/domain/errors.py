@@ -48,3 +48,21 @@ class InvalidTransition(Conflict):
             f"an order in status '{current}' cannot be {action}",
             details={"status": current, "action": action},
         )
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials (HTTP 401)."""
+
+    kind = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """Valid credentials, but not allowed to do this (HTTP 403)."""
+
+    kind = "forbidden"
+
+
+class Locked(DomainError):
+    """Too many failed logins: wait before trying again (HTTP 423)."""
+
+    kind = "locked"

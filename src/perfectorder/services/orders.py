@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
+from perfectorder.domain.access import SYSTEM, Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.orders import RESERVED_ONLY, EventType, HoldReason, OrderStatus, check_transition
 from perfectorder.services.context import ServiceContext, read, run_transaction
@@ -23,32 +25,46 @@ from perfectorder.services.ports import (
 from perfectorder.services.views import EventView, OrderSummary, OrderView, Page
 
 
-def get_order(ctx: ServiceContext, order_id: int) -> OrderView:
+def get_order(ctx: ServiceContext, order_id: int, *, caller: Principal = SYSTEM) -> OrderView:
     found = read(ctx, lambda uow: uow.orders.get(order_id))
-    if found is None:
+    # Another tenant's order is "not found": its existence is not theirs to know.
+    if found is None or not caller.sees(channel=found.channel, customer_id=found.customer_id):
         raise _not_found(order_id)
     return found
 
 
-def order_timeline(ctx: ServiceContext, order_id: int) -> list[EventView]:
+def order_timeline(ctx: ServiceContext, order_id: int, *, caller: Principal = SYSTEM) -> list[EventView]:
     def work(uow: UnitOfWork) -> list[EventView]:
-        if uow.orders.state(order_id) is None:
-            raise _not_found(order_id)
+        _state(uow, order_id, caller)
         return uow.orders.timeline(order_id)
 
     return read(ctx, work)
 
 
 def list_orders(
-    ctx: ServiceContext, flt: OrderFilter, *, cursor: str | None, limit: int
+    ctx: ServiceContext, flt: OrderFilter, *, cursor: str | None, limit: int, caller: Principal = SYSTEM
 ) -> Page[OrderSummary]:
     if not 1 <= limit <= ctx.page_size_limit:
         raise InvalidInput("invalid_limit", f"limit is between 1 and {ctx.page_size_limit}", field="limit")
     before_id = decode_cursor(cursor)
-    rows = read(ctx, lambda uow: uow.orders.page(flt, before_id=before_id, limit=limit + 1))
+    scoped = scoped_filter(flt, caller)
+    if scoped is None:
+        return Page((), None)
+    rows = read(ctx, lambda uow: uow.orders.page(scoped, before_id=before_id, limit=limit + 1))
     more = len(rows) > limit
     items = tuple(rows[:limit])
     return Page(items, encode_cursor(items[-1].id) if more and items else None)
+
+
+def scoped_filter(flt: OrderFilter, caller: Principal) -> OrderFilter | None:
+    """Narrows a filter to what the caller may see; None when they asked for another tenant's."""
+    if caller.role is Role.CHANNEL:
+        return None if flt.channel not in (None, caller.channel) else replace(flt, channel=caller.channel)
+    if caller.role is Role.CUSTOMER:
+        if flt.customer_id not in (None, caller.customer_id):
+            return None
+        return replace(flt, customer_id=caller.customer_id)
+    return flt
 
 
 def encode_cursor(last_id: int) -> str:
@@ -69,12 +85,13 @@ def decode_cursor(cursor: str | None) -> int | None:
         raise InvalidInput("invalid_cursor", "use the next_cursor of a previous page", field="cursor") from e
 
 
-def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, actor: str = "api") -> OrderView:
+def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, caller: Principal = SYSTEM) -> OrderView:
     if not reason.strip():
         raise InvalidInput("reason_required", "say why the order is cancelled", field="reason")
 
     def work(uow: UnitOfWork) -> OrderView:
-        state = _state(uow, order_id)
+        state = _state(uow, order_id, caller)
+        actor = caller.actor
         status = OrderStatus(state.status)
         check_transition(status, OrderStatus.CANCELLED, "cancelled")
         if status not in RESERVED_ONLY:
@@ -134,10 +151,11 @@ def _release_allocations(
 
 
 def hold_order(
-    ctx: ServiceContext, order_id: int, *, reason: HoldReason, note: str, actor: str = "api"
+    ctx: ServiceContext, order_id: int, *, reason: HoldReason, note: str, caller: Principal = SYSTEM
 ) -> OrderView:
     def work(uow: UnitOfWork) -> OrderView:
-        state = _state(uow, order_id)
+        state = _state(uow, order_id, caller)
+        actor = caller.actor
         check_transition(OrderStatus(state.status), OrderStatus.ON_HOLD, "put on hold")
         now = ctx.clock.now()
         if state.status != OrderStatus.ON_HOLD:
@@ -160,10 +178,11 @@ def hold_order(
 
 
 def release_hold(
-    ctx: ServiceContext, order_id: int, hold_id: int, *, note: str, actor: str = "api"
+    ctx: ServiceContext, order_id: int, hold_id: int, *, note: str, caller: Principal = SYSTEM
 ) -> OrderView:
     def work(uow: UnitOfWork) -> OrderView:
-        state = _state(uow, order_id)
+        state = _state(uow, order_id, caller)
+        actor = caller.actor
         holds = uow.orders.open_holds(order_id)
         hold = next((h for h in holds if h.id == hold_id), None)
         if hold is None:
@@ -189,14 +208,15 @@ def release_hold(
 
 
 def reschedule_order(
-    ctx: ServiceContext, order_id: int, *, new_date: date, reason: str, actor: str = "api"
+    ctx: ServiceContext, order_id: int, *, new_date: date, reason: str, caller: Principal = SYSTEM
 ) -> OrderView:
     """Stores a new expected date beside the original promise, which never changes."""
     if not reason.strip():
         raise InvalidInput("reason_required", "say why the date moves", field="reason")
 
     def work(uow: UnitOfWork) -> OrderView:
-        state = _state(uow, order_id)
+        state = _state(uow, order_id, caller)
+        actor = caller.actor
         if state.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED):
             raise Conflict("invalid_transition", f"an order in status '{state.status}' cannot be rescheduled")
         if new_date < ctx.clock.now().date():
@@ -230,9 +250,9 @@ def reschedule_order(
     return run_transaction(ctx, work)
 
 
-def _state(uow: UnitOfWork, order_id: int) -> OrderState:
+def _state(uow: UnitOfWork, order_id: int, caller: Principal) -> OrderState:
     state = uow.orders.state(order_id)
-    if state is None:
+    if state is None or not caller.sees(channel=state.channel, customer_id=state.customer_id):
         raise _not_found(order_id)
     return state
 

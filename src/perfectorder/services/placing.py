@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from perfectorder.domain.access import SYSTEM, Permission, Principal, Role
 from perfectorder.domain.approval import CreditPosition, decide_holds
 from perfectorder.domain.catalog import Warehouse
-from perfectorder.domain.errors import Conflict
+from perfectorder.domain.errors import Conflict, Forbidden
 from perfectorder.domain.orders import EventType, Hold, OrderStatus, PlaceOrder
 from perfectorder.domain.promise import (
     MAX_CAPACITY_LOOKAHEAD_DAYS,
@@ -55,8 +56,16 @@ class Promise:
         return min(self.ship_dates.values()) if self.ship_dates else self.promised_date
 
 
-def place_order(ctx: ServiceContext, cmd: PlaceOrder, *, actor: str = "api") -> OrderView:
-    return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, actor=actor))
+def place_order(ctx: ServiceContext, cmd: PlaceOrder, *, caller: Principal = SYSTEM) -> OrderView:
+    if not caller.can(Permission.ORDERS_PLACE):
+        raise Forbidden("forbidden", f"role '{caller.role.value}' may not place orders")
+    if caller.role is Role.CHANNEL and cmd.channel.value != caller.channel:
+        raise Forbidden(
+            "channel_not_allowed",
+            f"this key places orders for channel '{caller.channel}' only",
+            field="channel",
+        )
+    return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, actor=caller.actor))
 
 
 def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, actor: str) -> OrderView:

@@ -156,6 +156,7 @@ class NewEvent:
 class OrderState:
     id: int
     status: str
+    channel: str
     customer_id: int
     promised_date: date
     rescheduled_date: date | None
@@ -275,6 +276,79 @@ class IdempotencyRepository(Protocol):
     def finish(self, scope: str, key: str, status_code: int, body: dict[str, Any]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: int
+    name: str
+    prefix: str
+    secret_hash: str
+    role: str
+    channel: str | None
+    customer_id: int | None
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    password_hash: str
+    role: str
+    failed_logins: int
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    user: UserRecord
+    csrf_token: str
+    expires_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    occurred_at: datetime
+    actor: str
+    role: str | None
+    method: str
+    path: str
+    status_code: int
+    client: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    entry: AuditEntry
+
+
+class AccessRepository(Protocol):
+    def add_key(self, record: ApiKeyRecord) -> int: ...
+    def key_by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
+    def keys(self) -> list[ApiKeyRecord]: ...
+    def revoke_key(self, key_id: int, at: datetime) -> bool: ...
+    def add_user(self, username: str, password_hash: str, role: str, created_at: datetime) -> int | None: ...
+    def user_by_name(self, username: str) -> UserRecord | None: ...
+    def record_login_failure(self, user_id: int, locked_until: datetime | None) -> None: ...
+    def reset_login_failures(self, user_id: int) -> None: ...
+    def add_session(
+        self, token_hash: str, user_id: int, csrf_token: str, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+    def session(self, token_hash: str) -> SessionRecord | None: ...
+    def end_session(self, token_hash: str, at: datetime) -> None: ...
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def audit(self, *, before_id: int | None, limit: int) -> list[AuditRecord]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def products(self) -> ProductRepository: ...
@@ -288,6 +362,8 @@ class UnitOfWork(Protocol):
     def orders(self) -> OrderRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def access(self) -> AccessRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from perfectorder.adapters.db.reference import ReferenceCache
+from perfectorder.adapters.db.repositories.access import SqlAccessRepository
 from perfectorder.adapters.db.repositories.catalog import SqlProductRepository, SqlWarehouseRepository
 from perfectorder.adapters.db.repositories.customers import SqlCustomerRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
@@ -52,6 +53,7 @@ class SqlAlchemyUnitOfWork:
         self.customers = SqlCustomerRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
+        self.access = SqlAccessRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from perfectorder.api.deps import MAX_ID, IdempotencyKey, Services, idempotent
+from perfectorder.api.deps import MAX_ID, CatalogReader, CatalogWriter, IdempotencyKey, Services, idempotent
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import (
     ProductCreate,
@@ -30,10 +30,13 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
     operation_id="create_product",
     responses=error_responses(409, 413, 422, 503),
 )
-def create_product(body: ProductCreate, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+def create_product(
+    body: ProductCreate, services: Services, caller: CatalogWriter, key: IdempotencyKey = None
+) -> JSONResponse:
     spec = ProductSpec(**body.model_dump())
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/products",
         key=key,
         payload=body,
@@ -53,6 +56,7 @@ def create_product(body: ProductCreate, services: Services, key: IdempotencyKey 
 )
 def list_products(
     services: Services,
+    _caller: CatalogReader,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ProductPublic]:
@@ -68,7 +72,9 @@ def list_products(
     operation_id="get_product",
     responses=error_responses(404, 422),
 )
-def get_product(sku: Annotated[str, Path(max_length=64)], services: Services) -> ProductPublic:
+def get_product(
+    sku: Annotated[str, Path(max_length=64)], services: Services, _caller: CatalogReader
+) -> ProductPublic:
     return ProductPublic.model_validate(catalog.get_product(services, sku))
 
 
@@ -79,10 +85,13 @@ def get_product(sku: Annotated[str, Path(max_length=64)], services: Services) ->
     operation_id="create_warehouse",
     responses=error_responses(409, 413, 422, 503),
 )
-def create_warehouse(body: WarehouseCreate, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+def create_warehouse(
+    body: WarehouseCreate, services: Services, caller: CatalogWriter, key: IdempotencyKey = None
+) -> JSONResponse:
     spec = WarehouseSpec(**body.model_dump())
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/warehouses",
         key=key,
         payload=body,
@@ -94,7 +103,7 @@ def create_warehouse(body: WarehouseCreate, services: Services, key: Idempotency
 
 
 @router.get("/warehouses", response_model=list[WarehousePublic], operation_id="list_warehouses")
-def list_warehouses(services: Services) -> list[WarehousePublic]:
+def list_warehouses(services: Services, _caller: CatalogReader) -> list[WarehousePublic]:
     return [WarehousePublic.model_validate(w) for w in catalog.list_warehouses(services)]
 
 
@@ -106,11 +115,12 @@ def list_warehouses(services: Services) -> list[WarehousePublic]:
     responses=error_responses(409, 413, 422, 503),
 )
 def create_shipping_service(
-    body: ShippingServicePublic, services: Services, key: IdempotencyKey = None
+    body: ShippingServicePublic, services: Services, caller: CatalogWriter, key: IdempotencyKey = None
 ) -> JSONResponse:
     view = ShippingServiceView(**body.model_dump())
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/shipping-services",
         key=key,
         payload=body,
@@ -124,5 +134,5 @@ def create_shipping_service(
 @router.get(
     "/shipping-services", response_model=list[ShippingServicePublic], operation_id="list_shipping_services"
 )
-def list_shipping_services(services: Services) -> list[ShippingServicePublic]:
+def list_shipping_services(services: Services, _caller: CatalogReader) -> list[ShippingServicePublic]:
     return [ShippingServicePublic.model_validate(s) for s in catalog.list_shipping_services(services)]

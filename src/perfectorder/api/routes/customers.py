@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from perfectorder.api.deps import MAX_ID, IdempotencyKey, Services, idempotent
+from perfectorder.api.deps import (
+    MAX_ID,
+    CustomersReader,
+    CustomersWriter,
+    IdempotencyKey,
+    Services,
+    idempotent,
+)
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import CustomerCreate, CustomerHistoryPublic, CustomerPublic
 from perfectorder.domain.orders import AddressInput
@@ -25,11 +32,14 @@ CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
     operation_id="create_customer",
     responses=error_responses(409, 413, 422, 503),
 )
-def create(body: CustomerCreate, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+def create(
+    body: CustomerCreate, services: Services, caller: CustomersWriter, key: IdempotencyKey = None
+) -> JSONResponse:
     spec = CustomerSpec(**body.model_dump(exclude={"address"}))
     address = AddressInput(**body.address.model_dump()) if body.address else None
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/customers",
         key=key,
         payload=body,
@@ -46,6 +56,7 @@ def create(body: CustomerCreate, services: Services, key: IdempotencyKey = None)
 )
 def list_customers(
     services: Services,
+    _caller: CustomersReader,
     email: Annotated[str | None, Query(max_length=254)] = None,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -60,6 +71,8 @@ def list_customers(
     operation_id="get_customer",
     responses=error_responses(404, 422),
 )
-def get_customer(customer_id: CustomerId, services: Services) -> CustomerHistoryPublic:
+def get_customer(
+    customer_id: CustomerId, services: Services, _caller: CustomersReader
+) -> CustomerHistoryPublic:
     """The customer with their history: orders, spend, open balance, purchase frequency."""
     return CustomerHistoryPublic.model_validate(customers.customer_history(services, customer_id))

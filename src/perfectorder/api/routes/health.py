@@ -13,13 +13,18 @@ from perfectorder.adapters.db.migrate import current_revision, head_revision
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", operation_id="healthz")
+@router.get("/healthz", operation_id="healthz", openapi_extra={"x-permission": "public"})
 def healthz() -> dict[str, str]:
     """The process is up. Says nothing about the database: that is /readyz."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="readyz", responses={503: {"description": "Not ready"}})
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    responses={503: {"description": "Not ready"}},
+    openapi_extra={"x-permission": "public"},
+)
 def readyz(request: Request) -> JSONResponse:
     engine: Engine = request.app.state.engine
     try:
@@ -41,6 +46,8 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok", "migrations": {"current": current, "head": head}})
 
 
-@router.get("/metrics", operation_id="metrics", response_class=Response)
+@router.get(
+    "/metrics", operation_id="metrics", response_class=Response, openapi_extra={"x-permission": "public"}
+)
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from perfectorder.api.deps import MAX_ID, IdempotencyKey, Metrics, Services, idempotent
+from perfectorder.api.deps import (
+    MAX_ID,
+    IdempotencyKey,
+    Metrics,
+    OrderManager,
+    OrderPlacer,
+    OrdersReader,
+    Services,
+    idempotent,
+)
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import (
     CancelRequest,
@@ -43,13 +52,13 @@ OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
     summary="Place an order: verify, reserve stock, promise a date, approve or hold",
 )
 def place(
-    body: OrderCreate, services: Services, metrics: Metrics, key: IdempotencyKey = None
+    body: OrderCreate, services: Services, metrics: Metrics, caller: OrderPlacer, key: IdempotencyKey = None
 ) -> JSONResponse:
     command = body.to_command()
 
     def call() -> dict[str, object]:
         try:
-            view = place_order(services, command, actor=f"channel:{command.channel.value}")
+            view = place_order(services, command, caller=caller)
         except InsufficientStock:
             metrics.reservations_refused.inc()
             raise
@@ -58,6 +67,7 @@ def place(
 
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/orders",
         key=key,
         payload=body,
@@ -70,6 +80,7 @@ def place(
 @router.get("", response_model=OrderPage, operation_id="list_orders", responses=error_responses(422))
 def list_orders(
     services: Services,
+    caller: OrdersReader,
     status: OrderStatus | None = None,
     channel: Channel | None = None,
     customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -85,7 +96,7 @@ def list_orders(
         placed_from=_aware(placed_from),
         placed_to=_aware(placed_to),
     )
-    page = order_service.list_orders(services, flt, cursor=cursor, limit=limit)
+    page = order_service.list_orders(services, flt, cursor=cursor, limit=limit, caller=caller)
     return OrderPage(
         items=[OrderSummaryPublic.model_validate(i) for i in page.items], next_cursor=page.next_cursor
     )
@@ -102,8 +113,8 @@ def _aware(moment: datetime | None) -> datetime | None:
 @router.get(
     "/{order_id}", response_model=OrderPublic, operation_id="get_order", responses=error_responses(404, 422)
 )
-def get_order(order_id: OrderId, services: Services) -> JSONResponse:
-    return JSONResponse(order_public(order_service.get_order(services, order_id)))
+def get_order(order_id: OrderId, services: Services, caller: OrdersReader) -> JSONResponse:
+    return JSONResponse(order_public(order_service.get_order(services, order_id, caller=caller)))
 
 
 @router.get(
@@ -112,8 +123,8 @@ def get_order(order_id: OrderId, services: Services) -> JSONResponse:
     operation_id="get_order_timeline",
     responses=error_responses(404, 422),
 )
-def timeline(order_id: OrderId, services: Services) -> Timeline:
-    events = order_service.order_timeline(services, order_id)
+def timeline(order_id: OrderId, services: Services, caller: OrdersReader) -> Timeline:
+    events = order_service.order_timeline(services, order_id, caller=caller)
     return Timeline(order_id=order_id, events=[EventPublic.model_validate(e) for e in events])
 
 
@@ -124,15 +135,22 @@ def timeline(order_id: OrderId, services: Services) -> Timeline:
     responses=error_responses(404, 409, 413, 422, 503),
 )
 def cancel(
-    order_id: OrderId, body: CancelRequest, services: Services, key: IdempotencyKey = None
+    order_id: OrderId,
+    body: CancelRequest,
+    services: Services,
+    caller: OrderManager,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     return idempotent(
         services,
+        caller=caller,
         scope=f"POST /api/v1/orders/{order_id}/cancel",
         key=key,
         payload=body,
         status=200,
-        call=lambda: order_public(order_service.cancel_order(services, order_id, reason=body.reason)),
+        call=lambda: order_public(
+            order_service.cancel_order(services, order_id, reason=body.reason, caller=caller)
+        ),
     )
 
 
@@ -143,16 +161,19 @@ def cancel(
     responses=error_responses(404, 409, 413, 422, 503),
 )
 def hold(
-    order_id: OrderId, body: HoldRequest, services: Services, key: IdempotencyKey = None
+    order_id: OrderId, body: HoldRequest, services: Services, caller: OrderManager, key: IdempotencyKey = None
 ) -> JSONResponse:
     return idempotent(
         services,
+        caller=caller,
         scope=f"POST /api/v1/orders/{order_id}/holds",
         key=key,
         payload=body,
         status=200,
         call=lambda: order_public(
-            order_service.hold_order(services, order_id, reason=HoldReason(body.reason), note=body.note)
+            order_service.hold_order(
+                services, order_id, reason=HoldReason(body.reason), note=body.note, caller=caller
+            )
         ),
     )
 
@@ -168,15 +189,19 @@ def release(
     hold_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: ReleaseRequest,
     services: Services,
+    caller: OrderManager,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     return idempotent(
         services,
+        caller=caller,
         scope=f"POST /api/v1/orders/{order_id}/holds/{hold_id}/release",
         key=key,
         payload=body,
         status=200,
-        call=lambda: order_public(order_service.release_hold(services, order_id, hold_id, note=body.note)),
+        call=lambda: order_public(
+            order_service.release_hold(services, order_id, hold_id, note=body.note, caller=caller)
+        ),
     )
 
 
@@ -187,15 +212,22 @@ def release(
     responses=error_responses(404, 409, 413, 422, 503),
 )
 def reschedule(
-    order_id: OrderId, body: RescheduleRequest, services: Services, key: IdempotencyKey = None
+    order_id: OrderId,
+    body: RescheduleRequest,
+    services: Services,
+    caller: OrderManager,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     return idempotent(
         services,
+        caller=caller,
         scope=f"POST /api/v1/orders/{order_id}/reschedule",
         key=key,
         payload=body,
         status=200,
         call=lambda: order_public(
-            order_service.reschedule_order(services, order_id, new_date=body.new_date, reason=body.reason)
+            order_service.reschedule_order(
+                services, order_id, new_date=body.new_date, reason=body.reason, caller=caller
+            )
         ),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from perfectorder.api.deps import MAX_ID, IdempotencyKey, Services, idempotent
+from perfectorder.api.deps import MAX_ID, IdempotencyKey, Services, StockReader, StockWriter, idempotent
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import MovementPublic, StockAdjustment, StockPublic, StockReceipt
 from perfectorder.services import inventory
@@ -20,6 +20,7 @@ WarehouseCode = Annotated[str | None, Query(max_length=32)]
 @router.get("", response_model=list[StockPublic], operation_id="list_stock", responses=error_responses(422))
 def levels(
     services: Services,
+    _caller: StockReader,
     sku: Sku = None,
     warehouse: WarehouseCode = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -37,9 +38,12 @@ def levels(
     operation_id="receive_stock",
     responses=error_responses(404, 409, 413, 422, 503),
 )
-def receive(body: StockReceipt, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+def receive(
+    body: StockReceipt, services: Services, caller: StockWriter, key: IdempotencyKey = None
+) -> JSONResponse:
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/stock/receipts",
         key=key,
         payload=body,
@@ -64,9 +68,12 @@ def receive(body: StockReceipt, services: Services, key: IdempotencyKey = None) 
     operation_id="adjust_stock",
     responses=error_responses(404, 409, 413, 422, 503),
 )
-def adjust(body: StockAdjustment, services: Services, key: IdempotencyKey = None) -> JSONResponse:
+def adjust(
+    body: StockAdjustment, services: Services, caller: StockWriter, key: IdempotencyKey = None
+) -> JSONResponse:
     return idempotent(
         services,
+        caller=caller,
         scope="POST /api/v1/stock/adjustments",
         key=key,
         payload=body,
@@ -92,6 +99,7 @@ def adjust(body: StockAdjustment, services: Services, key: IdempotencyKey = None
 )
 def ledger(
     services: Services,
+    _caller: StockReader,
     sku: Sku = None,
     warehouse: WarehouseCode = None,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,

@@ -150,12 +150,14 @@ class SqlOrderRepository:
 
     def state(self, order_id: int) -> OrderState | None:
         row = self._conn.execute(
-            select(o.c.id, o.c.status, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date).where(
-                o.c.id == order_id
-            )
+            select(
+                o.c.id, o.c.status, o.c.channel, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date
+            ).where(o.c.id == order_id)
         ).first()
         return (
-            OrderState(row.id, row.status, row.customer_id, row.promised_date, row.rescheduled_date)
+            OrderState(
+                row.id, row.status, row.channel, row.customer_id, row.promised_date, row.rescheduled_date
+            )
             if row
             else None
         )
