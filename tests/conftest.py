@@ -111,7 +111,8 @@ def anonymous(application: Application) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def client(application: Application, anonymous: TestClient) -> TestClient:
+def client(application: Application) -> Iterator[TestClient]:
     """An HTTP client with an admin key."""
-    anonymous.headers["Authorization"] = f"Bearer {api_key(application)}"
-    return anonymous
+    with TestClient(create_app(application=application), raise_server_exceptions=False) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {api_key(application)}"
+        yield test_client

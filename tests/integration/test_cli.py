@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from perfectorder.adapters.db.migrate import head_revision
-
 from perfectorder.cli.main import app
 from tests.conftest import api_key
 from tests.factories import order_payload

@@ -83,15 +83,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def _permissions(app: FastAPI) -> dict[tuple[str, str], str]:
     """The permission each route requires, read from its `Require` dependency."""
     found: dict[tuple[str, str], str] = {}
-    for route in app.routes:
-        dependant = getattr(route, "dependant", None)
-        if dependant is None:
+    routes: list[Any] = list(app.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # FastAPI wraps included routers
+        if included is not None:
+            routes.extend(included.routes)
             continue
-        stack = list(dependant.dependencies)
+        dependant = getattr(route, "dependant", None)
+        stack = list(dependant.dependencies) if dependant is not None else []
         while stack:
             dependency = stack.pop()
             if isinstance(dependency.call, Require):
                 for method in getattr(route, "methods", ()):
-                    found[(method, getattr(route, "path", ""))] = dependency.call.permission.value
+                    found[(method, route.path)] = dependency.call.permission.value
             stack.extend(dependency.dependencies)
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from perfectorder.services.ports import AuditEntry, Clock
+
+log = logging.getLogger("perfectorder.audit")
 
 
 class BodyTooLarge(HTTPException):
@@ -163,4 +166,8 @@ class AuditTrail:
                 client=str(client[0]),
                 outcome="ok" if status < 400 else "refused" if status < 500 else "error",
             )
-            await anyio.to_thread.run_sync(self.record, entry)
+            try:
+                await anyio.to_thread.run_sync(self.record, entry)
+            except Exception:
+                # The answer is already sent; a failed audit write must not turn it into a crash.
+                log.exception("could not write the audit entry %s", entry)
