@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,7 +11,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
 
 import httpx
 
@@ -22,13 +22,19 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def running_server(database_url: str, **env: str) -> Iterator[str]:
-    port = free_port()
-    environment = {**os.environ, "PERFECTORDER_DATABASE_URL": database_url, **env}
-    # A file, not a pipe: a chatty server must never block on a pipe nobody reads.
-    with tempfile.TemporaryFile(mode="w+") as log:
-        process = subprocess.Popen(
+class ServerProcess:
+    """One uvicorn process; can be killed without warning and started again on the same port."""
+
+    def __init__(self, database_url: str, **env: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._env = {**os.environ, "PERFECTORDER_DATABASE_URL": database_url, **env}
+        # A file, not a pipe: a chatty server must never block on a pipe nobody reads.
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -38,37 +44,56 @@ def running_server(database_url: str, **env: str) -> Iterator[str]:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(port),
+                str(self.port),
                 "--log-level",
                 "warning",
             ],
-            env=environment,
-            stdout=log,
+            env=self._env,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base, process, log)
-            yield base
-        finally:
-            process.terminate()
+        self._wait_ready()
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing, as in a power cut of the process."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
             try:
-                process.wait(timeout=10)
+                self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                self._process.kill()
+                self._process.wait()
+        self._log.close()
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read()
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"server exited with {self._process.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready within 30 s")
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: IO[str]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read()}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("server did not become ready within 30 s")
+@contextmanager
+def running_server(database_url: str, **env: str) -> Iterator[str]:
+    server = ServerProcess(database_url, **env)
+    try:
+        server.start()
+        yield server.base
+    finally:
+        server.stop()

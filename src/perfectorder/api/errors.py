@@ -137,6 +137,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and str(exc.detail).startswith("There was an error parsing the body"):
+            # The JSON parser gave up (nesting too deep, bytes that are not UTF-8): same as bad JSON.
+            return error_response(
+                422, "malformed_json", "send one JSON object in UTF-8 with moderate nesting"
+            )
         code = CODE_BY_STATUS.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))

@@ -24,6 +24,8 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
+    """Refuses bodies over the limit (even without a Content-Length) and URLs carrying NUL bytes."""
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -31,6 +33,20 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _send_json(
+                send,
+                422,
+                {
+                    "error": {
+                        "code": "invalid_characters",
+                        "message": "the URL may not contain NUL characters",
+                        "field": None,
+                        "details": {},
+                    }
+                },
+            )
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic_core import PydanticCustomError
 
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
@@ -32,6 +33,14 @@ MAX_INT = 2**31 - 1
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text, and no real name or reference contains control codes.
+        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            raise PydanticCustomError("invalid_characters", "text may not contain control characters")
+        return value
 
 
 class AddressIn(In):
