@@ -92,11 +92,19 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Load the sample store (warehouses, carriers, catalog, stock, customers); safe to repeat."""
+    """Load the sample store (warehouses, carriers, catalog, stock, customers) and print a fresh admin
+    API key; safe to repeat."""
     from perfectorder.sample_data import load_sample_store
 
-    added = _run(lambda application: load_sample_store(application.services))
+    def action(application: Application) -> tuple[int, str]:
+        added = load_sample_store(application.services)
+        issued = access.create_api_key(application.services, name="demo-admin", role=Role.ADMIN, created_by="demo")
+        return added, issued.secret
+
+    added, secret = _run(action)
     console.print(f"sample store ready ({added} products added)")
+    console.print("admin API key for this demo (send as 'Authorization: Bearer ...'):")
+    console.print(secret, soft_wrap=True)
 
 
 @orders_app.command("list")
