@@ -85,3 +85,63 @@ def test_every_command_explains_itself():
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_keys_are_created_listed_and_revoked(cli, sqlite_url, clock):
+    from fastapi.testclient import TestClient
+
+    from perfectorder.api.app import create_app
+    from perfectorder.bootstrap import build
+    from perfectorder.config import Settings
+
+    created = cli("keys", "create", "--role", "channel", "--channel", "marketplace", "--name", "mp-connector")
+    assert created.exit_code == 0
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith("po_")
+    listed = cli("keys", "list").output
+    assert "mp-connector" in listed and "marketplace" in listed and secret not in listed
+    application = build(Settings(database_url=sqlite_url), clock=clock)
+    with TestClient(create_app(application=application)) as http:
+        assert http.get("/api/v1/orders", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    application.close()
+    key_id = [line for line in listed.splitlines() if "mp-connector" in line][0].split("│")[1].strip()
+    assert cli("keys", "revoke", key_id).exit_code == 0
+    assert cli("keys", "revoke", key_id).exit_code == 2
+    application = build(Settings(database_url=sqlite_url), clock=clock)
+    with TestClient(create_app(application=application)) as http:
+        assert http.get("/api/v1/orders", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    application.close()
+
+
+def test_a_channel_key_needs_its_channel(cli):
+    result = cli("keys", "create", "--role", "channel")
+    assert result.exit_code == 2 and "channel_required" in result.output
+
+
+def test_users_are_created_with_a_prompted_password_and_audit_tail_shows_calls(cli, sqlite_url, clock):
+    runner = CliRunner()
+    created = runner.invoke(
+        app,
+        ["users", "create", "olga", "--role", "operator"],
+        input="a long enough secret\na long enough secret\n",
+    )
+    assert created.exit_code == 0 and "user olga created" in created.output
+    short = runner.invoke(app, ["users", "create", "ivan", "--role", "analyst"], input="short\nshort\n")
+    assert short.exit_code == 2 and "weak_password" in short.output
+    from fastapi.testclient import TestClient
+
+    from perfectorder.api.app import create_app
+    from perfectorder.bootstrap import build
+    from perfectorder.config import Settings
+
+    application = build(Settings(database_url=sqlite_url), clock=clock)
+    with TestClient(create_app(application=application)) as http:
+        http.post(
+            "/api/v1/stock/receipts", json={"sku": "MUG-CERAMIC-BLUE", "warehouse": "BER", "quantity": 1}
+        )
+    application.close()
+    tail = cli("audit", "tail")
+    assert tail.exit_code == 0
+    assert (
+        "POST /api/v1/stock/receipts" in tail.output and "anonymous" in tail.output and "401" in tail.output
+    )
