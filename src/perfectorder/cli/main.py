@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -30,6 +31,7 @@ demo_app = typer.Typer(help="The demo store.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 users_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of state-changing calls.", no_args_is_help=True)
+docs_app = typer.Typer(help="Documents generated from the code.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orders_app, name="orders")
 app.add_typer(stock_app, name="stock")
@@ -37,6 +39,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(docs_app, name="docs")
 console = Console()
 err = Console(stderr=True)
 
@@ -301,6 +304,25 @@ def audit_tail(limit: Annotated[int, typer.Option(min=1, max=500, help="How many
             e.client,
         )
     console.print(table)
+
+
+@docs_app.command("order-cycle")
+def docs_order_cycle(
+    output: Annotated[Path, typer.Option(help="Where to write the diagram")] = Path("docs/order-cycle.md"),
+    check: Annotated[bool, typer.Option(help="Only check that the file is up to date")] = False,
+) -> None:
+    """Write the order-cycle diagram from the transition table (or --check that it is current)."""
+    from perfectorder.domain.order_cycle import order_cycle_markdown
+
+    wanted = order_cycle_markdown()
+    if check:
+        if not output.exists() or output.read_text() != wanted:
+            err.print(f"{output} is stale: run `perfectorder docs order-cycle`")
+            raise typer.Exit(1)
+        console.print(f"{output} is up to date")
+        return
+    output.write_text(wanted)
+    console.print(f"wrote {output}")
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ class InvalidTransition(Conflict):
     def __init__(self, current: str, action: str) -> None:
         super().__init__(
             "invalid_transition",
-            f"an order in status '{current}' cannot be {action}",
+            f"an order in status '{current}' does not allow '{action}'",
             details={"status": current, "action": action},
         )
 

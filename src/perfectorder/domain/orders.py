@@ -32,18 +32,45 @@ class HoldReason(enum.StrEnum):
     MANUAL = "manual"
 
 
-S = OrderStatus
-ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.RECEIVED: frozenset({S.APPROVED, S.ON_HOLD, S.CANCELLED}),
-    S.ON_HOLD: frozenset({S.APPROVED, S.ON_HOLD, S.CANCELLED}),
-    S.APPROVED: frozenset({S.ON_HOLD, S.PICKING, S.CANCELLED}),
-    S.PICKING: frozenset({S.PICKED, S.CANCELLED}),
-    S.PICKED: frozenset({S.PACKED, S.CANCELLED}),
-    S.PACKED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED}),
-    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED}),
-    S.SHIPPED: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset(),
-    S.CANCELLED: frozenset(),
+class Action(enum.StrEnum):
+    """What can happen to an order; the table below says from which status and to which."""
+
+    APPROVE = "approve"
+    HOLD = "hold"
+    RELEASE_HOLD = "release_hold"
+    RELEASE_TO_PICKING = "release_to_picking"
+    FINISH_PICKING = "finish_picking"
+    PACK = "pack"
+    SHIP_PART = "ship_part"
+    SHIP_ALL = "ship_all"
+    CANCEL_REMAINDER = "cancel_remainder"
+    DELIVER = "deliver"
+    CANCEL = "cancel"
+
+
+S, A = OrderStatus, Action
+# The one transition table of the order cycle. `docs/order-cycle.md` is generated from it.
+TRANSITIONS: dict[tuple[OrderStatus, Action], OrderStatus] = {
+    (S.RECEIVED, A.APPROVE): S.APPROVED,
+    (S.RECEIVED, A.HOLD): S.ON_HOLD,
+    (S.RECEIVED, A.CANCEL): S.CANCELLED,
+    (S.ON_HOLD, A.HOLD): S.ON_HOLD,
+    (S.ON_HOLD, A.RELEASE_HOLD): S.APPROVED,
+    (S.ON_HOLD, A.CANCEL): S.CANCELLED,
+    (S.APPROVED, A.HOLD): S.ON_HOLD,
+    (S.APPROVED, A.RELEASE_TO_PICKING): S.PICKING,
+    (S.APPROVED, A.CANCEL): S.CANCELLED,
+    (S.PICKING, A.FINISH_PICKING): S.PICKED,
+    (S.PICKING, A.CANCEL): S.CANCELLED,
+    (S.PICKED, A.PACK): S.PACKED,
+    (S.PICKED, A.CANCEL): S.CANCELLED,
+    (S.PACKED, A.SHIP_PART): S.PARTIALLY_SHIPPED,
+    (S.PACKED, A.SHIP_ALL): S.SHIPPED,
+    (S.PACKED, A.CANCEL): S.CANCELLED,
+    # Backordered units arrive later and go round the cycle again.
+    (S.PARTIALLY_SHIPPED, A.RELEASE_TO_PICKING): S.PICKING,
+    (S.PARTIALLY_SHIPPED, A.CANCEL_REMAINDER): S.SHIPPED,
+    (S.SHIPPED, A.DELIVER): S.DELIVERED,
 }
 
 # Stock is still only reserved (not yet on a pick list) in these states, so cancelling releases it.
@@ -51,9 +78,12 @@ RESERVED_ONLY = frozenset({S.RECEIVED, S.ON_HOLD, S.APPROVED})
 OPEN_STATUSES = frozenset(set(OrderStatus) - {S.DELIVERED, S.CANCELLED})
 
 
-def check_transition(current: OrderStatus, target: OrderStatus, action: str) -> None:
-    if target not in ALLOWED_TRANSITIONS[current]:
-        raise InvalidTransition(current.value, action)
+def next_status(current: OrderStatus, action: Action) -> OrderStatus:
+    """The status after `action`, or InvalidTransition naming the current status."""
+    target = TRANSITIONS.get((current, action))
+    if target is None:
+        raise InvalidTransition(current.value, action.value)
+    return target
 
 
 class EventType(enum.StrEnum):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from perfectorder.domain.access import SYSTEM, Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
-from perfectorder.domain.orders import RESERVED_ONLY, EventType, HoldReason, OrderStatus, check_transition
+from perfectorder.domain.orders import RESERVED_ONLY, Action, EventType, HoldReason, OrderStatus, next_status
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.ports import (
     Movement,
@@ -93,7 +93,7 @@ def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, caller: Pri
         state = _state(uow, order_id, caller)
         actor = caller.actor
         status = OrderStatus(state.status)
-        check_transition(status, OrderStatus.CANCELLED, "cancelled")
+        next_status(status, Action.CANCEL)
         if status not in RESERVED_ONLY:
             raise Conflict(
                 "cancel_needs_fulfilment",
@@ -156,7 +156,7 @@ def hold_order(
     def work(uow: UnitOfWork) -> OrderView:
         state = _state(uow, order_id, caller)
         actor = caller.actor
-        check_transition(OrderStatus(state.status), OrderStatus.ON_HOLD, "put on hold")
+        next_status(OrderStatus(state.status), Action.HOLD)
         now = ctx.clock.now()
         if state.status != OrderStatus.ON_HOLD:
             _transition(uow, state, OrderStatus.ON_HOLD, {"updated_at": now})
