@@ -3,7 +3,7 @@
 Run:    .venv/bin/python bench/capture.py             (about 3 minutes)
         .venv/bin/python bench/capture.py --quick     (about 1 minute)
         .venv/bin/python bench/capture.py --only statements,hot --seconds 5
-        .venv/bin/python bench/capture.py --profile   (cProfile of one service-layer run, then exit)
+        .venv/bin/python bench/capture.py --only service --clients 8 --writers 12
 
 Needs PostgreSQL at --pg (trust auth); it creates and drops only databases named po_bench_*.
 
@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
-import io
 import json
 import os
-import pstats
 import socket
 import subprocess
 import sys
@@ -34,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -86,7 +83,6 @@ class Options:
     only: frozenset[str]
     settings: dict[str, int]
     keep: bool
-    profile: bool
 
 
 def parse_options(argv: Sequence[str] | None = None) -> Options:
@@ -102,7 +98,6 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--pool-size", type=int, help="Settings.db_pool_size (default: Settings')")
     p.add_argument("--max-overflow", type=int, help="Settings.db_max_overflow (default: Settings')")
     p.add_argument("--keep", action="store_true", help="keep the po_bench_* databases afterwards")
-    p.add_argument("--profile", action="store_true", help="cProfile one 8-client service run and exit")
     a = p.parse_args(argv)
     overrides = {"max_concurrent_writers": a.writers, "db_pool_size": a.pool_size}
     overrides["db_max_overflow"] = a.max_overflow
@@ -118,7 +113,6 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         only=frozenset(s.strip() for s in a.only.split(",")),
         settings={k: v for k, v in overrides.items() if v is not None},
         keep=a.keep,
-        profile=a.profile,
     )
 
 
@@ -148,7 +142,7 @@ def fresh_run_db(opts: Options) -> str:
 
 
 def app_settings(opts: Options, url: str) -> Settings:
-    return Settings(database_url=url, **opts.settings)  # type: ignore[arg-type]
+    return replace(Settings(), database_url=url, **opts.settings)
 
 
 def create_template(opts: Options) -> str | None:
@@ -330,7 +324,7 @@ RAW_ORDER = (
     " ship_line2, ship_city, ship_region, ship_postal_code, ship_country, ship_phone, ship_timezone,"
     " shipping_service, backorder_policy, requested_delivery_date, promised_ship_date, promised_date,"
     " payment_method, payment_status, payment_authorized, payment_reference, note, placed_at, approved_at,"
-    " updated_at) VALUES (%s, %s, %s, 'approved', 'EUR', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " updated_at) VALUES ('web', %s, %s, 'approved', 'EUR', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
     " 'standard', 'reject', NULL, %s, %s, 'card', 'authorized', %s, NULL, '', %s, %s, %s)"
     " ON CONFLICT DO NOTHING RETURNING id"
 )
@@ -352,54 +346,40 @@ RAW_EVENTS = "INSERT INTO order_events (order_id, type, occurred_at, actor, data
 )
 
 
-def raw_client(url: str, fx: Fixture, pick: Callable[[int], str], tag: str) -> Place:
-    conn = psycopg.connect(url)
-    ship_day = date.today() + timedelta(days=1)
-    promised = ship_day + timedelta(days=2)
-
+def raw_client(conn: psycopg.Connection[Any], fx: Fixture, pick: Callable[[int], str], tag: str) -> Place:
     def place(n: int) -> str:
-        sku = pick(n)
-        product_id, price = fx.products[sku]
-        ref, now = f"{tag}-{n}", datetime.now(UTC)
         try:
-            with conn.cursor() as cur:
-                cur.execute(RAW_RESERVE, (product_id, fx.warehouse_id))
-                if cur.rowcount != 1:
-                    conn.rollback()
-                    return "insufficient_stock"
-                cur.execute(
-                    RAW_ORDER,
-                    (
-                        "web",
-                        ref,
-                        CUSTOMER_ID,
-                        price,
-                        *fx.address,
-                        ship_day,
-                        promised,
-                        AUTHORIZED,
-                        now,
-                        now,
-                        now,
-                    ),
-                )
-                row = cur.fetchone()
-                if row is None:
-                    conn.rollback()
-                    return "duplicate_order"
-                order_id = row[0]
-                cur.execute(RAW_LINE, (order_id, product_id, sku, price))
-                line_id = cur.fetchone()[0]  # type: ignore[index]
-                cur.execute(RAW_ALLOCATION, (order_id, line_id, product_id, fx.warehouse_id, ship_day))
-                cur.execute(RAW_MOVEMENT, (product_id, fx.warehouse_id, order_id, now))
-                cur.execute(RAW_EVENTS, raw_events(order_id, ref, price, ship_day, promised, now))
-            conn.commit()
-            return "ok"
+            outcome = raw_capture(conn, fx, pick(n), f"{tag}-{n}")
         except psycopg.Error as e:
+            outcome = f"sqlstate_{e.sqlstate}"
+        if outcome == "ok":
+            conn.commit()
+        else:
             conn.rollback()
-            return f"sqlstate_{e.sqlstate}"
+        return outcome
 
     return place
+
+
+def raw_capture(conn: psycopg.Connection[Any], fx: Fixture, sku: str, ref: str) -> str:
+    """The rows place_order writes for a one-line order, in the same order, in one transaction."""
+    product_id, price = fx.products[sku]
+    now = datetime.now(UTC)
+    ship_day, promised = now.date() + timedelta(days=1), now.date() + timedelta(days=3)
+    with conn.cursor() as cur:
+        cur.execute(RAW_RESERVE, (product_id, fx.warehouse_id))
+        if cur.rowcount != 1:
+            return "insufficient_stock"
+        order = (ref, CUSTOMER_ID, price, *fx.address, ship_day, promised, AUTHORIZED, now, now, now)
+        row = cur.execute(RAW_ORDER, order).fetchone()
+        if row is None:
+            return "duplicate_order"
+        order_id = row[0]
+        (line_id,) = cur.execute(RAW_LINE, (order_id, product_id, sku, price)).fetchone() or (0,)
+        cur.execute(RAW_ALLOCATION, (order_id, line_id, product_id, fx.warehouse_id, ship_day))
+        cur.execute(RAW_MOVEMENT, (product_id, fx.warehouse_id, order_id, now))
+        cur.execute(RAW_EVENTS, raw_events(order_id, ref, price, ship_day, promised, now))
+    return "ok"
 
 
 def raw_events(
@@ -423,10 +403,17 @@ def measure_raw(opts: Options, clients: int, hot: bool) -> Result:
     fx = load_fixture(url)
     tag = f"R{RUN_TAG}{'h' if hot else ''}{clients}"
 
-    def make(i: int) -> Place:
-        return raw_client(url, fx, sku_picker(fx, i, clients, hot), f"{tag}-{i}")
+    conns: list[psycopg.Connection[Any]] = []
 
-    return run_threads("raw SQL", clients, opts, make, after=lambda: None)
+    def make(i: int) -> Place:
+        conns.append(conn := psycopg.connect(url))
+        return raw_client(conn, fx, sku_picker(fx, i, clients, hot), f"{tag}-{i}")
+
+    def close() -> None:
+        for conn in conns:
+            conn.close()
+
+    return run_threads("raw SQL", clients, opts, make, after=close)
 
 
 # --- path (b): the service layer, threads sharing one Application -------------------------------
@@ -836,40 +823,6 @@ def hot_table(results: dict[tuple[str, int], Result], low: int, high: int) -> Ta
     return table
 
 
-# --- profile -----------------------------------------------------------------------------------
-
-
-def profile_service(opts: Options) -> None:
-    """cProfile in every client thread, merged: slows everything down, read the shares, not times."""
-    url = fresh_run_db(opts)
-    fx = load_fixture(url)
-    application = build(app_settings(opts, url))
-    profiles: list[cProfile.Profile] = []
-    clients = 8
-
-    def make(i: int) -> Place:
-        inner = service_client(application, sku_picker(fx, i, clients, False), f"P{RUN_TAG}-{i}")
-        profile = cProfile.Profile()
-        profiles.append(profile)
-
-        def place(n: int) -> str:
-            return profile.runcall(inner, n)
-
-        return place
-
-    result = run_threads("service layer", clients, opts, make, after=application.close)
-    console.print(f"profiled: {result.rate:.0f} orders/s at {clients} clients under cProfile")
-    stats = pstats.Stats(profiles[0], stream=io.StringIO())
-    for profile in profiles[1:]:
-        stats.add(profile)
-    for key, title in (("tottime", "own time"), ("cumulative", "cumulative, perfectorder only")):
-        out = io.StringIO()
-        stats.stream = out  # type: ignore[attr-defined]
-        stats.sort_stats(key).print_stats("perfectorder" if key == "cumulative" else "", 25)
-        console.print(f"[bold]{title}[/bold]")
-        console.print(out.getvalue().split("\n", 6)[-1], markup=False, highlight=False)
-
-
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -945,10 +898,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.monotonic()
     api_key = create_template(opts)
     try:
-        if opts.profile:
-            profile_service(opts)
-        else:
-            run_all(opts, api_key)
+        run_all(opts, api_key)
     finally:
         if not opts.keep:
             drop_db(opts, RUN_DB)

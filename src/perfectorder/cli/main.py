@@ -101,7 +101,9 @@ def demo_seed() -> None:
 
     def action(application: Application) -> tuple[int, str]:
         added = load_sample_store(application.services)
-        issued = access.create_api_key(application.services, name="demo-admin", role=Role.ADMIN, created_by="demo")
+        issued = access.create_api_key(
+            application.services, name="demo-admin", role=Role.ADMIN, created_by="demo"
+        )
         return added, issued.secret
 
     added, secret = _run(action)

@@ -69,6 +69,8 @@ TRANSITIONS: dict[tuple[OrderStatus, Action], OrderStatus] = {
     (S.PACKED, A.CANCEL): S.CANCELLED,
     # Backordered units arrive later and go round the cycle again.
     (S.PARTIALLY_SHIPPED, A.RELEASE_TO_PICKING): S.PICKING,
+    (S.PARTIALLY_SHIPPED, A.SHIP_PART): S.PARTIALLY_SHIPPED,
+    (S.PARTIALLY_SHIPPED, A.SHIP_ALL): S.SHIPPED,
     (S.PARTIALLY_SHIPPED, A.CANCEL_REMAINDER): S.SHIPPED,
     (S.SHIPPED, A.DELIVER): S.DELIVERED,
 }
@@ -97,6 +99,23 @@ class EventType(enum.StrEnum):
     HOLD_RELEASED = "order.hold_released"
     RESCHEDULED = "order.rescheduled"
     CANCELLED = "order.cancelled"
+    LINE_CANCELLED = "order.line_cancelled"
+    RELEASED_TO_PICKING = "order.released_to_picking"
+    PICKING_ERROR = "order.picking_error"
+    SHORT_PICKED = "order.short_picked"
+    RESOURCED = "order.resourced"
+    PICKED = "order.picked"
+    PACKED = "order.packed"
+    PACKING_MISMATCH = "order.packing_mismatch"
+    SHIPPED = "order.shipped"
+    PARTIALLY_SHIPPED = "order.partially_shipped"
+    BACKORDER_ALLOCATED = "order.backorder_allocated"
+    CARRIER_EVENT = "shipment.carrier_event"
+    CLAIM_OPENED = "order.claim_opened"
+    DELIVERED = "order.delivered"
+    FEEDBACK = "order.feedback"
+    RETURN_AUTHORIZED = "order.return_authorized"
+    RETURN_RECEIVED = "order.return_received"
 
 
 @dataclass(frozen=True, slots=True)

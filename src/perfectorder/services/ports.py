@@ -13,6 +13,7 @@ from perfectorder.domain.catalog import Product, ShippingService, Warehouse
 from perfectorder.domain.promise import WorkCalendar
 from perfectorder.domain.values import Address
 from perfectorder.domain.verification import KnownCustomer
+from perfectorder.services.fulfilment_ports import FulfilmentRepository
 from perfectorder.services.views import (
     CustomerView,
     EventView,
@@ -364,6 +365,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def access(self) -> AccessRepository: ...
+    @property
+    def fulfilment(self) -> FulfilmentRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -186,6 +186,8 @@ orders = Table(
     Column("placed_at", UtcDateTime(), nullable=False),
     Column("approved_at", UtcDateTime(), nullable=True),
     Column("cancelled_at", UtcDateTime(), nullable=True),
+    Column("shipped_at", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("channel", "external_ref"),
     Index("ix_orders_customer_id", "customer_id", "id"),
@@ -205,6 +207,7 @@ order_lines = Table(
     Column("unit_price", ExactDecimal(), nullable=False),
     Column("backordered_qty", Integer, nullable=False, server_default="0"),
     Column("cancelled_qty", Integer, nullable=False, server_default="0"),
+    Column("shipped_qty", Integer, nullable=False, server_default="0"),
     UniqueConstraint("order_id", "line_no"),
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
@@ -313,6 +316,168 @@ audit_log = Table(
     Column("client", String(100), nullable=False, server_default=""),
     Column("outcome", String(50), nullable=False),
     Index("ix_audit_log_occurred_at", "occurred_at"),
+)
+
+pick_lists = Table(
+    "pick_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
+)
+
+pick_tasks = Table(
+    "pick_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pick_list_id", Integer, ForeignKey("pick_lists.id"), nullable=False, index=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("allocation_id", Integer, ForeignKey("allocations.id"), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("bin_location", String(32), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("picked_qty", Integer, nullable=False, server_default="0"),
+    Column("status", String(10), nullable=False),
+    CheckConstraint("picked_qty >= 0 AND picked_qty <= quantity", name="picked_within_quantity"),
+)
+
+pick_scans = Table(
+    "pick_scans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pick_task_id", Integer, ForeignKey("pick_tasks.id"), nullable=False, index=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("scanned", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+)
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("weight_kg", ExactDecimal(), nullable=False),
+    Column("length_cm", Integer, nullable=False),
+    Column("width_cm", Integer, nullable=False),
+    Column("height_cm", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("packed_at", UtcDateTime(), nullable=False),
+    Column("packed_by", String(200), nullable=False),
+)
+
+package_items = Table(
+    "package_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("package_id", Integer, ForeignKey("packages.id"), nullable=False, index=True),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("package_id", Integer, ForeignKey("packages.id"), nullable=False, unique=True),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("carrier", String(64), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("tracking_number", String(64), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("shipped_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+)
+
+carrier_events = Table(
+    "carrier_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("carrier", String(64), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False, index=True),
+    Column("type", String(20), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("detail", String(500), nullable=False, server_default=""),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("carrier", "event_id"),
+)
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("note", String(500), nullable=False, server_default=""),
+)
+
+order_issues = Table(
+    "order_issues",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("criterion", String(20), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("code", String(50), nullable=False),
+    Column("detail", String(500), nullable=False, server_default=""),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("rating", Integer, nullable=False),
+    Column("arrived_complete", Boolean, nullable=True),
+    Column("undamaged", Boolean, nullable=True),
+    Column("as_described", Boolean, nullable=True),
+    Column("comment", String(2000), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="rating_between_1_and_5"),
+)
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("reason", String(30), nullable=False),
+    Column("criterion", String(20), nullable=True),
+    Column("stage", String(20), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("note", String(1000), nullable=False, server_default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=True),
+    Column("refund_amount", ExactDecimal(), nullable=True),
+    Column("exchange_order_id", Integer, ForeignKey("orders.id"), nullable=True),
+)
+
+return_lines = Table(
+    "return_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("return_id", Integer, ForeignKey("returns.id"), nullable=False, index=True),
+    Column("order_line_id", Integer, ForeignKey("order_lines.id"), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("restocked_qty", Integer, nullable=False, server_default="0"),
+    Column("scrapped_qty", Integer, nullable=False, server_default="0"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]

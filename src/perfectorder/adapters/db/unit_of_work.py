@@ -14,6 +14,7 @@ from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.repositories.access import SqlAccessRepository
 from perfectorder.adapters.db.repositories.catalog import SqlProductRepository, SqlWarehouseRepository
 from perfectorder.adapters.db.repositories.customers import SqlCustomerRepository
+from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
@@ -54,6 +55,7 @@ class SqlAlchemyUnitOfWork:
         self.orders = SqlOrderRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.access = SqlAccessRepository(conn)
+        self.fulfilment = SqlFulfilmentRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -76,7 +76,7 @@ def login(body: LoginRequest, request: Request, services: Services) -> JSONRespo
 )
 def logout(
     request: Request, services: Services, _caller: Annotated[Principal, Depends(authenticate)]
-) -> JSONResponse:
+) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         access.logout(services, token)

@@ -1,0 +1,535 @@
+"""Pick lists, packages, shipments, carrier events, claims, issues, feedback and returns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.sql import insert_or_nothing
+from perfectorder.services.fulfilment_ports import (
+    AllocationRecord,
+    BackorderedLine,
+    ClaimRecord,
+    FeedbackRecord,
+    IssueRecord,
+    LineRecord,
+    NewTask,
+    PackageRecord,
+    ReturnLineRecord,
+    ReturnRecord,
+    ShipmentRecord,
+    TaskRecord,
+)
+
+al, ln, o = t.allocations, t.order_lines, t.orders
+pl, pt, sh = t.pick_lists, t.pick_tasks, t.shipments
+_TASKS = select(pt, pl.c.warehouse_id).select_from(pt.join(pl, pl.c.id == pt.c.pick_list_id))
+
+
+class SqlFulfilmentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def allocations(self, order_id: int) -> list[AllocationRecord]:
+        rows = self._conn.execute(
+            select(al, ln.c.sku)
+            .select_from(al.join(ln, ln.c.id == al.c.order_line_id))
+            .where(al.c.order_id == order_id)
+            .order_by(al.c.id)
+        )
+        return [
+            AllocationRecord(
+                r.id,
+                r.order_id,
+                r.order_line_id,
+                r.product_id,
+                r.warehouse_id,
+                r.sku,
+                r.quantity,
+                r.reserves_stock,
+                r.status,
+                r.planned_ship_date,
+            )
+            for r in rows
+        ]
+
+    def set_allocation_status(self, allocation_ids: Sequence[int], status: str) -> None:
+        if allocation_ids:
+            self._conn.execute(update(al).where(al.c.id.in_(list(allocation_ids))).values(status=status))
+
+    def add_allocation(
+        self,
+        *,
+        order_id: int,
+        order_line_id: int,
+        product_id: int,
+        warehouse_id: int,
+        quantity: int,
+        planned_ship_date: date,
+    ) -> int:
+        stmt = (
+            insert(al)
+            .values(
+                order_id=order_id,
+                order_line_id=order_line_id,
+                product_id=product_id,
+                warehouse_id=warehouse_id,
+                quantity=quantity,
+                reserves_stock=True,
+                status="reserved",
+                planned_ship_date=planned_ship_date,
+            )
+            .returning(al.c.id)
+        )
+        allocation_id: int = self._conn.execute(stmt).scalar_one()
+        return allocation_id
+
+    def bins(self, warehouse_id: int, product_ids: Sequence[int]) -> dict[int, str]:
+        rows = self._conn.execute(
+            select(t.stock.c.product_id, t.stock.c.bin_location).where(
+                (t.stock.c.warehouse_id == warehouse_id) & t.stock.c.product_id.in_(list(product_ids))
+            )
+        )
+        return {r.product_id: r.bin_location for r in rows}
+
+    def add_pick_list(self, warehouse_id: int, kind: str, at: datetime, by: str) -> int:
+        stmt = insert(pl).values(
+            warehouse_id=warehouse_id, kind=kind, status="open", created_at=at, created_by=by
+        )
+        pick_list_id: int = self._conn.execute(stmt.returning(pl.c.id)).scalar_one()
+        return pick_list_id
+
+    def add_tasks(self, pick_list_id: int, tasks: Sequence[NewTask]) -> None:
+        if tasks:
+            self._conn.execute(
+                insert(pt),
+                [
+                    {
+                        "pick_list_id": pick_list_id,
+                        "order_id": x.order_id,
+                        "allocation_id": x.allocation_id,
+                        "product_id": x.product_id,
+                        "sku": x.sku,
+                        "bin_location": x.bin_location,
+                        "quantity": x.quantity,
+                        "picked_qty": 0,
+                        "status": "open",
+                    }
+                    for x in tasks
+                ],
+            )
+
+    def task(self, task_id: int) -> TaskRecord | None:
+        row = self._conn.execute(_TASKS.where(pt.c.id == task_id)).first()
+        return _task(row) if row is not None else None
+
+    def tasks(self, *, pick_list_id: int | None = None, order_id: int | None = None) -> list[TaskRecord]:
+        stmt = _TASKS.order_by(pt.c.bin_location, pt.c.sku, pt.c.id)
+        if pick_list_id is not None:
+            stmt = stmt.where(pt.c.pick_list_id == pick_list_id)
+        if order_id is not None:
+            stmt = stmt.where(pt.c.order_id == order_id)
+        return [_task(r) for r in self._conn.execute(stmt)]
+
+    def update_task(self, task_id: int, *, picked_qty: int, status: str) -> None:
+        self._conn.execute(update(pt).where(pt.c.id == task_id).values(picked_qty=picked_qty, status=status))
+
+    def close_pick_list_if_done(self, pick_list_id: int, at: datetime) -> None:
+        open_tasks = self._conn.execute(
+            select(func.count())
+            .select_from(pt)
+            .where((pt.c.pick_list_id == pick_list_id) & (pt.c.status == "open"))
+        ).scalar_one()
+        if open_tasks == 0:
+            self._conn.execute(
+                update(pl).where(pl.c.id == pick_list_id).values(status="done", completed_at=at)
+            )
+
+    def add_scan(
+        self, task: TaskRecord, scanned: str, quantity: int, outcome: str, at: datetime, actor: str
+    ) -> None:
+        self._conn.execute(
+            insert(t.pick_scans).values(
+                pick_task_id=task.id,
+                order_id=task.order_id,
+                scanned=scanned[:64],
+                quantity=quantity,
+                outcome=outcome,
+                occurred_at=at,
+                actor=actor[:200],
+            )
+        )
+
+    def wave_candidates(self, warehouse_id: int, ship_by: date, limit: int) -> list[int]:
+        stmt = (
+            select(al.c.order_id)
+            .select_from(al.join(o, o.c.id == al.c.order_id))
+            .where(
+                (al.c.warehouse_id == warehouse_id)
+                & (al.c.status == "reserved")
+                & (al.c.planned_ship_date <= ship_by)
+                & o.c.status.in_(["approved", "partially_shipped"])
+            )
+            .group_by(al.c.order_id)
+            .order_by(func.min(o.c.promised_date), al.c.order_id)
+            .limit(limit)
+        )
+        return [r.order_id for r in self._conn.execute(stmt)]
+
+    def lines(self, order_id: int) -> list[LineRecord]:
+        rows = self._conn.execute(select(ln).where(ln.c.order_id == order_id).order_by(ln.c.line_no))
+        return [
+            LineRecord(
+                r.id,
+                r.order_id,
+                r.line_no,
+                r.product_id,
+                r.sku,
+                r.quantity,
+                r.unit_price,
+                r.backordered_qty,
+                r.cancelled_qty,
+                r.shipped_qty,
+            )
+            for r in rows
+        ]
+
+    def update_line(self, line_id: int, changes: Mapping[str, Any]) -> None:
+        self._conn.execute(update(ln).where(ln.c.id == line_id).values(**changes))
+
+    def add_package(
+        self,
+        *,
+        order_id: int,
+        warehouse_id: int,
+        weight_kg: Decimal,
+        dims: tuple[int, int, int],
+        items: Sequence[tuple[str, int]],
+        at: datetime,
+        by: str,
+    ) -> int:
+        package_id: int = self._conn.execute(
+            insert(t.packages)
+            .values(
+                order_id=order_id,
+                warehouse_id=warehouse_id,
+                weight_kg=weight_kg,
+                length_cm=dims[0],
+                width_cm=dims[1],
+                height_cm=dims[2],
+                status="packed",
+                packed_at=at,
+                packed_by=by[:200],
+            )
+            .returning(t.packages.c.id)
+        ).scalar_one()
+        self._conn.execute(
+            insert(t.package_items),
+            [{"package_id": package_id, "sku": sku, "quantity": quantity} for sku, quantity in items],
+        )
+        return package_id
+
+    def packages(self, order_id: int) -> list[PackageRecord]:
+        p, i = t.packages, t.package_items
+        items: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        for r in self._conn.execute(
+            select(i).join(p, p.c.id == i.c.package_id).where(p.c.order_id == order_id).order_by(i.c.id)
+        ):
+            items[r.package_id].append((r.sku, r.quantity))
+        return [
+            PackageRecord(
+                r.id,
+                r.order_id,
+                r.warehouse_id,
+                r.weight_kg,
+                r.length_cm,
+                r.width_cm,
+                r.height_cm,
+                r.status,
+                r.packed_at,
+                tuple(items[r.id]),
+            )
+            for r in self._conn.execute(select(p).where(p.c.order_id == order_id).order_by(p.c.id))
+        ]
+
+    def add_shipment(
+        self, package: PackageRecord, *, carrier: str, service: str, tracking_number: str, at: datetime
+    ) -> int | None:
+        row = self._conn.execute(
+            insert_or_nothing(self._conn, sh)
+            .values(
+                order_id=package.order_id,
+                package_id=package.id,
+                warehouse_id=package.warehouse_id,
+                carrier=carrier,
+                service=service,
+                tracking_number=tracking_number,
+                status="shipped",
+                shipped_at=at,
+            )
+            .returning(sh.c.id)
+        ).first()
+        if row is None:
+            return None
+        self._conn.execute(update(t.packages).where(t.packages.c.id == package.id).values(status="shipped"))
+        shipment_id: int = row.id
+        return shipment_id
+
+    def shipments(self, order_id: int) -> list[ShipmentRecord]:
+        return [
+            _shipment(r)
+            for r in self._conn.execute(select(sh).where(sh.c.order_id == order_id).order_by(sh.c.id))
+        ]
+
+    def shipment_by_tracking(self, tracking_number: str) -> ShipmentRecord | None:
+        row = self._conn.execute(select(sh).where(sh.c.tracking_number == tracking_number)).first()
+        return _shipment(row) if row is not None else None
+
+    def set_shipment_status(self, shipment_id: int, status: str, delivered_at: datetime | None) -> None:
+        values: dict[str, Any] = {"status": status}
+        if delivered_at is not None:
+            values["delivered_at"] = delivered_at
+        self._conn.execute(update(sh).where(sh.c.id == shipment_id).values(**values))
+
+    def add_carrier_event(
+        self,
+        *,
+        carrier: str,
+        event_id: str,
+        shipment_id: int,
+        type: str,
+        occurred_at: datetime,
+        detail: str,
+        received_at: datetime,
+    ) -> bool:
+        stmt = (
+            insert_or_nothing(self._conn, t.carrier_events)
+            .values(
+                carrier=carrier,
+                event_id=event_id,
+                shipment_id=shipment_id,
+                type=type,
+                occurred_at=occurred_at,
+                detail=detail[:500],
+                received_at=received_at,
+            )
+            .returning(t.carrier_events.c.id)
+        )
+        return self._conn.execute(stmt).first() is not None
+
+    def add_claim(self, *, order_id: int, shipment_id: int, kind: str, at: datetime, note: str) -> int:
+        claim_id: int = self._conn.execute(
+            insert(t.claims)
+            .values(
+                order_id=order_id,
+                shipment_id=shipment_id,
+                kind=kind,
+                status="open",
+                opened_at=at,
+                note=note[:500],
+            )
+            .returning(t.claims.c.id)
+        ).scalar_one()
+        return claim_id
+
+    def claims(self, order_id: int) -> list[ClaimRecord]:
+        c = t.claims
+        return [
+            ClaimRecord(r.id, r.shipment_id, r.kind, r.status, r.opened_at)
+            for r in self._conn.execute(select(c).where(c.c.order_id == order_id).order_by(c.c.id))
+        ]
+
+    def add_issue(self, order_id: int, issue: IssueRecord) -> None:
+        self._conn.execute(
+            insert(t.order_issues).values(
+                order_id=order_id,
+                criterion=issue.criterion,
+                stage=issue.stage,
+                code=issue.code,
+                detail=issue.detail[:500],
+                occurred_at=issue.occurred_at,
+            )
+        )
+
+    def issues(self, order_id: int) -> list[IssueRecord]:
+        i = t.order_issues
+        return [
+            IssueRecord(r.criterion, r.stage, r.code, r.detail, r.occurred_at)
+            for r in self._conn.execute(select(i).where(i.c.order_id == order_id).order_by(i.c.id))
+        ]
+
+    def feedback(self, order_id: int) -> FeedbackRecord | None:
+        r = self._conn.execute(select(t.feedback).where(t.feedback.c.order_id == order_id)).first()
+        if r is None:
+            return None
+        return FeedbackRecord(
+            r.order_id,
+            r.rating,
+            r.arrived_complete,
+            r.undamaged,
+            r.as_described,
+            r.comment,
+            r.created_at,
+            r.updated_at,
+        )
+
+    def save_feedback(self, record: FeedbackRecord, *, new: bool) -> None:
+        values = {
+            "rating": record.rating,
+            "arrived_complete": record.arrived_complete,
+            "undamaged": record.undamaged,
+            "as_described": record.as_described,
+            "comment": record.comment,
+            "updated_at": record.updated_at,
+        }
+        if new:
+            self._conn.execute(
+                insert(t.feedback).values(order_id=record.order_id, created_at=record.created_at, **values)
+            )
+        else:
+            self._conn.execute(
+                update(t.feedback).where(t.feedback.c.order_id == record.order_id).values(**values)
+            )
+
+    def add_return(
+        self,
+        *,
+        order_id: int,
+        reason: str,
+        criterion: str | None,
+        stage: str | None,
+        note: str,
+        at: datetime,
+        lines: Sequence[tuple[int, str, int]],
+    ) -> int:
+        return_id: int = self._conn.execute(
+            insert(t.returns)
+            .values(
+                order_id=order_id,
+                reason=reason,
+                criterion=criterion,
+                stage=stage,
+                status="authorized",
+                note=note[:1000],
+                created_at=at,
+            )
+            .returning(t.returns.c.id)
+        ).scalar_one()
+        self._conn.execute(
+            insert(t.return_lines),
+            [
+                {"return_id": return_id, "order_line_id": line_id, "sku": sku, "quantity": qty}
+                for line_id, sku, qty in lines
+            ],
+        )
+        return return_id
+
+    def return_(self, return_id: int) -> ReturnRecord | None:
+        found = self._returns(t.returns.c.id == return_id)
+        return found[0] if found else None
+
+    def returns(self, order_id: int) -> list[ReturnRecord]:
+        return self._returns(t.returns.c.order_id == order_id)
+
+    def _returns(self, condition: Any) -> list[ReturnRecord]:
+        r, rl = t.returns, t.return_lines
+        heads = list(self._conn.execute(select(r).where(condition).order_by(r.c.id)))
+        lines: dict[int, list[ReturnLineRecord]] = defaultdict(list)
+        if heads:
+            for x in self._conn.execute(
+                select(rl).where(rl.c.return_id.in_([h.id for h in heads])).order_by(rl.c.id)
+            ):
+                lines[x.return_id].append(
+                    ReturnLineRecord(
+                        x.id, x.order_line_id, x.sku, x.quantity, x.restocked_qty, x.scrapped_qty
+                    )
+                )
+        return [
+            ReturnRecord(
+                h.id,
+                h.order_id,
+                h.reason,
+                h.criterion,
+                h.stage,
+                h.status,
+                h.note,
+                h.created_at,
+                h.received_at,
+                h.refund_amount,
+                h.exchange_order_id,
+                tuple(lines[h.id]),
+            )
+            for h in heads
+        ]
+
+    def returned_qty(self, order_line_id: int) -> int:
+        value = self._conn.execute(
+            select(func.coalesce(func.sum(t.return_lines.c.quantity), 0)).where(
+                t.return_lines.c.order_line_id == order_line_id
+            )
+        ).scalar_one()
+        return int(value)
+
+    def receive_return_line(self, line_id: int, *, restocked: int, scrapped: int) -> None:
+        self._conn.execute(
+            update(t.return_lines)
+            .where(t.return_lines.c.id == line_id)
+            .values(restocked_qty=restocked, scrapped_qty=scrapped)
+        )
+
+    def close_return(
+        self, return_id: int, *, at: datetime, refund: Decimal, exchange_order_id: int | None
+    ) -> None:
+        self._conn.execute(
+            update(t.returns)
+            .where(t.returns.c.id == return_id)
+            .values(
+                status="received", received_at=at, refund_amount=refund, exchange_order_id=exchange_order_id
+            )
+        )
+
+    def backordered_lines(self, product_id: int) -> list[BackorderedLine]:
+        rows = self._conn.execute(
+            select(ln.c.id, ln.c.order_id, o.c.status, ln.c.backordered_qty)
+            .select_from(ln.join(o, o.c.id == ln.c.order_id))
+            .where((ln.c.product_id == product_id) & (ln.c.backordered_qty > 0) & (o.c.status != "cancelled"))
+            .order_by(o.c.promised_date, o.c.placed_at, ln.c.id)
+        )
+        return [BackorderedLine(r.id, r.order_id, r.status, r.backordered_qty) for r in rows]
+
+
+def _task(r: Any) -> TaskRecord:
+    return TaskRecord(
+        r.id,
+        r.pick_list_id,
+        r.order_id,
+        r.allocation_id,
+        r.product_id,
+        r.warehouse_id,
+        r.sku,
+        r.bin_location,
+        r.quantity,
+        r.picked_qty,
+        r.status,
+    )
+
+
+def _shipment(r: Any) -> ShipmentRecord:
+    return ShipmentRecord(
+        r.id,
+        r.order_id,
+        r.package_id,
+        r.warehouse_id,
+        r.carrier,
+        r.service,
+        r.tracking_number,
+        r.status,
+        r.shipped_at,
+        r.delivered_at,
+    )
