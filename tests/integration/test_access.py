@@ -14,7 +14,10 @@ from perfectorder.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tests.conftest import api_key
 from tests.factories import order_payload
 
-SAMPLE_VALUES = {"order_id": "1", "hold_id": "1", "customer_id": "1", "sku": "MUG-CERAMIC-BLUE"}
+SAMPLE_VALUES = {
+    "order_id": "1", "hold_id": "1", "customer_id": "1", "sku": "MUG-CERAMIC-BLUE", "pick_list_id": "1",
+    "task_id": "1", "package_id": "1", "return_id": "1",
+}
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

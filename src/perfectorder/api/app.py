@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 import perfectorder
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
 from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics
-from perfectorder.api.routes import audit, auth, catalog, customers, health, orders, stock
+from perfectorder.api.routes import audit, auth, catalog, customers, fulfilment, health, orders, stock
 from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.state.metrics = ApiMetrics()
     app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    for module in (orders, catalog, stock, customers, audit, auth, health):
+    for module in (orders, fulfilment, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
     services = application.services
     app.add_middleware(
@@ -75,6 +75,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 responses["422"] = {"description": "Invalid input", **error_ref}
             if method == "post":
                 responses.setdefault("413", {"description": "Body too large", **error_ref})
+            for code, response in responses.items():
+                # Errors are JSON even where the success is HTML (the packing slip).
+                if code[0] in "45" and code != "503" or path.startswith("/api/") and code == "503":
+                    response["content"] = error_ref["content"]
             responses.setdefault("500", {"description": "Internal error", **error_ref})
     app.openapi_schema = schema
     return schema

@@ -40,6 +40,9 @@ StockWriter = Annotated[Principal, Depends(Require(P.STOCK_WRITE))]
 CustomersReader = Annotated[Principal, Depends(Require(P.CUSTOMERS_READ))]
 CustomersWriter = Annotated[Principal, Depends(Require(P.CUSTOMERS_WRITE))]
 AuditReader = Annotated[Principal, Depends(Require(P.AUDIT_READ))]
+Fulfiller = Annotated[Principal, Depends(Require(P.FULFILMENT))]
+FeedbackWriter = Annotated[Principal, Depends(Require(P.FEEDBACK_WRITE))]
+ReturnOpener = Annotated[Principal, Depends(Require(P.RETURNS_OPEN))]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 IdempotencyKey = Annotated[
     str | None,

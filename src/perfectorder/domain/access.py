@@ -25,6 +25,9 @@ class Permission(enum.StrEnum):
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_WRITE = "customers:write"
     REPORTS_READ = "reports:read"
+    FULFILMENT = "fulfilment:manage"
+    FEEDBACK_WRITE = "feedback:write"
+    RETURNS_OPEN = "returns:open"
     AUDIT_READ = "audit:read"
     KEYS_MANAGE = "keys:manage"
 
@@ -38,7 +41,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: _READ,
     # A sales channel places and reads its own orders, and must see the catalog to price them.
     Role.CHANNEL: frozenset({P.ORDERS_READ, P.ORDERS_PLACE, P.CATALOG_READ, P.STOCK_READ}),
-    Role.CUSTOMER: frozenset({P.ORDERS_READ, P.CATALOG_READ}),
+    # A customer portal: their own orders, their feedback, their returns.
+    Role.CUSTOMER: frozenset({P.ORDERS_READ, P.CATALOG_READ, P.FEEDBACK_WRITE, P.RETURNS_OPEN}),
 }
 
 

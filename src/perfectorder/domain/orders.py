@@ -99,6 +99,7 @@ class EventType(enum.StrEnum):
     HOLD_RELEASED = "order.hold_released"
     RESCHEDULED = "order.rescheduled"
     CANCELLED = "order.cancelled"
+    CANCELLED_AFTER_SHIPPING = "order.cancel_became_return"
     LINE_CANCELLED = "order.line_cancelled"
     RELEASED_TO_PICKING = "order.released_to_picking"
     PICKING_ERROR = "order.picking_error"

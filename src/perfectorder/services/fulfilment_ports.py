@@ -36,6 +36,12 @@ class TaskRecord:
     quantity: int
     picked_qty: int
     status: str
+    refused_scans: int = 0
+
+    @property
+    def correct(self) -> bool:
+        """A pick line is correct when it was picked in full with no refused scan."""
+        return self.status == "done" and self.refused_scans == 0
 
 
 @dataclass(frozen=True, slots=True)

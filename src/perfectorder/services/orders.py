@@ -10,13 +10,15 @@ from datetime import date, datetime
 
 from perfectorder.domain.access import SYSTEM, Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
-from perfectorder.domain.orders import RESERVED_ONLY, Action, EventType, HoldReason, OrderStatus, next_status
+from perfectorder.domain.orders import Action, EventType, HoldReason, OrderStatus, next_status
+from perfectorder.services.aftersales import AFTER_SHIPPING
 from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.fulfilment_ports import AllocationRecord
+from perfectorder.services.lifecycle import event
 from perfectorder.services.ports import (
     Movement,
     NewEvent,
     NewHold,
-    OpenAllocation,
     OrderFilter,
     OrderState,
     TransientConflict,
@@ -86,47 +88,88 @@ def decode_cursor(cursor: str | None) -> int | None:
 
 
 def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, caller: Principal = SYSTEM) -> OrderView:
+    """Cancels before shipping, giving back every unit; after shipping, opens a return instead."""
     if not reason.strip():
         raise InvalidInput("reason_required", "say why the order is cancelled", field="reason")
 
     def work(uow: UnitOfWork) -> OrderView:
         state = _state(uow, order_id, caller)
-        actor = caller.actor
+        actor, now = caller.actor, ctx.clock.now()
         status = OrderStatus(state.status)
+        if status in AFTER_SHIPPING:
+            return _cancel_becomes_return(ctx, uow, order_id, reason, caller)
         next_status(status, Action.CANCEL)
-        if status not in RESERVED_ONLY:
-            raise Conflict(
-                "cancel_needs_fulfilment",
-                f"the order is already {status.value}; take it off the pick list before cancelling",
-            )
-        now = ctx.clock.now()
         _transition(uow, state, OrderStatus.CANCELLED, {"cancelled_at": now, "updated_at": now})
-        released = _release_allocations(uow, order_id, uow.orders.open_allocations(order_id), actor, now)
+        released = give_back(
+            uow, order_id, uow.fulfilment.allocations(order_id), actor, now, "order cancelled"
+        )
         for hold in uow.orders.open_holds(order_id):
             uow.orders.release_hold(hold.id, at=now, by=actor, note="order cancelled")
-        uow.orders.add_events(
+        event(
+            uow,
             order_id,
-            [
-                NewEvent(
-                    EventType.CANCELLED.value,
-                    now,
-                    actor,
-                    {"reason": reason.strip(), "released_units": released, "from_status": status.value},
-                )
-            ],
+            EventType.CANCELLED.value,
+            now,
+            actor,
+            reason=reason.strip(),
+            released_units=released,
+            from_status=status.value,
         )
         return _reload(uow, order_id)
 
     return run_transaction(ctx, work)
 
 
-def _release_allocations(
-    uow: UnitOfWork, order_id: int, allocations: Sequence[OpenAllocation], actor: str, now: datetime
+def _cancel_becomes_return(
+    ctx: ServiceContext, uow: UnitOfWork, order_id: int, reason: str, caller: Principal
+) -> OrderView:
+    from perfectorder.services.aftersales import open_return
+
+    lines = [
+        (x.sku, x.shipped_qty - uow.fulfilment.returned_qty(x.id)) for x in uow.fulfilment.lines(order_id)
+    ]
+    lines = [(sku, qty) for sku, qty in lines if qty > 0]
+    if not lines:
+        raise Conflict(
+            "nothing_to_return", f"everything shipped in order {order_id} is already being returned"
+        )
+    record = open_return(
+        ctx,
+        order_id,
+        reason="changed_mind",
+        lines=lines,
+        note=f"cancelled after shipping: {reason}",
+        caller=caller,
+    )
+    event(
+        uow,
+        order_id,
+        EventType.CANCELLED_AFTER_SHIPPING.value,
+        ctx.clock.now(),
+        caller.actor,
+        return_id=record.id,
+        reason=reason.strip(),
+    )
+    return _reload(uow, order_id)
+
+
+def give_back(
+    uow: UnitOfWork,
+    order_id: int,
+    allocations: Sequence[AllocationRecord],
+    actor: str,
+    now: datetime,
+    why: str,
 ) -> int:
-    released = 0
+    """Undoes allocations not yet shipped: reservations are released, units already picked go back on
+    the shelf, open pick tasks are closed. Returns the units given back."""
+    given_back = 0
     movements = []
-    for alloc in sorted(allocations, key=lambda a: (a.product_id, a.warehouse_id)):
-        if alloc.reserves_stock:
+    open_ones = [a for a in allocations if a.status in ("reserved", "picking", "picked", "packed")]
+    for alloc in sorted(open_ones, key=lambda a: (a.product_id, a.warehouse_id)):
+        if not alloc.reserves_stock:
+            continue
+        if alloc.status in ("reserved", "picking"):
             if not uow.stock.release(alloc.product_id, alloc.warehouse_id, alloc.quantity):
                 raise Conflict("stock_inconsistent", "the reservation to release is missing; call support")
             movements.append(
@@ -136,18 +179,40 @@ def _release_allocations(
                     "release",
                     0,
                     -alloc.quantity,
-                    "order cancelled",
+                    why,
                     actor,
                     now,
                     order_id,
                 )
             )
-            released += alloc.quantity
-    for warehouse_id, day in sorted({(a.warehouse_id, a.planned_ship_date) for a in allocations}):
+        else:
+            uow.stock.receive(alloc.product_id, alloc.warehouse_id, alloc.quantity)
+            movements.append(
+                Movement(
+                    alloc.product_id,
+                    alloc.warehouse_id,
+                    "return",
+                    alloc.quantity,
+                    0,
+                    f"put back after picking: {why}",
+                    actor,
+                    now,
+                    order_id,
+                )
+            )
+        given_back += alloc.quantity
+    for warehouse_id, day in sorted(
+        {(a.warehouse_id, a.planned_ship_date) for a in open_ones if a.status == "reserved"}
+    ):
         uow.stock.unbook_capacity(warehouse_id, day, 1)
     uow.stock.record(movements)
-    uow.orders.close_allocations([a.id for a in allocations], "released")
-    return released
+    closing = {a.id for a in open_ones}
+    for task in uow.fulfilment.tasks(order_id=order_id):
+        if task.status == "open" and task.allocation_id in closing:
+            uow.fulfilment.update_task(task.id, picked_qty=task.picked_qty, status="cancelled")
+            uow.fulfilment.close_pick_list_if_done(task.pick_list_id, now)
+    uow.fulfilment.set_allocation_status(sorted(closing), "released")
+    return given_back
 
 
 def hold_order(

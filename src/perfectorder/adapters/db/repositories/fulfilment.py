@@ -29,7 +29,15 @@ from perfectorder.services.fulfilment_ports import (
 
 al, ln, o = t.allocations, t.order_lines, t.orders
 pl, pt, sh = t.pick_lists, t.pick_tasks, t.shipments
-_TASKS = select(pt, pl.c.warehouse_id).select_from(pt.join(pl, pl.c.id == pt.c.pick_list_id))
+_REFUSED = (
+    select(func.count())
+    .select_from(t.pick_scans)
+    .where((t.pick_scans.c.pick_task_id == pt.c.id) & t.pick_scans.c.outcome.in_(["wrong_item", "over_pick"]))
+    .scalar_subquery()
+)
+_TASKS = select(pt, pl.c.warehouse_id, _REFUSED.label("refused_scans")).select_from(
+    pt.join(pl, pl.c.id == pt.c.pick_list_id)
+)
 
 
 class SqlFulfilmentRepository:
@@ -517,6 +525,7 @@ def _task(r: Any) -> TaskRecord:
         r.quantity,
         r.picked_qty,
         r.status,
+        r.refused_scans,
     )
 
 

@@ -179,6 +179,9 @@ class SqlOrderRepository:
             for r in rows
         ]
 
+    def resize_allocation(self, allocation_id: int, quantity: int) -> None:
+        self._conn.execute(update(al).where(al.c.id == allocation_id).values(quantity=quantity))
+
     def close_allocations(self, allocation_ids: Sequence[int], status: str) -> None:
         if allocation_ids:
             self._conn.execute(update(al).where(al.c.id.in_(list(allocation_ids))).values(status=status))

@@ -29,6 +29,12 @@ _REMOVE = (
     .where(_KEY & (s.c.on_hand + bindparam("d") >= s.c.reserved))
     .values(on_hand=s.c.on_hand + bindparam("d"))
 )
+# Reserved units leave the shelf: both counters drop together.
+_TAKE_RESERVED = (
+    update(s)
+    .where(_KEY & (s.c.reserved >= bindparam("q")) & (s.c.on_hand >= bindparam("q")))
+    .values(on_hand=s.c.on_hand - bindparam("q"), reserved=s.c.reserved - bindparam("q"))
+)
 _AVAILABLE = select(s.c.product_id, s.c.warehouse_id, (s.c.on_hand - s.c.reserved).label("available"))
 _LEVELS = select(
     t.products.c.sku, t.warehouses.c.code, s.c.on_hand, s.c.reserved, s.c.bin_location
@@ -48,6 +54,13 @@ class SqlStockRepository:
 
     def release(self, product_id: int, warehouse_id: int, quantity: int) -> bool:
         return self._conn.execute(_RELEASE, {"p": product_id, "w": warehouse_id, "q": quantity}).rowcount == 1
+
+    def take_reserved(self, product_id: int, warehouse_id: int, quantity: int) -> bool:
+        """Picked (or found missing) units: on hand and reserved both drop by `quantity`."""
+        return (
+            self._conn.execute(_TAKE_RESERVED, {"p": product_id, "w": warehouse_id, "q": quantity}).rowcount
+            == 1
+        )
 
     def receive(self, product_id: int, warehouse_id: int, quantity: int) -> None:
         stmt = upsert(self._conn, s).values(

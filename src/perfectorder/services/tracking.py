@@ -1,0 +1,123 @@
+"""Stage 7: carrier events. A batch is idempotent by (carrier, event id): sent twice, applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from perfectorder.domain.access import SYSTEM, Principal
+from perfectorder.domain.fulfilment import CLAIM_EVENTS, SHIPMENT_STATUS_AFTER, CarrierEventType, Stage
+from perfectorder.domain.orders import Action, EventType, OrderStatus
+from perfectorder.services.context import ServiceContext, run_transaction
+from perfectorder.services.fulfilment_ports import IssueRecord, ShipmentRecord
+from perfectorder.services.lifecycle import apply, event, order_state
+from perfectorder.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierEventInput:
+    carrier: str
+    event_id: str
+    tracking_number: str
+    type: CarrierEventType
+    occurred_at: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierEventResult:
+    event_id: str
+    outcome: str  # applied | duplicate | unknown_tracking
+
+
+def record_carrier_events(
+    ctx: ServiceContext, events: Sequence[CarrierEventInput], *, caller: Principal = SYSTEM
+) -> list[CarrierEventResult]:
+    def work(uow: UnitOfWork) -> list[CarrierEventResult]:
+        now = ctx.clock.now()
+        return [_apply_one(uow, e, now, caller.actor) for e in sorted(events, key=lambda e: e.occurred_at)]
+
+    results = run_transaction(ctx, work)
+    order = {e.event_id: i for i, e in enumerate(events)}
+    return sorted(results, key=lambda r: order[r.event_id])
+
+
+def _apply_one(uow: UnitOfWork, e: CarrierEventInput, now: datetime, actor: str) -> CarrierEventResult:
+    shipment = uow.fulfilment.shipment_by_tracking(e.tracking_number)
+    if shipment is None:
+        return CarrierEventResult(e.event_id, "unknown_tracking")
+    if not uow.fulfilment.add_carrier_event(
+        carrier=e.carrier,
+        event_id=e.event_id,
+        shipment_id=shipment.id,
+        type=e.type.value,
+        occurred_at=e.occurred_at,
+        detail=e.detail,
+        received_at=now,
+    ):
+        return CarrierEventResult(e.event_id, "duplicate")
+    delivered = e.occurred_at if e.type is CarrierEventType.DELIVERED else None
+    # A late "in transit" must not undo a delivery.
+    status = (
+        shipment.status
+        if shipment.status == "delivered" and delivered is None
+        else SHIPMENT_STATUS_AFTER[e.type]
+    )
+    uow.fulfilment.set_shipment_status(shipment.id, status, delivered)
+    event(
+        uow,
+        shipment.order_id,
+        EventType.CARRIER_EVENT.value,
+        now,
+        actor,
+        tracking_number=e.tracking_number,
+        carrier=e.carrier,
+        type=e.type.value,
+        occurred_at=e.occurred_at.isoformat(),
+        detail=e.detail,
+    )
+    if e.type in CLAIM_EVENTS:
+        _open_claim(uow, shipment, e, now, actor)
+    if delivered is not None:
+        _deliver_if_complete(uow, shipment.order_id, now, actor)
+    return CarrierEventResult(e.event_id, "applied")
+
+
+def _open_claim(
+    uow: UnitOfWork, shipment: ShipmentRecord, e: CarrierEventInput, now: datetime, actor: str
+) -> None:
+    claim_id = uow.fulfilment.add_claim(
+        order_id=shipment.order_id, shipment_id=shipment.id, kind=e.type.value, at=now, note=e.detail
+    )
+    code = "damaged_in_transit" if e.type is CarrierEventType.DAMAGED else "lost_in_transit"
+    uow.fulfilment.add_issue(
+        shipment.order_id,
+        IssueRecord(
+            CLAIM_EVENTS[e.type],
+            Stage.SHIPPING,
+            code,
+            f"{e.carrier} {e.tracking_number}: {e.detail}".strip(),
+            now,
+        ),
+    )
+    event(
+        uow,
+        shipment.order_id,
+        EventType.CLAIM_OPENED.value,
+        now,
+        actor,
+        claim_id=claim_id,
+        kind=e.type.value,
+        tracking_number=e.tracking_number,
+    )
+
+
+def _deliver_if_complete(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
+    shipments = uow.fulfilment.shipments(order_id)
+    state = order_state(uow, order_id, SYSTEM)
+    if state.status != OrderStatus.SHIPPED or any(s.delivered_at is None for s in shipments):
+        return
+    delivered_at = max(s.delivered_at for s in shipments if s.delivered_at is not None)
+    apply(uow, state, Action.DELIVER, at=now, changes={"delivered_at": delivered_at})
+    event(uow, order_id, EventType.DELIVERED.value, now, actor, delivered_at=delivered_at.isoformat())
