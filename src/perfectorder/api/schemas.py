@@ -224,6 +224,11 @@ class CancelRequest(In):
     reason: str = Field(max_length=500)
 
 
+class LineCancelRequest(In):
+    quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
+    reason: str = Field(max_length=500)
+
+
 class HoldRequest(In):
     reason: str = Field(default="manual", pattern="^(payment|credit|risk|stock|manual)$")
     note: str = Field(default="", max_length=500)

@@ -160,12 +160,12 @@ def allocate_backorders(
             quantity=take,
             warehouse=warehouse.code,
         )
-        _release_stock_hold_if_covered(uow, waiting.order_id, now, actor)
+        release_stock_hold_if_covered(uow, waiting.order_id, now, actor)
         allocated += take
     return allocated
 
 
-def _release_stock_hold_if_covered(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
+def release_stock_hold_if_covered(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
     if any(x.backordered_qty > 0 for x in uow.fulfilment.lines(order_id)):
         return
     holds = uow.orders.open_holds(order_id)

@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from perfectorder.domain.access import SYSTEM, Principal, Role
-from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
-from perfectorder.domain.orders import Action, EventType, HoldReason, OrderStatus, next_status
+from perfectorder.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from perfectorder.domain.orders import RESERVED_ONLY, Action, EventType, HoldReason, OrderStatus, next_status
 from perfectorder.services.aftersales import AFTER_SHIPPING
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.fulfilment_ports import AllocationRecord
@@ -213,6 +213,127 @@ def give_back(
             uow.fulfilment.close_pick_list_if_done(task.pick_list_id, now)
     uow.fulfilment.set_allocation_status(sorted(closing), "released")
     return given_back
+
+
+def cancel_line(
+    ctx: ServiceContext,
+    order_id: int,
+    line_no: int,
+    *,
+    quantity: int,
+    reason: str,
+    caller: Principal = SYSTEM,
+) -> OrderView:
+    """Cancels units of one line that have not left: backordered units first, then reserved ones.
+    Units already on a pick list must be taken off it first (cancel the order, or wait)."""
+    if not reason.strip():
+        raise InvalidInput("reason_required", "say why the line is cancelled", field="reason")
+    if quantity <= 0:
+        raise InvalidInput("invalid_quantity", "cancel at least one unit", field="quantity")
+
+    def work(uow: UnitOfWork) -> OrderView:
+        state = _state(uow, order_id, caller)
+        if state.status not in (*RESERVED_ONLY, OrderStatus.PARTIALLY_SHIPPED):
+            raise InvalidTransition(state.status, "cancel_line")
+        line = next((x for x in uow.fulfilment.lines(order_id) if x.line_no == line_no), None)
+        if line is None:
+            raise NotFound("line_not_found", f"order {order_id} has no line {line_no}", field="line_no")
+        now, actor = ctx.clock.now(), caller.actor
+        reserved = [
+            a
+            for a in uow.fulfilment.allocations(order_id)
+            if a.order_line_id == line.id and a.status == "reserved"
+        ]
+        cancellable = line.backordered_qty + sum(a.quantity for a in reserved)
+        if quantity > cancellable:
+            raise Conflict(
+                "not_cancellable",
+                f"only {cancellable} unit(s) of line {line_no} can still be cancelled",
+                field="quantity",
+                details={"cancellable": cancellable},
+            )
+        from_backorder = min(quantity, line.backordered_qty)
+        remaining = quantity - from_backorder
+        for alloc in sorted(reserved, key=lambda a: -a.id):
+            if remaining == 0:
+                break
+            take = min(remaining, alloc.quantity)
+            _release_part(uow, order_id, alloc, take, actor, now, f"line {line_no} cancelled")
+            remaining -= take
+        uow.fulfilment.update_line(
+            line.id,
+            {
+                "backordered_qty": line.backordered_qty - from_backorder,
+                "cancelled_qty": line.cancelled_qty + quantity,
+            },
+        )
+        event(
+            uow,
+            order_id,
+            EventType.LINE_CANCELLED.value,
+            now,
+            actor,
+            line_no=line_no,
+            quantity=quantity,
+            reason=reason.strip(),
+        )
+        _settle_after_line_cancel(uow, state, now, actor, reason)
+        return _reload(uow, order_id)
+
+    return run_transaction(ctx, work)
+
+
+def _release_part(
+    uow: UnitOfWork,
+    order_id: int,
+    alloc: AllocationRecord,
+    quantity: int,
+    actor: str,
+    now: datetime,
+    why: str,
+) -> None:
+    if alloc.reserves_stock:
+        if not uow.stock.release(alloc.product_id, alloc.warehouse_id, quantity):
+            raise Conflict("stock_inconsistent", "the reservation to release is missing; call support")
+        uow.stock.record(
+            [
+                Movement(
+                    alloc.product_id, alloc.warehouse_id, "release", 0, -quantity, why, actor, now, order_id
+                )
+            ]
+        )
+    if quantity == alloc.quantity:
+        uow.fulfilment.set_allocation_status([alloc.id], "released")
+    else:
+        uow.orders.resize_allocation(alloc.id, alloc.quantity - quantity)
+
+
+def _settle_after_line_cancel(
+    uow: UnitOfWork, state: OrderState, now: datetime, actor: str, reason: str
+) -> None:
+    lines = uow.fulfilment.lines(state.id)
+    if all(x.open_qty <= 0 for x in lines):
+        if state.status == OrderStatus.PARTIALLY_SHIPPED:
+            _transition(uow, state, OrderStatus.SHIPPED, {"updated_at": now})
+        elif all(x.cancelled_qty == x.quantity for x in lines):
+            _transition(uow, state, OrderStatus.CANCELLED, {"cancelled_at": now, "updated_at": now})
+            for hold in uow.orders.open_holds(state.id):
+                uow.orders.release_hold(hold.id, at=now, by=actor, note="every line cancelled")
+            event(
+                uow,
+                state.id,
+                EventType.CANCELLED.value,
+                now,
+                actor,
+                reason=reason.strip(),
+                released_units=0,
+                from_status=state.status,
+            )
+        return
+    if not any(x.backordered_qty for x in lines):
+        from perfectorder.services.inventory import release_stock_hold_if_covered
+
+        release_stock_hold_if_covered(uow, state.id, now, actor)
 
 
 def hold_order(

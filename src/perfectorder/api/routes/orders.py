@@ -23,6 +23,7 @@ from perfectorder.api.schemas import (
     CancelRequest,
     EventPublic,
     HoldRequest,
+    LineCancelRequest,
     OrderCreate,
     OrderPage,
     OrderPublic,
@@ -150,6 +151,36 @@ def cancel(
         status=200,
         call=lambda: order_public(
             order_service.cancel_order(services, order_id, reason=body.reason, caller=caller)
+        ),
+    )
+
+
+@router.post(
+    "/{order_id}/lines/{line_no}/cancel",
+    response_model=OrderPublic,
+    operation_id="cancel_order_line",
+    responses=error_responses(404, 409, 413, 422, 503),
+)
+def cancel_line(
+    order_id: OrderId,
+    line_no: Annotated[int, Path(ge=1, le=1000)],
+    body: LineCancelRequest,
+    services: Services,
+    caller: OrderManager,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Cancels units of one line before they ship: backordered units first, then reserved ones."""
+    return idempotent(
+        services,
+        caller=caller,
+        scope=f"POST /api/v1/orders/{order_id}/lines/{line_no}/cancel",
+        key=key,
+        payload=body,
+        status=200,
+        call=lambda: order_public(
+            order_service.cancel_line(
+                services, order_id, line_no, quantity=body.quantity, reason=body.reason, caller=caller
+            )
         ),
     )
 
