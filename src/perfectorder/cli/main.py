@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from perfectorder.bootstrap import Application, build
-from perfectorder.config import Settings
+from perfectorder.bootstrap import Application
+from perfectorder.cli import fulfilment as fulfilment_cli
+from perfectorder.cli.common import console, err, run
 from perfectorder.domain.access import Role
-from perfectorder.domain.errors import DomainError
 from perfectorder.services import access, inventory
 from perfectorder.services import orders as order_service
 from perfectorder.services.ports import OrderFilter
 
-T = TypeVar("T")
 app = typer.Typer(
     help="Perfect Order: run the order cycle and measure how often each order is perfect.",
     no_args_is_help=True,
@@ -40,24 +37,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
-console = Console()
-err = Console(stderr=True)
-
-
-def _application() -> Application:
-    return build(Settings.from_env())
-
-
-def _run(action: Callable[[Application], T]) -> T:
-    application = _application()
-    try:
-        return action(application)
-    except DomainError as e:
-        field = f" ({e.field})" if e.field else ""
-        err.print(f"[red]error[/red] {e.code}{field}: {e.message}")
-        raise typer.Exit(2) from e
-    finally:
-        application.close()
+app.add_typer(fulfilment_cli.picks, name="picks")
+app.add_typer(fulfilment_cli.packs, name="packs")
+app.add_typer(fulfilment_cli.shipments, name="shipments")
+app.add_typer(fulfilment_cli.returns, name="returns")
 
 
 @app.command()
@@ -90,7 +73,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
         upgrade(application.engine, revision)
         console.print(f"database at revision [bold]{current_revision(application.engine)}[/bold]")
 
-    _run(action)
+    run(action)
 
 
 @demo_app.command("seed")
@@ -106,7 +89,7 @@ def demo_seed() -> None:
         )
         return added, issued.secret
 
-    added, secret = _run(action)
+    added, secret = run(action)
     console.print(f"sample store ready ({added} products added)")
     console.print("admin API key for this demo (send as 'Authorization: Bearer ...'):")
     console.print(secret, soft_wrap=True)
@@ -120,7 +103,7 @@ def orders_list(
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
 ) -> None:
     """List the newest orders, optionally filtered."""
-    page = _run(
+    page = run(
         lambda a: order_service.list_orders(
             a.services,
             OrderFilter(status=status, channel=channel, customer_id=customer),
@@ -173,7 +156,7 @@ def orders_show(order_id: Annotated[int, typer.Argument(help="Order id")]) -> No
             events.add_row(f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.type, e.actor, str(e.data)[:80])
         console.print(events)
 
-    _run(action)
+    run(action)
 
 
 @stock_app.command("show")
@@ -182,7 +165,7 @@ def stock_show(
     warehouse: Annotated[str | None, typer.Option(help="Only this warehouse code")] = None,
 ) -> None:
     """Stock per SKU and warehouse: on hand, reserved, available to promise."""
-    rows = _run(lambda a: inventory.stock_levels(a.services, sku=sku, warehouse=warehouse, limit=1000))
+    rows = run(lambda a: inventory.stock_levels(a.services, sku=sku, warehouse=warehouse, limit=1000))
     table = Table("sku", "warehouse", "on hand", "reserved", "available")
     for r in rows:
         table.add_row(r.sku, r.warehouse, str(r.on_hand), str(r.reserved), str(r.available))
@@ -197,7 +180,7 @@ def stock_receive(
     reason: Annotated[str, typer.Option(help="e.g. the purchase order number")] = "",
 ) -> None:
     """Book goods received into a warehouse."""
-    level = _run(
+    level = run(
         lambda a: inventory.receive_stock(
             a.services, sku=sku, warehouse=warehouse, quantity=quantity, reason=reason, actor="cli"
         )
@@ -218,7 +201,7 @@ def stock_adjust(
 
     Example: perfectorder stock adjust VASE-GLASS-TALL BER --by -3 --reason "cracked in transit"
     """
-    level = _run(
+    level = run(
         lambda a: inventory.adjust_stock(
             a.services, sku=sku, warehouse=warehouse, delta=delta, reason=reason, actor="cli"
         )
@@ -236,7 +219,7 @@ def keys_create(
     customer: Annotated[int | None, typer.Option(help="For customer keys: the customer id")] = None,
 ) -> None:
     """Create an API key. The secret is printed once and stored only as a hash: copy it now."""
-    issued = _run(
+    issued = run(
         lambda a: access.create_api_key(
             a.services, name=name, role=role, channel=channel, customer_id=customer, created_by="cli"
         )
@@ -249,7 +232,7 @@ def keys_create(
 def keys_list() -> None:
     """List keys (never their secrets)."""
     table = Table("id", "name", "prefix", "role", "scope", "created", "revoked")
-    for k in _run(lambda a: access.list_api_keys(a.services)):
+    for k in run(lambda a: access.list_api_keys(a.services)):
         scope = k.channel or (f"customer {k.customer_id}" if k.customer_id else "")
         table.add_row(
             str(k.id),
@@ -266,7 +249,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id from `keys list`")]) -> None:
     """Revoke a key; running servers stop accepting it within a few seconds."""
-    _run(lambda a: access.revoke_api_key(a.services, key_id))
+    run(lambda a: access.revoke_api_key(a.services, key_id))
     console.print(f"key {key_id} revoked")
 
 
@@ -285,7 +268,7 @@ def users_create(
     ],
 ) -> None:
     """Create a dashboard user (password hashed with argon2)."""
-    user_id = _run(
+    user_id = run(
         lambda a: access.create_user(a.services, a.passwords, username=username, password=password, role=role)
     )
     console.print(f"user {username} created (id {user_id})")
@@ -295,7 +278,7 @@ def users_create(
 def audit_tail(limit: Annotated[int, typer.Option(min=1, max=500, help="How many entries")] = 20) -> None:
     """The newest state-changing calls: who, what, when, from where, outcome."""
     table = Table("time", "actor", "role", "call", "status", "client")
-    for r in reversed(_run(lambda a: access.audit_page(a.services, before_id=None, limit=limit))):
+    for r in reversed(run(lambda a: access.audit_page(a.services, before_id=None, limit=limit))):
         e = r.entry
         table.add_row(
             f"{e.occurred_at:%Y-%m-%d %H:%M:%S}",
