@@ -15,8 +15,14 @@ from tests.conftest import api_key
 from tests.factories import order_payload
 
 SAMPLE_VALUES = {
-    "order_id": "1", "hold_id": "1", "customer_id": "1", "sku": "MUG-CERAMIC-BLUE", "pick_list_id": "1",
-    "task_id": "1", "package_id": "1", "return_id": "1",
+    "order_id": "1",
+    "hold_id": "1",
+    "customer_id": "1",
+    "sku": "MUG-CERAMIC-BLUE",
+    "pick_list_id": "1",
+    "task_id": "1",
+    "package_id": "1",
+    "return_id": "1",
 }
 
 
