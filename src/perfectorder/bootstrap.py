@@ -11,13 +11,18 @@ from sqlalchemy import Engine
 from perfectorder.adapters.clock import SystemClock
 from perfectorder.adapters.db.engine import build_engine
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from perfectorder.adapters.email import SmtpMailer
+from perfectorder.adapters.nats_relay import NatsRelay
 from perfectorder.adapters.passwords import Argon2PasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from perfectorder.adapters.templates import JinjaEmailRenderer
+from perfectorder.adapters.webhooks import HttpWebhookPoster
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.services.context import ServiceContext
+from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.ports import Clock, PasswordHasher
 
 
@@ -62,3 +67,26 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Application:
     else:
         limiter = MemoryRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     return Application(settings, engine, context, Argon2PasswordHasher(), limiter)
+
+
+def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:
+    """The outbox dispatcher with real SMTP, signed webhooks and (when configured) the NATS relay."""
+    s = application.settings
+    mailer = SmtpMailer(
+        host=s.smtp_host,
+        port=s.smtp_port,
+        sender=s.mail_from,
+        security=s.smtp_security,
+        username=s.smtp_username,
+        password=s.smtp_password,
+    )
+    relay = NatsRelay(s.nats_url) if s.nats_url else None
+    return Dispatcher(
+        application.services,
+        mailer,
+        HttpWebhookPoster(),
+        JinjaEmailRenderer(s.template_dir),
+        relay,
+        DispatchPolicy(storefront_url=s.storefront_url),
+        worker=worker,
+    )

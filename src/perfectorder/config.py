@@ -30,6 +30,15 @@ class Settings:
     rate_limit_burst: int = 400
     redis_url: str | None = None
     cookie_secure: bool = True
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "Perfect Order <orders@perfectorder.invalid>"
+    template_dir: str | None = None
+    nats_url: str | None = None
+    storefront_url: str = "http://127.0.0.1:8000"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,4 +65,13 @@ class Settings:
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
             redis_url=get("REDIS_URL", "") or None,
             cookie_secure=get("COOKIE_SECURE", "true").lower() not in ("0", "false", "no"),
+            smtp_host=get("SMTP_HOST", d.smtp_host),
+            smtp_port=int(get("SMTP_PORT", str(d.smtp_port))),
+            smtp_security=get("SMTP_SECURITY", d.smtp_security),
+            smtp_username=get("SMTP_USERNAME", "") or None,
+            smtp_password=get("SMTP_PASSWORD", "") or None,
+            mail_from=get("MAIL_FROM", d.mail_from),
+            template_dir=get("TEMPLATE_DIR", "") or None,
+            nats_url=get("NATS_URL", "") or None,
+            storefront_url=get("STOREFRONT_URL", d.storefront_url),
         )

@@ -23,6 +23,7 @@ SAMPLE_VALUES = {
     "task_id": "1",
     "package_id": "1",
     "return_id": "1",
+    "line_no": "1",
 }
 
 

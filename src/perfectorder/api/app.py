@@ -10,7 +10,17 @@ from fastapi.openapi.utils import get_openapi
 import perfectorder
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
 from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics
-from perfectorder.api.routes import audit, auth, catalog, customers, fulfilment, health, orders, stock
+from perfectorder.api.routes import (
+    audit,
+    auth,
+    catalog,
+    customers,
+    fulfilment,
+    health,
+    messages,
+    orders,
+    stock,
+)
 from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
@@ -30,7 +40,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.state.metrics = ApiMetrics()
     app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    for module in (orders, fulfilment, catalog, stock, customers, audit, auth, health):
+    for module in (orders, fulfilment, messages, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
     services = application.services
     app.add_middleware(

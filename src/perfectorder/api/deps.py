@@ -43,6 +43,7 @@ AuditReader = Annotated[Principal, Depends(Require(P.AUDIT_READ))]
 Fulfiller = Annotated[Principal, Depends(Require(P.FULFILMENT))]
 FeedbackWriter = Annotated[Principal, Depends(Require(P.FEEDBACK_WRITE))]
 ReturnOpener = Annotated[Principal, Depends(Require(P.RETURNS_OPEN))]
+WebhookManager = Annotated[Principal, Depends(Require(P.WEBHOOKS_MANAGE))]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 IdempotencyKey = Annotated[
     str | None,

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from perfectorder.bootstrap import Application
 from perfectorder.cli import fulfilment as fulfilment_cli
+from perfectorder.cli import outbox as outbox_cli
 from perfectorder.cli.common import console, err, run
 from perfectorder.domain.access import Role
 from perfectorder.services import access, inventory
@@ -41,6 +42,8 @@ app.add_typer(fulfilment_cli.picks, name="picks")
 app.add_typer(fulfilment_cli.packs, name="packs")
 app.add_typer(fulfilment_cli.shipments, name="shipments")
 app.add_typer(fulfilment_cli.returns, name="returns")
+app.add_typer(outbox_cli.outbox, name="outbox")
+app.command("worker")(outbox_cli.worker)
 
 
 @app.command()

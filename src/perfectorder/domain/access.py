@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     FEEDBACK_WRITE = "feedback:write"
     RETURNS_OPEN = "returns:open"
     AUDIT_READ = "audit:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
     KEYS_MANAGE = "keys:manage"
 
 

@@ -114,6 +114,7 @@ class EventType(enum.StrEnum):
     CARRIER_EVENT = "shipment.carrier_event"
     CLAIM_OPENED = "order.claim_opened"
     DELIVERED = "order.delivered"
+    DELAYED = "order.delayed"
     FEEDBACK = "order.feedback"
     RETURN_AUTHORIZED = "order.return_authorized"
     RETURN_RECEIVED = "order.return_received"

@@ -12,8 +12,9 @@ from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.fulfilment import Criterion, Stage, packing_differences
 from perfectorder.domain.orders import Action, EventType, OrderStatus
-from perfectorder.domain.promise import earliest_ship_date
+from perfectorder.domain.promise import backorder_ship_date, delivery_date, earliest_ship_date
 from perfectorder.services.context import ServiceContext, run_transaction
+from perfectorder.services.delays import mark_at_risk
 from perfectorder.services.fulfilment_ports import (
     AllocationRecord,
     IssueRecord,
@@ -342,7 +343,21 @@ def _resource(
     if missing:
         line = next(x for x in uow.fulfilment.lines(task.order_id) if x.id == line_id)
         uow.fulfilment.update_line(line_id, {"backordered_qty": line.backordered_qty + missing})
+        restock = backorder_ship_date(now, _lead_time(uow, task.sku), reference.calendar)
+        mark_at_risk(
+            uow,
+            task.order_id,
+            reason=f"{missing} x {task.sku} missing at pick, backordered",
+            new_date=delivery_date(restock, 2, reference.calendar),
+            now=now,
+            actor=actor,
+        )
     return resourced, missing
+
+
+def _lead_time(uow: UnitOfWork, sku: str) -> int:
+    product = uow.products.get(sku)
+    return product.lead_time_days if product is not None else 14
 
 
 def pack(

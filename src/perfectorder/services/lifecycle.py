@@ -9,6 +9,7 @@ from typing import Any
 from perfectorder.domain.access import Principal
 from perfectorder.domain.errors import NotFound
 from perfectorder.domain.orders import Action, OrderStatus, next_status
+from perfectorder.services.notify import add_events
 from perfectorder.services.ports import NewEvent, OrderState, TransientConflict, UnitOfWork
 
 
@@ -45,4 +46,4 @@ def update_order(
 
 
 def event(uow: UnitOfWork, order_id: int, type_: str, at: datetime, actor: str, **data: Any) -> None:
-    uow.orders.add_events(order_id, [NewEvent(type_, at, actor, data)])
+    add_events(uow, order_id, [NewEvent(type_, at, actor, data)])

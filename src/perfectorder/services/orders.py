@@ -15,6 +15,7 @@ from perfectorder.services.aftersales import AFTER_SHIPPING
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.fulfilment_ports import AllocationRecord
 from perfectorder.services.lifecycle import event
+from perfectorder.services.notify import add_events
 from perfectorder.services.ports import (
     Movement,
     NewEvent,
@@ -347,7 +348,8 @@ def hold_order(
         if state.status != OrderStatus.ON_HOLD:
             _transition(uow, state, OrderStatus.ON_HOLD, {"updated_at": now})
         [hold_id] = uow.orders.add_holds(order_id, [NewHold(reason.value, note.strip(), now, actor)])
-        uow.orders.add_events(
+        add_events(
+            uow,
             order_id,
             [
                 NewEvent(
@@ -387,7 +389,7 @@ def release_hold(
         if len(holds) == 1:
             _transition(uow, state, OrderStatus.APPROVED, {"approved_at": now, "updated_at": now})
             events.append(NewEvent(EventType.APPROVED.value, now, actor, {"automatic": False}))
-        uow.orders.add_events(order_id, events)
+        add_events(uow, order_id, events)
         return _reload(uow, order_id)
 
     return run_transaction(ctx, work)
@@ -415,7 +417,8 @@ def reschedule_order(
             {"rescheduled_date": new_date, "reschedule_reason": reason.strip(), "updated_at": now},
         )
         previous = state.rescheduled_date or state.promised_date
-        uow.orders.add_events(
+        add_events(
+            uow,
             order_id,
             [
                 NewEvent(

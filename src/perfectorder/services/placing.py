@@ -23,6 +23,7 @@ from perfectorder.domain.sourcing import Allocation, SourcingPlan, plan_sourcing
 from perfectorder.domain.values import BackorderPolicy, FulfilmentMode, PaymentMethod
 from perfectorder.domain.verification import VerifiedOrder, verify_order
 from perfectorder.services.context import ServiceContext, run_transaction
+from perfectorder.services.notify import add_events
 from perfectorder.services.ports import (
     CustomerRecord,
     CustomerSpec,
@@ -253,9 +254,7 @@ def _record(
     id_of_line = {ln.line_no: line_id for ln, line_id in zip(verified.lines, line_ids, strict=True)}
     _record_allocations(uow, order_id, plan.allocations, id_of_line, promise, now, actor)
     hold_ids = uow.orders.add_holds(order_id, [NewHold(h.reason.value, h.note, now, actor) for h in holds])
-    uow.orders.add_events(
-        order_id, _placement_events(cmd, verified, plan, promise, holds, hold_ids, now, actor)
-    )
+    add_events(uow, order_id, _placement_events(cmd, verified, plan, promise, holds, hold_ids, now, actor))
     # Built from what was just written rather than read back: a capture stays within its statement budget.
     return OrderView(
         id=order_id,

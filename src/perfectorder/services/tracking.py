@@ -9,7 +9,9 @@ from datetime import datetime
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.fulfilment import CLAIM_EVENTS, SHIPMENT_STATUS_AFTER, CarrierEventType, Stage
 from perfectorder.domain.orders import Action, EventType, OrderStatus
+from perfectorder.domain.promise import delivery_date
 from perfectorder.services.context import ServiceContext, run_transaction
+from perfectorder.services.delays import mark_at_risk
 from perfectorder.services.fulfilment_ports import IssueRecord, ShipmentRecord
 from perfectorder.services.lifecycle import apply, event, order_state
 from perfectorder.services.ports import UnitOfWork
@@ -79,6 +81,17 @@ def _apply_one(uow: UnitOfWork, e: CarrierEventInput, now: datetime, actor: str)
     )
     if e.type in CLAIM_EVENTS:
         _open_claim(uow, shipment, e, now, actor)
+    if e.type is CarrierEventType.DELAYED:
+        calendar = uow.warehouses.reference().calendar
+        new_date = delivery_date(calendar.next_working_day(e.occurred_at.date()), 1, calendar)
+        mark_at_risk(
+            uow,
+            shipment.order_id,
+            reason=f"carrier {e.carrier} reports a delay: {e.detail}".strip(": "),
+            new_date=new_date,
+            now=now,
+            actor=actor,
+        )
     if delivered is not None:
         _deliver_if_complete(uow, shipment.order_id, now, actor)
     return CarrierEventResult(e.event_id, "applied")

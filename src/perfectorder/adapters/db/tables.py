@@ -188,6 +188,8 @@ orders = Table(
     Column("cancelled_at", UtcDateTime(), nullable=True),
     Column("shipped_at", UtcDateTime(), nullable=True),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("at_risk_since", UtcDateTime(), nullable=True),
+    Column("at_risk_reason", String(500), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("channel", "external_ref"),
     Index("ix_orders_customer_id", "customer_id", "id"),
@@ -478,6 +480,53 @@ return_lines = Table(
     Column("restocked_qty", Integer, nullable=False, server_default="0"),
     Column("scrapped_qty", Integer, nullable=False, server_default="0"),
     CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Stable across retries, so receivers can de-duplicate (webhook-id, email Message-ID).
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),  # email | webhook | event
+    Column("topic", String(50), nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True, index=True),
+    Column("subscription_id", Integer, nullable=True),
+    Column("recipient", String(500), nullable=False, server_default=""),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("locked_by", String(100), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+outbox_attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", String(500), nullable=True),
+    Column("worker", String(100), nullable=False),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]

@@ -17,6 +17,7 @@ from perfectorder.adapters.db.repositories.customers import SqlCustomerRepositor
 from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
+from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
 from perfectorder.services.ports import TransientConflict
 
@@ -56,6 +57,7 @@ class SqlAlchemyUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(conn)
         self.access = SqlAccessRepository(conn)
         self.fulfilment = SqlFulfilmentRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
         return self
 
     def commit(self) -> None:

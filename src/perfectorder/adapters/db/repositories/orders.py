@@ -179,6 +179,27 @@ class SqlOrderRepository:
             for r in rows
         ]
 
+    def mark_at_risk(self, order_id: int, *, at: Any, reason: str) -> bool:
+        stmt = (
+            update(o)
+            .where((o.c.id == order_id) & o.c.at_risk_since.is_(None))
+            .values(at_risk_since=at, at_risk_reason=reason[:500])
+        )
+        return self._conn.execute(stmt).rowcount == 1
+
+    def unshipped_past_ship_date(self, today: Any, statuses: Sequence[str]) -> list[tuple[int, str]]:
+        rows = self._conn.execute(
+            select(o.c.id, o.c.shipping_service)
+            .where(
+                (o.c.promised_ship_date < today)
+                & o.c.status.in_(list(statuses))
+                & o.c.at_risk_since.is_(None)
+            )
+            .order_by(o.c.id)
+            .limit(1000)
+        )
+        return [(r.id, r.shipping_service) for r in rows]
+
     def resize_allocation(self, allocation_id: int, quantity: int) -> None:
         self._conn.execute(update(al).where(al.c.id == allocation_id).values(quantity=quantity))
 

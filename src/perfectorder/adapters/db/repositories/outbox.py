@@ -1,0 +1,182 @@
+"""Outbox rows, their delivery attempts, and webhook subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.services.outbox_ports import MessageRecord, NewMessage, Subscription
+
+ob, sub = t.outbox, t.webhook_subscriptions
+_ENQUEUE = insert(ob)
+
+
+class SqlOutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def enqueue(self, messages: Sequence[NewMessage]) -> None:
+        if messages:
+            self._conn.execute(
+                _ENQUEUE,
+                [
+                    {
+                        "message_id": m.message_id,
+                        "kind": m.kind,
+                        "topic": m.topic,
+                        "order_id": m.order_id,
+                        "subscription_id": m.subscription_id,
+                        "recipient": m.recipient,
+                        "payload": dict(m.payload),
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": m.created_at,
+                        "created_at": m.created_at,
+                    }
+                    for m in messages
+                ],
+            )
+
+    def claim(self, *, worker: str, now: datetime, lease_until: datetime, limit: int) -> list[MessageRecord]:
+        """Takes due messages for this worker. On PostgreSQL rows locked by another worker are skipped,
+        so workers never wait for or double-send each other's messages; a crashed worker's lease
+        expires and its messages become due again."""
+        due = or_(
+            and_(ob.c.status == "pending", ob.c.next_attempt_at <= now),
+            and_(ob.c.status == "sending", ob.c.locked_until < now),
+        )
+        pick = select(ob.c.id).where(due).order_by(ob.c.id).limit(limit)
+        if self._conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = [r.id for r in self._conn.execute(pick)]
+        if not ids:
+            return []
+        self._conn.execute(
+            update(ob)
+            .where(ob.c.id.in_(ids))
+            .values(status="sending", locked_by=worker[:100], locked_until=lease_until)
+        )
+        rows = self._conn.execute(select(ob).where(ob.c.id.in_(ids)).order_by(ob.c.id))
+        return [_record(r) for r in rows]
+
+    def record_attempt(
+        self, outbox_id: int, *, at: datetime, ok: bool, error: str | None, worker: str
+    ) -> None:
+        self._conn.execute(
+            insert(t.outbox_attempts).values(
+                outbox_id=outbox_id,
+                attempted_at=at,
+                ok=ok,
+                error=(error or "")[:500] or None,
+                worker=worker[:100],
+            )
+        )
+
+    def delivered(self, outbox_id: int, *, at: datetime, recipient: str) -> None:
+        self._conn.execute(
+            update(ob)
+            .where(ob.c.id == outbox_id)
+            .values(
+                status="delivered",
+                delivered_at=at,
+                attempts=ob.c.attempts + 1,
+                locked_until=None,
+                recipient=recipient[:500],
+                last_error=None,
+            )
+        )
+
+    def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None:
+        values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_error": error[:500]}
+        if retry_at is None:
+            values["status"] = "dead"
+        else:
+            values.update(status="pending", next_attempt_at=retry_at)
+        self._conn.execute(update(ob).where(ob.c.id == outbox_id).values(**values))
+
+    def for_order(self, order_id: int) -> list[MessageRecord]:
+        rows = self._conn.execute(
+            select(ob).where((ob.c.order_id == order_id) & (ob.c.kind != "event")).order_by(ob.c.id)
+        )
+        return [_record(r) for r in rows]
+
+    def listing(self, *, status: str | None, limit: int) -> list[MessageRecord]:
+        stmt = select(ob).order_by(ob.c.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(ob.c.status == status)
+        return [_record(r) for r in self._conn.execute(stmt)]
+
+    def retry(self, outbox_id: int, *, at: datetime) -> bool:
+        stmt = (
+            update(ob)
+            .where((ob.c.id == outbox_id) & (ob.c.status == "dead"))
+            .values(status="pending", next_attempt_at=at, attempts=0)
+        )
+        return self._conn.execute(stmt).rowcount == 1
+
+    def add_subscription(self, *, url: str, secret: str, event_types: Sequence[str], at: datetime) -> int:
+        subscription_id: int = self._conn.execute(
+            insert(sub)
+            .values(
+                url=url,
+                secret=secret,
+                event_types=list(event_types),
+                active=True,
+                consecutive_failures=0,
+                created_at=at,
+            )
+            .returning(sub.c.id)
+        ).scalar_one()
+        return subscription_id
+
+    def subscriptions(self) -> list[Subscription]:
+        return [
+            Subscription(
+                r.id, r.url, r.secret, tuple(r.event_types), r.active, r.consecutive_failures, r.created_at
+            )
+            for r in self._conn.execute(select(sub).order_by(sub.c.id))
+        ]
+
+    def subscription_result(
+        self, subscription_id: int, *, ok: bool, disable_after: int, at: datetime
+    ) -> bool:
+        """Counts consecutive failures; returns True when this failure disabled the subscription."""
+        if ok:
+            self._conn.execute(update(sub).where(sub.c.id == subscription_id).values(consecutive_failures=0))
+            return False
+        self._conn.execute(
+            update(sub)
+            .where(sub.c.id == subscription_id)
+            .values(consecutive_failures=sub.c.consecutive_failures + 1)
+        )
+        disabled = self._conn.execute(
+            update(sub)
+            .where(
+                (sub.c.id == subscription_id) & sub.c.active & (sub.c.consecutive_failures >= disable_after)
+            )
+            .values(active=False, disabled_at=at)
+        ).rowcount
+        return disabled == 1
+
+
+def _record(r: Any) -> MessageRecord:
+    return MessageRecord(
+        r.id,
+        r.message_id,
+        r.kind,
+        r.topic,
+        r.order_id,
+        r.subscription_id,
+        r.recipient,
+        dict(r.payload),
+        r.status,
+        r.attempts,
+        r.next_attempt_at,
+        r.created_at,
+        r.delivered_at,
+        r.last_error,
+    )

@@ -1,0 +1,85 @@
+"""The dispatcher and the operators' view of the outbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from perfectorder.bootstrap import build, build_dispatcher
+from perfectorder.cli.common import console, run
+from perfectorder.config import Settings
+from perfectorder.services import delays, dispatch
+
+outbox = typer.Typer(help="Messages waiting, delivered or dead.", no_args_is_help=True)
+
+
+def worker(
+    once: Annotated[bool, typer.Option(help="Send one round of due messages and stop")] = False,
+    idle: Annotated[float, typer.Option(help="Seconds to wait when nothing is due")] = 0.5,
+    name: Annotated[str | None, typer.Option(help="Worker name in the attempt records")] = None,
+) -> None:
+    """Send queued emails and webhooks (at least once, retried with backoff), and scan for orders
+    that can no longer keep their promise. Several workers may run side by side on PostgreSQL."""
+    application = build(Settings.from_env())
+    dispatcher = build_dispatcher(application, worker=name or f"{socket.gethostname()}:{os.getpid()}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        if once:
+            delays.scan_late_releases(application.services)
+            console.print(f"sent {dispatcher.run_once()} message(s)")
+            return
+        console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
+        while not stop.is_set():
+            delays.scan_late_releases(application.services)
+            for _ in range(120):
+                if stop.is_set():
+                    break
+                if dispatcher.run_once() == 0:
+                    stop.wait(idle)
+    finally:
+        application.close()
+
+
+@outbox.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, sending, delivered or dead")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 30,
+) -> None:
+    """The newest messages, with their attempts and last error."""
+    table = Table("id", "kind", "what", "order", "to", "status", "attempts", "queued", "error")
+    for m in run(lambda a: dispatch.outbox_listing(a.services, status=status, limit=limit)):
+        table.add_row(
+            str(m.id),
+            m.kind,
+            m.topic,
+            str(m.order_id or ""),
+            m.recipient,
+            m.status,
+            str(m.attempts),
+            f"{m.created_at:%Y-%m-%d %H:%M:%S}",
+            (m.last_error or "")[:60],
+        )
+    console.print(table)
+
+
+@outbox.command("dead")
+def outbox_dead(limit: Annotated[int, typer.Option(min=1, max=1000)] = 30) -> None:
+    """Messages that failed too often and wait for an operator."""
+    outbox_list(status="dead", limit=limit)
+
+
+@outbox.command("retry")
+def outbox_retry(outbox_id: Annotated[int, typer.Argument(help="Message id from `outbox dead`")]) -> None:
+    """Send a dead message again (its attempts start from zero)."""
+    if not run(lambda a: dispatch.retry_dead(a.services, outbox_id)):
+        console.print(f"message {outbox_id} is not dead")
+        raise typer.Exit(2)
+    console.print(f"message {outbox_id} queued again")

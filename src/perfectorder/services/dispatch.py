@@ -1,0 +1,238 @@
+"""The outbox dispatcher: claims due messages, sends them outside any transaction, records every
+attempt, retries with exponential backoff and jitter, and dead-letters what keeps failing.
+
+Delivery is at least once: a crash between sending and recording means the message goes again,
+with the same message id, so receivers can de-duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from perfectorder.domain.access import SYSTEM
+from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.outbox_ports import (
+    DeliveryFailed,
+    Email,
+    EmailRenderer,
+    EventRelay,
+    Mailer,
+    MessageRecord,
+    NewMessage,
+    Subscription,
+    WebhookPoster,
+)
+from perfectorder.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    max_attempts: int = 8
+    base_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(minutes=2)
+    batch: int = 50
+    disable_webhook_after: int = 20
+    storefront_url: str = "http://127.0.0.1:8000"
+
+
+@dataclass
+class Dispatcher:
+    ctx: ServiceContext
+    mailer: Mailer
+    webhooks: WebhookPoster
+    renderer: EmailRenderer
+    relay: EventRelay | None = None
+    policy: DispatchPolicy = DispatchPolicy()
+    worker: str = "worker"
+
+    def run_once(self) -> int:
+        """Sends one batch; returns how many messages were handled."""
+        now = self.ctx.clock.now()
+        batch = run_transaction(
+            self.ctx,
+            lambda uow: uow.outbox.claim(
+                worker=self.worker, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
+            ),
+        )
+        for message in batch:
+            self._handle(message)
+        return len(batch)
+
+    def run_forever(self, stop: threading.Event, *, idle_seconds: float = 0.5) -> None:
+        while not stop.is_set():
+            if self.run_once() == 0:
+                stop.wait(idle_seconds)
+
+    def _handle(self, message: MessageRecord) -> None:
+        try:
+            recipient = self._send(message)
+        except DeliveryFailed as failure:
+            self._failed(message, str(failure))
+        else:
+            self._delivered(message, recipient)
+
+    def _send(self, message: MessageRecord) -> str:
+        if message.kind == "email":
+            return self._send_email(message)
+        if message.kind == "webhook":
+            return self._send_webhook(message)
+        return self._fan_out(message)
+
+    def _send_email(self, message: MessageRecord) -> str:
+        context = read(self.ctx, lambda uow: _email_context(uow, message, self.policy))
+        if context is None:
+            raise DeliveryFailed("the order or its customer no longer exists")
+        subject, text, html = self.renderer.render(message.topic, context)
+        self.mailer.send(Email(context["customer_email"], subject, text, html, message.message_id))
+        return str(context["customer_email"])
+
+    def _send_webhook(self, message: MessageRecord) -> str:
+        subscription = next(
+            (
+                s
+                for s in read(self.ctx, lambda uow: uow.outbox.subscriptions())
+                if s.id == message.subscription_id
+            ),
+            None,
+        )
+        if subscription is None or not subscription.active:
+            raise DeliveryFailed("the subscription was removed or disabled")
+        body = json.dumps(
+            {"type": message.topic, "timestamp": message.created_at.isoformat(), "data": message.payload},
+            sort_keys=True,
+        ).encode()
+        try:
+            self.webhooks.post(
+                subscription.url, subscription.secret, message_id=message.message_id, body=body
+            )
+        except DeliveryFailed:
+            self._subscription_result(subscription.id, ok=False)
+            raise
+        self._subscription_result(subscription.id, ok=True)
+        return subscription.url
+
+    def _subscription_result(self, subscription_id: int, *, ok: bool) -> None:
+        now = self.ctx.clock.now()
+        run_transaction(
+            self.ctx,
+            lambda uow: uow.outbox.subscription_result(
+                subscription_id, ok=ok, disable_after=self.policy.disable_webhook_after, at=now
+            ),
+        )
+
+    def _fan_out(self, message: MessageRecord) -> str:
+        """An event becomes one webhook message per interested subscriber (and goes to the relay)."""
+        now = self.ctx.clock.now()
+
+        def work(uow: UnitOfWork) -> int:
+            wanted = [s for s in uow.outbox.subscriptions() if s.wants(message.topic)]
+            uow.outbox.enqueue(
+                [
+                    NewMessage(
+                        f"{message.message_id}:{s.id}",
+                        "webhook",
+                        message.topic,
+                        message.order_id,
+                        message.payload,
+                        now,
+                        recipient=s.url,
+                        subscription_id=s.id,
+                    )
+                    for s in wanted
+                ]
+            )
+            return len(wanted)
+
+        subscribers = run_transaction(self.ctx, work)
+        if self.relay is not None:
+            self.relay.publish(message.topic, message.message_id, json.dumps(message.payload).encode())
+        return f"{subscribers} subscriber(s)"
+
+    def _delivered(self, message: MessageRecord, recipient: str) -> None:
+        now = self.ctx.clock.now()
+
+        def work(uow: UnitOfWork) -> None:
+            uow.outbox.record_attempt(message.id, at=now, ok=True, error=None, worker=self.worker)
+            uow.outbox.delivered(message.id, at=now, recipient=recipient)
+
+        run_transaction(self.ctx, work)
+
+    def _failed(self, message: MessageRecord, error: str) -> None:
+        now = self.ctx.clock.now()
+        attempts = message.attempts + 1
+        retry_at = None if attempts >= self.policy.max_attempts else now + self._backoff(attempts)
+
+        def work(uow: UnitOfWork) -> None:
+            uow.outbox.record_attempt(message.id, at=now, ok=False, error=error, worker=self.worker)
+            uow.outbox.failed(message.id, attempts=attempts, retry_at=retry_at, error=error)
+
+        run_transaction(self.ctx, work)
+
+    def _backoff(self, attempts: int) -> timedelta:
+        # Full jitter: spread retries so a recovering receiver is not hit by every sender at once.
+        ceiling = min(self.policy.max_delay, self.policy.base_delay * (2 ** (attempts - 1)))
+        delay: timedelta = ceiling * random.uniform(0.5, 1.0)
+        return delay
+
+
+def _email_context(uow: UnitOfWork, message: MessageRecord, policy: DispatchPolicy) -> dict[str, Any] | None:
+    if message.order_id is None:
+        return None
+    order = uow.orders.get(message.order_id)
+    customer = uow.customers.get(order.customer_id) if order is not None else None
+    if order is None or customer is None:
+        return None
+    shipments = uow.fulfilment.shipments(order.id)
+    return {
+        "customer_name": customer.name,
+        "customer_email": customer.email,
+        "order": order,
+        "event": message.payload,
+        "shipments": shipments,
+        "feedback_url": f"{policy.storefront_url}/feedback/{order.id}",
+        "expected_date": order.rescheduled_date or order.promised_date,
+    }
+
+
+def outbox_listing(ctx: ServiceContext, *, status: str | None, limit: int) -> list[MessageRecord]:
+    return read(ctx, lambda uow: uow.outbox.listing(status=status, limit=limit))
+
+
+def retry_dead(ctx: ServiceContext, outbox_id: int) -> bool:
+    now = ctx.clock.now()
+    return run_transaction(ctx, lambda uow: uow.outbox.retry(outbox_id, at=now))
+
+
+def order_messages(ctx: ServiceContext, order_id: int, *, caller: Any = SYSTEM) -> list[MessageRecord]:
+    from perfectorder.services.lifecycle import order_state
+
+    def work(uow: UnitOfWork) -> list[MessageRecord]:
+        order_state(uow, order_id, caller)
+        return uow.outbox.for_order(order_id)
+
+    return read(ctx, work)
+
+
+def subscribe(ctx: ServiceContext, *, url: str, event_types: list[str], secret: str) -> int:
+    from perfectorder.domain.errors import InvalidInput
+
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput("invalid_url", "a webhook URL starts with http:// or https://", field="url")
+    if not event_types:
+        raise InvalidInput(
+            "no_event_types", "name the events to receive, or '*' for all", field="event_types"
+        )
+    now = ctx.clock.now()
+    return run_transaction(
+        ctx, lambda uow: uow.outbox.add_subscription(url=url, secret=secret, event_types=event_types, at=now)
+    )
+
+
+def subscriptions(ctx: ServiceContext) -> list[Subscription]:
+    return read(ctx, lambda uow: uow.outbox.subscriptions())
