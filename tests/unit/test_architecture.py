@@ -18,6 +18,8 @@ FORBIDDEN = {
         "perfectorder.api",
         "perfectorder.cli",
     ),
+    "metrics": ("sqlalchemy", "fastapi", "pydantic", "typer", "psycopg", "perfectorder.services",
+                "perfectorder.adapters", "perfectorder.api", "perfectorder.cli"),
     "services": (
         "sqlalchemy",
         "fastapi",

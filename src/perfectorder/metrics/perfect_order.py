@@ -1,0 +1,260 @@
+"""The Perfect Order verdict of one order: each component, and for each failure its reason and stage.
+
+An order is perfect when it is complete, on time, accurate, undamaged and well communicated.
+Open orders are pending; a delivered order's verdict is provisional until the settlement window
+(returns, claims) has passed, then final. Cancelled orders get no verdict of their own.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from perfectorder.domain.notifications import SentMessage, communication_verdict
+
+COMPONENTS = ("complete", "on_time", "accurate", "undamaged", "communicated")
+
+
+class VerdictState(enum.StrEnum):
+    PENDING = "pending"
+    PROVISIONAL = "provisional"
+    FINAL = "final"
+    CANCELLED = "cancelled"
+
+
+class OnTimeReference(enum.StrEnum):
+    ORIGINAL = "original"
+    LATEST = "latest"
+    REQUESTED = "requested"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    reference: OnTimeReference = OnTimeReference.ORIGINAL
+    tolerance_days: int = 0
+    settlement: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class LineFact:
+    sku: str
+    quantity: int
+    shipped_qty: int
+    cancelled_qty: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentFact:
+    carrier: str
+    warehouse: str
+    shipped_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFact:
+    criterion: str
+    stage: str
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackFact:
+    rating: int
+    arrived_complete: bool | None
+    undamaged: bool | None
+    as_described: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    order_id: int
+    placed_at: datetime
+    promised_date: date
+    promised_ship_date: date
+    cancelled: bool
+    lines: tuple[LineFact, ...]
+    shipments: tuple[ShipmentFact, ...] = ()
+    issues: tuple[IssueFact, ...] = ()
+    messages: tuple[SentMessage, ...] | None = None  # None: what was sent is not known (imports)
+    feedback: FeedbackFact | None = None
+    rescheduled_date: date | None = None
+    requested_date: date | None = None
+    destination_timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    component: str
+    reason: str
+    stage: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.reason}; stage: {self.stage}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    order_id: int
+    state: VerdictState
+    components: dict[str, bool | None] = field(default_factory=dict)  # None: not measured
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def perfect(self) -> bool | None:
+        if self.state in (VerdictState.PENDING, VerdictState.CANCELLED):
+            return None
+        return not self.failures
+
+
+def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = Settings()) -> Verdict:
+    if facts.cancelled:
+        return Verdict(facts.order_id, VerdictState.CANCELLED)
+    delivered = _delivered_at(facts)
+    if delivered is None:
+        return Verdict(facts.order_id, VerdictState.PENDING)
+    state = VerdictState.FINAL if now >= delivered + settings.settlement else VerdictState.PROVISIONAL
+    failures = [
+        *_complete(facts, delivered),
+        *_on_time(facts, delivered, settings),
+        *_accurate(facts),
+        *_undamaged(facts),
+    ]
+    communicated = _communicated(facts, delivered)
+    if communicated is not None:
+        failures += communicated
+    components: dict[str, bool | None] = {c: not any(f.component == c for f in failures) for c in COMPONENTS}
+    if facts.messages is None:
+        components["communicated"] = None
+    return Verdict(facts.order_id, state, components, tuple(failures))
+
+
+def _delivered_at(facts: OrderFacts) -> datetime | None:
+    """The order is delivered when every shipment is and nothing is left to ship."""
+    if not facts.shipments or any(s.delivered_at is None for s in facts.shipments):
+        return None
+    if any(x.shipped_qty < x.quantity - x.cancelled_qty for x in facts.lines) and not _lost(facts):
+        return None
+    return max(s.delivered_at for s in facts.shipments if s.delivered_at is not None)
+
+
+def _lost(facts: OrderFacts) -> bool:
+    return any(i.code == "lost_in_transit" for i in facts.issues)
+
+
+def _local_date(moment: datetime, timezone: str) -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def _complete(facts: OrderFacts, delivered: datetime) -> list[Failure]:
+    out = []
+    short = [x for x in facts.lines if x.shipped_qty < x.quantity - x.cancelled_qty]
+    if short:
+        out.append(
+            Failure(
+                "complete",
+                f"{sum(x.quantity - x.cancelled_qty - x.shipped_qty for x in short)} unit(s) never shipped",
+                "picking",
+                "short_shipment",
+            )
+        )
+    for issue in facts.issues:
+        if issue.criterion == "complete" and issue.stage != "picking":
+            out.append(
+                Failure("complete", issue.detail or issue.code.replace("_", " "), issue.stage, issue.code)
+            )
+    if len(facts.shipments) > 1 and any(i.code == "short_pick" for i in facts.issues):
+        last = _local_date(delivered, facts.destination_timezone)
+        if last > facts.promised_date:
+            out.append(
+                Failure(
+                    "complete", "backordered units arrived after the promise", "picking", "late_backorder"
+                )
+            )
+    if facts.feedback is not None and facts.feedback.arrived_complete is False and not out:
+        out.append(
+            Failure("complete", "the customer says it arrived incomplete", "packing", "feedback_incomplete")
+        )
+    return out
+
+
+def _reference_date(facts: OrderFacts, settings: Settings) -> date:
+    if settings.reference is OnTimeReference.LATEST and facts.rescheduled_date is not None:
+        return facts.rescheduled_date
+    if settings.reference is OnTimeReference.REQUESTED and facts.requested_date is not None:
+        return facts.requested_date
+    return facts.promised_date
+
+
+def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list[Failure]:
+    arrived = _local_date(delivered, facts.destination_timezone)
+    due = _reference_date(facts, settings) + timedelta(days=settings.tolerance_days)
+    if arrived <= due:
+        return []
+    days = (arrived - due).days
+    first_shipped = min(s.shipped_at for s in facts.shipments)
+    if first_shipped.date() > facts.promised_ship_date:
+        stage, where = (
+            "warehouse",
+            f"shipped {(first_shipped.date() - facts.promised_ship_date).days} day(s) late",
+        )
+    else:
+        stage, where = "shipping", f"carrier {', '.join(sorted({s.carrier for s in facts.shipments}))}"
+    return [Failure("on_time", f"delivered {days} day(s) after the promise, {where}", stage, "late_delivery")]
+
+
+def _accurate(facts: OrderFacts) -> list[Failure]:
+    # Refused scans never reached the customer; what reached them is judged here.
+    out = [
+        Failure("accurate", i.detail or i.code.replace("_", " "), i.stage, i.code)
+        for i in facts.issues
+        if i.criterion == "accurate" and i.code != "picking_error"
+    ]
+    if facts.feedback is not None and facts.feedback.as_described is False and not out:
+        out.append(
+            Failure(
+                "accurate",
+                "the customer says it was not as described",
+                "catalog",
+                "feedback_not_as_described",
+            )
+        )
+    return out
+
+
+def _undamaged(facts: OrderFacts) -> list[Failure]:
+    out = [
+        Failure("undamaged", i.detail or i.code.replace("_", " "), i.stage, i.code)
+        for i in facts.issues
+        if i.criterion == "undamaged"
+    ]
+    if facts.feedback is not None and facts.feedback.undamaged is False and not out:
+        out.append(
+            Failure("undamaged", "the customer says it arrived damaged", "shipping", "feedback_damaged")
+        )
+    return out
+
+
+def _communicated(facts: OrderFacts, delivered: datetime) -> list[Failure] | None:
+    if facts.messages is None:
+        return None
+    shipped = min((s.shipped_at for s in facts.shipments), default=None)
+    verdict = communication_verdict(
+        placed_at=facts.placed_at,
+        shipped_at=shipped,
+        promised_date=facts.promised_date,
+        delivered_on=_local_date(delivered, facts.destination_timezone),
+        messages=facts.messages,
+    )
+    return [Failure("communicated", reason, "communication", "message_missing") for reason in verdict.reasons]
+
+
+def verdicts_of(
+    facts: Sequence[OrderFacts], *, now: datetime, settings: Settings = Settings()
+) -> list[Verdict]:
+    return [evaluate(f, now=now, settings=settings) for f in facts]
