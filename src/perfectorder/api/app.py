@@ -18,6 +18,7 @@ from perfectorder.api.routes import (
     fulfilment,
     health,
     messages,
+    metrics,
     orders,
     stock,
 )
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.state.metrics = ApiMetrics()
     app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    for module in (orders, fulfilment, messages, catalog, stock, customers, audit, auth, health):
+    for module in (orders, fulfilment, messages, metrics, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
     services = application.services
     app.add_middleware(

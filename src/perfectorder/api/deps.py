@@ -44,6 +44,7 @@ Fulfiller = Annotated[Principal, Depends(Require(P.FULFILMENT))]
 FeedbackWriter = Annotated[Principal, Depends(Require(P.FEEDBACK_WRITE))]
 ReturnOpener = Annotated[Principal, Depends(Require(P.RETURNS_OPEN))]
 WebhookManager = Annotated[Principal, Depends(Require(P.WEBHOOKS_MANAGE))]
+ReportsReader = Annotated[Principal, Depends(Require(P.REPORTS_READ))]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 IdempotencyKey = Annotated[
     str | None,

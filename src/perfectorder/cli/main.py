@@ -12,6 +12,7 @@ from rich.table import Table
 from perfectorder.bootstrap import Application
 from perfectorder.cli import fulfilment as fulfilment_cli
 from perfectorder.cli import outbox as outbox_cli
+from perfectorder.cli import report as report_cli
 from perfectorder.cli.common import console, err, run
 from perfectorder.domain.access import Role
 from perfectorder.services import access, inventory
@@ -44,6 +45,7 @@ app.add_typer(fulfilment_cli.shipments, name="shipments")
 app.add_typer(fulfilment_cli.returns, name="returns")
 app.add_typer(outbox_cli.outbox, name="outbox")
 app.command("worker")(outbox_cli.worker)
+app.command("report")(report_cli.report)
 
 
 @app.command()

@@ -38,6 +38,9 @@ class Settings:
     settlement: timedelta = timedelta(days=30)
 
 
+DEFAULT = Settings()
+
+
 @dataclass(frozen=True, slots=True)
 class LineFact:
     sku: str
@@ -112,7 +115,7 @@ class Verdict:
         return not self.failures
 
 
-def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = Settings()) -> Verdict:
+def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) -> Verdict:
     if facts.cancelled:
         return Verdict(facts.order_id, VerdictState.CANCELLED)
     delivered = _delivered_at(facts)
@@ -254,7 +257,5 @@ def _communicated(facts: OrderFacts, delivered: datetime) -> list[Failure] | Non
     return [Failure("communicated", reason, "communication", "message_missing") for reason in verdict.reasons]
 
 
-def verdicts_of(
-    facts: Sequence[OrderFacts], *, now: datetime, settings: Settings = Settings()
-) -> list[Verdict]:
+def verdicts_of(facts: Sequence[OrderFacts], *, now: datetime, settings: Settings = DEFAULT) -> list[Verdict]:
     return [evaluate(f, now=now, settings=settings) for f in facts]

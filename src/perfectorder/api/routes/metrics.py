@@ -1,0 +1,173 @@
+"""The Perfect Order: one order's verdict with its reasons, and rates over a period."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from perfectorder.api.deps import MAX_ID, OrdersReader, ReportsReader, Services
+from perfectorder.api.errors import error_responses
+from perfectorder.domain.errors import InvalidInput
+from perfectorder.metrics.perfect_order import OnTimeReference, Settings
+from perfectorder.metrics.rates import PerfectOrderRates
+from perfectorder.services import verdicts
+
+router = APIRouter(prefix="/api/v1", tags=["perfect order"])
+Reference = Annotated[OnTimeReference, Query(alias="on_time_reference")]
+Tolerance = Annotated[int, Query(alias="on_time_tolerance_days", ge=0, le=30)]
+
+
+class FailurePublic(BaseModel):
+    component: str
+    reason: str
+    stage: str
+    code: str
+
+
+class VerdictPublic(BaseModel):
+    order_id: int
+    state: str = Field(description="pending, provisional, final or cancelled")
+    perfect: bool | None
+    components: dict[str, bool | None]
+    failures: list[FailurePublic]
+
+
+class ComponentPublic(BaseModel):
+    rate: float | None
+    evaluated: int
+    failed: int
+
+
+class RatesPublic(BaseModel):
+    orders: int = Field(description="Final verdicts counted")
+    perfect_order_rate: float | None
+    perfect_order_index: float | None
+    components: dict[str, ComponentPublic]
+    pending: int
+    provisional: int
+    cancelled: int
+    cancellation_rate: float | None
+
+
+class PerfectOrderReport(BaseModel):
+    period: dict[str, date]
+    group_by: str | None
+    groups: dict[str, RatesPublic]
+
+
+class ImprovementPublic(BaseModel):
+    component: str
+    code: str
+    stage: str
+    orders: int = Field(description="Final orders this failure made imperfect")
+    rate_without: float = Field(description="The perfect order rate without this failure")
+    order_ids: list[int]
+
+
+def rates_public(r: PerfectOrderRates) -> RatesPublic:
+    return RatesPublic(
+        orders=r.orders,
+        perfect_order_rate=r.perfect_order_rate,
+        perfect_order_index=r.perfect_order_index,
+        components={
+            k: ComponentPublic(rate=c.rate, evaluated=c.evaluated, failed=c.failed)
+            for k, c in r.components.items()
+        },
+        pending=r.pending,
+        provisional=r.provisional,
+        cancelled=r.cancelled,
+        cancellation_rate=r.cancellation_rate,
+    )
+
+
+def _period(start: date, end: date) -> tuple[datetime, datetime]:
+    if end < start or (end - start).days > 366:
+        raise InvalidInput(
+            "invalid_period", "use a period of at most a year, `from` not after `to`", field="to"
+        )
+    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
+
+
+@router.get(
+    "/orders/{order_id}/verdict",
+    response_model=VerdictPublic,
+    operation_id="order_verdict",
+    responses=error_responses(404, 422),
+)
+def verdict(
+    order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    services: Services,
+    caller: OrdersReader,
+    reference: Reference = OnTimeReference.ORIGINAL,
+    tolerance: Tolerance = 0,
+) -> VerdictPublic:
+    """Perfect or not, and for every failed component the reason and the stage that failed."""
+    v = verdicts.order_verdict(services, order_id, settings=Settings(reference, tolerance), caller=caller)
+    return VerdictPublic(
+        order_id=v.order_id,
+        state=v.state.value,
+        perfect=v.perfect,
+        components=v.components,
+        failures=[
+            FailurePublic(component=f.component, reason=f.reason, stage=f.stage, code=f.code)
+            for f in v.failures
+        ],
+    )
+
+
+@router.get(
+    "/metrics/perfect-order",
+    response_model=PerfectOrderReport,
+    operation_id="perfect_order_rates",
+    responses=error_responses(422),
+)
+def perfect_order(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
+    end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
+    group_by: Literal["channel", "warehouse", "carrier"] | None = None,
+    reference: Reference = OnTimeReference.ORIGINAL,
+    tolerance: Tolerance = 0,
+) -> PerfectOrderReport:
+    """Perfect order rate, component rates and index for orders placed in the period."""
+    placed_from, placed_to = _period(start, end)
+    report = verdicts.perfect_order_report(
+        services, placed_from, placed_to, group_by=group_by, settings=Settings(reference, tolerance)
+    )
+    return PerfectOrderReport(
+        period={"from": start, "to": end},
+        group_by=group_by,
+        groups={k: rates_public(r) for k, r in report.items()},
+    )
+
+
+@router.get(
+    "/metrics/improvements",
+    response_model=list[ImprovementPublic],
+    operation_id="improvements",
+    responses=error_responses(422),
+)
+def improvements(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[ImprovementPublic]:
+    """Fix this first: failures ranked by how many perfect orders they cost."""
+    placed_from, placed_to = _period(start, end)
+    return [
+        ImprovementPublic(
+            component=i.component,
+            code=i.code,
+            stage=i.stage,
+            orders=i.orders,
+            rate_without=i.rate_without,
+            order_ids=list(i.order_ids[:100]),
+        )
+        for i in verdicts.improvement_report(services, placed_from, placed_to, limit=limit)
+    ]

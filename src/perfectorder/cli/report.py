@@ -1,0 +1,93 @@
+"""`perfectorder report`: the Perfect Order figures for a period, as a table or as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from perfectorder.cli.common import console, run
+from perfectorder.metrics.perfect_order import COMPONENTS, OnTimeReference, Settings
+from perfectorder.metrics.rates import PerfectOrderRates
+from perfectorder.services import verdicts
+
+
+def _figures(r: PerfectOrderRates) -> dict[str, object]:
+    return {
+        "orders": r.orders,
+        "perfect_order_rate": r.perfect_order_rate,
+        "perfect_order_index": r.perfect_order_index,
+        "components": {
+            k: {"rate": c.rate, "evaluated": c.evaluated, "failed": c.failed} for k, c in r.components.items()
+        },
+        "pending": r.pending,
+        "provisional": r.provisional,
+        "cancelled": r.cancelled,
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def report(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day placed, YYYY-MM-DD (default: 30 days ago)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day placed, inclusive (default: today)")
+    ] = None,
+    group_by: Annotated[str | None, typer.Option(help="channel, warehouse or carrier")] = None,
+    on_time_reference: Annotated[OnTimeReference, typer.Option(help="original, latest or requested")] = (
+        OnTimeReference.ORIGINAL
+    ),
+    on_time_tolerance_days: Annotated[int, typer.Option(min=0, max=30, help="Days late still on time")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="The same figures as the API, as JSON")] = False,
+    database_url: Annotated[str | None, typer.Option(help="Overrides PERFECTORDER_DATABASE_URL")] = None,
+) -> None:
+    """Perfect order rate, component rates and index of the orders placed in a period."""
+    if database_url:
+        os.environ["PERFECTORDER_DATABASE_URL"] = database_url
+    if group_by not in (None, "channel", "warehouse", "carrier"):
+        raise typer.BadParameter("use channel, warehouse or carrier", param_hint="--group-by")
+    last = date.fromisoformat(end) if end else date.today()
+    first = date.fromisoformat(start) if start else last - timedelta(days=30)
+    settings = Settings(on_time_reference, on_time_tolerance_days)
+    groups = run(
+        lambda a: verdicts.perfect_order_report(
+            a.services,
+            datetime.combine(first, time(), UTC),
+            datetime.combine(last + timedelta(days=1), time(), UTC),
+            group_by=group_by,
+            settings=settings,
+        )
+    )
+    if as_json:
+        body = _figures(groups["all"]) if group_by is None else {k: _figures(v) for k, v in groups.items()}
+        console.print_json(json.dumps(body))
+        return
+    table = Table(
+        group_by or "period",
+        "final orders",
+        "perfect",
+        "index",
+        *COMPONENTS,
+        "pending",
+        "cancelled",
+        title=f"Perfect Order {first} to {last}",
+    )
+    for key, r in groups.items():
+        table.add_row(
+            key if group_by else f"{first}..{last}",
+            str(r.orders),
+            _pct(r.perfect_order_rate),
+            _pct(r.perfect_order_index),
+            *(_pct(r.components[c].rate) for c in COMPONENTS),
+            str(r.pending),
+            str(r.cancelled),
+        )
+    console.print(table)
