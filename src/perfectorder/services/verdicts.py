@@ -8,6 +8,7 @@ from datetime import datetime
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.notifications import EmailKind, SentMessage
+from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, OrderKpiFacts, customer_behaviour, kpis
 from perfectorder.metrics.perfect_order import (
     FeedbackFact,
     IssueFact,
@@ -144,3 +145,74 @@ def improvement_report(
     return improvements(
         (v for _, v in verdicts_between(ctx, placed_from, placed_to, settings=settings)), limit=limit
     )
+
+
+STAGE_EVENTS = {
+    "order.approved": "approved",
+    "order.picked": "picked",
+    "order.packed": "packed",
+    "order.shipped": "shipped",
+    "order.partially_shipped": "shipped",
+    "order.delivered": "delivered",
+}
+
+
+def kpi_report(
+    ctx: ServiceContext, placed_from: datetime, placed_to: datetime
+) -> tuple[Kpis, CustomerBehaviour]:
+    judged = verdicts_between(ctx, placed_from, placed_to)
+
+    def work(uow: UnitOfWork) -> list[OrderKpiFacts]:
+        out = []
+        for facts, verdict in judged:
+            reached: dict[str, datetime] = {}
+            for e in uow.orders.timeline(facts.order_id):
+                stage = STAGE_EVENTS.get(e.type)
+                if stage is not None and stage not in reached:
+                    reached[stage] = e.occurred_at
+            state = uow.orders.state(facts.order_id)
+            found = uow.fulfilment
+            tasks = found.tasks(order_id=facts.order_id)
+            first = min((s.shipped_at for s in facts.shipments), default=None)
+            first_units = _units_in_first_shipment(uow, facts.order_id, first)
+            out.append(
+                OrderKpiFacts(
+                    order_id=facts.order_id,
+                    customer_id=state.customer_id if state else 0,
+                    placed_at=facts.placed_at,
+                    cancelled=facts.cancelled,
+                    promised_ship_date=facts.promised_ship_date,
+                    promised_date=facts.promised_date,
+                    reached=reached,
+                    lines_ordered=len(facts.lines),
+                    units_ordered=sum(x.quantity - x.cancelled_qty for x in facts.lines),
+                    lines_complete_first=sum(
+                        1 for x in facts.lines if first_units.get(x.sku, 0) >= x.quantity - x.cancelled_qty
+                    ),
+                    units_first_shipment=sum(first_units.values()),
+                    backordered=any(i.code == "short_pick" for i in facts.issues)
+                    or any(e.type == "order.backordered" for e in uow.orders.timeline(facts.order_id)),
+                    pick_lines=len(tasks),
+                    pick_lines_correct=sum(t.correct for t in tasks),
+                    accurate=verdict.components.get("accurate"),
+                    returned_reasons=tuple(r.reason for r in found.returns(facts.order_id)),
+                    rating=facts.feedback.rating if facts.feedback else None,
+                    delivered_on=reached["delivered"].date() if "delivered" in reached else None,
+                )
+            )
+        return out
+
+    orders = read(ctx, work)
+    return kpis(orders), customer_behaviour(orders)
+
+
+def _units_in_first_shipment(uow: UnitOfWork, order_id: int, first: datetime | None) -> dict[str, int]:
+    if first is None:
+        return {}
+    packages = {p.id: p for p in uow.fulfilment.packages(order_id)}
+    units: dict[str, int] = defaultdict(int)
+    for s in uow.fulfilment.shipments(order_id):
+        if s.shipped_at == first and s.package_id in packages:
+            for sku, quantity in packages[s.package_id].items:
+                units[sku] += quantity
+    return units

@@ -171,3 +171,68 @@ def improvements(
         )
         for i in verdicts.improvement_report(services, placed_from, placed_to, limit=limit)
     ]
+
+
+class DistributionPublic(BaseModel):
+    count: int
+    median: float | None
+    p90: float | None
+
+
+class KpisPublic(BaseModel):
+    period: dict[str, date]
+    orders: int
+    cycle_time_hours: DistributionPublic = Field(description="Placed to delivered")
+    lead_time_hours: DistributionPublic = Field(description="Placed to shipped")
+    stage_hours: dict[str, DistributionPublic] = Field(description="Time from the previous stage to this one")
+    on_time_shipping_rate: float | None
+    on_time_delivery_rate: float | None
+    fill_rate_lines: float | None
+    fill_rate_units: float | None
+    backorder_rate: float | None
+    order_accuracy: float | None
+    picking_accuracy: float | None
+    return_rate: float | None
+    return_rate_by_reason: dict[str, float]
+    cancellation_rate: float | None
+    average_rating: float | None
+    customers: int
+    repeat_purchase_rate: float | None
+    orders_per_customer: float | None
+
+
+@router.get("/metrics/kpis", response_model=KpisPublic, operation_id="kpis", responses=error_responses(422))
+def kpis(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+) -> KpisPublic:
+    """Cycle and stage times, on-time, fill, backorder, accuracy, return and cancellation rates."""
+    placed_from, placed_to = _period(start, end)
+    k, c = verdicts.kpi_report(services, placed_from, placed_to)
+
+    def dist(d: object) -> DistributionPublic:
+        return DistributionPublic.model_validate(d, from_attributes=True)
+
+    return KpisPublic(
+        period={"from": start, "to": end},
+        orders=k.orders,
+        cycle_time_hours=dist(k.cycle_time_hours),
+        lead_time_hours=dist(k.lead_time_hours),
+        stage_hours={s: dist(d) for s, d in k.stage_hours.items()},
+        on_time_shipping_rate=k.on_time_shipping_rate,
+        on_time_delivery_rate=k.on_time_delivery_rate,
+        fill_rate_lines=k.fill_rate_lines,
+        fill_rate_units=k.fill_rate_units,
+        backorder_rate=k.backorder_rate,
+        order_accuracy=k.order_accuracy,
+        picking_accuracy=k.picking_accuracy,
+        return_rate=k.return_rate,
+        return_rate_by_reason=k.return_rate_by_reason,
+        cancellation_rate=k.cancellation_rate,
+        average_rating=k.average_rating,
+        customers=c.customers,
+        repeat_purchase_rate=c.repeat_purchase_rate,
+        orders_per_customer=c.orders_per_customer,
+    )
