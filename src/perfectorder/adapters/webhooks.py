@@ -9,19 +9,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Mapping
 
 import httpx
 
+from perfectorder.services.dispatch import WEBHOOK_SECRET_PREFIX, new_webhook_secret
 from perfectorder.services.outbox_ports import DeliveryFailed
 
-PREFIX = "whsec_"
-
-
-def new_secret() -> str:
-    return PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+PREFIX = WEBHOOK_SECRET_PREFIX
+new_secret = new_webhook_secret
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

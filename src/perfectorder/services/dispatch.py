@@ -219,6 +219,17 @@ def order_messages(ctx: ServiceContext, order_id: int, *, caller: Any = SYSTEM) 
     return read(ctx, work)
 
 
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes."""
+    import base64
+    import secrets
+
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
 def subscribe(ctx: ServiceContext, *, url: str, event_types: list[str], secret: str) -> int:
     from perfectorder.domain.errors import InvalidInput
 

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from perfectorder.adapters.webhooks import new_secret
 from perfectorder.api.deps import MAX_ID, OrdersReader, Services, WebhookManager
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import In
@@ -82,7 +81,7 @@ def messages(
 )
 def subscribe(body: SubscriptionCreate, services: Services, _caller: WebhookManager) -> SubscriptionCreated:
     """Subscribe a URL to events; deliveries are signed with the Standard Webhooks scheme."""
-    secret = new_secret()
+    secret = dispatch.new_webhook_secret()
     subscription_id = dispatch.subscribe(services, url=body.url, event_types=body.event_types, secret=secret)
     found = next(s for s in dispatch.subscriptions(services) if s.id == subscription_id)
     return SubscriptionCreated(
