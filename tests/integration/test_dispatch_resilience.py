@@ -257,12 +257,6 @@ def test_two_dispatchers_on_postgresql_never_send_the_same_message_at_once(postg
         application.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="src bug: Dispatcher._fan_out is not idempotent; a fan-out repeated after a crash "
-    "(between its commit and the event's `delivered`) violates uq_outbox_message_id and kills the worker",
-)
 def test_an_event_fanned_out_again_after_a_crash_does_not_kill_the_worker(postgres_url, clock):
     application = make_application(postgres_url, clock)
     try:

@@ -8,6 +8,7 @@ with the same message id, so receivers can de-duplicate.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from perfectorder.services.outbox_ports import (
     WebhookPoster,
 )
 from perfectorder.services.ports import UnitOfWork
+
+log = logging.getLogger("perfectorder.dispatch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ class Dispatcher:
             recipient = self._send(message)
         except DeliveryFailed as failure:
             self._failed(message, str(failure))
+        except Exception as failure:  # noqa: BLE001 - one bad message must never stop the worker
+            log.exception("message %s could not be handled", message.message_id)
+            self._failed(message, f"{type(failure).__name__}: {failure}")
         else:
             self._delivered(message, recipient)
 
@@ -127,8 +133,12 @@ class Dispatcher:
         )
 
     def _fan_out(self, message: MessageRecord) -> str:
-        """An event becomes one webhook message per interested subscriber (and goes to the relay)."""
+        """An event becomes one webhook message per interested subscriber (and goes to the relay).
+        The webhook ids derive from the event's id and duplicates are skipped, so running a fan-out
+        again (after a crash, or a relay failure) queues nothing twice."""
         now = self.ctx.clock.now()
+        if self.relay is not None:
+            self.relay.publish(message.topic, message.message_id, json.dumps(message.payload).encode())
 
         def work(uow: UnitOfWork) -> int:
             wanted = [s for s in uow.outbox.subscriptions() if s.wants(message.topic)]
@@ -145,14 +155,12 @@ class Dispatcher:
                         subscription_id=s.id,
                     )
                     for s in wanted
-                ]
+                ],
+                ignore_duplicates=True,
             )
             return len(wanted)
 
-        subscribers = run_transaction(self.ctx, work)
-        if self.relay is not None:
-            self.relay.publish(message.topic, message.message_id, json.dumps(message.payload).encode())
-        return f"{subscribers} subscriber(s)"
+        return f"{run_transaction(self.ctx, work)} subscriber(s)"
 
     def _delivered(self, message: MessageRecord, recipient: str) -> None:
         now = self.ctx.clock.now()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.services.outbox_ports import MessageRecord, NewMessage, Subscription
 
 ob, sub = t.outbox, t.webhook_subscriptions
@@ -19,10 +20,11 @@ class SqlOutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def enqueue(self, messages: Sequence[NewMessage]) -> None:
+    def enqueue(self, messages: Sequence[NewMessage], *, ignore_duplicates: bool = False) -> None:
+        """`ignore_duplicates`: a message id already queued is skipped (a fan-out run again)."""
         if messages:
             self._conn.execute(
-                _ENQUEUE,
+                insert_or_nothing(self._conn, ob) if ignore_duplicates else _ENQUEUE,
                 [
                     {
                         "message_id": m.message_id,
@@ -146,7 +148,12 @@ class SqlOutboxRepository:
     ) -> bool:
         """Counts consecutive failures; returns True when this failure disabled the subscription."""
         if ok:
-            self._conn.execute(update(sub).where(sub.c.id == subscription_id).values(consecutive_failures=0))
+            # Most deliveries succeed on a healthy subscriber: write only when there is a streak to end.
+            self._conn.execute(
+                update(sub)
+                .where((sub.c.id == subscription_id) & (sub.c.consecutive_failures != 0))
+                .values(consecutive_failures=0)
+            )
             return False
         self._conn.execute(
             update(sub)
