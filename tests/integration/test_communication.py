@@ -168,6 +168,8 @@ def test_a_subscription_is_disabled_after_repeated_failures(client, application,
         drain(dispatcher(application, port, max_attempts=10, disable_webhook_after=4), clock, rounds=40)
     [subscription] = client.get("/api/v1/webhook-subscriptions").json()
     assert subscription["active"] is False and subscription["consecutive_failures"] >= 4
+    notices = [e for e in client.get("/api/v1/audit").json() if e["outcome"] == "webhook_disabled"]
+    assert [n["path"] for n in notices] == [f"/api/v1/webhook-subscriptions/{subscription['id']}"]
 
 
 def test_the_verify_helper_accepts_our_signature_and_refuses_tampering():

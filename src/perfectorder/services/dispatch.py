@@ -28,7 +28,7 @@ from perfectorder.services.outbox_ports import (
     Subscription,
     WebhookPoster,
 )
-from perfectorder.services.ports import UnitOfWork
+from perfectorder.services.ports import AuditEntry, UnitOfWork
 
 log = logging.getLogger("perfectorder.dispatch")
 
@@ -125,12 +125,28 @@ class Dispatcher:
 
     def _subscription_result(self, subscription_id: int, *, ok: bool) -> None:
         now = self.ctx.clock.now()
-        run_transaction(
-            self.ctx,
-            lambda uow: uow.outbox.subscription_result(
+
+        def work(uow: UnitOfWork) -> None:
+            disabled = uow.outbox.subscription_result(
                 subscription_id, ok=ok, disable_after=self.policy.disable_webhook_after, at=now
-            ),
-        )
+            )
+            if disabled:
+                # The admins' notice: in the audit log they read (GET /api/v1/audit, `audit tail`).
+                log.warning("webhook subscription %s disabled after repeated failures", subscription_id)
+                uow.access.add_audit(
+                    AuditEntry(
+                        now,
+                        f"system:{self.worker}",
+                        None,
+                        "DISABLE",
+                        f"/api/v1/webhook-subscriptions/{subscription_id}",
+                        503,
+                        "",
+                        "webhook_disabled",
+                    )
+                )
+
+        run_transaction(self.ctx, work)
 
     def _fan_out(self, message: MessageRecord) -> str:
         """An event becomes one webhook message per interested subscriber (and goes to the relay).
