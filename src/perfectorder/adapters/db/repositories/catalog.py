@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.reference import ReferenceCache
@@ -26,7 +26,7 @@ _FOR_ORDER = select(
     t.products.c.fulfilment,
     t.products.c.production_days,
     t.products.c.lead_time_days,
-)
+).where(t.products.c.sku.in_(bindparam("skus", expanding=True)))
 
 
 def product_view(row: Any) -> ProductView:
@@ -70,7 +70,7 @@ class SqlProductRepository:
         return product_view(row) if row is not None else None
 
     def for_order(self, skus: Sequence[str]) -> dict[str, Product]:
-        rows = self._conn.execute(_FOR_ORDER.where(t.products.c.sku.in_(list(skus))))
+        rows = self._conn.execute(_FOR_ORDER, {"skus": list(skus)})
         return {
             row.sku: Product(
                 id=row.id,

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.adapters.db.types import ExactDecimal
 from perfectorder.domain.values import Address
@@ -25,6 +26,11 @@ _FOR_ORDER = select(
     c.c.credit_limit,
     *[a.c[f].label(f"addr_{f}") for f in ADDRESS_FIELDS],
 ).select_from(c.outerjoin(a, and_(a.c.customer_id == c.c.id, a.c.is_default)))
+# Built once, executed with parameters (see PerDialect): every capture runs one of these.
+_FOR_ORDER_BY_ID = _FOR_ORDER.where(c.c.id == bindparam("cid")).limit(1)
+_FOR_ORDER_BY_EMAIL = _FOR_ORDER.where(c.c.email == bindparam("email")).limit(1)
+_ADD = PerDialect(lambda conn: insert_or_nothing(conn, c).returning(c.c.id))
+_ADD_ADDRESS = insert(a)
 
 
 class SqlCustomerRepository:
@@ -33,12 +39,11 @@ class SqlCustomerRepository:
 
     def for_order(self, *, customer_id: int | None, email: str | None) -> CustomerRecord | None:
         if customer_id is not None:
-            stmt = _FOR_ORDER.where(c.c.id == customer_id)
+            row = self._conn.execute(_FOR_ORDER_BY_ID, {"cid": customer_id}).first()
         elif email is not None:
-            stmt = _FOR_ORDER.where(c.c.email == email)
+            row = self._conn.execute(_FOR_ORDER_BY_EMAIL, {"email": email}).first()
         else:
             return None
-        row = self._conn.execute(stmt.limit(1)).first()
         if row is None:
             return None
         address = None
@@ -47,25 +52,21 @@ class SqlCustomerRepository:
         return CustomerRecord(KnownCustomer(row.id, row.email, row.customer_name, address), row.credit_limit)
 
     def add(self, spec: CustomerSpec, created_at: datetime) -> int | None:
-        stmt = (
-            insert_or_nothing(self._conn, c)
-            .values(
-                email=spec.email,
-                name=spec.name,
-                phone=spec.phone,
-                tier=spec.tier,
-                credit_limit=spec.credit_limit,
-                payment_terms_days=spec.payment_terms_days,
-                created_at=created_at,
-            )
-            .returning(c.c.id)
-        )
-        row = self._conn.execute(stmt).first()
+        values = {
+            "email": spec.email,
+            "name": spec.name,
+            "phone": spec.phone,
+            "tier": spec.tier,
+            "credit_limit": spec.credit_limit,
+            "payment_terms_days": spec.payment_terms_days,
+            "created_at": created_at,
+        }
+        row = self._conn.execute(_ADD(self._conn), values).first()
         return row.id if row is not None else None
 
     def add_address(self, customer_id: int, address: Address, *, default: bool) -> None:
-        values = {f: getattr(address, f) for f in ADDRESS_FIELDS}
-        self._conn.execute(insert(a).values(customer_id=customer_id, is_default=default, **values))
+        values: dict[str, Any] = {f: getattr(address, f) for f in ADDRESS_FIELDS}
+        self._conn.execute(_ADD_ADDRESS, {"customer_id": customer_id, "is_default": default, **values})
 
     def get(self, customer_id: int) -> CustomerView | None:
         row = self._conn.execute(select(c).where(c.c.id == customer_id)).first()

@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.services.ports import StoredResponse
 
 k = t.idempotency_keys
+_THIS_KEY = (k.c.scope == bindparam("key_scope")) & (k.c.key == bindparam("key_value"))
+# Built once, executed with parameters (see PerDialect): a keyed capture runs two of these.
+_GET = select(k.c.fingerprint, k.c.status_code, k.c.response).where(_THIS_KEY)
+_CLAIM = PerDialect(lambda conn: insert_or_nothing(conn, k).returning(k.c.key))
+_FINISH = (
+    update(k)
+    .where(_THIS_KEY)
+    .values(
+        status_code=bindparam("answer_status"), response=bindparam("answer_body", type_=k.c.response.type)
+    )
+)
 
 
 class SqlIdempotencyRepository:
@@ -19,32 +31,24 @@ class SqlIdempotencyRepository:
         self._conn = conn
 
     def get(self, scope: str, key: str) -> StoredResponse | None:
-        stmt = select(k.c.fingerprint, k.c.status_code, k.c.response).where(
-            (k.c.scope == scope) & (k.c.key == key)
-        )
-        row = self._conn.execute(stmt).first()
+        row = self._conn.execute(_GET, {"key_scope": scope, "key_value": key}).first()
         return StoredResponse(row.fingerprint, row.status_code, row.response) if row is not None else None
 
     def claim(self, scope: str, key: str, fingerprint: str, created_at: datetime) -> bool:
         """Inserts the key with an empty answer; False when it exists (then it is committed: an
         uncommitted one would have made this statement wait for its transaction)."""
-        stmt = (
-            insert_or_nothing(self._conn, k)
-            .values(
-                scope=scope,
-                key=key,
-                fingerprint=fingerprint,
-                status_code=0,
-                response={},
-                created_at=created_at,
-            )
-            .returning(k.c.key)
-        )
-        return self._conn.execute(stmt).first() is not None
+        values = {
+            "scope": scope,
+            "key": key,
+            "fingerprint": fingerprint,
+            "status_code": 0,
+            "response": {},
+            "created_at": created_at,
+        }
+        return self._conn.execute(_CLAIM(self._conn), values).first() is not None
 
     def finish(self, scope: str, key: str, status_code: int, body: dict[str, Any]) -> None:
         self._conn.execute(
-            update(k)
-            .where((k.c.scope == scope) & (k.c.key == key))
-            .values(status_code=status_code, response=body)
+            _FINISH,
+            {"key_scope": scope, "key_value": key, "answer_status": status_code, "answer_body": body},
         )

@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.services.ports import (
     NewAllocation,
@@ -44,6 +45,18 @@ _SUMMARY = select(
     o.c.promised_date,
     o.c.placed_at,
 )
+# Built once, executed with a parameter dict per call (see PerDialect): the capture's hot path.
+_ADD_ORDER = PerDialect(lambda conn: insert_or_nothing(conn, o).returning(o.c.id))
+_ADD_LINES = insert(ln).returning(ln.c.id, ln.c.line_no, sort_by_parameter_order=True)
+_ADD_ALLOCATIONS = insert(al)
+_ADD_HOLDS = insert(h).returning(h.c.id, sort_by_parameter_order=True)
+_ADD_EVENTS = insert(ev)
+_STATE = select(
+    o.c.id, o.c.status, o.c.channel, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date
+).where(o.c.id == bindparam("oid"))
+_OPEN_ALLOCATIONS = (
+    select(al).where((al.c.order_id == bindparam("oid")) & (al.c.status == "reserved")).order_by(al.c.id)
+)
 
 
 class SqlOrderRepository:
@@ -73,12 +86,12 @@ class SqlOrderRepository:
             "updated_at": order.placed_at,
         }
         values.update({f"ship_{f}": getattr(order.address, f) for f in ADDRESS_FIELDS})
-        row = self._conn.execute(insert_or_nothing(self._conn, o).values(**values).returning(o.c.id)).first()
+        row = self._conn.execute(_ADD_ORDER(self._conn), values).first()
         return row.id if row is not None else None
 
     def add_lines(self, order_id: int, lines: Sequence[NewLine]) -> list[int]:
         rows = self._conn.execute(
-            insert(ln).returning(ln.c.id, ln.c.line_no, sort_by_parameter_order=True),
+            _ADD_LINES,
             [
                 {
                     "order_id": order_id,
@@ -98,7 +111,7 @@ class SqlOrderRepository:
     def add_allocations(self, order_id: int, allocations: Sequence[NewAllocation]) -> None:
         if allocations:
             self._conn.execute(
-                insert(al),
+                _ADD_ALLOCATIONS,
                 [
                     {
                         "order_id": order_id,
@@ -118,7 +131,7 @@ class SqlOrderRepository:
         if not holds:
             return []
         rows = self._conn.execute(
-            insert(h).returning(h.c.id, sort_by_parameter_order=True),
+            _ADD_HOLDS,
             [
                 {
                     "order_id": order_id,
@@ -135,7 +148,7 @@ class SqlOrderRepository:
     def add_events(self, order_id: int, events: Sequence[NewEvent]) -> None:
         if events:
             self._conn.execute(
-                insert(ev),
+                _ADD_EVENTS,
                 [
                     {
                         "order_id": order_id,
@@ -149,11 +162,7 @@ class SqlOrderRepository:
             )
 
     def state(self, order_id: int) -> OrderState | None:
-        row = self._conn.execute(
-            select(
-                o.c.id, o.c.status, o.c.channel, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date
-            ).where(o.c.id == order_id)
-        ).first()
+        row = self._conn.execute(_STATE, {"oid": order_id}).first()
         return (
             OrderState(
                 row.id, row.status, row.channel, row.customer_id, row.promised_date, row.rescheduled_date
@@ -169,9 +178,7 @@ class SqlOrderRepository:
         return self._conn.execute(stmt).rowcount == 1
 
     def open_allocations(self, order_id: int) -> list[OpenAllocation]:
-        rows = self._conn.execute(
-            select(al).where((al.c.order_id == order_id) & (al.c.status == "reserved")).order_by(al.c.id)
-        )
+        rows = self._conn.execute(_OPEN_ALLOCATIONS, {"oid": order_id})
         return [
             OpenAllocation(
                 r.id, r.product_id, r.warehouse_id, r.quantity, r.reserves_stock, r.planned_ship_date

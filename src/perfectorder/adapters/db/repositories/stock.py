@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import upsert
 from perfectorder.services.ports import Movement
 from perfectorder.services.views import MovementView, StockView
@@ -35,7 +36,37 @@ _TAKE_RESERVED = (
     .where(_KEY & (s.c.reserved >= bindparam("q")) & (s.c.on_hand >= bindparam("q")))
     .values(on_hand=s.c.on_hand - bindparam("q"), reserved=s.c.reserved - bindparam("q"))
 )
-_AVAILABLE = select(s.c.product_id, s.c.warehouse_id, (s.c.on_hand - s.c.reserved).label("available"))
+_AVAILABLE = select(s.c.product_id, s.c.warehouse_id, (s.c.on_hand - s.c.reserved).label("available")).where(
+    s.c.product_id.in_(bindparam("ids", expanding=True))
+)
+_RECORD = insert(t.stock_movements)
+
+
+def _receive(conn: Connection) -> Any:
+    stmt = upsert(conn, s).values(
+        product_id=bindparam("p"), warehouse_id=bindparam("w"), on_hand=bindparam("q"), reserved=0
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[s.c.product_id, s.c.warehouse_id],
+        set_={"on_hand": s.c.on_hand + stmt.excluded.on_hand},
+    )
+
+
+def _book_capacity(conn: Connection) -> Any:
+    c = t.shipping_capacity
+    stmt = upsert(conn, c).values(
+        warehouse_id=bindparam("w"), ship_date=bindparam("day"), booked=1, capacity=bindparam("cap")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[c.c.warehouse_id, c.c.ship_date],
+        set_={"booked": c.c.booked + 1, "capacity": stmt.excluded.capacity},
+        where=c.c.booked < stmt.excluded.capacity,
+    ).returning(c.c.booked)
+
+
+# Built once per dialect, executed with parameters (see PerDialect).
+_RECEIVE = PerDialect(_receive)
+_BOOK_CAPACITY = PerDialect(_book_capacity)
 _LEVELS = select(
     t.products.c.sku, t.warehouses.c.code, s.c.on_hand, s.c.reserved, s.c.bin_location
 ).select_from(s.join(t.products).join(t.warehouses))
@@ -46,7 +77,7 @@ class SqlStockRepository:
         self._conn = conn
 
     def available(self, product_ids: Sequence[int]) -> dict[tuple[int, int], int]:
-        rows = self._conn.execute(_AVAILABLE.where(s.c.product_id.in_(list(product_ids))))
+        rows = self._conn.execute(_AVAILABLE, {"ids": list(product_ids)})
         return {(r.product_id, r.warehouse_id): r.available for r in rows}
 
     def reserve(self, product_id: int, warehouse_id: int, quantity: int) -> bool:
@@ -63,14 +94,7 @@ class SqlStockRepository:
         )
 
     def receive(self, product_id: int, warehouse_id: int, quantity: int) -> None:
-        stmt = upsert(self._conn, s).values(
-            product_id=product_id, warehouse_id=warehouse_id, on_hand=quantity, reserved=0
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[s.c.product_id, s.c.warehouse_id],
-            set_={"on_hand": s.c.on_hand + stmt.excluded.on_hand},
-        )
-        self._conn.execute(stmt)
+        self._conn.execute(_RECEIVE(self._conn), {"p": product_id, "w": warehouse_id, "q": quantity})
 
     def adjust(self, product_id: int, warehouse_id: int, delta: int) -> bool:
         return self._conn.execute(_REMOVE, {"p": product_id, "w": warehouse_id, "d": delta}).rowcount == 1
@@ -92,7 +116,7 @@ class SqlStockRepository:
         if not movements:
             return
         self._conn.execute(
-            insert(t.stock_movements),
+            _RECORD,
             [
                 {
                     "product_id": m.product_id,
@@ -142,16 +166,8 @@ class SqlStockRepository:
         ]
 
     def book_capacity(self, warehouse_id: int, day: date, capacity: int) -> bool:
-        c = t.shipping_capacity
-        stmt = upsert(self._conn, c).values(
-            warehouse_id=warehouse_id, ship_date=day, booked=1, capacity=capacity
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.c.warehouse_id, c.c.ship_date],
-            set_={"booked": c.c.booked + 1, "capacity": stmt.excluded.capacity},
-            where=c.c.booked < stmt.excluded.capacity,
-        ).returning(c.c.booked)
-        return self._conn.execute(stmt).first() is not None
+        params = {"w": warehouse_id, "day": day, "cap": capacity}
+        return self._conn.execute(_BOOK_CAPACITY(self._conn), params).first() is not None
 
     def unbook_capacity(self, warehouse_id: int, day: date, quantity: int) -> None:
         c = t.shipping_capacity
