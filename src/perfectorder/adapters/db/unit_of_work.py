@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -25,9 +26,76 @@ from perfectorder.services.ports import TransientConflict
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
+class FairGate:
+    """A bounded counting semaphore that admits waiters first come, first served.
+
+    `threading.Semaphore` is not fair: a thread that releases and at once acquires again usually wins
+    against threads that have been waiting, so under load a few clients get all the slots and the
+    others starve. Here a release hands its slot straight to the longest waiter, and an acquire that
+    finds anybody waiting queues behind them even when a slot looks free.
+    """
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("a gate needs at least one slot")
+        self.slots = slots
+        self._free = slots
+        self._lock = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return
+            # A lock held by nobody but released by whoever hands us a slot: cheaper than an Event.
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        try:
+            waiter.acquire()
+        except BaseException:
+            # Interrupted while waiting (KeyboardInterrupt in the main thread): leave the queue, or pass
+            # on the slot if it was handed to us in the meantime.
+            with self._lock:
+                try:
+                    self._waiters.remove(waiter)
+                    handed = False
+                except ValueError:
+                    handed = True
+            if handed:
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()  # the slot goes to the longest waiter, not back to the pool
+            elif self._free >= self.slots:
+                raise ValueError("gate released more often than acquired")
+            else:
+                self._free += 1
+
+    def __enter__(self) -> FairGate:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
 class SqlAlchemyUnitOfWork:
     def __init__(
-        self, engine: Engine, cache: ReferenceCache, gate: threading.Semaphore | None, *, read_only: bool
+        self,
+        engine: Engine,
+        cache: ReferenceCache,
+        gate: FairGate | None,
+        *,
+        read_only: bool,
     ) -> None:
         self._engine = engine
         self._cache = cache
@@ -105,7 +173,9 @@ class SqlAlchemyUnitOfWorkFactory:
     ) -> None:
         self.engine = engine
         self.reference = ReferenceCache(reference_ttl)
-        self._gate = threading.BoundedSemaphore(max_concurrent_writers) if max_concurrent_writers else None
+        # Writers admitted to the database at once: beyond this, requests queue here, in arrival order,
+        # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
+        self._gate = FairGate(max_concurrent_writers) if max_concurrent_writers else None
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.reference, self._gate, read_only=read_only)
