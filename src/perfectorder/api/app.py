@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import perfectorder
+from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
 from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics
 from perfectorder.api.routes import (
@@ -26,14 +30,33 @@ from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.services import access
+from perfectorder.services.ports import AuditEntry
 
 
 def create_app(settings: Settings | None = None, *, application: Application | None = None) -> FastAPI:
     application = application or build(settings or Settings.from_env())
+    services = application.services
+    record: Callable[[AuditEntry], None]
+    flush: Callable[[], Any]
+    if isinstance(services.uow, SqlAlchemyUnitOfWorkFactory):
+        # Audit rows are queued and written in batches off the request path and outside the writer
+        # gate; reading the log flushes the queue first, so a request's row is visible once answered.
+        record, flush, blocking = services.uow.audit_log.add, services.uow.audit_log.flush, False
+    else:
+        record, flush, blocking = (lambda entry: access.record_audit(services, entry)), (lambda: 0), True
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(flush)  # no audit row is left behind in memory
+
     app = FastAPI(
         title="Perfect Order",
         version=perfectorder.__version__,
         description="Order management that measures how often each order is perfect.",
+        lifespan=lifespan,
     )
     app.state.application = application
     app.state.services = application.services
@@ -43,10 +66,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     install_error_handlers(app)
     for module in (orders, fulfilment, messages, metrics, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
-    services = application.services
-    app.add_middleware(
-        AuditTrail, record=lambda entry: access.record_audit(services, entry), clock=services.clock
-    )
+    app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

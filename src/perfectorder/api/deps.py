@@ -18,12 +18,13 @@ from perfectorder.services.idempotency import fingerprint, run_idempotent
 MAX_ID = 2**31 - 1
 
 
-def _services(request: Request) -> ServiceContext:
+# Async on purpose: they only read app.state, and FastAPI would run a plain def in a worker thread.
+async def _services(request: Request) -> ServiceContext:
     services: ServiceContext = request.app.state.services
     return services
 
 
-def _metrics(request: Request) -> ApiMetrics:
+async def _metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 

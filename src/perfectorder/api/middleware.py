@@ -148,12 +148,18 @@ class RequestMetrics:
 
 class AuditTrail:
     """Records every state-changing call (who, what, when, from where, outcome) after it is answered,
-    refusals included: a burst of 401s and 403s is exactly what an admin wants to see."""
+    refusals included: a burst of 401s and 403s is exactly what an admin wants to see.
 
-    def __init__(self, app: ASGIApp, record: Callable[[AuditEntry], None], clock: Clock) -> None:
+    `record` is called on the event loop when `blocking` is False (it must only queue the entry, as
+    AuditLog.add does), in a worker thread otherwise."""
+
+    def __init__(
+        self, app: ASGIApp, record: Callable[[AuditEntry], None], clock: Clock, *, blocking: bool = True
+    ) -> None:
         self.app = app
         self.record = record
         self.clock = clock
+        self.blocking = blocking
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -183,7 +189,10 @@ class AuditTrail:
                 outcome="ok" if status < 400 else "refused" if status < 500 else "error",
             )
             try:
-                await anyio.to_thread.run_sync(self.record, entry)
+                if self.blocking:
+                    await anyio.to_thread.run_sync(self.record, entry)
+                else:
+                    self.record(entry)
             except Exception:
                 # The answer is already sent; a failed audit write must not turn it into a crash.
                 log.exception("could not write the audit entry %s", entry)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from perfectorder.adapters.db.reference import ReferenceCache
-from perfectorder.adapters.db.repositories.access import SqlAccessRepository
+from perfectorder.adapters.db.repositories.access import AuditLog, SqlAccessRepository
 from perfectorder.adapters.db.repositories.catalog import SqlProductRepository, SqlWarehouseRepository
 from perfectorder.adapters.db.repositories.customers import SqlCustomerRepository
 from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
@@ -96,9 +96,11 @@ class SqlAlchemyUnitOfWork:
         gate: FairGate | None,
         *,
         read_only: bool,
+        audit_log: AuditLog | None = None,
     ) -> None:
         self._engine = engine
         self._cache = cache
+        self._audit_log = audit_log
         self._gate = gate if not read_only else None
         self._read_only = read_only
         self._conn: Connection | None = None
@@ -123,7 +125,7 @@ class SqlAlchemyUnitOfWork:
         self.customers = SqlCustomerRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
-        self.access = SqlAccessRepository(conn)
+        self.access = SqlAccessRepository(conn, self._audit_log)
         self.fulfilment = SqlFulfilmentRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         return self
@@ -176,6 +178,10 @@ class SqlAlchemyUnitOfWorkFactory:
         # Writers admitted to the database at once: beyond this, requests queue here, in arrival order,
         # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
         self._gate = FairGate(max_concurrent_writers) if max_concurrent_writers else None
+        # The HTTP audit trail, written in batches outside the gate (see AuditLog).
+        self.audit_log = AuditLog(engine)
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.reference, self._gate, read_only=read_only)
+        return SqlAlchemyUnitOfWork(
+            self.engine, self.reference, self._gate, read_only=read_only, audit_log=self.audit_log
+        )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
@@ -18,11 +22,106 @@ from perfectorder.services.ports import (
 )
 
 k, u, s, a = t.api_keys, t.users, t.sessions, t.audit_log
+log = logging.getLogger("perfectorder.audit")
+# Built once, executed with parameters: one of these runs for every request with a new API key.
+_KEY_BY_PREFIX = select(k).where(k.c.prefix == bindparam("prefix"))
+_SESSION = (
+    select(s.c.csrf_token, s.c.expires_at, s.c.ended_at, u)
+    .select_from(s.join(u, u.c.id == s.c.user_id))
+    .where(s.c.token_hash == bindparam("token_hash"))
+)
+_ADD_AUDIT = insert(a)
+
+
+def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "occurred_at": entry.occurred_at,
+        "actor": entry.actor[:200],
+        "role": entry.role,
+        "method": entry.method[:10],
+        "path": entry.path[:500],
+        "status_code": entry.status_code,
+        "client": entry.client[:100],
+        "outcome": entry.outcome[:50],
+    }
+
+
+def write_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
+    if entries:
+        conn.execute(_ADD_AUDIT, [_audit_row(e) for e in entries])
+
+
+class AuditLog:
+    """The audit trail's writer for the HTTP middleware: entries wait in memory and a background thread
+    writes them in one batched INSERT every `interval` seconds, in a transaction of its own on a pool
+    connection, outside the writer gate (an audit row locks nothing that captures need).
+
+    Reading the log through `SqlAccessRepository.audit` flushes first, so a request's row is there
+    for whoever reads the log after it was answered; the app flushes at shutdown. A crash loses at
+    most `interval` seconds of audit rows (the synchronous write it replaces ran after the response
+    too, so a crash could always lose the last few). The thread stops when idle and starts on demand,
+    so an Application that is closed does not leave it behind for long.
+    """
+
+    MAX_PENDING = 50_000  # if the database is down for long, keep memory bounded: drop, and say so
+
+    def __init__(self, engine: Engine, *, interval: float = 0.1, idle_exit: float = 2.0) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._idle_exit = idle_exit
+        self._pending: list[AuditEntry] = []
+        self._lock = threading.Lock()  # guards _pending and _thread
+        self._writing = threading.Lock()  # one batch at a time: flush() waits for the batch in flight
+        self._thread: threading.Thread | None = None
+
+    def add(self, entry: AuditEntry) -> None:
+        """Non-blocking: called on the event loop after the response is sent."""
+        with self._lock:
+            if len(self._pending) >= self.MAX_PENDING:
+                log.error("audit buffer full, dropping the entry %s", entry)
+                return
+            self._pending.append(entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="perfectorder-audit", daemon=True)
+                self._thread.start()
+
+    def flush(self) -> int:
+        """Writes what is pending now (and waits for a batch being written); returns the rows written."""
+        with self._writing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            try:
+                with self._engine.begin() as conn:
+                    write_audit(conn, batch)
+            except Exception:
+                # The answers are already sent; a failed audit write must not turn into a crash.
+                log.exception("could not write %d audit entries: %s", len(batch), batch[:20])
+                return 0
+            return len(batch)
+
+    def _run(self) -> None:
+        idle = 0.0
+        while True:
+            time.sleep(self._interval)
+            try:
+                written = self.flush()
+            except Exception:  # pragma: no cover - flush logs its own failures
+                log.exception("audit writer failed")
+                written = 0
+            idle = 0.0 if written else idle + self._interval
+            if idle >= self._idle_exit:
+                with self._lock:
+                    if not self._pending:
+                        self._thread = None
+                        return
 
 
 class SqlAccessRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, audit_log: AuditLog | None = None) -> None:
         self._conn = conn
+        self._audit_log = audit_log
 
     def add_key(self, record: ApiKeyRecord) -> int:
         values = {
@@ -39,7 +138,7 @@ class SqlAccessRepository:
         return key_id
 
     def key_by_prefix(self, prefix: str) -> ApiKeyRecord | None:
-        row = self._conn.execute(select(k).where(k.c.prefix == prefix)).first()
+        row = self._conn.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
         return _key(row) if row is not None else None
 
     def keys(self) -> list[ApiKeyRecord]:
@@ -92,11 +191,7 @@ class SqlAccessRepository:
         )
 
     def session(self, token_hash: str) -> SessionRecord | None:
-        row = self._conn.execute(
-            select(s.c.csrf_token, s.c.expires_at, s.c.ended_at, u)
-            .select_from(s.join(u, u.c.id == s.c.user_id))
-            .where(s.c.token_hash == token_hash)
-        ).first()
+        row = self._conn.execute(_SESSION, {"token_hash": token_hash}).first()
         if row is None:
             return None
         return SessionRecord(_user(row), row.csrf_token, row.expires_at, row.ended_at)
@@ -107,20 +202,14 @@ class SqlAccessRepository:
         )
 
     def add_audit(self, entry: AuditEntry) -> None:
-        self._conn.execute(
-            insert(a).values(
-                occurred_at=entry.occurred_at,
-                actor=entry.actor[:200],
-                role=entry.role,
-                method=entry.method[:10],
-                path=entry.path[:500],
-                status_code=entry.status_code,
-                client=entry.client[:100],
-                outcome=entry.outcome[:50],
-            )
-        )
+        write_audit(self._conn, [entry])
 
     def audit(self, *, before_id: int | None, limit: int) -> list[AuditRecord]:
+        if self._audit_log is not None:
+            # Entries the HTTP middleware queued are written before the log is read (see AuditLog).
+            # Called from a read-only unit of work that has not read yet, so this sees them, and on
+            # SQLite it holds no lock that the flush's write would wait for.
+            self._audit_log.flush()
         stmt = select(a).order_by(a.c.id.desc()).limit(limit)
         if before_id is not None:
             stmt = stmt.where(a.c.id < before_id)
