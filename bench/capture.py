@@ -19,9 +19,9 @@ Every measurement starts on a fresh copy of one template database, so runs do no
 
 HTTP latency is measured twice at 32 clients. Closed loop (each client sends its next order when
 the previous one is answered) can never show a p99 below 32 / throughput: it measures the queue
-the clients themselves build. Open loop sends orders at a fixed rate (a share of the best
-closed-loop HTTP throughput of the run, --open-load) over 32 connections, and times each order from
-the moment it was due, so time spent waiting for a free connection counts too.
+the clients themselves build. Open loop sends orders at fixed rates (shares of the closed-loop
+HTTP throughput at 32 clients, --open-load, 50% and 70% by default) over 32 connections, and times
+each order from the moment it was due, so time spent waiting for a free connection counts too.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class Options:
     only: frozenset[str]
     settings: dict[str, int]
     keep: bool
-    open_load: float = 0.7
+    open_loads: tuple[float, ...] = (0.5, 0.7)
     open_rate: float | None = None
 
 
@@ -108,9 +108,11 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--hot-clients", default="8,64", help="the two client counts of the hot-SKU run")
     p.add_argument("--only", default="raw,service,http,open,statements,hot", help="sections to run")
     p.add_argument(
-        "--open-load", type=float, default=0.7, help="open-loop rate as a share of the best HTTP orders/s"
+        "--open-load",
+        default="0.5,0.7",
+        help="open-loop rates as shares of the closed-loop HTTP orders/s at 32 clients",
     )
-    p.add_argument("--open-rate", type=float, help="open-loop rate in orders/s (instead of --open-load)")
+    p.add_argument("--open-rate", type=float, help="one open-loop rate in orders/s (instead of --open-load)")
     p.add_argument("--writers", type=int, help="Settings.max_concurrent_writers (default: Settings')")
     p.add_argument("--pool-size", type=int, help="Settings.db_pool_size (default: Settings')")
     p.add_argument("--max-overflow", type=int, help="Settings.db_max_overflow (default: Settings')")
@@ -130,7 +132,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         only=frozenset(s.strip() for s in a.only.split(",")),
         settings={k: v for k, v in overrides.items() if v is not None},
         keep=a.keep,
-        open_load=a.open_load,
+        open_loads=tuple(float(x) for x in a.open_load.split(",")),
         open_rate=a.open_rate,
     )
 
@@ -1009,35 +1011,40 @@ def run_all(opts: Options, api_key: str | None) -> None:
             result, found = measure_http(opts, n, api_key)
             spread[("HTTP", n)] = progress(result)
             problems += found
-    open_loop: tuple[OpenLoop, str] | None = None
+    open_loops: list[tuple[OpenLoop, str]] = []
     if "open" in opts.only:
-        rate, basis = open_loop_rate(opts, spread, api_key)
-        found_open, found = measure_open_loop(opts, rate, api_key)
-        open_loop = (found_open, basis)
-        progress(found_open.result, f"open loop at {rate:.0f}/s: ")
-        problems += found
+        for rate, basis in open_loop_rates(opts, spread, api_key):
+            found_open, found = measure_open_loop(opts, rate, api_key)
+            open_loops.append((found_open, basis))
+            progress(found_open.result, f"open loop at {rate:.0f}/s: ")
+            problems += found
     tallies = count_statements(opts, api_key) if "statements" in opts.only else []
     if "hot" in opts.only:
         for n in opts.hot_clients:
             hot[("raw SQL", n)] = progress(measure_raw(opts, n, hot=True), "hot ")
             hot[("service layer", n)] = progress(measure_service(opts, n, hot=True), "hot ")
-    report(opts, spread, tallies, hot, problems, open_loop)
+    report(opts, spread, tallies, hot, problems, open_loops)
 
 
-def open_loop_rate(
+def open_loop_rates(
     opts: Options, spread: dict[tuple[str, int], Result], api_key: str | None
-) -> tuple[float, str]:
-    """The offered rate: --open-rate, or --open-load times the best closed-loop HTTP throughput of
-    this run (measured at 32 clients first if the run has no HTTP rows)."""
+) -> list[tuple[float, str]]:
+    """The offered rates: --open-rate, or each --open-load times the closed-loop HTTP throughput at
+    the same 32 clients, i.e. what the server answered when kept saturated (measured first if the
+    run has no such row)."""
     if opts.open_rate:
-        return opts.open_rate, "--open-rate"
-    http = [r for (path, _), r in spread.items() if path == "HTTP"]
-    if not http:
+        return [(opts.open_rate, "--open-rate")]
+    capacity = spread.get(("HTTP", HTTP_CLIENTS))
+    if capacity is None:
         result, _ = measure_http(opts, HTTP_CLIENTS, api_key)
-        http = [progress(result, "calibration: ")]
-    best = max(http, key=lambda r: r.rate)
-    basis = f"{opts.open_load:.0%} of the best closed-loop HTTP rate ({best.rate:.0f}/s at {best.clients})"
-    return opts.open_load * best.rate, basis
+        capacity = progress(result, "calibration: ")
+    return [
+        (
+            load * capacity.rate,
+            f"{load:.0%} of the closed-loop rate at {HTTP_CLIENTS} ({capacity.rate:.0f}/s)",
+        )
+        for load in opts.open_loads
+    ]
 
 
 def progress(result: Result, label: str = "") -> Result:
@@ -1055,7 +1062,7 @@ def report(
     tallies: Sequence[Tally],
     hot: dict[tuple[str, int], Result],
     problems: Sequence[str],
-    open_loop: tuple[OpenLoop, str] | None = None,
+    open_loops: Sequence[tuple[OpenLoop, str]] = (),
 ) -> None:
     console.rule("perfectorder capture benchmark")
     settings = app_settings(opts, "")
@@ -1066,8 +1073,8 @@ def report(
     )
     if spread:
         console.print(throughput_table(spread, opts.clients))
-    if open_loop is not None or ("HTTP", HTTP_CLIENTS) in spread:
-        console.print(latency_table(spread.get(("HTTP", HTTP_CLIENTS)), open_loop))
+    if open_loops or ("HTTP", HTTP_CLIENTS) in spread:
+        console.print(latency_table(spread.get(("HTTP", HTTP_CLIENTS)), open_loops))
     if tallies:
         console.print(statements_table(tallies))
         console.print(statement_list(next(t for t in tallies if t.scenario == "service")))
@@ -1082,10 +1089,10 @@ def report(
         console.print("[red]uvicorn logged problems:[/red]")
         for line in problems:
             console.print(f"  {line}", markup=False)
-    console.print(targets_table(spread, tallies, hot, open_loop, opts))
+    console.print(targets_table(spread, tallies, hot, open_loops, opts))
 
 
-def latency_table(closed: Result | None, open_loop: tuple[OpenLoop, str] | None) -> Table:
+def latency_table(closed: Result | None, open_loops: Sequence[tuple[OpenLoop, str]]) -> Table:
     table = Table(title=f"HTTP latency at {HTTP_CLIENTS} clients (target p99 < {P99_TARGET_MS:g} ms)")
     columns = ("load", "offered/s", "orders/s", "p50", "p99", "max", "target", "notes")
     for col in columns:
@@ -1102,8 +1109,7 @@ def latency_table(closed: Result | None, open_loop: tuple[OpenLoop, str] | None)
             mark(closed.pct(0.99) < P99_TARGET_MS),
             f"mean latency is {HTTP_CLIENTS}/throughput = {floor:.0f} ms by construction",
         )
-    if open_loop is not None:
-        found, basis = open_loop
+    for found, basis in open_loops:
         r = found.result
         notes = [basis]
         if found.unfinished:
@@ -1129,7 +1135,7 @@ def targets_table(
     spread: dict[tuple[str, int], Result],
     tallies: Sequence[Tally],
     hot: dict[tuple[str, int], Result],
-    open_loop: tuple[OpenLoop, str] | None,
+    open_loops: Sequence[tuple[OpenLoop, str]],
     opts: Options,
 ) -> Table:
     """The issue's four targets in one place. A row with starved clients is a MISS whatever its
@@ -1157,8 +1163,7 @@ def targets_table(
             f"{closed.pct(0.99):.0f} ms at {closed.rate:.0f} orders/s",
             verdict(closed.pct(0.99) < P99_TARGET_MS, closed),
         )
-    if open_loop is not None:
-        found, _ = open_loop
+    for found, _ in open_loops:
         r = found.result
         table.add_row(
             f"HTTP p99 < {P99_TARGET_MS:g} ms at {HTTP_CLIENTS} connections, open loop",
