@@ -1153,7 +1153,7 @@ def targets_table(
         share = service.rate / raw.rate
         table.add_row(
             f"service layer at 8 clients >= {SERVICE_TARGET:.2f} x raw SQL",
-            f"{share:.2f} ({service.rate:.0f} vs {raw.rate:.0f} orders/s)",
+            f"{share:.3f} ({service.rate:.0f} vs {raw.rate:.0f} orders/s)",
             verdict(share >= SERVICE_TARGET, raw, service),
         )
     closed = spread.get(("HTTP", HTTP_CLIENTS))
@@ -1184,7 +1184,7 @@ def targets_table(
         keep = b.rate / a.rate
         table.add_row(
             f"hot SKUs: service at {high} clients >= {HOT_TARGET:.2f} x at {low}",
-            f"{keep:.2f} ({b.rate:.0f} vs {a.rate:.0f} orders/s)",
+            f"{keep:.3f} ({b.rate:.0f} vs {a.rate:.0f} orders/s)",
             verdict(keep >= HOT_TARGET, a, b),
         )
     return table
