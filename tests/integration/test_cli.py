@@ -145,3 +145,17 @@ def test_users_are_created_with_a_prompted_password_and_audit_tail_shows_calls(c
     assert (
         "POST /api/v1/stock/receipts" in tail.output and "anonymous" in tail.output and "401" in tail.output
     )
+
+
+def test_every_command_takes_database_url_before_or_after_its_name(sqlite_url, tmp_path, monkeypatch):
+    from perfectorder.cli.main import hoist_database_url
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", sqlite_url)
+    runner = CliRunner()
+    after = hoist_database_url(["db", "upgrade", "--database-url", other])
+    assert after[:2] == ["--database-url", other]
+    assert runner.invoke(app, after, catch_exceptions=False).exit_code == 0
+    assert (tmp_path / "other.db").exists()
+    seeded = runner.invoke(app, hoist_database_url(["demo", "seed", f"--database-url={other}"]))
+    assert seeded.exit_code == 0 and "products added" in seeded.output

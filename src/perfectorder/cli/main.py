@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +47,24 @@ app.add_typer(fulfilment_cli.returns, name="returns")
 app.add_typer(outbox_cli.outbox, name="outbox")
 app.command("worker")(outbox_cli.worker)
 app.command("report")(report_cli.report)
+
+DATABASE_URL_OPTION = "--database-url"
+
+
+@app.callback()
+def root(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            DATABASE_URL_OPTION,
+            envvar="PERFECTORDER_DATABASE_URL",
+            help="Database for any command (also accepted after the command name); "
+            "default: PERFECTORDER_DATABASE_URL, else the embedded SQLite file",
+        ),
+    ] = None,
+) -> None:
+    if database_url:
+        os.environ["PERFECTORDER_DATABASE_URL"] = database_url
 
 
 @app.command()
@@ -315,5 +334,25 @@ def docs_order_cycle(
     console.print(f"wrote {output}")
 
 
+def hoist_database_url(argv: list[str]) -> list[str]:
+    """`perfectorder report --database-url X` reads naturally; Typer only knows the option on the
+    root, so it is moved there wherever it was written."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == DATABASE_URL_OPTION and i + 1 < len(argv):
+            hoisted = [arg, argv[i + 1]]
+            i += 2
+            continue
+        if arg.startswith(DATABASE_URL_OPTION + "="):
+            hoisted = [arg]
+        else:
+            rest.append(arg)
+        i += 1
+    return hoisted + rest
+
+
 def main() -> None:
-    app(sys.argv[1:])
+    app(hoist_database_url(sys.argv[1:]))
