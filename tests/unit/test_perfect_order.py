@@ -176,7 +176,7 @@ def test_a_timely_delay_notice_keeps_a_late_order_well_communicated():
     verdict = evaluate(warned, now=NOW)
     assert verdict.components["communicated"] is True and verdict.components["on_time"] is False
     unknown = evaluate(facts(messages=None), now=NOW)
-    assert unknown.components["communicated"] is None and unknown.perfect is True
+    assert unknown.components["communicated"] is None and unknown.perfect is None
 
 
 def test_rates_and_index_on_a_hand_worked_table():
@@ -203,6 +203,36 @@ def test_rates_and_index_on_a_hand_worked_table():
 def test_a_component_never_measured_has_no_rate_and_leaves_the_index_alone():
     result = rates([evaluate(facts(messages=None), now=NOW)])
     assert result.components["communicated"].rate is None and result.perfect_order_index == 1.0
+    assert result.perfect_order_rate is None and result.orders == 1
+
+
+def test_components_without_facts_are_not_measured_never_perfect_and_never_failed():
+    history = facts(
+        messages=None,
+        unmeasured=frozenset({"accurate", "undamaged"}),
+        issues=(IssueFact("undamaged", "shipping", "damaged_in_transit"),),
+    )
+    verdict = evaluate(history, now=NOW)
+    assert verdict.components == {
+        "complete": True,
+        "on_time": True,
+        "accurate": None,
+        "undamaged": None,
+        "communicated": None,
+    }
+    assert verdict.failures == () and verdict.perfect is None
+    late = evaluate(
+        facts(
+            messages=None,
+            unmeasured=frozenset({"accurate"}),
+            shipments=(ShipmentFact("DHL", "BER", SHIPPED, datetime(2026, 11, 9, 11, 0, tzinfo=UTC)),),
+        ),
+        now=NOW,
+    )
+    assert late.perfect is False
+    result = rates([verdict, late])
+    assert result.components["on_time"].rate == 0.5 and result.components["accurate"].rate is None
+    assert result.perfect_order_rate == 0.0  # only the order known to fail is judged
     empty = rates([])
     assert (empty.orders, empty.perfect_order_rate, empty.perfect_order_index) == (0, None, None)
 

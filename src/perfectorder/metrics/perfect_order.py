@@ -88,6 +88,7 @@ class OrderFacts:
     rescheduled_date: date | None = None
     requested_date: date | None = None
     destination_timezone: str = "UTC"
+    unmeasured: frozenset[str] = frozenset()  # components the facts cannot tell (imported history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,10 @@ class Verdict:
     def perfect(self) -> bool | None:
         if self.state in (VerdictState.PENDING, VerdictState.CANCELLED):
             return None
-        return not self.failures
+        if self.failures:
+            return False
+        # Perfect means all five held; with one not measured, we cannot say so.
+        return None if any(ok is None for ok in self.components.values()) else True
 
 
 def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) -> Verdict:
@@ -131,7 +135,11 @@ def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) 
     communicated = _communicated(facts, delivered)
     if communicated is not None:
         failures += communicated
+    # A component without facts is not measured: never counted as perfect, never as failed.
+    failures = [f for f in failures if f.component not in facts.unmeasured]
     components: dict[str, bool | None] = {c: not any(f.component == c for f in failures) for c in COMPONENTS}
+    for c in facts.unmeasured:
+        components[c] = None
     if facts.messages is None:
         components["communicated"] = None
     return Verdict(facts.order_id, state, components, tuple(failures))

@@ -50,6 +50,7 @@ def rates(verdicts: Iterable[Verdict]) -> PerfectOrderRates:
             (len(measured) - failed) / len(measured) if measured else None, len(measured), failed
         )
     perfect = sum(1 for v in final if v.perfect)
+    judged = sum(1 for v in final if v.perfect is not None)
     measured_rates = [c.rate for c in components.values() if c.rate is not None]
     index = None
     if measured_rates:
@@ -59,7 +60,7 @@ def rates(verdicts: Iterable[Verdict]) -> PerfectOrderRates:
     return PerfectOrderRates(
         orders=len(final),
         perfect=perfect,
-        perfect_order_rate=perfect / len(final) if final else None,
+        perfect_order_rate=perfect / judged if judged else None,
         perfect_order_index=index,
         components=components,
         pending=states[VerdictState.PENDING],

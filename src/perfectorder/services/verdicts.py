@@ -62,6 +62,7 @@ def facts_for(uow: UnitOfWork, order_id: int) -> OrderFacts | None:
         rescheduled_date=order.rescheduled_date,
         requested_date=order.requested_delivery_date,
         destination_timezone=order.shipping_address.timezone,
+        unmeasured=order.unmeasured,
     )
 
 

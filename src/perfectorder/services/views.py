@@ -196,6 +196,8 @@ class OrderView:
     cancelled_at: datetime | None
     lines: tuple[LineView, ...]
     holds: tuple[HoldView, ...]
+    origin: str = "live"
+    unmeasured: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

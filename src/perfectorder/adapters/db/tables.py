@@ -191,6 +191,10 @@ orders = Table(
     Column("at_risk_since", UtcDateTime(), nullable=True),
     Column("at_risk_reason", String(500), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # "live" orders went through our cycle; "history" orders were imported as they happened elsewhere.
+    Column("origin", String(10), nullable=False, server_default="live"),
+    # Perfect Order components the order has no facts for (comma-separated): reported as not measured.
+    Column("unmeasured", String(100), nullable=False, server_default=""),
     UniqueConstraint("channel", "external_ref"),
     Index("ix_orders_customer_id", "customer_id", "id"),
     Index("ix_orders_status", "status", "id"),

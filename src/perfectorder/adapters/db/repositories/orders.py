@@ -326,4 +326,6 @@ def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ..
         cancelled_at=row.cancelled_at,
         lines=lines,
         holds=holds,
+        origin=row.origin,
+        unmeasured=frozenset(c for c in row.unmeasured.split(",") if c),
     )

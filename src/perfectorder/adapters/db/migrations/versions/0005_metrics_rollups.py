@@ -1,4 +1,4 @@
-"""verdicts and rollups (filled by the metrics work)
+"""order origin, unmeasured components; verdicts and rollups
 
 Revision ID: 0005
 Revises: 0004
@@ -7,6 +7,9 @@ Create Date: 2026-11-24
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -14,8 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("orders", sa.Column("origin", sa.String(length=10), server_default="live", nullable=False))
+    op.add_column("orders", sa.Column("unmeasured", sa.String(length=100), server_default="", nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("unmeasured")
+        batch.drop_column("origin")
