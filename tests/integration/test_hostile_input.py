@@ -181,3 +181,14 @@ def test_injection_text_in_free_fields_is_stored_literally(client, application):
     again = client.get(f"/api/v1/orders/{created.json()['id']}").json()
     assert again["external_ref"] == INJECTION and again["note"] == "'; DELETE FROM stock; --"
     assert len(client.get("/api/v1/stock").json()) > 0
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59"]
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused_or_answered_never_a_500(client, moment):
+    response = client.get("/api/v1/orders", params={"placed_from": moment})
+    assert response.status_code in (200, 422)
+    if response.status_code == 422:
+        assert response.json()["error"]["code"] == "out_of_range"
+        assert response.json()["error"]["field"] == "placed_from"

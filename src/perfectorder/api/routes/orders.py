@@ -33,7 +33,7 @@ from perfectorder.api.schemas import (
     Timeline,
     order_public,
 )
-from perfectorder.domain.errors import InsufficientStock
+from perfectorder.domain.errors import InsufficientStock, InvalidInput
 from perfectorder.domain.orders import HoldReason, OrderStatus
 from perfectorder.domain.values import Channel
 from perfectorder.services import orders as order_service
@@ -94,8 +94,8 @@ def list_orders(
         status=status.value if status else None,
         channel=channel.value if channel else None,
         customer_id=customer_id,
-        placed_from=_aware(placed_from),
-        placed_to=_aware(placed_to),
+        placed_from=_aware(placed_from, "placed_from"),
+        placed_to=_aware(placed_to, "placed_to"),
     )
     page = order_service.list_orders(services, flt, cursor=cursor, limit=limit, caller=caller)
     return OrderPage(
@@ -103,12 +103,20 @@ def list_orders(
     )
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def _aware(moment: datetime | None, field: str) -> datetime | None:
     from datetime import UTC
 
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    if moment is None:
+        return None
+    try:
+        # Normalised here: an offset at the ends of the calendar (year 1 or 9999) overflows in UTC.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            "out_of_range",
+            f"{field} is outside the supported calendar; use a year from 2 to 9998",
+            field=field,
+        ) from None
 
 
 @router.get(
