@@ -192,3 +192,22 @@ def test_dates_at_the_ends_of_the_calendar_are_refused_or_answered_never_a_500(c
     if response.status_code == 422:
         assert response.json()["error"]["code"] == "out_of_range"
         assert response.json()["error"]["field"] == "placed_from"
+
+
+@pytest.mark.parametrize(
+    ("moment", "status"),
+    [("9999-12-31T23:59:59-23:59", 422), ("2026-11-24T10:00:00", 200), ("2026-11-24T10:00:00+02:00", 200)],
+)
+def test_carrier_event_times_are_normalised_to_utc_or_refused(client, moment, status):
+    event = {
+        "carrier": "DHL",
+        "event_id": f"evt-{moment}",
+        "tracking_number": "NO-SUCH-TRACKING",
+        "type": "in_transit",
+        "occurred_at": moment,
+    }
+    response = client.post("/api/v1/carrier-events", json={"events": [event, {**event, "event_id": "x"}]})
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["error"]["code"] == "out_of_range"
+        assert response.json()["error"]["field"] == "events[0].occurred_at"

@@ -6,7 +6,7 @@ and gives each failure its own code. The bounds below only keep absurd values aw
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -40,6 +40,15 @@ class In(BaseModel):
         # PostgreSQL cannot store NUL in text, and no real name or reference contains control codes.
         if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
             raise PydanticCustomError("invalid_characters", "text may not contain control characters")
+        if isinstance(value, datetime):
+            # Normalised once here so no comparison mixes naive and aware times, and an offset at the
+            # ends of the calendar is refused rather than overflowing later.
+            try:
+                return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            except OverflowError:
+                raise PydanticCustomError(
+                    "less_than_equal", "the time is outside the supported calendar (years 2 to 9998)"
+                ) from None
         return value
 
 
