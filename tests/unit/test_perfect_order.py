@@ -232,7 +232,7 @@ def test_components_without_facts_are_not_measured_never_perfect_and_never_faile
     assert late.perfect is False
     result = rates([verdict, late])
     assert result.components["on_time"].rate == 0.5 and result.components["accurate"].rate is None
-    assert result.perfect_order_rate == 0.0  # only the order known to fail is judged
+    assert result.perfect_order_rate is None  # neither order has all five components measured
     empty = rates([])
     assert (empty.orders, empty.perfect_order_rate, empty.perfect_order_index) == (0, None, None)
 

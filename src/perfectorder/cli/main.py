@@ -12,6 +12,7 @@ from rich.table import Table
 
 from perfectorder.bootstrap import Application
 from perfectorder.cli import fulfilment as fulfilment_cli
+from perfectorder.cli import importing as importing_cli
 from perfectorder.cli import outbox as outbox_cli
 from perfectorder.cli import report as report_cli
 from perfectorder.cli.common import console, err, run
@@ -45,6 +46,7 @@ app.add_typer(fulfilment_cli.packs, name="packs")
 app.add_typer(fulfilment_cli.shipments, name="shipments")
 app.add_typer(fulfilment_cli.returns, name="returns")
 app.add_typer(outbox_cli.outbox, name="outbox")
+app.add_typer(importing_cli.imports, name="import")
 app.command("worker")(outbox_cli.worker)
 app.command("report")(report_cli.report)
 

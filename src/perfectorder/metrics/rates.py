@@ -49,8 +49,11 @@ def rates(verdicts: Iterable[Verdict]) -> PerfectOrderRates:
         components[name] = ComponentRate(
             (len(measured) - failed) / len(measured) if measured else None, len(measured), failed
         )
-    perfect = sum(1 for v in final if v.perfect)
-    judged = sum(1 for v in final if v.perfect is not None)
+    # Only an order with all five components measured can be called perfect or not; an imported
+    # order missing one is left out of the rate rather than counted as either.
+    whole = [v for v in final if all(ok is not None for ok in v.components.values())]
+    perfect = sum(1 for v in whole if v.perfect)
+    judged = len(whole)
     measured_rates = [c.rate for c in components.values() if c.rate is not None]
     index = None
     if measured_rates:

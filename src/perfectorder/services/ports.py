@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perfectorder.domain.catalog import Product, ShippingService, Warehouse
 from perfectorder.domain.promise import WorkCalendar
@@ -15,6 +15,9 @@ from perfectorder.domain.values import Address
 from perfectorder.domain.verification import KnownCustomer
 from perfectorder.services.fulfilment_ports import FulfilmentRepository
 from perfectorder.services.outbox_ports import OutboxRepository
+
+if TYPE_CHECKING:  # history_ports builds on this module's records
+    from perfectorder.services.history_ports import HistoryRepository
 from perfectorder.services.views import (
     CustomerView,
     EventView,
@@ -374,6 +377,8 @@ class UnitOfWork(Protocol):
     def fulfilment(self) -> FulfilmentRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def history(self) -> HistoryRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

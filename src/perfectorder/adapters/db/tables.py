@@ -132,6 +132,8 @@ customers = Table(
     Column("credit_limit", ExactDecimal(), nullable=False, server_default="0"),
     Column("payment_terms_days", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime(), nullable=False),
+    # The customer's id in another system, for customers who came with imported history.
+    Column("external_ref", String(100), nullable=True, unique=True),
 )
 
 customer_addresses = Table(

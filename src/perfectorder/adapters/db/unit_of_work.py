@@ -16,6 +16,7 @@ from perfectorder.adapters.db.repositories.access import AuditLog, SqlAccessRepo
 from perfectorder.adapters.db.repositories.catalog import SqlProductRepository, SqlWarehouseRepository
 from perfectorder.adapters.db.repositories.customers import SqlCustomerRepository
 from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
+from perfectorder.adapters.db.repositories.history import SqlHistoryRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
@@ -128,6 +129,7 @@ class SqlAlchemyUnitOfWork:
         self.access = SqlAccessRepository(conn, self._audit_log)
         self.fulfilment = SqlFulfilmentRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
+        self.history = SqlHistoryRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,241 @@
+"""Bulk writes for imported order history: one multi-row INSERT per table per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from perfectorder.adapters.db.repositories.orders import ADDRESS_FIELDS
+from perfectorder.adapters.db.tables import (
+    customers,
+    feedback,
+    order_events,
+    order_lines,
+    orders,
+    packages,
+    products,
+    shipments,
+    warehouses,
+)
+from perfectorder.services.history_ports import PastOrder, PastProduct
+
+# Bound parameters per statement stay well under SQLite's and psycopg's limits.
+_IN_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class SqlHistoryRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def existing_refs(self, channel: str, refs: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in _chunks(list(refs)):
+            found.update(
+                self._conn.execute(
+                    select(orders.c.external_ref).where(
+                        orders.c.channel == channel, orders.c.external_ref.in_(part)
+                    )
+                ).scalars()
+            )
+        return found
+
+    def customers_by_ref(self, refs: Sequence[str], *, created_at: datetime) -> Mapping[str, int]:
+        wanted = sorted(set(refs))
+        found: dict[str, int] = {}
+        for part in _chunks(wanted):
+            for row in self._conn.execute(
+                select(customers.c.external_ref, customers.c.id).where(customers.c.external_ref.in_(part))
+            ):
+                found[row.external_ref] = row.id
+        missing = [r for r in wanted if r not in found]
+        if missing:
+            rows = self._conn.execute(
+                insert(customers).returning(customers.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "external_ref": ref,
+                        # Imported customers have no address we may write to; .invalid never delivers.
+                        "email": f"{ref}@history.invalid",
+                        "name": ref,
+                        "created_at": created_at,
+                    }
+                    for ref in missing
+                ],
+            )
+            found.update(zip(missing, rows.scalars(), strict=True))
+        return found
+
+    def products_by_sku(self, items: Sequence[PastProduct], *, created_at: datetime) -> Mapping[str, int]:
+        by_sku = {p.sku: p for p in items}
+        found: dict[str, int] = {}
+        for part in _chunks(sorted(by_sku)):
+            for row in self._conn.execute(
+                select(products.c.sku, products.c.id).where(products.c.sku.in_(part))
+            ):
+                found[row.sku] = row.id
+        missing = [by_sku[s] for s in sorted(by_sku) if s not in found]
+        if missing:
+            rows = self._conn.execute(
+                insert(products).returning(products.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "sku": p.sku,
+                        "name": f"{p.sku} (imported)",
+                        "category": p.category,
+                        "price": p.price,
+                        "currency": p.currency,
+                        "active": False,
+                        "created_at": created_at,
+                    }
+                    for p in missing
+                ],
+            )
+            found.update(zip([p.sku for p in missing], rows.scalars(), strict=True))
+        return found
+
+    def warehouse_id(self, code: str) -> int:
+        found = self._conn.execute(select(warehouses.c.id).where(warehouses.c.code == code)).scalar()
+        if found is not None:
+            return int(found)
+        return int(
+            self._conn.execute(
+                insert(warehouses).returning(warehouses.c.id),
+                {"code": code, "name": f"{code} (imported history)", "active": False},
+            ).scalar_one()
+        )
+
+    def add_orders(self, past: Sequence[PastOrder]) -> list[int]:
+        if not past:
+            return []
+        order_rows = []
+        for p in past:
+            o = p.order
+            row: dict[str, Any] = {
+                "channel": o.channel,
+                "external_ref": o.external_ref,
+                "customer_id": o.customer_id,
+                "status": o.status,
+                "currency": o.currency,
+                "total": o.total,
+                "shipping_service": o.shipping_service,
+                "backorder_policy": o.backorder_policy,
+                "requested_delivery_date": o.requested_delivery_date,
+                "promised_ship_date": o.promised_ship_date,
+                "promised_date": o.promised_date,
+                "payment_method": o.payment_method,
+                "payment_status": o.payment_status,
+                "payment_authorized": o.payment_authorized,
+                "payment_reference": o.payment_reference,
+                "note": o.note,
+                "placed_at": o.placed_at,
+                "approved_at": o.approved_at,
+                "cancelled_at": p.cancelled_at,
+                "shipped_at": p.shipped_at,
+                "delivered_at": p.delivered_at,
+                "updated_at": max(
+                    t for t in (o.placed_at, o.approved_at, p.cancelled_at, p.shipped_at, p.delivered_at) if t
+                ),
+                "origin": "history",
+                "unmeasured": ",".join(sorted(p.unmeasured)),
+            }
+            row.update({f"ship_{f}": getattr(o.address, f) for f in ADDRESS_FIELDS})
+            order_rows.append(row)
+        ids = list(
+            self._conn.execute(
+                insert(orders).returning(orders.c.id, sort_by_parameter_order=True), order_rows
+            ).scalars()
+        )
+        lines, events, ratings, shipped = [], [], [], []
+        for order_id, p in zip(ids, past, strict=True):
+            delivered_all = p.shipment is not None and p.shipment.delivered_at is not None
+            shipped_any = p.shipment is not None
+            for x in p.lines:
+                lines.append(
+                    {
+                        "order_id": order_id,
+                        "line_no": x.line_no,
+                        "product_id": x.product_id,
+                        "sku": x.sku,
+                        "quantity": x.quantity,
+                        "unit_price": x.unit_price,
+                        "backordered_qty": 0,
+                        # What was shipped is all that was ordered: the file records no short shipment.
+                        "shipped_qty": x.quantity if shipped_any or delivered_all else 0,
+                        "cancelled_qty": x.quantity if p.cancelled_at is not None and not shipped_any else 0,
+                    }
+                )
+            events += [
+                {
+                    "order_id": order_id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "actor": e.actor,
+                    "data": dict(e.data),
+                }
+                for e in p.events
+            ]
+            if p.rating is not None:
+                moment = p.delivered_at or p.shipped_at or p.order.placed_at
+                ratings.append(
+                    {
+                        "order_id": order_id,
+                        "rating": p.rating,
+                        "comment": "",
+                        "created_at": moment,
+                        "updated_at": moment,
+                    }
+                )
+            if p.shipment is not None:
+                shipped.append((order_id, p))
+        if lines:
+            self._conn.execute(insert(order_lines), lines)
+        if events:
+            self._conn.execute(insert(order_events), events)
+        if ratings:
+            self._conn.execute(insert(feedback), ratings)
+        if shipped:
+            package_ids = self._conn.execute(
+                insert(packages).returning(packages.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "order_id": order_id,
+                        "warehouse_id": p.shipment.warehouse_id,
+                        "weight_kg": Decimal(0),
+                        "length_cm": 0,
+                        "width_cm": 0,
+                        "height_cm": 0,
+                        "status": "shipped",
+                        "packed_at": p.shipment.shipped_at,
+                        "packed_by": "history import",
+                    }
+                    for order_id, p in shipped
+                    if p.shipment is not None
+                ],
+            ).scalars()
+            self._conn.execute(
+                insert(shipments),
+                [
+                    {
+                        "order_id": order_id,
+                        "package_id": package_id,
+                        "warehouse_id": p.shipment.warehouse_id,
+                        "carrier": p.shipment.carrier,
+                        "service": "standard",
+                        "tracking_number": p.shipment.tracking_number,
+                        "status": "delivered" if p.shipment.delivered_at else "shipped",
+                        "shipped_at": p.shipment.shipped_at,
+                        "delivered_at": p.shipment.delivered_at,
+                    }
+                    for (order_id, p), package_id in zip(shipped, list(package_ids), strict=True)
+                    if p.shipment is not None
+                ],
+            )
+        return ids

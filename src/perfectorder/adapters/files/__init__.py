@@ -1,0 +1,1 @@
+"""Reading and writing the files merchants bring and take away."""

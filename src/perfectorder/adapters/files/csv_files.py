@@ -1,0 +1,79 @@
+"""CSV files as merchants have them: any line ending, an optional byte-order mark, their delimiter."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from perfectorder.domain.errors import InvalidInput
+
+# Real exports carry long free-text fields; the default 128 KiB limit rejects some of them.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput("file_not_found", f"no file at {path}", field=str(path)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInput("mapping_invalid", f"{path} is not valid TOML: {e}", field=str(path)) from None
+
+
+def header(path: Path, *, encoding: str, delimiter: str) -> list[str]:
+    for _, row in _reader(path, encoding=encoding, delimiter=delimiter, with_header=True):
+        return list(row)
+    return []
+
+
+def rows(path: Path, *, encoding: str, delimiter: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(line number where the record starts, values by column) for every record after the header."""
+    columns: list[str] = []
+    for number, values in _reader(path, encoding=encoding, delimiter=delimiter, with_header=True):
+        if not columns:
+            columns = [c.strip() for c in values]
+            continue
+        if not any(v.strip() for v in values):
+            continue  # blank lines between records are not orders
+        yield number, dict(zip(columns, values, strict=False))
+
+
+def _reader(
+    path: Path, *, encoding: str, delimiter: str, with_header: bool
+) -> Iterator[tuple[int, Sequence[str]]]:
+    try:
+        # newline="" hands "\r", "\n" and "\r\n" to the csv module untranslated; it ends records on all three.
+        with path.open(encoding=encoding, newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            start = 1
+            for values in reader:
+                yield start, values
+                start = reader.line_num + 1
+    except FileNotFoundError:
+        raise InvalidInput("file_not_found", f"no file at {path}", field=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise InvalidInput(
+            "file_unreadable",
+            f"{path} is not {encoding} (byte {e.start}); set file.encoding in the mapping",
+            field="file.encoding",
+        ) from None
+    except LookupError:
+        raise InvalidInput(
+            "mapping_invalid", f"unknown encoding {encoding!r}", field="file.encoding"
+        ) from None
+    except csv.Error as e:
+        raise InvalidInput(
+            "file_unreadable", f"{path} is not a readable CSV file: {e}", field=str(path)
+        ) from None
+
+
+def write_rejects(path: Path, rejects: Sequence[Any], columns: Sequence[str]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for r in rejects:
+            writer.writerow([getattr(r, c) for c in columns])

@@ -1,0 +1,87 @@
+"""`perfectorder import ...`: bring orders in from files, with a reject file and a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from perfectorder.adapters.files import csv_files
+from perfectorder.bootstrap import Application
+from perfectorder.cli.common import console, err, run
+from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.imports import mapping_from_dict
+from perfectorder.services.history import HistoryResult, import_history
+
+imports = typer.Typer(
+    help="Import orders from files: live orders, or history that happened elsewhere.", no_args_is_help=True
+)
+T = TypeVar("T")
+REJECT_COLUMNS = ("row", "order_ref", "code", "column", "message")
+
+
+@imports.command("history")
+def history(
+    file: Annotated[Path, typer.Argument(help="The order-history file (CSV)")],
+    mapping: Annotated[Path, typer.Option(help="The mapping of the file's columns (TOML)")],
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where rejected rows go; default FILE.rejects.csv")
+    ] = None,
+    chunk: Annotated[int, typer.Option(min=1, max=50_000, help="Orders per transaction")] = 2000,
+) -> None:
+    """Record past orders as they happened (their times, states, shipments); idempotent."""
+    rules = mapping_from_dict(_or_exit(lambda: csv_files.read_toml(mapping)))
+    columns = _or_exit(lambda: csv_files.header(file, encoding=rules.encoding, delimiter=rules.delimiter))
+    absent = [c for c in rules.columns.values() if c not in {h.strip() for h in columns}]
+    if absent:
+        err.print(f"[red]error[/red] column_missing: the file has no column(s) {', '.join(absent)}")
+        raise typer.Exit(2)
+    reject_path = rejects or file.with_name(file.name + ".rejects.csv")
+
+    def action(application: Application) -> HistoryResult:
+        with Progress(
+            TextColumn("[bold]reading[/bold]"),
+            BarColumn(),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("rows", total=None)
+            return import_history(
+                application.services,
+                csv_files.rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
+                rules,
+                source=file.name,
+                chunk=chunk,
+                progress=lambda n: bar.update(task, completed=n),
+            )
+
+    result = run(action)
+    csv_files.write_rejects(reject_path, result.rejects, REJECT_COLUMNS)
+    table = Table(title=f"history import of {file.name}")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("rows read", result.rows),
+        ("orders in file", result.orders),
+        ("orders imported", result.imported),
+        ("already imported", result.duplicates),
+        ("rows rejected", len(result.rejects)),
+    ):
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    if result.rejects:
+        console.print(f"rejected rows and why: {reject_path}")
+
+
+def _or_exit(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except InvalidInput as e:
+        err.print(f"[red]error[/red] {e.code} ({e.field}): {e.message}")
+        raise typer.Exit(2) from e

@@ -1,0 +1,353 @@
+"""Reading order history from someone else's file: the mapping of its columns to our facts, and the
+rules that turn one row's text into typed values. Pure: the file itself is read by an adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.orders import OrderStatus
+from perfectorder.domain.values import Channel
+
+# Our fields a history file may provide, in the order the docs list them.
+FIELDS = (
+    "order_ref",
+    "line_ref",
+    "ordered_at",
+    "approved_at",
+    "shipped_at",
+    "promised_at",
+    "delivered_at",
+    "status",
+    "customer_ref",
+    "sku",
+    "quantity",
+    "unit_price",
+    "channel",
+    "carrier",
+    "warehouse",
+    "destination_country",
+    "rating",
+    "category",
+    "currency",
+)
+MOMENTS = ("ordered_at", "approved_at", "shipped_at", "promised_at", "delivered_at")
+REQUIRED = ("order_ref", "ordered_at")
+DEFAULT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+MAX_REF = 100
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMapping:
+    columns: Mapping[str, str]  # our field -> the file's column
+    status_map: Mapping[str, OrderStatus] = field(default_factory=dict)
+    formats: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset({""})
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+    timezone: str = "UTC"
+    channel: Channel = Channel.IMPORT
+    warehouse: str = "HIST"
+    carrier: str = "unknown"
+    currency: str = "EUR"
+    country: str = "ZZ"
+    quantity: int = 1
+
+    def column(self, name: str) -> str | None:
+        return self.columns.get(name)
+
+    def formats_for(self, name: str) -> tuple[str, ...]:
+        return self.formats.get(name) or self.formats.get("*") or DEFAULT_FORMATS
+
+
+def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
+    """Builds a mapping from a parsed TOML document; every mistake names the key at fault."""
+    columns = raw.get("columns")
+    if not isinstance(columns, dict) or not columns:
+        raise InvalidInput("mapping_invalid", "the mapping needs a [columns] table", field="columns")
+    for name, column in columns.items():
+        if name not in FIELDS:
+            raise InvalidInput(
+                "mapping_invalid",
+                f"unknown field {name!r}; known fields: {', '.join(FIELDS)}",
+                field=f"columns.{name}",
+            )
+        if not isinstance(column, str) or not column:
+            raise InvalidInput("mapping_invalid", "a column name must be text", field=f"columns.{name}")
+    for name in REQUIRED:
+        if name not in columns:
+            raise InvalidInput("mapping_invalid", f"the mapping must name the {name} column", field="columns")
+    statuses: dict[str, OrderStatus] = {}
+    for value, ours in (raw.get("status") or {}).items():
+        try:
+            statuses[str(value)] = OrderStatus(ours)
+        except ValueError:
+            raise InvalidInput(
+                "mapping_invalid",
+                f"{ours!r} is not an order state; use one of {', '.join(s.value for s in OrderStatus)}",
+                field=f"status.{value}",
+            ) from None
+    formats: dict[str, tuple[str, ...]] = {}
+    for name, given in (raw.get("formats") or {}).items():
+        if name != "*" and name not in MOMENTS:
+            raise InvalidInput("mapping_invalid", f"{name!r} is not a date column", field=f"formats.{name}")
+        listed = (given,) if isinstance(given, str) else tuple(given)
+        if not listed or not all(isinstance(f, str) and "%" in f for f in listed):
+            raise InvalidInput(
+                "mapping_invalid", "formats are strftime patterns such as %Y-%m-%d", field=f"formats.{name}"
+            )
+        formats[name] = listed
+    options = raw.get("file") or {}
+    defaults = raw.get("defaults") or {}
+    timezone = str(options.get("timezone", "UTC"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            "mapping_invalid", f"unknown time zone {timezone!r}", field="file.timezone"
+        ) from None
+    delimiter = str(options.get("delimiter", ","))
+    if len(delimiter) != 1:
+        raise InvalidInput("mapping_invalid", "the delimiter is one character", field="file.delimiter")
+    try:
+        channel = Channel(defaults.get("channel", Channel.IMPORT.value))
+    except ValueError:
+        raise InvalidInput(
+            "mapping_invalid",
+            f"unknown channel; use one of {', '.join(c.value for c in Channel)}",
+            field="defaults.channel",
+        ) from None
+    encoding = str(options.get("encoding", "utf-8-sig"))
+    # A UTF-8 file may or may not start with a byte-order mark; utf-8-sig reads both.
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"
+    return HistoryMapping(
+        columns=dict(columns),
+        status_map=statuses,
+        formats=formats,
+        missing=frozenset(str(m).strip() for m in options.get("missing", [""])) | {""},
+        delimiter=delimiter,
+        encoding=encoding,
+        timezone=timezone,
+        channel=channel,
+        warehouse=str(defaults.get("warehouse", "HIST"))[:32],
+        carrier=str(defaults.get("carrier", "unknown"))[:64],
+        currency=str(defaults.get("currency", "EUR")).upper()[:3],
+        country=str(defaults.get("country", "ZZ")).upper()[:2],
+        quantity=int(defaults.get("quantity", 1)),
+    )
+
+
+class RowError(Exception):
+    """One row cannot be imported: the reject file records its code, column and message."""
+
+    def __init__(self, code: str, column: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.column = column
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    line_ref: str
+    sku: str
+    quantity: int
+    unit_price: Decimal | None
+    category: str
+
+
+@dataclass(slots=True)
+class HistoricalOrder:
+    order_ref: str
+    first_row: int
+    ordered_at: datetime
+    status: OrderStatus | None = None
+    approved_at: datetime | None = None
+    shipped_at: datetime | None = None
+    promised_on: date | None = None
+    delivered_at: datetime | None = None
+    customer_ref: str = ""
+    channel: Channel = Channel.IMPORT
+    carrier: str = ""
+    warehouse: str = ""
+    country: str = ""
+    currency: str = ""
+    rating: int | None = None
+    lines: list[HistoryLine] = field(default_factory=list)
+
+
+def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> HistoricalOrder:
+    """One row's values, typed; raises RowError naming the column at fault."""
+
+    def text(name: str) -> str | None:
+        column = mapping.column(name)
+        if column is None:
+            return None
+        if column not in row:
+            raise RowError("column_missing", column, f"the file has no column {column!r}")
+        value = (row[column] or "").strip()
+        return None if value in mapping.missing else value
+
+    def moment(name: str) -> datetime | None:
+        value = text(name)
+        if value is None:
+            return None
+        zone = ZoneInfo(mapping.timezone)
+        for pattern in mapping.formats_for(name):
+            try:
+                parsed = datetime.strptime(value, pattern)
+            except ValueError:
+                continue
+            return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+        raise RowError(
+            "invalid_date",
+            mapping.column(name) or name,
+            f"{value!r} matches none of the formats {', '.join(mapping.formats_for(name))}",
+        )
+
+    ref = text("order_ref")
+    if ref is None:
+        raise RowError("missing_value", mapping.column("order_ref") or "", "the order reference is empty")
+    if len(ref) > MAX_REF:
+        raise RowError(
+            "too_long", mapping.column("order_ref") or "", f"order references are at most {MAX_REF}"
+        )
+    ordered = moment("ordered_at")
+    if ordered is None:
+        raise RowError("missing_value", mapping.column("ordered_at") or "", "the order time is empty")
+    status = None
+    raw_status = text("status")
+    if raw_status is not None:
+        status = mapping.status_map.get(raw_status)
+        if status is None:
+            try:
+                status = OrderStatus(raw_status)
+            except ValueError:
+                raise RowError(
+                    "unknown_status",
+                    mapping.column("status") or "",
+                    f"{raw_status!r} is not mapped; add it to the mapping's [status] table",
+                ) from None
+    channel = mapping.channel
+    raw_channel = text("channel")
+    if raw_channel is not None:
+        try:
+            channel = Channel(raw_channel.lower())
+        except ValueError:
+            raise RowError(
+                "unknown_channel", mapping.column("channel") or "", f"{raw_channel!r} is no channel"
+            ) from None
+    rating = None
+    raw_rating = text("rating")
+    if raw_rating is not None:
+        try:
+            rating = int(Decimal(raw_rating))
+        except (InvalidOperation, ValueError):
+            raise RowError(
+                "invalid_number", mapping.column("rating") or "", f"{raw_rating!r} is no rating"
+            ) from None
+        if not 1 <= rating <= 5:
+            raise RowError("out_of_range", mapping.column("rating") or "", "a rating is from 1 to 5")
+    promised = moment("promised_at")
+    order = HistoricalOrder(
+        order_ref=ref,
+        first_row=0,
+        ordered_at=ordered,
+        status=status,
+        approved_at=moment("approved_at"),
+        shipped_at=moment("shipped_at"),
+        promised_on=promised.date() if promised else None,
+        delivered_at=moment("delivered_at"),
+        customer_ref=(text("customer_ref") or "")[:MAX_REF],
+        channel=channel,
+        carrier=(text("carrier") or mapping.carrier)[:64],
+        warehouse=(text("warehouse") or mapping.warehouse)[:32],
+        country=(text("destination_country") or mapping.country).upper()[:2],
+        currency=(text("currency") or mapping.currency).upper()[:3],
+        rating=rating,
+    )
+    sku = text("sku")
+    if sku is not None:
+        order.lines.append(_line(mapping, sku[:64], text))
+    return order
+
+
+def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine:
+    quantity = mapping.quantity
+    raw_quantity = text("quantity")
+    if raw_quantity is not None:
+        try:
+            quantity = int(Decimal(raw_quantity))
+        except (InvalidOperation, ValueError):
+            raise RowError(
+                "invalid_number", mapping.column("quantity") or "", f"{raw_quantity!r} is no quantity"
+            ) from None
+    if quantity <= 0:
+        raise RowError("out_of_range", mapping.column("quantity") or "", "a quantity is at least 1")
+    price = None
+    raw_price = text("unit_price")
+    if raw_price is not None:
+        try:
+            price = Decimal(raw_price.replace(",", "."))
+        except InvalidOperation:
+            raise RowError(
+                "invalid_number", mapping.column("unit_price") or "", f"{raw_price!r} is no price"
+            ) from None
+        if price < 0 or not price.is_finite():
+            raise RowError("out_of_range", mapping.column("unit_price") or "", "a price is not negative")
+    return HistoryLine(
+        line_ref=(text("line_ref") or "")[:MAX_REF],
+        sku=sku,
+        quantity=quantity,
+        unit_price=price,
+        category=(text("category") or "")[:100],
+    )
+
+
+def merge(into: HistoricalOrder, row: HistoricalOrder) -> None:
+    """Rows of one order: the first row's order facts stand, later rows add their lines and fill gaps."""
+    into.lines.extend(row.lines)
+    for name in ("approved_at", "shipped_at", "promised_on", "delivered_at", "rating", "status"):
+        if getattr(into, name) is None and getattr(row, name) is not None:
+            setattr(into, name, getattr(row, name))
+
+
+def unmeasured(order: HistoricalOrder) -> frozenset[str]:
+    """What a history file cannot tell: messages we never sent, picking and damage facts it does not
+    carry, and completeness when it has no lines."""
+    out = {"accurate", "undamaged", "communicated"}
+    if not order.lines:
+        out.add("complete")
+    return frozenset(out)
+
+
+def closing_status(order: HistoricalOrder) -> OrderStatus:
+    """The state the order ended in: the file's, or what its facts imply."""
+    if order.status is not None:
+        return order.status
+    if order.delivered_at is not None:
+        return OrderStatus.DELIVERED
+    if order.shipped_at is not None:
+        return OrderStatus.SHIPPED
+    if order.approved_at is not None:
+        return OrderStatus.APPROVED
+    return OrderStatus.RECEIVED
+
+
+def unique_lines(lines: Sequence[HistoryLine]) -> list[HistoryLine]:
+    """A line repeated with the same line reference (a file read twice into one) counts once."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for line in lines:
+        key = (line.line_ref, line.sku)
+        if line.line_ref and key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return out

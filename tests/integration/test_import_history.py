@@ -1,0 +1,235 @@
+"""Order history from real and awkward files, measured by our engine and checked against the raw file."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.files import csv_files
+from perfectorder.cli.main import app
+from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.imports import mapping_from_dict
+from perfectorder.services import verdicts
+from perfectorder.services.history import import_history
+from perfectorder.services.ports import OrderFilter
+from tests.conftest import in_ci, make_application
+
+ROOT = Path(__file__).resolve().parents[2]
+OLIST = ROOT.parent / "shared" / "datasets" / "olist" / "head-sample" / "olist_orders_dataset.csv"
+MAPPING = ROOT / "mappings" / "olist-orders.toml"
+# Long after the data, so every delivered order's settlement window has passed.
+LATER = datetime(2026, 11, 24, tzinfo=UTC)
+EVERYTHING = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def olist_file() -> Path:
+    if not OLIST.exists():
+        if in_ci():
+            pytest.fail(f"the Olist sample is missing at {OLIST}")
+        pytest.skip(f"the Olist sample is missing at {OLIST}")
+    return OLIST
+
+
+def expected_from_raw_csv(path: Path) -> dict[str, float]:
+    """The figures computed straight from the file with the csv module, none of our code."""
+    zone = ZoneInfo("America/Sao_Paulo")
+
+    def moment(text: str) -> datetime:
+        # Elapsed time, so across Brazil's 2016-2018 daylight-saving changes: subtract in UTC.
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone).astimezone(UTC)
+
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    cancelled = [r for r in rows if r["order_status"] in ("canceled", "unavailable")]
+    delivered = [
+        r
+        for r in rows
+        if r["order_status"] in ("shipped", "delivered") and r["order_delivered_customer_date"]
+    ]
+    on_time = [
+        r
+        for r in delivered
+        if r["order_delivered_customer_date"][:10] <= r["order_estimated_delivery_date"][:10]
+    ]
+    hours = [
+        (moment(r["order_delivered_customer_date"]) - moment(r["order_purchase_timestamp"])).total_seconds()
+        / 3600
+        for r in delivered
+    ]
+    return {
+        "orders": len(rows),
+        "delivered": len(delivered),
+        "on_time_rate": len(on_time) / len(delivered),
+        "cancellation_rate": len(cancelled) / len(rows),
+        "median_hours": statistics.median(hours),
+    }
+
+
+def test_the_olist_orders_file_measures_as_the_raw_file_says(sqlite_url):
+    path = olist_file()
+    raw = expected_from_raw_csv(path)
+    application = make_application(sqlite_url, SimulatedClock(LATER))
+    try:
+        rules = mapping_from_dict(csv_files.read_toml(MAPPING))
+        result = import_history(
+            application.services,
+            csv_files.rows(path, encoding=rules.encoding, delimiter=rules.delimiter),
+            rules,
+            source=path.name,
+        )
+        assert (result.imported, result.rejects) == (raw["orders"], [])
+        report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
+        kpis, _ = verdicts.kpi_report(application.services, *EVERYTHING)
+    finally:
+        application.close()
+    on_time = report.components["on_time"]
+    assert on_time.evaluated == raw["delivered"]
+    assert round(on_time.rate, 4) == round(raw["on_time_rate"], 4)
+    assert round(report.cancellation_rate, 4) == round(raw["cancellation_rate"], 4)
+    assert round(kpis.cycle_time_hours.median, 4) == round(raw["median_hours"], 4)
+    # What the file cannot tell is not measured, and so never perfect.
+    for name in ("complete", "accurate", "undamaged", "communicated"):
+        assert report.components[name].rate is None and report.components[name].evaluated == 0
+    assert report.perfect_order_rate is None
+
+
+MAPPING_TEXT = """
+[file]
+delimiter = ";"
+timezone = "Europe/Berlin"
+missing = ["", "Date Not Captured", "n/a"]
+
+[columns]
+order_ref = "Order"
+line_ref = "Line"
+ordered_at = "Ordered"
+shipped_at = "Shipped"
+delivered_at = "Delivered"
+promised_at = "Promised"
+status = "State"
+customer_ref = "Customer"
+sku = "Item"
+quantity = "Qty"
+unit_price = "Price"
+carrier = "Mode"
+rating = "Stars"
+
+[formats]
+"*" = ["%Y-%m-%d %H:%M:%S", "%d-%b-%y", "%d/%m/%Y"]
+
+[status]
+Done = "delivered"
+Sent = "shipped"
+Void = "cancelled"
+Open = "received"
+
+[defaults]
+channel = "web"
+currency = "EUR"
+country = "DE"
+"""
+HEADER = "Order;Line;Ordered;Shipped;Delivered;Promised;State;Customer;Item;Qty;Price;Mode;Stars"
+ROWS = [
+    "A-1;1;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;MUG;2;9,50;Air;5",
+    "A-1;2;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;VASE;1;20.00;Air;",
+    "A-2;1;2025-03-02 11:00:00;03-Mar-25;Date Not Captured;06-Mar-25;Sent;C1;MUG;1;9.50;Sea;",
+    "A-3;1;not a date;;;;Done;C2;MUG;1;9.50;Air;",
+    "A-4;1;2025-03-02 11:00:00;;;;Void;C2;MUG;1;9.50;Air;",
+    "A-5;1;2025-03-02 12:00:00;03-Mar-25;09/03/2025;05-Mar-25;Done;C3;MUG;1;9.50;Air;7",
+    "A-6;1;2025-03-02 12:00:00;;;;Lost somewhere;C3;MUG;1;9.50;Air;",
+]
+
+
+def write(tmp_path: Path, newline: str, *, bom: bool) -> tuple[Path, Path]:
+    data = tmp_path / "history.csv"
+    data.write_bytes(
+        (b"\xef\xbb\xbf" if bom else b"") + newline.join([HEADER, *ROWS]).encode() + newline.encode()
+    )
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TEXT)
+    return data, mapping
+
+
+@pytest.fixture
+def cli(database_url, monkeypatch):
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    assert run("db", "upgrade").exit_code == 0
+    return run
+
+
+@pytest.mark.parametrize(("newline", "bom"), [("\n", False), ("\r\n", True), ("\r", True)])
+def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
+    cli, database_url, tmp_path, newline, bom
+):
+    data, mapping = write(tmp_path, newline, bom=bom)
+    first = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert first.exit_code == 0, first.output
+    assert "orders imported" in first.output
+    with (tmp_path / "history.csv.rejects.csv").open(newline="") as f:
+        rejects = list(csv.DictReader(f))
+    assert [(r["row"], r["order_ref"], r["code"], r["column"]) for r in rejects] == [
+        ("5", "A-3", "invalid_date", "Ordered"),
+        ("7", "A-5", "out_of_range", "Stars"),
+        ("8", "A-6", "unknown_status", "State"),
+    ]
+    second = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert second.exit_code == 0
+    assert "│ already imported │     3 │" in second.output and "│ orders imported  │     0 │" in second.output
+
+    application = make_application(database_url, SimulatedClock(LATER))
+    try:
+        report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
+        orders = stored_orders(application)
+    finally:
+        application.close()
+    assert sorted(orders) == ["A-1", "A-2", "A-4"]
+    one = orders["A-1"]
+    assert one is not None and one.origin == "history" and one.status == "delivered"
+    assert [(x.sku, x.quantity, x.unit_price) for x in one.lines] == [
+        ("MUG", 2, Decimal("9.50")),
+        ("VASE", 1, Decimal("20.00")),
+    ]
+    assert one.promised_date == date(2025, 3, 5) and one.shipping_address.timezone == "Europe/Berlin"
+    assert one.unmeasured == frozenset({"accurate", "undamaged", "communicated"})
+    # A-1 arrived before its promise; A-2 was shipped but never delivered; A-4 was cancelled.
+    assert (report.orders, report.pending, report.cancelled) == (1, 1, 1)
+    assert report.components["on_time"].rate == 1.0 and report.components["complete"].rate == 1.0
+
+
+def stored_orders(application):
+    with application.services.uow(read_only=True) as uow:
+        found = uow.orders.page(OrderFilter(), before_id=None, limit=50)
+        return {o.external_ref: uow.orders.get(o.id) for o in found}
+
+
+def test_a_mapping_mistake_names_the_key_and_imports_nothing(tmp_path):
+    with pytest.raises(InvalidInput) as e:
+        mapping_from_dict({"columns": {"order_ref": "id", "ordered_at": "t", "colour": "c"}})
+    assert (e.value.code, e.value.field) == ("mapping_invalid", "columns.colour")
+    with pytest.raises(InvalidInput) as e:
+        mapping_from_dict({"columns": {"order_ref": "id", "ordered_at": "t"}, "status": {"x": "teleported"}})
+    assert e.value.field == "status.x"
+    with pytest.raises(InvalidInput) as e:
+        mapping_from_dict({"columns": {"order_ref": "id"}})
+    assert e.value.code == "mapping_invalid"
+
+
+def test_a_file_without_a_mapped_column_is_refused_before_anything_is_written(cli, tmp_path):
+    data, mapping = write(tmp_path, "\n", bom=False)
+    mapping.write_text(MAPPING_TEXT.replace('carrier = "Mode"', 'carrier = "Shipping Mode"'))
+    result = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert result.exit_code == 2 and "column_missing" in result.output and "Shipping Mode" in result.output
