@@ -11,8 +11,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from perfectorder.domain.errors import InvalidInput
-from perfectorder.domain.orders import OrderStatus
-from perfectorder.domain.values import Channel
+from perfectorder.domain.orders import (
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    OrderStatus,
+    PaymentInput,
+    PlaceOrder,
+)
+from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 
 # Our fields a history file may provide, in the order the docs list them.
 FIELDS = (
@@ -351,3 +358,136 @@ def unique_lines(lines: Sequence[HistoryLine]) -> list[HistoryLine]:
         seen.add(key)
         out.append(line)
     return out
+
+
+# The live order file: one row per order line; rows sharing channel and external_ref are one order.
+ORDER_COLUMNS = (
+    "channel",
+    "external_ref",
+    "currency",
+    "customer_id",
+    "customer_email",
+    "customer_name",
+    "customer_phone",
+    "ship_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_region",
+    "ship_postal_code",
+    "ship_country",
+    "ship_phone",
+    "ship_timezone",
+    "sku",
+    "quantity",
+    "unit_price",
+    "requested_delivery_date",
+    "shipping_service",
+    "backorder_policy",
+    "payment_method",
+    "payment_status",
+    "payment_amount",
+    "payment_reference",
+    "note",
+)
+ORDER_REQUIRED = ("channel", "external_ref", "currency", "sku", "quantity")
+
+
+def order_key(row: Mapping[str, str | None]) -> tuple[str, str]:
+    return ((row.get("channel") or "").strip().lower(), (row.get("external_ref") or "").strip())
+
+
+def order_command(rows: Sequence[Mapping[str, str | None]]) -> PlaceOrder:
+    """The PlaceOrder command for one order's rows (the first row carries the order's header); the
+    same verification as the API runs on it afterwards."""
+    first = rows[0]
+
+    def text(name: str, row: Mapping[str, str | None] = first) -> str | None:
+        value = (row.get(name) or "").strip()
+        return value or None
+
+    def choice(name: str, kind: Any, default: Any = None) -> Any:
+        value = text(name)
+        if value is None:
+            return default
+        try:
+            return kind(value.lower())
+        except ValueError:
+            raise RowError(
+                "invalid_choice", name, f"{value!r} is not one of {', '.join(k.value for k in kind)}"
+            ) from None
+
+    def number(name: str, row: Mapping[str, str | None], kind: type) -> Any:
+        value = text(name, row)
+        if value is None:
+            return None
+        try:
+            parsed = Decimal(value)
+        except InvalidOperation:
+            raise RowError("invalid_type", name, f"{value!r} is not a number") from None
+        if not parsed.is_finite():
+            raise RowError("invalid_type", name, f"{value!r} is not a number")
+        if kind is int:
+            if parsed != parsed.to_integral_value():
+                raise RowError("invalid_type", name, f"{value!r} is not a whole number")
+            return int(parsed)
+        return parsed
+
+    for name in ORDER_REQUIRED:
+        if text(name) is None:
+            raise RowError("missing_field", name, f"every row needs {name}")
+    channel = choice("channel", Channel)
+    requested = None
+    if (raw := text("requested_delivery_date")) is not None:
+        try:
+            requested = date.fromisoformat(raw)
+        except ValueError:
+            raise RowError("invalid_type", "requested_delivery_date", "use YYYY-MM-DD") from None
+    lines = []
+    for row in rows:
+        sku = text("sku", row)
+        quantity = number("quantity", row, int)
+        if sku is None or quantity is None:
+            raise RowError(
+                "missing_field", "sku" if sku is None else "quantity", "every row needs sku and quantity"
+            )
+        lines.append(LineInput(sku, quantity, number("unit_price", row, Decimal)))
+    customer_id = number("customer_id", first, int)
+    payment = None
+    if (method := choice("payment_method", PaymentMethod)) is not None:
+        payment = PaymentInput(
+            method,
+            choice("payment_status", PaymentStatus, PaymentStatus.PENDING),
+            number("payment_amount", first, Decimal),
+            text("payment_reference"),
+        )
+    return PlaceOrder(
+        channel=channel,
+        external_ref=text("external_ref") or "",
+        currency=(text("currency") or "").upper(),
+        lines=tuple(lines),
+        customer=CustomerInput(
+            customer_id, text("customer_email"), text("customer_name"), text("customer_phone")
+        ),
+        shipping_address=AddressInput(
+            **{
+                f: text(f"ship_{f}")
+                for f in (
+                    "name",
+                    "line1",
+                    "line2",
+                    "city",
+                    "region",
+                    "postal_code",
+                    "country",
+                    "phone",
+                    "timezone",
+                )
+            }
+        ),
+        payment=payment,
+        requested_delivery_date=requested,
+        backorder_policy=choice("backorder_policy", BackorderPolicy, BackorderPolicy.REJECT),
+        shipping_service=text("shipping_service") or "standard",
+        note=text("note") or "",
+    )
