@@ -32,7 +32,7 @@ def history(
     rejects: Annotated[
         Path | None, typer.Option(help="Where rejected rows go; default FILE.rejects.csv")
     ] = None,
-    chunk: Annotated[int, typer.Option(min=1, max=50_000, help="Orders per transaction")] = 2000,
+    chunk: Annotated[int, typer.Option(min=1, max=50_000, help="Orders per transaction")] = 5000,
 ) -> None:
     """Record past orders as they happened (their times, states, shipments); idempotent."""
     rules = mapping_from_dict(_or_exit(lambda: csv_files.read_toml(mapping)))

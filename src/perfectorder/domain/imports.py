@@ -207,9 +207,8 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
             return None
         zone = ZoneInfo(mapping.timezone)
         for pattern in mapping.formats_for(name):
-            try:
-                parsed = datetime.strptime(value, pattern)
-            except ValueError:
+            parsed = _parse(value, pattern)
+            if parsed is None:
                 continue
             return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
         raise RowError(
@@ -283,6 +282,27 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
     if sku is not None:
         order.lines.append(_line(mapping, sku[:64], text))
     return order
+
+
+# ISO shapes that datetime.fromisoformat reads exactly, about thirty times faster than strptime:
+# the length check keeps it as strict as the pattern.
+_ISO_SHAPES = {"%Y-%m-%d %H:%M:%S": (19, " "), "%Y-%m-%dT%H:%M:%S": (19, "T"), "%Y-%m-%d": (10, "")}
+
+
+def _parse(value: str, pattern: str) -> datetime | None:
+    shape = _ISO_SHAPES.get(pattern)
+    if shape is not None:
+        length, separator = shape
+        if len(value) != length or (separator and value[10] != separator) or not value[:4].isdigit():
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    try:
+        return datetime.strptime(value, pattern)
+    except ValueError:
+        return None
 
 
 def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine:

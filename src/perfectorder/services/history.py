@@ -24,7 +24,7 @@ from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.history_ports import PastOrder, PastProduct, PastShipment
 from perfectorder.services.ports import NewEvent, NewLine, NewOrder, UnitOfWork
 
-CHUNK = 2000
+CHUNK = 5000
 NOT_SHIPPED = (OrderStatus.CANCELLED, OrderStatus.RECEIVED, OrderStatus.ON_HOLD, OrderStatus.APPROVED)
 
 
