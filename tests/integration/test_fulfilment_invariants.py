@@ -178,7 +178,12 @@ def machine_application(request: pytest.FixtureRequest) -> Iterator[Application]
 def test_fulfilment_keeps_stock_and_ledger_consistent(machine_application: Application) -> None:
     FulfilmentMachine.application = machine_application
     FulfilmentMachine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
+        max_examples=25,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        # Fixed examples: a random run sometimes never short-picks, and then proves too little.
+        derandomize=True,
     )
     FulfilmentMachine.TestCase().runTest()
     with machine_application.engine.connect() as conn:

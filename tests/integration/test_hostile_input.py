@@ -211,3 +211,22 @@ def test_carrier_event_times_are_normalised_to_utc_or_refused(client, moment, st
     if status == 422:
         assert response.json()["error"]["code"] == "out_of_range"
         assert response.json()["error"]["field"] == "events[0].occurred_at"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/metrics/perfect-order",
+        "/api/v1/metrics/perfect-order/trend",
+        "/api/v1/metrics/kpis",
+        "/api/v1/metrics/improvements",
+    ],
+)
+@pytest.mark.parametrize(
+    ("start", "end", "status"), [("9999-12-31", "9999-12-31", 422), ("0001-01-01", "0001-01-05", 200)]
+)
+def test_report_periods_at_the_ends_of_the_calendar_never_give_a_500(client, path, start, end, status):
+    response = client.get(path, params={"from": start, "to": end})
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert response.json()["error"]["code"] == "invalid_period"

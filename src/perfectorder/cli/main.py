@@ -13,6 +13,7 @@ from rich.table import Table
 from perfectorder.bootstrap import Application
 from perfectorder.cli import fulfilment as fulfilment_cli
 from perfectorder.cli import importing as importing_cli
+from perfectorder.cli import metrics as metrics_cli
 from perfectorder.cli import outbox as outbox_cli
 from perfectorder.cli import report as report_cli
 from perfectorder.cli.common import console, err, run
@@ -47,6 +48,7 @@ app.add_typer(fulfilment_cli.shipments, name="shipments")
 app.add_typer(fulfilment_cli.returns, name="returns")
 app.add_typer(outbox_cli.outbox, name="outbox")
 app.add_typer(importing_cli.imports, name="import")
+app.add_typer(metrics_cli.metrics, name="metrics")
 app.command("worker")(outbox_cli.worker)
 app.command("report")(report_cli.report)
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from perfectorder.bootstrap import build, build_dispatcher
 from perfectorder.cli.common import console, run
 from perfectorder.config import Settings
-from perfectorder.services import delays, dispatch
+from perfectorder.services import delays, dispatch, verdicts
 
 outbox = typer.Typer(help="Messages waiting, delivered or dead.", no_args_is_help=True)
 
@@ -39,6 +39,8 @@ def worker(
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
         while not stop.is_set():
             delays.scan_late_releases(application.services)
+            # Keeps the rollups warm so the first report after a busy spell does not wait for them.
+            verdicts.refresh(application.services)
             for _ in range(120):
                 if stop.is_set():
                     break

@@ -41,7 +41,9 @@ def report(
     end: Annotated[
         str | None, typer.Option("--to", help="Last day placed, inclusive (default: today)")
     ] = None,
-    group_by: Annotated[str | None, typer.Option(help="channel, warehouse or carrier")] = None,
+    group_by: Annotated[
+        str | None, typer.Option(help="channel, warehouse, carrier, category or tier")
+    ] = None,
     on_time_reference: Annotated[OnTimeReference, typer.Option(help="original, latest or requested")] = (
         OnTimeReference.ORIGINAL
     ),
@@ -52,8 +54,8 @@ def report(
     """Perfect order rate, component rates and index of the orders placed in a period."""
     if database_url:
         os.environ["PERFECTORDER_DATABASE_URL"] = database_url
-    if group_by not in (None, "channel", "warehouse", "carrier"):
-        raise typer.BadParameter("use channel, warehouse or carrier", param_hint="--group-by")
+    if group_by not in (None, "channel", "warehouse", "carrier", "category", "tier"):
+        raise typer.BadParameter("use channel, warehouse, carrier, category or tier", param_hint="--group-by")
     last = date.fromisoformat(end) if end else date.today()
     first = date.fromisoformat(start) if start else last - timedelta(days=30)
     settings = Settings(on_time_reference, on_time_tolerance_days)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from perfectorder.domain.notifications import SentMessage, communication_verdict
@@ -125,7 +125,8 @@ def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) 
     delivered = _delivered_at(facts)
     if delivered is None:
         return Verdict(facts.order_id, VerdictState.PENDING)
-    state = VerdictState.FINAL if now >= delivered + settings.settlement else VerdictState.PROVISIONAL
+    final = now.astimezone(UTC).date() >= final_from(delivered, settings.settlement)
+    state = VerdictState.FINAL if final else VerdictState.PROVISIONAL
     failures = [
         *_complete(facts, delivered),
         *_on_time(facts, delivered, settings),
@@ -143,6 +144,16 @@ def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) 
     if facts.messages is None:
         components["communicated"] = None
     return Verdict(facts.order_id, state, components, tuple(failures))
+
+
+def final_from(delivered_at: datetime, settlement: timedelta) -> date:
+    """Final from the UTC day after the settlement window closes: a whole-day rule, so a daily
+    rollup and a single order's verdict always agree."""
+    return (delivered_at + settlement).astimezone(UTC).date() + timedelta(days=1)
+
+
+def delivered_at(facts: OrderFacts) -> datetime | None:
+    return _delivered_at(facts)
 
 
 def _delivered_at(facts: OrderFacts) -> datetime | None:

@@ -87,6 +87,7 @@ def improvements(verdicts: Iterable[Verdict], *, limit: int = 10) -> list[Improv
     final = [v for v in verdicts if v.state is VerdictState.FINAL]
     if not final:
         return []
+    whole = {v.order_id for v in final if all(ok is not None for ok in v.components.values())}
     perfect = sum(1 for v in final if v.perfect)
     groups: dict[tuple[str, str, str], set[int]] = {}
     for v in final:
@@ -96,14 +97,14 @@ def improvements(verdicts: Iterable[Verdict], *, limit: int = 10) -> list[Improv
     ranked = []
     for key, order_ids in groups.items():
         # Orders whose only failure is this one would have been perfect without it.
-        rescued = sum(1 for oid in order_ids if failures_of[oid] == {key})
+        rescued = sum(1 for oid in order_ids if failures_of[oid] == {key} and oid in whole)
         ranked.append(
             Improvement(
                 key[0],
                 key[1],
                 key[2],
                 len(order_ids),
-                (perfect + rescued) / len(final),
+                (perfect + rescued) / len(whole) if whole else 0.0,
                 tuple(sorted(order_ids)),
             )
         )

@@ -184,6 +184,9 @@ class Dispatcher:
         def work(uow: UnitOfWork) -> None:
             uow.outbox.record_attempt(message.id, at=now, ok=True, error=None, worker=self.worker)
             uow.outbox.delivered(message.id, at=now, recipient=recipient)
+            if message.order_id is not None and message.kind == "email":
+                # When a message arrived decides the communicated component.
+                uow.verdicts.enqueue([message.order_id], at=now)
 
         run_transaction(self.ctx, work)
 

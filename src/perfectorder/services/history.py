@@ -116,7 +116,8 @@ def _record(
     product_ids = history.products_by_sku(list(wanted.values()), created_at=earliest) if wanted else {}
     warehouse_ids = {code: history.warehouse_id(code) for code in sorted({o.warehouse for o in fresh})}
     past = [_past(o, mapping, source, customer_ids, product_ids, warehouse_ids) for o in fresh]
-    history.add_orders(past)
+    ids = history.add_orders(past)
+    uow.verdicts.enqueue(ids, at=max(o.ordered_at for o in fresh))
     return len(past), duplicates
 
 

@@ -16,6 +16,8 @@ def add_events(uow: UnitOfWork, order_id: int, events: Sequence[NewEvent]) -> No
     if not events:
         return
     uow.orders.add_events(order_id, events)
+    # The order's stored verdict is refreshed before the next report reads the rollups.
+    uow.verdicts.enqueue([order_id], at=events[0].occurred_at)
     messages = []
     for e in events:
         data = {"order_id": order_id, "event": e.type, "occurred_at": e.occurred_at.isoformat(), **e.data}

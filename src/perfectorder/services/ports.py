@@ -18,6 +18,7 @@ from perfectorder.services.outbox_ports import OutboxRepository
 
 if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.history_ports import HistoryRepository
+    from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
     CustomerView,
     EventView,
@@ -230,7 +231,22 @@ class WarehouseRepository(Protocol):
     def reference(self) -> ReferenceData: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InventoryFlow:
+    """Units and value (at unit cost, else price) that left by picking in a period, and what was
+    on hand at its start, its end and now."""
+
+    units_out: int
+    value_out: Decimal
+    units_start: int
+    value_start: Decimal
+    units_end: int
+    value_end: Decimal
+    units_now: int
+
+
 class StockRepository(Protocol):
+    def flow(self, start: datetime, end: datetime) -> InventoryFlow: ...
     def available(self, product_ids: Sequence[int]) -> dict[tuple[int, int], int]: ...
     def reserve(self, product_id: int, warehouse_id: int, quantity: int) -> bool: ...
     def release(self, product_id: int, warehouse_id: int, quantity: int) -> bool: ...
@@ -379,6 +395,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def history(self) -> HistoryRepository: ...
+    @property
+    def verdicts(self) -> VerdictRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from perfectorder.domain.access import SYSTEM, Principal
+from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.notifications import EmailKind, SentMessage
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, OrderKpiFacts, customer_behaviour, kpis
 from perfectorder.metrics.perfect_order import (
@@ -17,14 +19,20 @@ from perfectorder.metrics.perfect_order import (
     Settings,
     ShipmentFact,
     Verdict,
+    delivered_at,
     evaluate,
+    final_from,
 )
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates, improvements, rates
-from perfectorder.services.context import ServiceContext, read
+from perfectorder.metrics.rollup import NEVER, Sums, VerdictRow, merge_sums, rates_from_sums, stored_state
+from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.facts import order_facts
 from perfectorder.services.ports import OrderFilter, UnitOfWork
 
-GROUPS = ("channel", "warehouse", "carrier")
+GROUPS = ("channel", "warehouse", "carrier", "category", "tier")
+GRANULARITIES = ("day", "week", "month")
+ORDER_IDS_SHOWN = 50
+EMPTY = Sums({}, 0, 0, 0)
 DEFAULT_SETTINGS = Settings()
 MAX_ORDERS = 100_000
 
@@ -108,28 +116,113 @@ def perfect_order_report(
     group_by: str | None = None,
     settings: Settings = DEFAULT_SETTINGS,
 ) -> dict[str, PerfectOrderRates]:
-    """Rates for the whole period (key "all"), or per channel / warehouse / carrier."""
+    """Rates for the whole period (key "all"), or per slice. Read from the daily rollups; a period
+    that does not start and end at midnight UTC, or non-default on-time settings, are judged order
+    by order instead (the rollups hold the default verdicts)."""
+    days = _whole_days(placed_from, placed_to)
+    if days is None or settings != DEFAULT_SETTINGS:
+        return _scanned_report(ctx, placed_from, placed_to, group_by=group_by, settings=settings)
+    refresh(ctx)
+    today = ctx.clock.now().astimezone(UTC).date()
+    found = read(ctx, lambda uow: uow.verdicts.sums(*days, group_by or "all", today))
+    if group_by is None:
+        return {"all": rates_from_sums(found.get(("", None), EMPTY))}
+    return {key: rates_from_sums(sums) for (key, _), sums in sorted(found.items())}
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    period: date  # first day of the day, ISO week (Monday) or month
+    key: str
+    rates: PerfectOrderRates
+
+
+def perfect_order_trend(
+    ctx: ServiceContext,
+    placed_from: datetime,
+    placed_to: datetime,
+    *,
+    granularity: str = "day",
+    group_by: str | None = None,
+) -> list[TrendPoint]:
+    """Rates per day, week or month of the period (by the day orders were placed), from the rollups."""
+    if granularity not in GRANULARITIES:
+        raise InvalidInput("invalid_granularity", "granularity is day, week or month", field="granularity")
+    days = _whole_days(placed_from, placed_to)
+    if days is None:
+        raise InvalidInput("invalid_period", "a trend runs over whole UTC days", field="from")
+    refresh(ctx)
+    today = ctx.clock.now().astimezone(UTC).date()
+    found = read(ctx, lambda uow: uow.verdicts.sums(*days, group_by or "all", today, by_day=True))
+    buckets: dict[tuple[date, str], list[Sums]] = defaultdict(list)
+    for (key, day), sums in found.items():
+        assert day is not None
+        buckets[(period_start(day, granularity), key)].append(sums)
+    return [
+        TrendPoint(period, key, rates_from_sums(merge_sums(parts)))
+        for (period, key), parts in sorted(buckets.items())
+    ]
+
+
+def period_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def previous_period(placed_from: datetime, placed_to: datetime) -> tuple[datetime, datetime]:
+    """The period of the same length just before, for comparison."""
+    try:
+        return placed_from - (placed_to - placed_from), placed_from
+    except OverflowError:  # a period starting in year 1 has nothing before it
+        return placed_from, placed_from
+
+
+def _whole_days(placed_from: datetime, placed_to: datetime) -> tuple[date, date] | None:
+    start, end = placed_from.astimezone(UTC), placed_to.astimezone(UTC)
+    if start.time() != time() or end.time() != time():
+        return None
+    return start.date(), end.date()
+
+
+def _scanned_report(
+    ctx: ServiceContext,
+    placed_from: datetime,
+    placed_to: datetime,
+    *,
+    group_by: str | None,
+    settings: Settings,
+) -> dict[str, PerfectOrderRates]:
     judged = verdicts_between(ctx, placed_from, placed_to, settings=settings)
     if group_by is None:
         return {"all": rates(v for _, v in judged)}
     groups: dict[str, list[Verdict]] = defaultdict(list)
-    channels = _channels(ctx, [f.order_id for f, _ in judged]) if group_by == "channel" else {}
+    keys = _slice_keys(ctx, [f.order_id for f, _ in judged])
     for f, v in judged:
-        for key in _keys(f, group_by, channels):
+        for key in _keys(f, group_by, keys):
             groups[key].append(v)
     return {key: rates(vs) for key, vs in sorted(groups.items())}
 
 
-def _channels(ctx: ServiceContext, order_ids: Sequence[int]) -> dict[int, str]:
-    def work(uow: UnitOfWork) -> dict[int, str]:
-        return {oid: state.channel for oid in order_ids if (state := uow.orders.state(oid)) is not None}
+def _slice_keys(
+    ctx: ServiceContext, order_ids: Sequence[int]
+) -> dict[int, tuple[str, int, str, tuple[str, ...]]]:
+    def work(uow: UnitOfWork) -> dict[int, tuple[str, int, str, tuple[str, ...]]]:
+        return {oid: found for oid in order_ids if (found := uow.verdicts.slice_keys(oid)) is not None}
 
     return read(ctx, work)
 
 
-def _keys(f: OrderFacts, group_by: str, channels: dict[int, str]) -> set[str]:
+def _keys(f: OrderFacts, group_by: str, keys: dict[int, tuple[str, int, str, tuple[str, ...]]]) -> set[str]:
+    channel, _, tier, categories = keys.get(f.order_id, ("?", 0, "?", ()))
     if group_by == "channel":
-        return {channels.get(f.order_id, "?")}
+        return {channel}
+    if group_by == "tier":
+        return {tier}
+    if group_by == "category":
+        return set(categories) or {"none"}
     if group_by == "warehouse":
         return {s.warehouse for s in f.shipments} or {"unshipped"}
     return {s.carrier for s in f.shipments} or {"unshipped"}
@@ -143,9 +236,55 @@ def improvement_report(
     limit: int = 10,
     settings: Settings = DEFAULT_SETTINGS,
 ) -> list[Improvement]:
-    return improvements(
-        (v for _, v in verdicts_between(ctx, placed_from, placed_to, settings=settings)), limit=limit
-    )
+    """Failures ranked by the final orders they made imperfect. From the rollups, each carries up
+    to ORDER_IDS_SHOWN of its orders; `orders_with_failure` pages through the rest."""
+    days = _whole_days(placed_from, placed_to)
+    if days is None or settings != DEFAULT_SETTINGS:
+        return improvements(
+            (v for _, v in verdicts_between(ctx, placed_from, placed_to, settings=settings)), limit=limit
+        )
+    refresh(ctx)
+    today = ctx.clock.now().astimezone(UTC).date()
+
+    def work(uow: UnitOfWork) -> list[Improvement]:
+        totals = uow.verdicts.sums(*days, "all", today).get(("", None), EMPTY).final
+        whole, perfect = totals.get("whole", 0), totals.get("perfect", 0)
+        ranked = [
+            (component, code, stage, orders, (perfect + sole) / whole if whole else 0.0)
+            for component, code, stage, orders, sole in uow.verdicts.failure_counts(*days, today)
+        ]
+        ranked.sort(key=lambda i: (-i[3], -i[4], i[0], i[1]))
+        return [
+            Improvement(
+                c,
+                code,
+                stage,
+                orders,
+                without,
+                tuple(uow.verdicts.orders_with_failure(*days, today, (c, code, stage), ORDER_IDS_SHOWN)),
+            )
+            for c, code, stage, orders, without in ranked[:limit]
+        ]
+
+    return read(ctx, work)
+
+
+def orders_with_failure(
+    ctx: ServiceContext,
+    placed_from: datetime,
+    placed_to: datetime,
+    failure: tuple[str, str, str],
+    *,
+    limit: int = 200,
+) -> list[int]:
+    """Final orders of the period that failed with (component, code, stage): the orders behind an
+    improvement, for the dashboard and the API."""
+    days = _whole_days(placed_from, placed_to)
+    if days is None:
+        raise InvalidInput("invalid_period", "a period runs over whole UTC days", field="from")
+    refresh(ctx)
+    today = ctx.clock.now().astimezone(UTC).date()
+    return read(ctx, lambda uow: uow.verdicts.orders_with_failure(*days, today, failure, limit))
 
 
 STAGE_EVENTS = {
@@ -158,52 +297,54 @@ STAGE_EVENTS = {
 }
 
 
+def kpi_facts_of(uow: UnitOfWork, facts: OrderFacts, verdict: Verdict) -> OrderKpiFacts:
+    """The per-order facts the KPIs are computed from, read from the order's timeline and tasks."""
+    reached: dict[str, datetime] = {}
+    timeline = uow.orders.timeline(facts.order_id)
+    for e in timeline:
+        stage = STAGE_EVENTS.get(e.type)
+        if stage is not None and stage not in reached:
+            reached[stage] = e.occurred_at
+    state = uow.orders.state(facts.order_id)
+    found = uow.fulfilment
+    tasks = found.tasks(order_id=facts.order_id)
+    first = min((s.shipped_at for s in facts.shipments), default=None)
+    first_units = _units_in_first_shipment(uow, facts.order_id, first)
+    return OrderKpiFacts(
+        order_id=facts.order_id,
+        customer_id=state.customer_id if state else 0,
+        placed_at=facts.placed_at,
+        cancelled=facts.cancelled,
+        promised_ship_date=facts.promised_ship_date,
+        promised_date=facts.promised_date,
+        reached=reached,
+        lines_ordered=len(facts.lines),
+        units_ordered=sum(x.quantity - x.cancelled_qty for x in facts.lines),
+        lines_complete_first=sum(
+            1 for x in facts.lines if first_units.get(x.sku, 0) >= x.quantity - x.cancelled_qty
+        ),
+        units_first_shipment=sum(first_units.values()),
+        backordered=any(i.code == "short_pick" for i in facts.issues)
+        or any(e.type == "order.backordered" for e in timeline),
+        pick_lines=len(tasks),
+        pick_lines_correct=sum(t.correct for t in tasks),
+        accurate=verdict.components.get("accurate"),
+        returned_reasons=tuple(r.reason for r in found.returns(facts.order_id)),
+        rating=facts.feedback.rating if facts.feedback else None,
+        delivered_on=reached["delivered"].date() if "delivered" in reached else None,
+    )
+
+
 def kpi_report(
     ctx: ServiceContext, placed_from: datetime, placed_to: datetime
 ) -> tuple[Kpis, CustomerBehaviour]:
+    days = _whole_days(placed_from, placed_to)
+    if days is not None:
+        refresh(ctx)
+        orders = read(ctx, lambda uow: uow.verdicts.kpi_facts(*days))
+        return kpis(orders), customer_behaviour(orders)
     judged = verdicts_between(ctx, placed_from, placed_to)
-
-    def work(uow: UnitOfWork) -> list[OrderKpiFacts]:
-        out = []
-        for facts, verdict in judged:
-            reached: dict[str, datetime] = {}
-            for e in uow.orders.timeline(facts.order_id):
-                stage = STAGE_EVENTS.get(e.type)
-                if stage is not None and stage not in reached:
-                    reached[stage] = e.occurred_at
-            state = uow.orders.state(facts.order_id)
-            found = uow.fulfilment
-            tasks = found.tasks(order_id=facts.order_id)
-            first = min((s.shipped_at for s in facts.shipments), default=None)
-            first_units = _units_in_first_shipment(uow, facts.order_id, first)
-            out.append(
-                OrderKpiFacts(
-                    order_id=facts.order_id,
-                    customer_id=state.customer_id if state else 0,
-                    placed_at=facts.placed_at,
-                    cancelled=facts.cancelled,
-                    promised_ship_date=facts.promised_ship_date,
-                    promised_date=facts.promised_date,
-                    reached=reached,
-                    lines_ordered=len(facts.lines),
-                    units_ordered=sum(x.quantity - x.cancelled_qty for x in facts.lines),
-                    lines_complete_first=sum(
-                        1 for x in facts.lines if first_units.get(x.sku, 0) >= x.quantity - x.cancelled_qty
-                    ),
-                    units_first_shipment=sum(first_units.values()),
-                    backordered=any(i.code == "short_pick" for i in facts.issues)
-                    or any(e.type == "order.backordered" for e in uow.orders.timeline(facts.order_id)),
-                    pick_lines=len(tasks),
-                    pick_lines_correct=sum(t.correct for t in tasks),
-                    accurate=verdict.components.get("accurate"),
-                    returned_reasons=tuple(r.reason for r in found.returns(facts.order_id)),
-                    rating=facts.feedback.rating if facts.feedback else None,
-                    delivered_on=reached["delivered"].date() if "delivered" in reached else None,
-                )
-            )
-        return out
-
-    orders = read(ctx, work)
+    orders = read(ctx, lambda uow: [kpi_facts_of(uow, f, v) for f, v in judged])
     return kpis(orders), customer_behaviour(orders)
 
 
@@ -217,3 +358,90 @@ def _units_in_first_shipment(uow: UnitOfWork, order_id: int, first: datetime | N
             for sku, quantity in packages[s.package_id].items:
                 units[sku] += quantity
     return units
+
+
+REFRESH_BATCH = 200
+
+
+def verdict_row(uow: UnitOfWork, order_id: int, now: datetime) -> VerdictRow | None:
+    """The order's verdict under the default settings, with the slices it counts in."""
+    facts = facts_for(uow, order_id)
+    keys = uow.verdicts.slice_keys(order_id)
+    if facts is None or keys is None:
+        return None
+    verdict = evaluate(facts, now=now)
+    state = stored_state(verdict)
+    arrived = delivered_at(facts) if state == "delivered" else None
+    channel, customer_id, tier, categories = keys
+    return VerdictRow(
+        order_id=order_id,
+        placed_on=facts.placed_at.astimezone(UTC).date(),
+        channel=channel,
+        customer_id=customer_id,
+        tier=tier,
+        warehouses=tuple(sorted({s.warehouse for s in facts.shipments})),
+        carriers=tuple(sorted({s.carrier for s in facts.shipments})),
+        categories=categories,
+        state=state,
+        final_from=final_from(arrived, DEFAULT_SETTINGS.settlement) if arrived else NEVER,
+        components=verdict.components,
+        failures=verdict.failures,
+        kpi=kpi_facts_of(uow, facts, verdict),
+    )
+
+
+def refresh(ctx: ServiceContext, *, batch: int = REFRESH_BATCH) -> int:
+    """Re-judges every order whose facts changed since its verdict was stored and moves the rollups
+    with it; returns how many were refreshed. Reports call it first, so they are never stale."""
+    done = 0
+
+    def work(uow: UnitOfWork) -> int:
+        now = ctx.clock.now()
+        claimed = uow.verdicts.queued(batch)
+        old = uow.verdicts.stored(claimed)
+        for order_id in claimed:
+            new = verdict_row(uow, order_id, now)
+            if new is not None:
+                uow.verdicts.replace(old.get(order_id), new, at=now)
+        uow.verdicts.dequeue(claimed)
+        return len(claimed)
+
+    while True:
+        refreshed = run_transaction(ctx, work)
+        done += refreshed
+        if refreshed < batch:
+            return done
+
+
+def rebuild(ctx: ServiceContext) -> int:
+    """Throws the stored verdicts and rollups away and builds them again from every order's facts."""
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> None:
+        uow.verdicts.clear()
+        after = 0
+        while ids := uow.verdicts.order_ids(after, 5000):
+            uow.verdicts.enqueue(ids, at=now)
+            after = ids[-1]
+
+    run_transaction(ctx, work)
+    return refresh(ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryTurnover:
+    turnover: float | None  # cost of goods picked / average inventory value
+    turnover_units: float | None  # units picked / average units on hand
+    days_of_supply: float | None  # units on hand now / units picked per day in the period
+
+
+def inventory_turnover(ctx: ServiceContext, start: datetime, end: datetime) -> InventoryTurnover:
+    flow = read(ctx, lambda uow: uow.stock.flow(start, end))
+    days = max((end - start).total_seconds() / 86400, 1e-9)
+    average_value = (flow.value_start + flow.value_end) / 2
+    average_units = (flow.units_start + flow.units_end) / 2
+    return InventoryTurnover(
+        turnover=float(flow.value_out / average_value) if average_value else None,
+        turnover_units=flow.units_out / average_units if average_units else None,
+        days_of_supply=flow.units_now / (flow.units_out / days) if flow.units_out else None,
+    )

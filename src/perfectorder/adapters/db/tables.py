@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from perfectorder.adapters.db.types import ExactDecimal, UtcDateTime
+from perfectorder.metrics.rollup import COUNTS as ROLLUP_COUNTS
 
 metadata = MetaData(
     naming_convention={
@@ -533,6 +534,58 @@ webhook_subscriptions = Table(
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),
     Column("disabled_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Orders whose facts changed since their verdict was last stored; drained by metrics.refresh.
+verdict_queue = Table(
+    "verdict_queue",
+    metadata,
+    Column("order_id", Integer, primary_key=True),
+    Column("queued_at", UtcDateTime(), nullable=False),
+)
+# Each order's stored verdict (default settings) with the slices it belongs to and its KPI facts.
+order_verdicts = Table(
+    "order_verdicts",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("placed_on", Date, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("customer_id", Integer, nullable=False),
+    Column("tier", String(20), nullable=False),
+    Column("warehouses", String(300), nullable=False),
+    Column("carriers", String(300), nullable=False),
+    Column("categories", String(1000), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("final_from", Date, nullable=False),
+    Column("components", JSON, nullable=False),
+    Column("failures", JSON, nullable=False),
+    Column("kpi", JSON, nullable=False),
+    Column("refreshed_at", UtcDateTime(), nullable=False),
+    Index("ix_order_verdicts_placed_on", "placed_on"),
+)
+verdict_failures = Table(
+    "verdict_failures",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("component", String(20), primary_key=True),
+    Column("code", String(50), primary_key=True),
+    Column("stage", String(20), primary_key=True),
+    # The order's only failure: without it the order would have been perfect.
+    Column("sole", Boolean, nullable=False),
+    Column("placed_on", Date, nullable=False),
+    Column("final_from", Date, nullable=False),
+    Index("ix_verdict_failures_failure", "component", "code", "stage", "placed_on"),
+)
+# Daily sums of stored verdicts per slice; reports add these up instead of reading orders.
+verdict_rollups = Table(
+    "verdict_rollups",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("dimension", String(20), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("state", String(10), primary_key=True),
+    Column("final_from", Date, primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
 )
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]

@@ -21,6 +21,7 @@ from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepo
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
+from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
 from perfectorder.services.ports import TransientConflict
 
 # SQLSTATEs that mean "you lost a race, the same transaction may well succeed if run again".
@@ -130,6 +131,7 @@ class SqlAlchemyUnitOfWork:
         self.fulfilment = SqlFulfilmentRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.history = SqlHistoryRepository(conn)
+        self.verdicts = SqlVerdictRepository(conn)
         return self
 
     def commit(self) -> None:

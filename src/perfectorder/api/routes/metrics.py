@@ -18,6 +18,7 @@ from perfectorder.services import verdicts
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
 Reference = Annotated[OnTimeReference, Query(alias="on_time_reference")]
 Tolerance = Annotated[int, Query(alias="on_time_tolerance_days", ge=0, le=30)]
+GroupBy = Literal["channel", "warehouse", "carrier", "category", "tier"]
 
 
 class FailurePublic(BaseModel):
@@ -56,6 +57,21 @@ class PerfectOrderReport(BaseModel):
     period: dict[str, date]
     group_by: str | None
     groups: dict[str, RatesPublic]
+    previous_period: dict[str, date] = Field(description="The period of the same length just before")
+    previous: dict[str, RatesPublic] = Field(description="The same figures for the previous period")
+
+
+class TrendPointPublic(BaseModel):
+    period: date = Field(description="First day of the day, ISO week (Monday) or month")
+    key: str = Field(description="The slice, or empty for the whole store")
+    rates: RatesPublic
+
+
+class TrendReport(BaseModel):
+    period: dict[str, date]
+    granularity: str
+    group_by: str | None
+    points: list[TrendPointPublic]
 
 
 class ImprovementPublic(BaseModel):
@@ -84,7 +100,7 @@ def rates_public(r: PerfectOrderRates) -> RatesPublic:
 
 
 def _period(start: date, end: date) -> tuple[datetime, datetime]:
-    if end < start or (end - start).days > 366:
+    if end < start or (end - start).days > 366 or end >= date.max:
         raise InvalidInput(
             "invalid_period", "use a period of at most a year, `from` not after `to`", field="to"
         )
@@ -129,19 +145,80 @@ def perfect_order(
     _caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
-    group_by: Literal["channel", "warehouse", "carrier"] | None = None,
+    group_by: GroupBy | None = None,
     reference: Reference = OnTimeReference.ORIGINAL,
     tolerance: Tolerance = 0,
 ) -> PerfectOrderReport:
-    """Perfect order rate, component rates and index for orders placed in the period."""
+    """Perfect order rate, component rates and index for orders placed in the period, beside the
+    same figures for the period of the same length just before it."""
     placed_from, placed_to = _period(start, end)
+    settings = Settings(reference, tolerance)
     report = verdicts.perfect_order_report(
-        services, placed_from, placed_to, group_by=group_by, settings=Settings(reference, tolerance)
+        services, placed_from, placed_to, group_by=group_by, settings=settings
+    )
+    before_from, before_to = verdicts.previous_period(placed_from, placed_to)
+    before = verdicts.perfect_order_report(
+        services, before_from, before_to, group_by=group_by, settings=settings
     )
     return PerfectOrderReport(
         period={"from": start, "to": end},
         group_by=group_by,
         groups={k: rates_public(r) for k, r in report.items()},
+        previous_period={
+            "from": before_from.date(),
+            "to": max(before_to.date(), date.min + timedelta(days=1)) - timedelta(days=1),
+        },
+        previous={k: rates_public(r) for k, r in before.items()},
+    )
+
+
+@router.get(
+    "/metrics/perfect-order/trend",
+    response_model=TrendReport,
+    operation_id="perfect_order_trend",
+    responses=error_responses(422),
+)
+def perfect_order_trend(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
+    end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
+    granularity: Literal["day", "week", "month"] = "day",
+    group_by: GroupBy | None = None,
+) -> TrendReport:
+    """The perfect order rate, index and component rates per day, week or month."""
+    placed_from, placed_to = _period(start, end)
+    points = verdicts.perfect_order_trend(
+        services, placed_from, placed_to, granularity=granularity, group_by=group_by
+    )
+    return TrendReport(
+        period={"from": start, "to": end},
+        granularity=granularity,
+        group_by=group_by,
+        points=[TrendPointPublic(period=p.period, key=p.key, rates=rates_public(p.rates)) for p in points],
+    )
+
+
+@router.get(
+    "/metrics/failures/orders",
+    response_model=list[int],
+    operation_id="orders_with_failure",
+    responses=error_responses(422),
+)
+def orders_with_failure(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    component: Annotated[str, Query(min_length=1, max_length=20)],
+    code: Annotated[str, Query(min_length=1, max_length=50)],
+    stage: Annotated[str, Query(min_length=1, max_length=20)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[int]:
+    """Ids of the final orders of the period that failed this way: the orders behind an improvement."""
+    placed_from, placed_to = _period(start, end)
+    return verdicts.orders_with_failure(
+        services, placed_from, placed_to, (component, code, stage), limit=limit
     )
 
 
@@ -199,6 +276,11 @@ class KpisPublic(BaseModel):
     customers: int
     repeat_purchase_rate: float | None
     orders_per_customer: float | None
+    inventory_turnover: float | None = Field(
+        description="Cost of goods picked in the period / average inventory value (unit cost, else price)"
+    )
+    inventory_turnover_units: float | None = Field(description="Units picked / average units on hand")
+    days_of_supply: float | None = Field(description="Units on hand now / units picked per day in the period")
 
 
 @router.get("/metrics/kpis", response_model=KpisPublic, operation_id="kpis", responses=error_responses(422))
@@ -211,6 +293,7 @@ def kpis(
     """Cycle and stage times, on-time, fill, backorder, accuracy, return and cancellation rates."""
     placed_from, placed_to = _period(start, end)
     k, c = verdicts.kpi_report(services, placed_from, placed_to)
+    stock = verdicts.inventory_turnover(services, placed_from, placed_to)
 
     def dist(d: object) -> DistributionPublic:
         return DistributionPublic.model_validate(d, from_attributes=True)
@@ -235,4 +318,7 @@ def kpis(
         customers=c.customers,
         repeat_purchase_rate=c.repeat_purchase_rate,
         orders_per_customer=c.orders_per_customer,
+        inventory_turnover=stock.turnover,
+        inventory_turnover_units=stock.turnover_units,
+        days_of_supply=stock.days_of_supply,
     )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import upsert
-from perfectorder.services.ports import Movement
+from perfectorder.services.ports import InventoryFlow, Movement
 from perfectorder.services.views import MovementView, StockView
 
 s = t.stock
@@ -75,6 +76,61 @@ _LEVELS = select(
 class SqlStockRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def flow(self, start: datetime, end: datetime) -> InventoryFlow:
+        products, stock, stock_movements = t.products, t.stock, t.stock_movements
+        cost = func.coalesce(products.c.unit_cost, products.c.price)
+        per_product = {
+            r.id: (r.cost, int(r.on_hand or 0))
+            for r in self._conn.execute(
+                select(products.c.id, cost.label("cost"), func.sum(stock.c.on_hand).label("on_hand"))
+                .join(stock, stock.c.product_id == products.c.id)
+                .group_by(products.c.id, cost)
+            )
+        }
+        # On hand at a moment = on hand now minus every movement since then.
+        since: dict[str, dict[int, int]] = {"start": {}, "end": {}}
+        for name, moment in (("start", start), ("end", end)):
+            for r in self._conn.execute(
+                select(stock_movements.c.product_id, func.sum(stock_movements.c.on_hand_delta).label("d"))
+                .where(stock_movements.c.created_at >= moment)
+                .group_by(stock_movements.c.product_id)
+            ):
+                since[name][r.product_id] = int(r.d or 0)
+        out_units: dict[int, int] = {
+            r.product_id: -int(r.d or 0)
+            for r in self._conn.execute(
+                select(stock_movements.c.product_id, func.sum(stock_movements.c.on_hand_delta).label("d"))
+                .where(
+                    stock_movements.c.movement == "pick",
+                    stock_movements.c.created_at >= start,
+                    stock_movements.c.created_at < end,
+                )
+                .group_by(stock_movements.c.product_id)
+            )
+        }
+
+        def at(name: str) -> tuple[int, Decimal]:
+            units, value = 0, Decimal(0)
+            for pid, (unit_cost, now) in per_product.items():
+                then = max(now - since[name].get(pid, 0), 0)
+                units += then
+                value += then * unit_cost
+            return units, value
+
+        units_start, value_start = at("start")
+        units_end, value_end = at("end")
+        return InventoryFlow(
+            units_out=sum(out_units.values()),
+            value_out=sum(
+                (u * per_product.get(pid, (Decimal(0), 0))[0] for pid, u in out_units.items()), Decimal(0)
+            ),
+            units_start=units_start,
+            value_start=value_start,
+            units_end=units_end,
+            value_end=value_end,
+            units_now=sum(now for _, now in per_product.values()),
+        )
 
     def available(self, product_ids: Sequence[int]) -> dict[tuple[int, int], int]:
         rows = self._conn.execute(_AVAILABLE, {"ids": list(product_ids)})

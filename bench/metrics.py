@@ -1,0 +1,378 @@
+"""Perfect Order reports on a million orders: the rollups against a scan of the same month.
+
+Run:    .venv/bin/python bench/metrics.py                    (1,000,000 orders: a few minutes to load)
+        .venv/bin/python bench/metrics.py --orders 100000    (a quick look)
+
+Needs PostgreSQL at --pg (trust auth); it creates and drops only the database po_bench_metrics
+(`--keep` leaves it, for bench/dashboard.py or a look around).
+
+How the orders are loaded: judging a million orders through the services would take hours, so
+the benchmark writes what refreshing them would have written: `orders` rows (spread over three
+years, 6 channels, 3 tiers, 4 categories, 3 carriers, 2 warehouses, realistic failure rates) and
+their stored verdicts in `order_verdicts` and `verdict_failures`, with COPY; the daily rollups are
+then summed from those verdicts by the same `contributions()` the incremental refresh uses. The
+load time is printed.
+
+What is measured, through the service layer (`services/verdicts.py`, what the API routes call),
+for a random calendar month, --runs times each:
+- perfect-order report grouped by channel, from the rollups;
+- KPI report (cycle time median/p90 and the other KPIs), from the month's per-order rows;
+- baseline: the same perfect-order figures grouped by channel computed by scanning the month's
+  per-order verdict rows with one SQL aggregate (what a report without rollups would do at best).
+"x scan" is each p95 over the baseline's p95, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.db.migrate import upgrade
+from perfectorder.bootstrap import Application, build
+from perfectorder.config import Settings
+from perfectorder.metrics.kpis import OrderKpiFacts
+from perfectorder.metrics.perfect_order import COMPONENTS, Failure
+from perfectorder.metrics.rollup import COUNTS, NEVER, VerdictRow, contributions, sole_failures
+from perfectorder.services import verdicts
+
+DATABASE = "po_bench_metrics"
+START = date(2023, 1, 1)
+DAYS = 3 * 365
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+CHANNELS = ("web", "marketplace", "phone", "email", "store", "customer_service")
+TIERS = ("standard", "silver", "gold")
+CATEGORIES = ("kitchen", "home", "garden", "office")
+CARRIERS = ("DHL", "UPS", "GLS")
+WAREHOUSES = ("BER", "HAM")
+FAILURES = (  # (component, code, stage, probability)
+    ("on_time", "late_delivery", "shipping", 0.05),
+    ("undamaged", "damaged_in_transit", "shipping", 0.01),
+    ("accurate", "packing_mismatch", "packing", 0.006),
+    ("complete", "short_shipment", "picking", 0.004),
+    ("communicated", "message_missing", "communication", 0.01),
+)
+
+
+def copy_rows(conn: psycopg.Connection, table: str, columns: list[str], rows: list[list[object]]) -> None:
+    with conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
+    """Creates po_bench_metrics with `orders` judged orders; returns (SQLAlchemy URL, seconds)."""
+    started = time.perf_counter()
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    url = f"{server.replace('postgresql://', 'postgresql+psycopg://')}/{DATABASE}"
+    application = build(Settings(database_url=url))
+    upgrade(application.engine)
+    application.close()
+    rng = random.Random(seed)
+    rollups: dict[tuple[object, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    with psycopg.connect(f"{server}/{DATABASE}") as conn:
+        copy_rows(
+            conn,
+            "customers",
+            ["id", "email", "name", "tier", "created_at"],
+            [[i, f"c{i}@bench.invalid", f"C{i}", TIERS[i % 3], NOW] for i in range(1, 20_001)],
+        )
+        batch = 100_000
+        for first in range(1, orders + 1, batch):
+            order_rows, verdict_rows, failure_rows = [], [], []
+            for oid in range(first, min(first + batch, orders + 1)):
+                row = _order(rng, oid)
+                placed = datetime.combine(row.placed_on, datetime.min.time(), UTC) + timedelta(
+                    hours=rng.randrange(24)
+                )
+                order_rows.append(
+                    [
+                        oid,
+                        row.channel,
+                        f"B{oid}",
+                        row.customer_id,
+                        "delivered" if row.state == "delivered" else row.state,
+                        "EUR",
+                        "25.80",
+                        "x",
+                        "x",
+                        "x",
+                        "10115",
+                        "DE",
+                        "standard",
+                        "reject",
+                        row.kpi.promised_ship_date,
+                        row.kpi.promised_date,
+                        placed,
+                        placed,
+                    ]
+                )
+                verdict_rows.append(
+                    [
+                        oid,
+                        row.placed_on,
+                        row.channel,
+                        row.customer_id,
+                        row.tier,
+                        ",".join(row.warehouses),
+                        ",".join(row.carriers),
+                        ",".join(row.categories),
+                        row.state,
+                        row.final_from,
+                        json.dumps(dict(row.components)),
+                        json.dumps([[f.component, f.reason, f.stage, f.code] for f in row.failures]),
+                        json.dumps(_kpi_json(row.kpi)),
+                        NOW,
+                    ]
+                )
+                for (c, code, stage), sole in sole_failures(row).items():
+                    failure_rows.append([oid, c, code, stage, sole, row.placed_on, row.final_from])
+                for key, counted in contributions(row):
+                    into = rollups[key]
+                    for name, value in counted.items():
+                        into[name] += value
+            copy_rows(
+                conn,
+                "orders",
+                [
+                    "id",
+                    "channel",
+                    "external_ref",
+                    "customer_id",
+                    "status",
+                    "currency",
+                    "total",
+                    "ship_name",
+                    "ship_line1",
+                    "ship_city",
+                    "ship_postal_code",
+                    "ship_country",
+                    "shipping_service",
+                    "backorder_policy",
+                    "promised_ship_date",
+                    "promised_date",
+                    "placed_at",
+                    "updated_at",
+                ],
+                order_rows,
+            )
+            copy_rows(
+                conn,
+                "order_verdicts",
+                [
+                    "order_id",
+                    "placed_on",
+                    "channel",
+                    "customer_id",
+                    "tier",
+                    "warehouses",
+                    "carriers",
+                    "categories",
+                    "state",
+                    "final_from",
+                    "components",
+                    "failures",
+                    "kpi",
+                    "refreshed_at",
+                ],
+                verdict_rows,
+            )
+            copy_rows(
+                conn,
+                "verdict_failures",
+                ["order_id", "component", "code", "stage", "sole", "placed_on", "final_from"],
+                failure_rows,
+            )
+        copy_rows(
+            conn,
+            "verdict_rollups",
+            ["day", "dimension", "key", "state", "final_from", *COUNTS],
+            [[*key, *(values[c] for c in COUNTS)] for key, values in rollups.items()],
+        )
+        conn.execute("SELECT setval(pg_get_serial_sequence('orders', 'id'), %s)", (orders,))
+        conn.execute("SELECT setval(pg_get_serial_sequence('customers', 'id'), 20000)")
+        conn.commit()
+        with conn.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return url, time.perf_counter() - started
+
+
+def _order(rng: random.Random, oid: int) -> VerdictRow:
+    placed_on = START + timedelta(days=int(rng.triangular(0, DAYS, DAYS)))
+    placed_at = datetime.combine(placed_on, datetime.min.time(), UTC) + timedelta(hours=9)
+    roll = rng.random()
+    state = (
+        "cancelled"
+        if roll < 0.02
+        else "pending"
+        if placed_on > NOW.date() - timedelta(days=6)
+        else "delivered"
+    )
+    failures: list[Failure] = []
+    reached: dict[str, datetime] = {}
+    delivered_on = None
+    final = NEVER
+    if state == "delivered":
+        for component, code, stage, p in FAILURES:
+            if rng.random() < p:
+                failures.append(Failure(component, code.replace("_", " "), stage, code))
+        reached = {
+            "approved": placed_at + timedelta(minutes=rng.randrange(1, 90)),
+            "shipped": placed_at + timedelta(hours=rng.randrange(12, 60)),
+        }
+        reached["delivered"] = reached["shipped"] + timedelta(hours=rng.randrange(20, 120))
+        delivered_on = reached["delivered"].date()
+        final = (reached["delivered"] + timedelta(days=30)).date() + timedelta(days=1)
+    components = (
+        {c: not any(f.component == c for f in failures) for c in COMPONENTS} if state == "delivered" else {}
+    )
+    carrier, warehouse = rng.choice(CARRIERS), rng.choice(WAREHOUSES)
+    return VerdictRow(
+        order_id=oid,
+        placed_on=placed_on,
+        channel=rng.choices(CHANNELS, (50, 25, 8, 5, 7, 5))[0],
+        customer_id=rng.randrange(1, 20_001),
+        tier=TIERS[oid % 3],
+        warehouses=(warehouse,) if state != "cancelled" else (),
+        carriers=(carrier,) if state != "cancelled" else (),
+        categories=tuple(sorted(set(rng.choices(CATEGORIES, k=rng.choice((1, 1, 2)))))),
+        state=state,
+        final_from=final,
+        components=components,
+        failures=tuple(failures),
+        kpi=OrderKpiFacts(
+            order_id=oid,
+            customer_id=0,
+            placed_at=placed_at,
+            cancelled=state == "cancelled",
+            promised_ship_date=placed_on + timedelta(days=2),
+            promised_date=placed_on + timedelta(days=5),
+            reached=reached,
+            lines_ordered=1,
+            units_ordered=2,
+            lines_complete_first=1 if state == "delivered" else 0,
+            units_first_shipment=2 if state == "delivered" else 0,
+            accurate=components.get("accurate"),
+            delivered_on=delivered_on,
+        ),
+    )
+
+
+def _kpi_json(k: OrderKpiFacts) -> dict[str, object]:
+    return {
+        "order_id": k.order_id,
+        "customer_id": k.customer_id,
+        "placed_at": k.placed_at.isoformat(),
+        "cancelled": k.cancelled,
+        "promised_ship_date": k.promised_ship_date.isoformat(),
+        "promised_date": k.promised_date.isoformat(),
+        "reached": {s: t.isoformat() for s, t in k.reached.items()},
+        "lines_ordered": k.lines_ordered,
+        "units_ordered": k.units_ordered,
+        "lines_complete_first": k.lines_complete_first,
+        "units_first_shipment": k.units_first_shipment,
+        "backordered": k.backordered,
+        "pick_lines": k.pick_lines,
+        "pick_lines_correct": k.pick_lines_correct,
+        "accurate": k.accurate,
+        "returned_reasons": list(k.returned_reasons),
+        "rating": k.rating,
+        "delivered_on": k.delivered_on.isoformat() if k.delivered_on else None,
+    }
+
+
+SCAN = text(
+    """
+    SELECT channel, count(*) FILTER (WHERE state = 'delivered' AND final_from <= :today) AS final,
+           count(*) FILTER (WHERE state = 'delivered' AND final_from <= :today
+                            AND failures::text = '[]') AS perfect,
+           count(*) FILTER (WHERE state = 'pending') AS pending,
+           count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+           count(*) FILTER (WHERE state = 'delivered' AND final_from <= :today
+                            AND (components->>'on_time')::boolean IS FALSE) AS late
+    FROM order_verdicts WHERE placed_on >= :start AND placed_on < :end GROUP BY channel
+    """
+)
+
+
+def measure(application: Application, runs: int, rng: random.Random) -> dict[str, list[float]]:
+    months = [(date(2023 + m // 12, m % 12 + 1, 1)) for m in range(0, 36)]
+    timings: dict[str, list[float]] = defaultdict(list)
+
+    def timed(name: str, call: Callable[..., object], *args: object, **kwargs: object) -> None:
+        started = time.perf_counter()
+        call(*args, **kwargs)
+        timings[name].append((time.perf_counter() - started) * 1000)
+
+    for _ in range(runs):
+        first = rng.choice(months)
+        after = (first + timedelta(days=32)).replace(day=1)
+        start = datetime.combine(first, datetime.min.time(), UTC)
+        end = datetime.combine(after, datetime.min.time(), UTC)
+        services = application.services
+        timed(
+            "perfect-order by channel (rollups)",
+            verdicts.perfect_order_report,
+            services,
+            start,
+            end,
+            group_by="channel",
+        )
+        timed("KPIs (per-order rows)", verdicts.kpi_report, services, start, end)
+        with application.engine.connect() as conn:
+            params = {"start": first, "end": after, "today": NOW.date()}
+            timed(
+                "baseline: scan of the month's verdicts", lambda c, p: c.execute(SCAN, p).all(), conn, params
+            )
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    url, seconds = load(args.pg, args.orders)
+    console.print(f"loaded {args.orders:,} orders with their verdicts and rollups in {seconds:.1f} s (COPY)")
+    application = build(Settings(database_url=url), clock=SimulatedClock(NOW))
+    try:
+        measure(application, 3, random.Random(1))  # warm-up: caches, connections, plans
+        timings = measure(application, args.runs, random.Random(2))
+    finally:
+        application.close()
+        if not args.keep:
+            with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+    baseline = statistics.quantiles(timings["baseline: scan of the month's verdicts"], n=20)[-1]
+    table = Table(
+        title=f"one calendar month of {args.orders:,} orders over 3 years, {args.runs} runs, PostgreSQL"
+    )
+    for column in ("report", "p50 ms", "p95 ms", "x scan (p95)"):
+        table.add_column(column, justify="left" if column == "report" else "right")
+    for name, values in timings.items():
+        p95 = statistics.quantiles(values, n=20)[-1]
+        table.add_row(name, f"{statistics.median(values):.1f}", f"{p95:.1f}", f"{p95 / baseline:.2f}")
+    console.print(table)
+    console.print("target: p95 < 100 ms for the perfect-order and KPI reports")
+
+
+if __name__ == "__main__":
+    main()

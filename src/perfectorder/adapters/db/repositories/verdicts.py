@@ -1,0 +1,261 @@
+"""Stored verdicts, their failures and the daily rollups, kept in step in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, select
+
+from perfectorder.adapters.db.engine import PerDialect
+from perfectorder.adapters.db.sql import insert_or_nothing, upsert
+from perfectorder.adapters.db.tables import customers, order_lines, orders, products
+from perfectorder.adapters.db.tables import order_verdicts as ov
+from perfectorder.adapters.db.tables import verdict_failures as vf
+from perfectorder.adapters.db.tables import verdict_queue as vq
+from perfectorder.adapters.db.tables import verdict_rollups as vr
+from perfectorder.metrics.kpis import OrderKpiFacts
+from perfectorder.metrics.perfect_order import Failure
+from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
+
+_ENQUEUE = PerDialect(lambda conn: insert_or_nothing(conn, vq))
+_KEYS = ("day", "dimension", "key", "state", "final_from")
+
+
+def _add_rollups(conn: Connection) -> Any:
+    stmt = upsert(conn, vr)
+    return stmt.on_conflict_do_update(
+        index_elements=list(_KEYS), set_={c: vr.c[c] + stmt.excluded[c] for c in COUNTS}
+    )
+
+
+_ADD_ROLLUPS = PerDialect(_add_rollups)
+
+
+class SqlVerdictRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def enqueue(self, order_ids: Sequence[int], *, at: datetime) -> None:
+        if order_ids:
+            self._conn.execute(_ENQUEUE(self._conn), [{"order_id": i, "queued_at": at} for i in order_ids])
+
+    def queued(self, limit: int) -> list[int]:
+        # Several refreshers (API processes, workers) each take their own orders, never the same one.
+        stmt = select(vq.c.order_id).order_by(vq.c.order_id).limit(limit).with_for_update(skip_locked=True)
+        return list(self._conn.execute(stmt).scalars())
+
+    def dequeue(self, order_ids: Sequence[int]) -> None:
+        if order_ids:
+            self._conn.execute(delete(vq).where(vq.c.order_id.in_(list(order_ids))))
+
+    def stored(self, order_ids: Sequence[int]) -> Mapping[int, VerdictRow]:
+        if not order_ids:
+            return {}
+        rows = self._conn.execute(select(ov).where(ov.c.order_id.in_(list(order_ids))))
+        return {r.order_id: _row(r) for r in rows}
+
+    def replace(self, old: VerdictRow | None, new: VerdictRow, *, at: datetime) -> None:
+        deltas: dict[tuple[Any, ...], dict[str, int]] = {}
+        for sign, row in ((-1, old), (1, new)):
+            if row is None:
+                continue
+            for key, counted in contributions(row):
+                into = deltas.setdefault(key, dict.fromkeys(COUNTS, 0))
+                for name, value in counted.items():
+                    into[name] += sign * value
+        changed = [
+            {**dict(zip(_KEYS, key, strict=True)), **values}
+            for key, values in deltas.items()
+            if any(values.values())
+        ]
+        if changed:
+            self._conn.execute(_ADD_ROLLUPS(self._conn), changed)
+        if old is not None:
+            self._conn.execute(delete(ov).where(ov.c.order_id == new.order_id))
+            self._conn.execute(delete(vf).where(vf.c.order_id == new.order_id))
+        self._conn.execute(ov.insert(), _values(new, at))
+        failures = sole_failures(new)
+        if failures:
+            self._conn.execute(
+                vf.insert(),
+                [
+                    {
+                        "order_id": new.order_id,
+                        "component": c,
+                        "code": code,
+                        "stage": stage,
+                        "sole": sole,
+                        "placed_on": new.placed_on,
+                        "final_from": new.final_from,
+                    }
+                    for (c, code, stage), sole in sorted(failures.items())
+                ],
+            )
+
+    def clear(self) -> None:
+        for table in (vr, vf, ov, vq):
+            self._conn.execute(delete(table))
+
+    def slice_keys(self, order_id: int) -> tuple[str, int, str, tuple[str, ...]] | None:
+        row = self._conn.execute(
+            select(orders.c.channel, orders.c.customer_id, customers.c.tier)
+            .join(customers, customers.c.id == orders.c.customer_id)
+            .where(orders.c.id == order_id)
+        ).first()
+        if row is None:
+            return None
+        categories = self._conn.execute(
+            select(products.c.category)
+            .join(order_lines, order_lines.c.product_id == products.c.id)
+            .where(order_lines.c.order_id == order_id)
+            .distinct()
+        ).scalars()
+        return row.channel, row.customer_id, row.tier, tuple(sorted(c or "none" for c in categories))
+
+    def order_ids(self, after_id: int, limit: int) -> list[int]:
+        return list(
+            self._conn.execute(
+                select(orders.c.id).where(orders.c.id > after_id).order_by(orders.c.id).limit(limit)
+            ).scalars()
+        )
+
+    def sums(
+        self, start: date, end: date, dimension: str, today: date, *, by_day: bool = False
+    ) -> Mapping[tuple[str, date | None], Sums]:
+        final = and_(vr.c.state == "delivered", vr.c.final_from <= bindparam("today"))
+        columns = [
+            vr.c.key,
+            *([vr.c.day] if by_day else []),
+            *(func.sum(case((final, vr.c[name]), else_=0)).label(name) for name in COUNTS),
+            func.sum(case((and_(vr.c.state == "delivered", ~final), vr.c.placed), else_=0)).label(
+                "provisional"
+            ),
+            func.sum(case((vr.c.state == "pending", vr.c.placed), else_=0)).label("pending"),
+            func.sum(case((vr.c.state == "cancelled", vr.c.placed), else_=0)).label("cancelled"),
+        ]
+        stmt = (
+            select(*columns)
+            .where(vr.c.dimension == dimension, vr.c.day >= start, vr.c.day < end)
+            .group_by(vr.c.key, *([vr.c.day] if by_day else []))
+        )
+        out: dict[tuple[str, date | None], Sums] = {}
+        for r in self._conn.execute(stmt, {"today": today}):
+            values = r._mapping
+            sums = Sums(
+                {name: int(values[name] or 0) for name in COUNTS},
+                int(values["provisional"] or 0),
+                int(values["pending"] or 0),
+                int(values["cancelled"] or 0),
+            )
+            if sums.final.get("placed") or sums.provisional or sums.pending or sums.cancelled:
+                out[(r.key, r.day if by_day else None)] = sums
+        return out
+
+    def failure_counts(self, start: date, end: date, today: date) -> list[tuple[str, str, str, int, int]]:
+        stmt = (
+            select(
+                vf.c.component,
+                vf.c.code,
+                vf.c.stage,
+                func.count().label("orders"),
+                func.sum(case((vf.c.sole, 1), else_=0)).label("sole"),
+            )
+            .where(vf.c.placed_on >= start, vf.c.placed_on < end, vf.c.final_from <= today)
+            .group_by(vf.c.component, vf.c.code, vf.c.stage)
+        )
+        return [
+            (r.component, r.code, r.stage, int(r.orders), int(r.sole or 0)) for r in self._conn.execute(stmt)
+        ]
+
+    def orders_with_failure(
+        self, start: date, end: date, today: date, failure: tuple[str, str, str], limit: int
+    ) -> list[int]:
+        component, code, stage = failure
+        stmt = (
+            select(vf.c.order_id)
+            .where(
+                vf.c.component == component,
+                vf.c.code == code,
+                vf.c.stage == stage,
+                vf.c.placed_on >= start,
+                vf.c.placed_on < end,
+                vf.c.final_from <= today,
+            )
+            .order_by(vf.c.order_id)
+            .limit(limit)
+        )
+        return list(self._conn.execute(stmt).scalars())
+
+    def kpi_facts(self, start: date, end: date) -> list[OrderKpiFacts]:
+        stmt = select(ov.c.kpi).where(ov.c.placed_on >= start, ov.c.placed_on < end).order_by(ov.c.order_id)
+        return [_kpi(k) for k in self._conn.execute(stmt).scalars()]
+
+    def rollup_rows(self) -> list[tuple[object, ...]]:
+        rows = self._conn.execute(select(vr).order_by(*[vr.c[k] for k in _KEYS]))
+        return [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)]
+
+
+def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
+    return {
+        "order_id": row.order_id,
+        "placed_on": row.placed_on,
+        "channel": row.channel,
+        "customer_id": row.customer_id,
+        "tier": row.tier,
+        "warehouses": ",".join(row.warehouses),
+        "carriers": ",".join(row.carriers),
+        "categories": ",".join(row.categories),
+        "state": row.state,
+        "final_from": row.final_from,
+        "components": dict(row.components),
+        "failures": [[f.component, f.reason, f.stage, f.code] for f in row.failures],
+        "kpi": _kpi_json(row.kpi),
+        "refreshed_at": at,
+    }
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(x for x in text.split(",") if x)
+
+
+def _row(r: Any) -> VerdictRow:
+    return VerdictRow(
+        order_id=r.order_id,
+        placed_on=r.placed_on,
+        channel=r.channel,
+        customer_id=r.customer_id,
+        tier=r.tier,
+        warehouses=_split(r.warehouses),
+        carriers=_split(r.carriers),
+        categories=_split(r.categories),
+        state=r.state,
+        final_from=r.final_from,
+        components=dict(r.components),
+        failures=tuple(Failure(*f) for f in r.failures),
+        kpi=_kpi(r.kpi),
+    )
+
+
+def _kpi_json(k: OrderKpiFacts) -> dict[str, Any]:
+    out = asdict(k)
+    out["placed_at"] = k.placed_at.isoformat()
+    out["promised_ship_date"] = k.promised_ship_date.isoformat()
+    out["promised_date"] = k.promised_date.isoformat()
+    out["reached"] = {s: t.isoformat() for s, t in k.reached.items()}
+    out["returned_reasons"] = list(k.returned_reasons)
+    out["delivered_on"] = k.delivered_on.isoformat() if k.delivered_on else None
+    return out
+
+
+def _kpi(data: Mapping[str, Any]) -> OrderKpiFacts:
+    values = dict(data)
+    values["placed_at"] = datetime.fromisoformat(values["placed_at"])
+    values["promised_ship_date"] = date.fromisoformat(values["promised_ship_date"])
+    values["promised_date"] = date.fromisoformat(values["promised_date"])
+    values["reached"] = {s: datetime.fromisoformat(t) for s, t in values["reached"].items()}
+    values["returned_reasons"] = tuple(values["returned_reasons"])
+    values["delivered_on"] = date.fromisoformat(values["delivered_on"]) if values["delivered_on"] else None
+    return OrderKpiFacts(**values)

@@ -1,0 +1,47 @@
+"""What the Perfect Order rollups need from storage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+from perfectorder.metrics.kpis import OrderKpiFacts
+from perfectorder.metrics.rollup import Sums, VerdictRow
+
+
+class VerdictRepository(Protocol):
+    def enqueue(self, order_ids: Sequence[int], *, at: datetime) -> None:
+        """Marks orders whose facts changed; their stored verdicts are refreshed before the next report."""
+        ...
+
+    def queued(self, limit: int) -> list[int]: ...
+    def dequeue(self, order_ids: Sequence[int]) -> None: ...
+    def stored(self, order_ids: Sequence[int]) -> Mapping[int, VerdictRow]: ...
+    def replace(self, old: VerdictRow | None, new: VerdictRow, *, at: datetime) -> None:
+        """Stores the order's new verdict and moves the rollups from its old contribution to the new."""
+        ...
+
+    def slice_keys(self, order_id: int) -> tuple[str, int, str, tuple[str, ...]] | None:
+        """(channel, customer id, customer tier, product categories) of the order."""
+        ...
+
+    def clear(self) -> None: ...
+    def order_ids(self, after_id: int, limit: int) -> list[int]: ...
+    def sums(
+        self, start: date, end: date, dimension: str, today: date, *, by_day: bool = False
+    ) -> Mapping[tuple[str, date | None], Sums]:
+        """Summed rollups of [start, end) per slice key (and per day when asked)."""
+        ...
+
+    def failure_counts(self, start: date, end: date, today: date) -> list[tuple[str, str, str, int, int]]:
+        """(component, code, stage, final orders with it, orders where it was the only failure)."""
+        ...
+
+    def orders_with_failure(
+        self, start: date, end: date, today: date, failure: tuple[str, str, str], limit: int
+    ) -> list[int]: ...
+    def kpi_facts(self, start: date, end: date) -> list[OrderKpiFacts]: ...
+    def rollup_rows(self) -> list[tuple[object, ...]]:
+        """Every non-zero rollup row, for checks that rollups equal a rebuild."""
+        ...
