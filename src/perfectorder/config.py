@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 DEFAULT_DATABASE_URL = "sqlite:///perfectorder.db"
@@ -39,7 +39,12 @@ class Settings:
     template_dir: str | None = None
     nats_url: str | None = None
     storefront_url: str = "http://127.0.0.1:8000"
+    # Only for data that can be generated again (the simulator): commits skip the fsync on SQLite.
+    bulk_writes: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def with_bulk_writes(self) -> Settings:
+        return replace(self, bulk_writes=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

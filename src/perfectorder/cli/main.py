@@ -16,6 +16,7 @@ from perfectorder.cli import importing as importing_cli
 from perfectorder.cli import metrics as metrics_cli
 from perfectorder.cli import outbox as outbox_cli
 from perfectorder.cli import report as report_cli
+from perfectorder.cli import simulate as simulate_cli
 from perfectorder.cli.common import console, err, run
 from perfectorder.domain.access import Role
 from perfectorder.services import access, inventory
@@ -49,6 +50,7 @@ app.add_typer(fulfilment_cli.returns, name="returns")
 app.add_typer(outbox_cli.outbox, name="outbox")
 app.add_typer(importing_cli.imports, name="import")
 app.add_typer(metrics_cli.metrics, name="metrics")
+app.command("simulate")(simulate_cli.simulate_command)
 app.command("worker")(outbox_cli.worker)
 app.command("report")(report_cli.report)
 

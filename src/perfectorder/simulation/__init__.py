@@ -1,0 +1,1 @@
+"""A store simulated in simulated time, through the real services."""

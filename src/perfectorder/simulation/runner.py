@@ -1,0 +1,484 @@
+"""Runs a scenario: customers order, warehouses pick and pack, carriers deliver (or not), customers
+answer, all in simulated time and all through the same services the API calls. Nothing is written
+behind the services' back; the only simulated parts are the outside world (customers, carriers,
+suppliers, mailboxes)."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.templates import JinjaEmailRenderer
+from perfectorder.bootstrap import Application
+from perfectorder.domain.errors import DomainError
+from perfectorder.domain.fulfilment import CarrierEventType
+from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
+from perfectorder.domain.values import Channel, PaymentMethod, PaymentStatus
+from perfectorder.sample_data import HOLIDAYS, WAREHOUSES
+from perfectorder.services import aftersales, catalog, customers, delays, fulfilment, inventory, tracking
+from perfectorder.services import orders as order_service
+from perfectorder.services.aftersales import FeedbackInput
+from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
+from perfectorder.services.facts import pick_list
+from perfectorder.services.fulfilment import PackageSpec
+from perfectorder.services.outbox_ports import Email
+from perfectorder.services.placing import place_order
+from perfectorder.services.ports import CustomerSpec, OrderFilter, ProductSpec
+from perfectorder.services.tracking import CarrierEventInput
+from perfectorder.services.views import ShippingServiceView
+from perfectorder.simulation.scenario import Scenario
+
+CITIES = (
+    ("Berlin", "10115", "DE", "Europe/Berlin"),
+    ("Hamburg", "20095", "DE", "Europe/Berlin"),
+    ("München", "80331", "DE", "Europe/Berlin"),
+    ("Köln", "50667", "DE", "Europe/Berlin"),
+    ("Wien", "1010", "AT", "Europe/Vienna"),
+    ("Madrid", "28001", "ES", "Europe/Madrid"),
+)
+
+
+@dataclass(slots=True)
+class Summary:
+    days: int = 0
+    orders: int = 0
+    refused: int = 0
+    shipped: int = 0
+    delivered: int = 0
+    lost: int = 0
+    returns: int = 0
+    feedback: int = 0
+    seconds: float = 0.0
+    refused_by_code: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def orders_per_second(self) -> float:
+        return self.orders / self.seconds if self.seconds else 0.0
+
+
+class Mailboxes:
+    """The customers' mail servers: they accept everything, except during the scenario's outage."""
+
+    def __init__(self, clock: SimulatedClock, outage: tuple[datetime, datetime] | None) -> None:
+        self.clock = clock
+        self.outage = outage
+        self.received = 0
+
+    def send(self, email: Email) -> None:
+        now = self.clock.now()
+        if self.outage is not None and self.outage[0] <= now < self.outage[1]:
+            raise ConnectionError("mail relay unreachable (simulated outage)")
+        self.received += 1
+
+
+class NoWebhooks:
+    def post(self, url: str, secret: str, *, message_id: str, body: bytes) -> None:
+        raise ConnectionError("the simulated store has no webhook subscribers")
+
+
+class Simulation:
+    def __init__(
+        self, application: Application, clock: SimulatedClock, scenario: Scenario, seed: int
+    ) -> None:
+        self.app = application
+        self.ctx = application.services
+        self.clock = clock
+        self.s = scenario
+        self.rng = random.Random(seed)
+        self.queue: list[tuple[datetime, int, str, Any]] = []
+        self.seq = itertools.count()
+        self.summary = Summary()
+        self.start = datetime.combine(scenario.start, datetime.min.time(), UTC)
+        self.end = self.start + timedelta(days=scenario.days)
+        outage = None
+        if scenario.outage_day >= 0 and scenario.outage_days > 0:
+            begin = self.start + timedelta(days=scenario.outage_day)
+            outage = (begin, begin + timedelta(days=scenario.outage_days))
+        self.dispatcher = Dispatcher(
+            self.ctx,
+            Mailboxes(clock, outage),
+            NoWebhooks(),
+            JinjaEmailRenderer(application.settings.template_dir),
+            policy=DispatchPolicy(batch=200, base_delay=timedelta(minutes=5)),
+            worker="simulator",
+        )
+        self.skus: list[str] = []
+        self.prices: dict[str, Decimal] = {}
+        self.weights: list[float] = []
+        self.customer_ids: list[int] = []
+        self.seen_customers: list[int] = []
+        self.replenishing: set[tuple[str, str]] = set()
+        self.failed: dict[int, set[str]] = {}  # order id -> what went wrong, for the customer's answer
+        self.tracking: dict[str, tuple[int, str]] = {}
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def set_up(self) -> None:
+        self.clock.set(self.start - timedelta(days=1))
+        for w in WAREHOUSES:
+            self._quietly(catalog.create_warehouse, self.ctx, w)
+        for c in self.s.carriers:
+            self._quietly(
+                lambda c=c: catalog.create_shipping_service(
+                    self.ctx,
+                    ShippingServiceView(c.service, c.name, f"{c.name} {c.service}", max(c.transit_days)),
+                )
+            )
+        for day, name in HOLIDAYS:
+            self._quietly(catalog.add_holiday, self.ctx, day, name)
+        for n in range(1, self.s.products + 1):
+            sku = f"SIM-{n:05d}"
+            made_to_order = self.rng.random() < self.s.made_to_order
+            price = Decimal(self.rng.randrange(499, 14999)) / 100
+            spec = ProductSpec(
+                sku=sku,
+                name=f"Simulated product {sku[4:]}",
+                category=self.s.categories[n % len(self.s.categories)],
+                price=price,
+                currency="EUR",
+                weight_kg=Decimal("0.5"),
+                unit_cost=(price * Decimal("0.55")).quantize(Decimal("0.01")),
+                fulfilment="made_to_order" if made_to_order else "made_to_stock",
+                production_days=self.s.production_days if made_to_order else 0,
+            )
+            self._quietly(catalog.create_product, self.ctx, spec)
+            self.skus.append(sku)
+            self.prices[sku] = price
+            self.weights.append(1 / n**self.s.zipf)
+            if not made_to_order:
+                for w in WAREHOUSES:
+                    inventory.receive_stock(
+                        self.ctx,
+                        sku=sku,
+                        warehouse=w.code,
+                        quantity=self.s.initial_stock,
+                        reason="opening stock",
+                    )
+        tiers = list(self.s.tiers)
+        for n in range(1, self.s.customers + 1):
+            b2b = self.rng.random() < self.s.b2b
+            city = CITIES[n % len(CITIES)]
+            view = customers.create_customer(
+                self.ctx,
+                CustomerSpec(
+                    email=f"customer{n:06d}.s{self.s.seed}@example.com",
+                    name=f"Customer {n}",
+                    tier=self.rng.choices(tiers, [self.s.tiers[t] for t in tiers])[0],
+                    credit_limit=Decimal(20000) if b2b else Decimal(0),
+                    payment_terms_days=30 if b2b else 0,
+                ),
+                address=AddressInput(
+                    name=f"Customer {n}",
+                    line1=f"Hauptstraße {n % 200 + 1}",
+                    city=city[0],
+                    postal_code=city[1],
+                    country=city[2],
+                    timezone=city[3],
+                ),
+            )
+            self.customer_ids.append(view.id)
+
+    # -- the clock ----------------------------------------------------------------------------
+
+    def at(self, moment: datetime, kind: str, payload: Any = None) -> None:
+        heapq.heappush(self.queue, (moment, next(self.seq), kind, payload))
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Summary:
+        started = time.perf_counter()
+        self.set_up()
+        for d in range(self.s.days):
+            day = self.start + timedelta(days=d)
+            factor = (
+                self.s.peak_factor if 0 <= self.s.peak_day <= d < self.s.peak_day + self.s.peak_days else 1.0
+            )
+            count = self._poisson(self.s.orders_per_day * factor)
+            for moment in sorted(
+                day + timedelta(seconds=self.rng.randrange(7 * 3600, 22 * 3600)) for _ in range(count)
+            ):
+                self.at(moment, "order")
+            self.at(day + timedelta(hours=14), "fulfil")
+            self.at(day + timedelta(hours=18), "replenish")
+            self.at(day + timedelta(hours=23), "risk")
+            for hour in range(0, 24, 2):
+                self.at(day + timedelta(hours=hour, minutes=30), "dispatch")
+        while self.queue:
+            moment, _, kind, payload = heapq.heappop(self.queue)
+            elapsed_days = (moment - self.start).days + 1
+            if moment >= self.end and kind in ("order", "fulfil", "replenish", "risk"):
+                continue
+            if moment >= self.end + timedelta(days=30):
+                break
+            self.clock.set(moment)
+            getattr(self, f"_{kind}")(payload)
+            if kind != "dispatch":
+                # Customers hear at once what happened, unless their mail is down.
+                self._dispatch(None)
+            if self.summary.days < elapsed_days <= self.s.days:
+                self.summary.days = elapsed_days
+                if progress is not None:
+                    progress(elapsed_days, self.summary.orders)
+        self._dispatch(None)
+        self.summary.seconds = time.perf_counter() - started
+        return self.summary
+
+    # -- what happens --------------------------------------------------------------------------
+
+    def _order(self, _: Any) -> None:
+        if self.seen_customers and self.rng.random() < self.s.repeat:
+            customer = self.rng.choice(self.seen_customers)
+        else:
+            customer = self.rng.choice(self.customer_ids)
+        channels = list(self.s.channels)
+        channel = self.rng.choices(channels, [self.s.channels[c] for c in channels])[0]
+        skus = sorted(set(self.rng.choices(self.skus, self.weights, k=self.rng.choice((1, 1, 1, 2, 2, 3)))))
+        carrier = self.rng.choices(self.s.carriers, [c.share for c in self.s.carriers])[0]
+        declined = self.rng.random() < self.s.payment_decline
+        city = CITIES[customer % len(CITIES)]
+        lines = tuple(LineInput(sku, self.rng.choice((1, 1, 1, 2, 3))) for sku in skus)
+        total = sum((self.prices[x.sku] * x.quantity for x in lines), Decimal(0))
+        command = PlaceOrder(
+            channel=Channel(channel),
+            external_ref=f"SIM{self.s.seed}-{next(self.seq):08d}",
+            currency="EUR",
+            lines=lines,
+            customer=CustomerInput(id=customer),
+            shipping_address=AddressInput(
+                name=f"Customer {customer}",
+                line1="Hauptstraße 1",
+                city=city[0],
+                postal_code=city[1],
+                country=city[2],
+                timezone=city[3],
+            ),
+            payment=PaymentInput(
+                PaymentMethod.CARD, PaymentStatus.DECLINED if declined else PaymentStatus.AUTHORIZED, total
+            ),
+            shipping_service=carrier.service,
+        )
+        try:
+            view = place_order(self.ctx, command)
+        except DomainError as e:
+            self.summary.refused += 1
+            self.summary.refused_by_code[e.code] = self.summary.refused_by_code.get(e.code, 0) + 1
+            return
+        self.summary.orders += 1
+        self.seen_customers.append(customer)
+        if view.status == "on_hold":
+            # A declined card: the customer never pays, and the order is cancelled after two days.
+            self.at(self.clock.now() + timedelta(days=2), "cancel", view.id)
+
+    def _cancel(self, order_id: int) -> None:
+        self._quietly(lambda: order_service.cancel_order(self.ctx, order_id, reason="payment never arrived"))
+
+    def _fulfil(self, _: Any) -> None:
+        released = 0
+        capacity = self.s.pick_capacity * len(WAREHOUSES)
+        before: int | None = None
+        while released < capacity:
+            cursor = None if before is None else order_service.encode_cursor(before)
+            found = order_service.list_orders(
+                self.ctx, OrderFilter(status="approved"), cursor=cursor, limit=200
+            )
+            if not found.items:
+                break
+            for summary in found.items:
+                if released >= capacity:
+                    break
+                released += self._pick_pack_ship(summary.id)
+            before = found.items[-1].id
+            if found.next_cursor is None:
+                break
+
+    def _pick_pack_ship(self, order_id: int) -> int:
+        try:
+            lists = fulfilment.release_to_picking(self.ctx, order_id)
+        except DomainError:
+            return 0  # made to order and not produced yet, or nothing left to pick
+        items: dict[str, int] = {}
+        for list_id in lists:
+            for task in pick_list(self.ctx, list_id):
+                if task.order_id != order_id:
+                    continue
+                if self.rng.random() < self.s.wrong_pick:
+                    wrong = self.rng.choice(self.skus)
+                    if wrong != task.sku:
+                        self._quietly(
+                            lambda t=task, w=wrong: fulfilment.scan(self.ctx, t.id, code=w, quantity=1)
+                        )
+                fulfilment.scan(self.ctx, task.id, code=task.sku, quantity=task.quantity)
+                items[task.sku] = items.get(task.sku, 0) + task.quantity
+        if not items:
+            return 0
+        packed = dict(items)
+        if self.rng.random() < self.s.packing_error:
+            first = sorted(packed)[0]
+            packed[first] = packed[first] - 1 if packed[first] > 1 else packed[first] + 1
+            self.failed.setdefault(order_id, set()).add("packing")
+        [package] = fulfilment.pack(
+            self.ctx,
+            order_id,
+            [PackageSpec(tuple(sorted(packed.items())), Decimal("1.0"), (30, 20, 15))],
+        )
+        view = order_service.get_order(self.ctx, order_id)
+        carrier = next((c for c in self.s.carriers if c.service == view.shipping_service), self.s.carriers[0])
+        tracking_number = f"{carrier.name}-{self.s.seed}-{order_id:09d}"
+        fulfilment.ship(
+            self.ctx,
+            order_id,
+            package,
+            carrier=carrier.name,
+            service=carrier.service,
+            tracking_number=tracking_number,
+        )
+        self.summary.shipped += 1
+        self._travel(order_id, carrier, tracking_number)
+        return 1
+
+    def _travel(self, order_id: int, carrier: Any, tracking_number: str) -> None:
+        now = self.clock.now()
+        morning = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
+            hours=6
+        )
+        self.at(morning, "carrier", (carrier.name, tracking_number, CarrierEventType.IN_TRANSIT, ""))
+        if self.rng.random() < carrier.loss:
+            self.at(
+                morning + timedelta(days=2),
+                "carrier",
+                (carrier.name, tracking_number, CarrierEventType.LOST, "lost in the network"),
+            )
+            self.summary.lost += 1
+            return
+        days = self.rng.choice(carrier.transit_days)
+        if self.rng.random() < carrier.delay:
+            days += carrier.delay_days
+            self.at(
+                morning + timedelta(hours=4),
+                "carrier",
+                (carrier.name, tracking_number, CarrierEventType.DELAYED, "hub congestion"),
+            )
+            self.failed.setdefault(order_id, set()).add("late")
+        if self.rng.random() < carrier.damage:
+            self.at(
+                morning + timedelta(hours=5),
+                "carrier",
+                (carrier.name, tracking_number, CarrierEventType.DAMAGED, "parcel crushed"),
+            )
+            self.failed.setdefault(order_id, set()).add("damaged")
+        arrival = now + timedelta(days=max(days, 1))
+        arrival = datetime.combine(arrival.date(), datetime.min.time(), UTC) + timedelta(
+            hours=self.rng.randrange(9, 19)
+        )
+        self.tracking[tracking_number] = (order_id, carrier.name)
+        self.at(arrival, "carrier", (carrier.name, tracking_number, CarrierEventType.DELIVERED, ""))
+
+    def _carrier(self, payload: tuple[str, str, CarrierEventType, str]) -> None:
+        name, tracking_number, kind, detail = payload
+        tracking.record_carrier_events(
+            self.ctx,
+            [
+                CarrierEventInput(
+                    name, f"{tracking_number}-{kind.value}", tracking_number, kind, self.clock.now(), detail
+                )
+            ],
+        )
+        if kind is CarrierEventType.DELIVERED:
+            self.summary.delivered += 1
+            order_id, _ = self.tracking[tracking_number]
+            self._answer(order_id)
+
+    def _answer(self, order_id: int) -> None:
+        wrong = self.failed.get(order_id, set())
+        later = self.clock.now() + timedelta(hours=self.rng.randrange(4, 72))
+        if self.rng.random() < (self.s.feedback_when_wrong if wrong else self.s.feedback):
+            self.at(later, "feedback", (order_id, wrong))
+        if "damaged" in wrong and self.rng.random() < self.s.return_when_damaged:
+            self.at(later + timedelta(hours=1), "return", (order_id, "damaged_in_transit"))
+        elif self.rng.random() < self.s.return_changed_mind:
+            self.at(later + timedelta(days=2), "return", (order_id, "changed_mind"))
+
+    def _feedback(self, payload: tuple[int, set[str]]) -> None:
+        order_id, wrong = payload
+        rating = self.rng.choice((1, 2, 3)) if wrong else self.rng.choice((4, 5, 5, 5))
+        given = FeedbackInput(
+            rating,
+            arrived_complete="packing" not in wrong,
+            undamaged="damaged" not in wrong,
+            as_described=True,
+        )
+        if self._quietly(lambda: aftersales.give_feedback(self.ctx, order_id, given)):
+            self.summary.feedback += 1
+
+    def _return(self, payload: tuple[int, str]) -> None:
+        order_id, reason = payload
+        view = order_service.get_order(self.ctx, order_id)
+        line = view.lines[0]
+        if self._quietly(
+            lambda: aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(line.sku, 1)])
+        ):
+            self.summary.returns += 1
+
+    def _replenish(self, _: Any) -> None:
+        for level in inventory.stock_levels(self.ctx, limit=200 if self.s.products <= 100 else 100_000):
+            key = (level.sku, level.warehouse)
+            if level.on_hand - level.reserved < self.s.reorder_point and key not in self.replenishing:
+                self.replenishing.add(key)
+                self.at(self.clock.now() + timedelta(days=self.s.supplier_lead_days), "receive", key)
+
+    def _receive(self, key: tuple[str, str]) -> None:
+        sku, warehouse = key
+        inventory.receive_stock(
+            self.ctx,
+            sku=sku,
+            warehouse=warehouse,
+            quantity=self.s.reorder_quantity,
+            reason="supplier delivery",
+        )
+        self.replenishing.discard(key)
+
+    def _risk(self, _: Any) -> None:
+        delays.scan_late_releases(self.ctx)
+
+    def _dispatch(self, _: Any) -> None:
+        for _round in range(100):
+            if self.dispatcher.run_once() == 0:
+                break
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _poisson(self, mean: float) -> int:
+        # Normal approximation above 30 keeps it quick; exact (Knuth) below.
+        if mean > 30:
+            return max(0, round(self.rng.gauss(mean, mean**0.5)))
+        limit, k, p = pow(2.718281828459045, -mean), 0, 1.0
+        while True:
+            p *= self.rng.random()
+            if p <= limit:
+                return k
+            k += 1
+
+    @staticmethod
+    def _quietly(action: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        try:
+            action(*args, **kwargs)
+        except DomainError:
+            return False
+        return True
+
+
+def simulate(
+    application: Application,
+    clock: SimulatedClock,
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Summary:
+    return Simulation(application, clock, scenario, scenario.seed if seed is None else seed).run(progress)

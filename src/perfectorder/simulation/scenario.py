@@ -1,0 +1,182 @@
+"""A simulation scenario: what the store sells, who buys, how warehouses and carriers behave, and
+what goes wrong how often. Loaded from TOML; every mistake names the key at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any
+
+from perfectorder.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    name: str
+    service: str  # the shipping service code orders choose (standard, express, economy)
+    share: float
+    transit_days: tuple[int, ...] = (1, 2, 2, 3)  # drawn uniformly
+    delay: float = 0.0  # share of parcels delayed (an exception event, then late)
+    delay_days: int = 4
+    damage: float = 0.0
+    loss: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str = "scenario"
+    seed: int = 1
+    start: date = date(2026, 1, 5)
+    days: int = 30
+    orders_per_day: float = 100.0
+    # catalog
+    products: int = 200
+    zipf: float = 1.1
+    made_to_order: float = 0.0  # share of products made to order
+    production_days: int = 5
+    categories: tuple[str, ...] = ("kitchen", "home", "garden", "office")
+    # customers
+    customers: int = 2000
+    repeat: float = 0.4  # share of orders from a customer who ordered before
+    tiers: Mapping[str, float] = field(
+        default_factory=lambda: {"standard": 0.8, "silver": 0.15, "gold": 0.05}
+    )
+    b2b: float = 0.0  # share of customers paying by invoice on credit
+    # channels
+    channels: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "web": 0.6,
+            "marketplace": 0.25,
+            "phone": 0.05,
+            "email": 0.03,
+            "store": 0.04,
+            "customer_service": 0.03,
+        }
+    )
+    # warehouses
+    pick_capacity: int = 2000  # orders released to picking per warehouse per day
+    initial_stock: int = 400
+    reorder_point: int = 40
+    reorder_quantity: int = 300
+    supplier_lead_days: int = 5
+    # things that go wrong
+    wrong_pick: float = 0.0  # a wrong scan, refused and recorded (never reaches the customer)
+    packing_error: float = 0.0  # one unit short in the parcel: packing check records it
+    payment_decline: float = 0.0
+    outage_day: int = -1  # first simulated day of an e-mail outage (-1: none)
+    outage_days: int = 0
+    peak_day: int = -1  # first day of a seasonal peak (-1: none)
+    peak_days: int = 0
+    peak_factor: float = 1.0
+    # customers' answers
+    feedback: float = 0.3  # feedback after a good order
+    feedback_when_wrong: float = 0.7
+    return_when_damaged: float = 0.6
+    return_changed_mind: float = 0.02
+    carriers: tuple[Carrier, ...] = (
+        Carrier("DHL", "standard", 0.7, (1, 2, 2, 3)),
+        Carrier("UPS", "express", 0.2, (1, 1, 2)),
+        Carrier("GLS", "economy", 0.1, (2, 3, 4)),
+    )
+
+
+SCALARS = {
+    f.name: f for f in fields(Scenario) if f.name not in ("carriers", "tiers", "channels", "categories")
+}
+
+
+def scenario_from_dict(raw: Mapping[str, Any]) -> Scenario:
+    values: dict[str, Any] = {}
+    for section, content in raw.items():
+        if section == "carriers":
+            values["carriers"] = _carriers(content)
+        elif section in ("tiers", "channels"):
+            values[section] = _shares(section, content)
+        elif section == "categories":
+            values["categories"] = tuple(str(c) for c in content)
+        elif isinstance(content, dict):
+            for key, value in content.items():
+                if key == "categories":
+                    if not isinstance(value, list) or not value:
+                        raise InvalidInput("scenario_invalid", "a list of names", field=f"{section}.{key}")
+                    values[key] = tuple(str(c) for c in value)
+                else:
+                    values[key] = _scalar(f"{section}.{key}", key, value)
+        else:
+            values[section] = _scalar(section, section, value=content)
+    scenario = Scenario(**values)
+    if scenario.days < 1 or scenario.orders_per_day < 0 or scenario.products < 1 or scenario.customers < 1:
+        raise InvalidInput("scenario_invalid", "days, products and customers are at least 1", field="run")
+    if not scenario.carriers:
+        raise InvalidInput("scenario_invalid", "a scenario needs at least one carrier", field="carriers")
+    return scenario
+
+
+def _scalar(path: str, key: str, value: Any) -> Any:
+    spec = SCALARS.get(key)
+    if spec is None:
+        raise InvalidInput("scenario_invalid", f"unknown setting {key!r}", field=path)
+    kind = spec.type if isinstance(spec.type, str) else spec.type.__name__
+    try:
+        if kind == "date":
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if kind == "int":
+            if isinstance(value, bool) or int(value) != value:
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            number = float(value)
+            if key not in ("orders_per_day", "zipf", "peak_factor") and not 0 <= number <= 1:
+                raise InvalidInput("scenario_invalid", "a probability is between 0 and 1", field=path)
+            return number
+        return str(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("scenario_invalid", f"{value!r} is not a valid {kind}", field=path) from None
+
+
+def _shares(section: str, content: Any) -> dict[str, float]:
+    if not isinstance(content, dict) or not content:
+        raise InvalidInput("scenario_invalid", f"[{section}] maps names to shares", field=section)
+    out = {}
+    for name, share in content.items():
+        if not isinstance(share, int | float) or share < 0:
+            raise InvalidInput("scenario_invalid", "a share is a number >= 0", field=f"{section}.{name}")
+        out[str(name)] = float(share)
+    return out
+
+
+def _carriers(content: Any) -> tuple[Carrier, ...]:
+    if not isinstance(content, dict):
+        raise InvalidInput("scenario_invalid", "[carriers.NAME] tables describe carriers", field="carriers")
+    out = []
+    known = {f.name for f in fields(Carrier)} - {"name"}
+    for name, spec in content.items():
+        for key in spec:
+            if key not in known:
+                raise InvalidInput(
+                    "scenario_invalid", f"unknown carrier setting {key!r}", field=f"carriers.{name}.{key}"
+                )
+        transit = tuple(int(d) for d in spec.get("transit_days", (1, 2, 2, 3)))
+        if not transit or min(transit) < 0:
+            raise InvalidInput(
+                "scenario_invalid", "transit days are >= 0", field=f"carriers.{name}.transit_days"
+            )
+        for key in ("delay", "damage", "loss"):
+            if not 0 <= float(spec.get(key, 0)) <= 1:
+                raise InvalidInput(
+                    "scenario_invalid", "a probability is between 0 and 1", field=f"carriers.{name}.{key}"
+                )
+        out.append(
+            Carrier(
+                name=str(name),
+                service=str(spec.get("service", "standard")),
+                share=float(spec.get("share", 1)),
+                transit_days=transit,
+                delay=float(spec.get("delay", 0)),
+                delay_days=int(spec.get("delay_days", 4)),
+                damage=float(spec.get("damage", 0)),
+                loss=float(spec.get("loss", 0)),
+            )
+        )
+    return tuple(out)
