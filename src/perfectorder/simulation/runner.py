@@ -204,7 +204,9 @@ class Simulation:
                 day + timedelta(seconds=self.rng.randrange(7 * 3600, 22 * 3600)) for _ in range(count)
             ):
                 self.at(moment, "order")
-            self.at(day + timedelta(hours=14), "fulfil")
+            # Before and after the warehouses' cut-offs, so what was promised for today leaves today.
+            self.at(day + timedelta(hours=12), "fulfil")
+            self.at(day + timedelta(hours=15, minutes=30), "fulfil")
             self.at(day + timedelta(hours=18), "replenish")
             self.at(day + timedelta(hours=23), "risk")
             for hour in range(0, 24, 2):
@@ -320,7 +322,8 @@ class Simulation:
         packed = dict(items)
         if self.rng.random() < self.s.packing_error:
             first = sorted(packed)[0]
-            packed[first] = packed[first] - 1 if packed[first] > 1 else packed[first] + 1
+            # One unit too many in the parcel: the packing check records it, the order still ships whole.
+            packed[first] += 1
             self.failed.setdefault(order_id, set()).add("packing")
         [package] = fulfilment.pack(
             self.ctx,
@@ -409,9 +412,9 @@ class Simulation:
         rating = self.rng.choice((1, 2, 3)) if wrong else self.rng.choice((4, 5, 5, 5))
         given = FeedbackInput(
             rating,
-            arrived_complete="packing" not in wrong,
+            arrived_complete=True,
             undamaged="damaged" not in wrong,
-            as_described=True,
+            as_described="packing" not in wrong,
         )
         if self._quietly(lambda: aftersales.give_feedback(self.ctx, order_id, given)):
             self.summary.feedback += 1

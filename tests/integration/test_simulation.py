@@ -1,0 +1,133 @@
+"""The simulator: injected failure rates come back out of the Perfect Order engine, the same seed
+gives the same report byte for byte, and the command line runs a scenario end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.files.csv_files import read_toml
+from perfectorder.cli.main import app
+from perfectorder.domain.errors import InvalidInput
+from perfectorder.services import verdicts
+from perfectorder.simulation.runner import simulate
+from perfectorder.simulation.scenario import Carrier, Scenario, scenario_from_dict
+from tests.conftest import make_application
+
+ROOT = Path(__file__).resolve().parents[2]
+START = date(2026, 3, 2)
+INJECTED = Scenario(
+    name="validity",
+    seed=7,
+    start=START,
+    days=10,
+    orders_per_day=75,
+    products=30,
+    customers=300,
+    wrong_pick=0.05,
+    packing_error=0.04,
+    feedback=0.0,
+    feedback_when_wrong=0.0,
+    return_when_damaged=0.0,
+    return_changed_mind=0.0,
+    carriers=(Carrier("DHL", "standard", 1.0, (1,), delay=0.10, delay_days=6, damage=0.05),),
+)
+
+
+def within(observed_failures: int, n: int, p: float) -> bool:
+    """Inside p ± 4 binomial standard deviations: a correct engine falls outside about once in
+    16,000 runs; a bug that drops or doubles a failure kind falls outside almost always."""
+    sd = math.sqrt(p * (1 - p) / n)
+    return abs(observed_failures / n - p) <= 4 * sd
+
+
+def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path):
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
+    try:
+        summary = simulate(application, clock, INJECTED)
+        clock.advance(timedelta(days=60))  # every verdict final
+        period = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+        rates = verdicts.perfect_order_report(application.services, *period)["all"]
+        kpis, _ = verdicts.kpi_report(application.services, *period)
+    finally:
+        application.close()
+    n = rates.orders
+    assert n >= 600 and summary.delivered == n
+    components = rates.components
+    assert within(components["on_time"].failed, n, 0.10), components["on_time"]
+    assert within(components["undamaged"].failed, n, 0.05), components["undamaged"]
+    assert within(components["accurate"].failed, n, 0.04), components["accurate"]
+    # Nothing else was injected: complete and communicated hold for every order.
+    assert components["complete"].failed == 0 and components["communicated"].failed == 0
+    # A wrong scan is refused at the shelf: it costs picking accuracy, never order accuracy.
+    assert kpis.picking_accuracy is not None and abs((1 - kpis.picking_accuracy) - 0.05) < 0.03
+    assert rates.perfect_order_index == pytest.approx(
+        math.prod(c.rate for c in components.values() if c.rate is not None)
+    )
+
+
+TINY = Scenario(name="tiny", seed=5, start=START, days=3, orders_per_day=25, products=15, customers=60)
+
+
+def report_json(tmp_path: Path, name: str, scenario: Scenario) -> bytes:
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    application = make_application(f"sqlite:///{tmp_path / name}", clock)
+    try:
+        simulate(application, clock, scenario)
+        clock.set(datetime(2026, 5, 1, tzinfo=UTC))
+        period = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+        body = {
+            str(group): {
+                k: repr(v)
+                for k, v in verdicts.perfect_order_report(
+                    application.services, *period, group_by=group
+                ).items()
+            }
+            for group in (None, "channel", "carrier", "category", "tier")
+        }
+        body["kpis"] = {"all": repr(verdicts.kpi_report(application.services, *period))}
+    finally:
+        application.close()
+    return json.dumps(body, sort_keys=True, default=str).encode()
+
+
+def test_the_same_seed_gives_a_byte_identical_report_and_another_seed_does_not(tmp_path):
+    first = report_json(tmp_path, "a.db", TINY)
+    assert first == report_json(tmp_path, "b.db", TINY)
+    assert first != report_json(tmp_path, "c.db", replace(TINY, seed=6))
+
+
+def test_the_command_runs_a_scenario_and_names_a_bad_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("COLUMNS", "200")
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(
+        'name = "cli"\n[run]\nstart = "2026-03-02"\ndays = 2\norders_per_day = 10\n'
+        "[catalog]\nproducts = 10\n[customers]\ncustomers = 20\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "orders placed" in result.output and "verdicts stored" in result.output
+    scenario.write_text('[run]\ndays = "many"\n')
+    bad = runner.invoke(app, ["simulate", str(scenario)])
+    assert bad.exit_code == 2 and "scenario_invalid" in bad.output and "run.days" in bad.output
+
+
+def test_every_shipped_scenario_loads():
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        scenario = scenario_from_dict(read_toml(path))
+        assert scenario.days >= 30 and scenario.carriers, path
+    demo = scenario_from_dict(read_toml(ROOT / "scenarios" / "demo.toml"))
+    assert demo.days == 90
+    with pytest.raises(InvalidInput) as e:
+        scenario_from_dict({"carriers": {"DHL": {"delay": 2}}})
+    assert e.value.field == "carriers.DHL.delay"
