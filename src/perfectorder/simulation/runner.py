@@ -29,7 +29,7 @@ from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.facts import pick_list
 from perfectorder.services.fulfilment import PackageSpec
-from perfectorder.services.outbox_ports import Email
+from perfectorder.services.outbox_ports import DeliveryFailed, Email
 from perfectorder.services.placing import place_order
 from perfectorder.services.ports import CustomerSpec, OrderFilter, ProductSpec
 from perfectorder.services.tracking import CarrierEventInput
@@ -75,13 +75,13 @@ class Mailboxes:
     def send(self, email: Email) -> None:
         now = self.clock.now()
         if self.outage is not None and self.outage[0] <= now < self.outage[1]:
-            raise ConnectionError("mail relay unreachable (simulated outage)")
+            raise DeliveryFailed("mail relay unreachable (simulated outage)")
         self.received += 1
 
 
 class NoWebhooks:
     def post(self, url: str, secret: str, *, message_id: str, body: bytes) -> None:
-        raise ConnectionError("the simulated store has no webhook subscribers")
+        raise DeliveryFailed("the simulated store has no webhook subscribers")
 
 
 class Simulation:
