@@ -166,3 +166,16 @@ def test_the_report_command_prints_the_same_figures_as_the_api(
         ],
     )
     assert table.exit_code == 0 and "web" in table.output
+
+
+def test_inventory_turnover_and_days_of_supply_come_from_the_stock_ledger(client, application):
+    from perfectorder.services import inventory
+
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    ship_one(client, order["id"], "T-TURN")
+    on_hand = sum(level.on_hand for level in inventory.stock_levels(application.services, limit=200))
+    kpis = client.get("/api/v1/metrics/kpis", params={"from": "2026-11-24", "to": "2026-11-24"}).json()
+    # The store was stocked this morning: nothing on hand at midnight, `on_hand` at the day's end.
+    assert kpis["inventory_turnover_units"] == pytest.approx(2 / (on_hand / 2))
+    assert kpis["days_of_supply"] == pytest.approx(on_hand / 2)
+    assert kpis["inventory_turnover"] is not None and kpis["inventory_turnover"] > 0

@@ -10,7 +10,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.notifications import EmailKind, SentMessage
-from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, OrderKpiFacts, customer_behaviour, kpis
+from perfectorder.metrics.kpis import (
+    CustomerBehaviour,
+    Kpis,
+    OrderKpiFacts,
+    Turnover,
+    customer_behaviour,
+    kpis,
+    turnover,
+)
 from perfectorder.metrics.perfect_order import (
     FeedbackFact,
     IssueFact,
@@ -428,20 +436,15 @@ def rebuild(ctx: ServiceContext) -> int:
     return refresh(ctx)
 
 
-@dataclass(frozen=True, slots=True)
-class InventoryTurnover:
-    turnover: float | None  # cost of goods picked / average inventory value
-    turnover_units: float | None  # units picked / average units on hand
-    days_of_supply: float | None  # units on hand now / units picked per day in the period
-
-
-def inventory_turnover(ctx: ServiceContext, start: datetime, end: datetime) -> InventoryTurnover:
+def inventory_turnover(ctx: ServiceContext, start: datetime, end: datetime) -> Turnover:
+    """Turnover and days of supply of the period, from the stock ledger (see metrics.kpis.turnover)."""
     flow = read(ctx, lambda uow: uow.stock.flow(start, end))
-    days = max((end - start).total_seconds() / 86400, 1e-9)
-    average_value = (flow.value_start + flow.value_end) / 2
-    average_units = (flow.units_start + flow.units_end) / 2
-    return InventoryTurnover(
-        turnover=float(flow.value_out / average_value) if average_value else None,
-        turnover_units=flow.units_out / average_units if average_units else None,
-        days_of_supply=flow.units_now / (flow.units_out / days) if flow.units_out else None,
+    return turnover(
+        cost_of_goods_shipped=flow.value_out,
+        inventory_value_start=flow.value_start,
+        inventory_value_end=flow.value_end,
+        units_shipped=flow.units_out,
+        units_start=flow.units_start,
+        units_end=flow.units_end,
+        days=max((end - start).days, 1),
     )

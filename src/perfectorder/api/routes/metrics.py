@@ -280,7 +280,9 @@ class KpisPublic(BaseModel):
         description="Cost of goods picked in the period / average inventory value (unit cost, else price)"
     )
     inventory_turnover_units: float | None = Field(description="Units picked / average units on hand")
-    days_of_supply: float | None = Field(description="Units on hand now / units picked per day in the period")
+    days_of_supply: float | None = Field(
+        description="Units on hand at the end of the period / units picked per day in it"
+    )
 
 
 @router.get("/metrics/kpis", response_model=KpisPublic, operation_id="kpis", responses=error_responses(422))
