@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 import perfectorder
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
@@ -31,6 +33,7 @@ from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.services import access
 from perfectorder.services.ports import AuditEntry
+from perfectorder.web import routes as web_routes
 
 
 def create_app(settings: Settings | None = None, *, application: Application | None = None) -> FastAPI:
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     install_error_handlers(app)
     for module in (orders, fulfilment, messages, metrics, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
     app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
