@@ -93,7 +93,9 @@ def overview(
         return _to_login(request)
     services = _services(request)
     today = services.clock.now().astimezone(UTC).date()
-    end = end or today
+    # By default the latest 30 days whose verdicts are final: newer orders are still in their
+    # settlement window and would show as provisional, not as rates.
+    end = end or today - verdicts.DEFAULT_SETTINGS.settlement - timedelta(days=1)
     start = start or end - timedelta(days=29)
     if end < start or (end - start).days > 366:
         start, end = end - timedelta(days=29), end
