@@ -177,3 +177,65 @@ def customer_behaviour(orders: Sequence[OrderKpiFacts]) -> CustomerBehaviour:
         _share(sum(1 for n in per_customer.values() if n >= 2), customers),
         sum(per_customer.values()) / customers if customers else None,
     )
+
+
+# One order's contribution to the KPIs, flattened so a database can sum it and take quantiles
+# (PostgreSQL's percentile_cont is the same 'type 7' interpolation as _quantile above).
+KPI_COLUMNS = (
+    "k_cancelled",
+    "k_shipped",
+    "k_delivered",
+    "k_cycle_hours",
+    "k_lead_hours",
+    *(f"k_{stage}_hours" for stage in STAGES),
+    "k_ship_on_time",
+    "k_deliver_on_time",
+    "k_lines_ordered",
+    "k_lines_complete_first",
+    "k_units_ordered",
+    "k_units_first_shipment",
+    "k_backordered",
+    "k_pick_lines",
+    "k_pick_lines_correct",
+    "k_accurate",
+    "k_returned",
+    "k_return_reasons",
+    "k_rating",
+)
+
+
+def kpi_columns(o: OrderKpiFacts) -> dict[str, object]:
+    """The order's values in the sums and quantiles of `kpis`; None where it does not count."""
+    kept = not o.cancelled
+    shipped = kept and "shipped" in o.reached
+    delivered = kept and "delivered" in o.reached
+    out: dict[str, object] = {
+        "k_cancelled": o.cancelled,
+        "k_shipped": shipped,
+        "k_delivered": delivered,
+        "k_cycle_hours": _hours(o.placed_at, o.reached["delivered"]) if delivered else None,
+        "k_lead_hours": _hours(o.placed_at, o.reached["shipped"]) if shipped else None,
+        "k_ship_on_time": o.reached["shipped"].date() <= o.promised_ship_date if shipped else None,
+        "k_deliver_on_time": (o.delivered_on is not None and o.delivered_on <= o.promised_date)
+        if delivered
+        else None,
+        "k_lines_ordered": o.lines_ordered if shipped else 0,
+        "k_lines_complete_first": o.lines_complete_first if shipped else 0,
+        "k_units_ordered": o.units_ordered if shipped else 0,
+        "k_units_first_shipment": o.units_first_shipment if shipped else 0,
+        "k_backordered": kept and o.backordered,
+        "k_pick_lines": o.pick_lines if kept else 0,
+        "k_pick_lines_correct": o.pick_lines_correct if kept else 0,
+        "k_accurate": o.accurate if delivered else None,
+        "k_returned": shipped and bool(o.returned_reasons),
+        "k_return_reasons": ",".join(sorted(set(o.returned_reasons))) if shipped else "",
+        "k_rating": o.rating if kept else None,
+    }
+    previous = "placed"
+    for stage in STAGES:
+        since = o.placed_at if previous == "placed" else o.reached.get(previous)
+        out[f"k_{stage}_hours"] = (
+            _hours(since, o.reached[stage]) if kept and stage in o.reached and since is not None else None
+        )
+        previous = stage
+    return out

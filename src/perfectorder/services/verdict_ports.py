@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.rollup import Sums, VerdictRow
@@ -42,6 +42,10 @@ class VerdictRepository(Protocol):
         self, start: date, end: date, today: date, failure: tuple[str, str, str], limit: int
     ) -> list[int]: ...
     def kpi_facts(self, start: date, end: date) -> list[OrderKpiFacts]: ...
+    def kpi_sums(self, start: date, end: date) -> Mapping[str, Any] | None:
+        """KPI sums, counts and exact quantiles computed by the database, where it can."""
+        ...
+
     def rollup_rows(self) -> list[tuple[object, ...]]:
         """Every non-zero rollup row, for checks that rollups equal a rebuild."""
         ...

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, select
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, text
 
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing, upsert
@@ -16,7 +16,7 @@ from perfectorder.adapters.db.tables import order_verdicts as ov
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
-from perfectorder.metrics.kpis import OrderKpiFacts
+from perfectorder.metrics.kpis import STAGES, OrderKpiFacts, kpi_columns
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
 
@@ -193,6 +193,66 @@ class SqlVerdictRepository:
         stmt = select(ov.c.kpi).where(ov.c.placed_on >= start, ov.c.placed_on < end).order_by(ov.c.order_id)
         return [_kpi(k) for k in self._conn.execute(stmt).scalars()]
 
+    def kpi_sums(self, start: date, end: date) -> Mapping[str, Any] | None:
+        """The KPI sums, counts and exact quantiles of the period in three queries; None where the
+        database has no percentile_cont (SQLite), and the caller computes them from kpi_facts."""
+        if self._conn.dialect.name != "postgresql":
+            return None
+        quantiles = ", ".join(
+            f"count({c}) AS {c}_n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {c}) AS {c}_p50, "
+            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {c}) AS {c}_p90"
+            for c in ("k_cycle_hours", "k_lead_hours", *(f"k_{s}_hours" for s in STAGES))
+        )
+        where = "placed_on >= :start AND placed_on < :end"
+        params = {"start": start, "end": end}
+        row = self._conn.execute(
+            text(
+                f"""SELECT count(*) AS orders,
+                count(*) FILTER (WHERE NOT k_cancelled) AS kept,
+                count(*) FILTER (WHERE k_shipped) AS shipped,
+                count(*) FILTER (WHERE k_delivered) AS delivered,
+                count(*) FILTER (WHERE k_ship_on_time) AS ship_on_time,
+                count(*) FILTER (WHERE k_deliver_on_time) AS deliver_on_time,
+                coalesce(sum(k_lines_complete_first), 0) AS lines_complete_first,
+                coalesce(sum(k_lines_ordered), 0) AS lines_ordered,
+                coalesce(sum(k_units_first_shipment), 0) AS units_first_shipment,
+                coalesce(sum(k_units_ordered), 0) AS units_ordered,
+                count(*) FILTER (WHERE k_backordered) AS backordered,
+                coalesce(sum(k_pick_lines_correct), 0) AS pick_lines_correct,
+                coalesce(sum(k_pick_lines), 0) AS pick_lines,
+                count(k_accurate) AS accuracy_known,
+                count(*) FILTER (WHERE k_accurate) AS accurate,
+                count(*) FILTER (WHERE k_returned) AS returned,
+                coalesce(sum(k_rating), 0) AS rating_sum,
+                count(k_rating) AS ratings,
+                {quantiles}
+                FROM order_verdicts WHERE {where}"""  # noqa: S608 - our column names only
+            ),
+            params,
+        ).one()
+        out: dict[str, Any] = dict(row._mapping)
+        out["reasons"] = {
+            r.reason: int(r.n)
+            for r in self._conn.execute(
+                text(
+                    "SELECT reason, count(*) AS n FROM order_verdicts, "
+                    "unnest(string_to_array(k_return_reasons, ',')) AS reason "
+                    f"WHERE {where} AND k_return_reasons <> '' GROUP BY reason"  # noqa: S608
+                ),
+                params,
+            )
+        }
+        customers = self._conn.execute(
+            text(
+                "SELECT count(*) AS customers, count(*) FILTER (WHERE n >= 2) AS repeat, "
+                "coalesce(sum(n), 0) AS orders FROM (SELECT customer_id, count(*) AS n FROM order_verdicts "
+                f"WHERE {where} AND NOT k_cancelled GROUP BY customer_id) AS c"  # noqa: S608
+            ),
+            params,
+        ).one()
+        out["customers"] = dict(customers._mapping)
+        return out
+
     def rollup_rows(self) -> list[tuple[object, ...]]:
         rows = self._conn.execute(select(vr).order_by(*[vr.c[k] for k in _KEYS]))
         return [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)]
@@ -213,6 +273,7 @@ def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
         "components": dict(row.components),
         "failures": [[f.component, f.reason, f.stage, f.code] for f in row.failures],
         "kpi": _kpi_json(row.kpi),
+        **kpi_columns(row.kpi),
         "refreshed_at": at,
     }
 
