@@ -82,6 +82,9 @@ def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
     upgrade(application.engine)
     application.close()
     rng = random.Random(seed)
+    # A growing store (more orders each month) whose ids follow time, as a real store's do: a
+    # month's orders sit together on disk, as they would after three years of trading.
+    placed_days = sorted(START + timedelta(days=int(rng.triangular(0, DAYS, DAYS))) for _ in range(orders))
     rollups: dict[tuple[object, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     with psycopg.connect(f"{server}/{DATABASE}") as conn:
         copy_rows(
@@ -94,7 +97,7 @@ def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
         for first in range(1, orders + 1, batch):
             order_rows, verdict_rows, failure_rows = [], [], []
             for oid in range(first, min(first + batch, orders + 1)):
-                row = _order(rng, oid)
+                row = _order(rng, oid, placed_days[oid - 1])
                 placed = datetime.combine(row.placed_on, datetime.min.time(), UTC) + timedelta(
                     hours=rng.randrange(24)
                 )
@@ -213,8 +216,7 @@ def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
     return url, time.perf_counter() - started
 
 
-def _order(rng: random.Random, oid: int) -> VerdictRow:
-    placed_on = START + timedelta(days=int(rng.triangular(0, DAYS, DAYS)))
+def _order(rng: random.Random, oid: int, placed_on: date) -> VerdictRow:
     placed_at = datetime.combine(placed_on, datetime.min.time(), UTC) + timedelta(hours=9)
     roll = rng.random()
     state = (

@@ -466,7 +466,8 @@ def kpis_from_sums(s: Mapping[str, Any]) -> tuple[Kpis, CustomerBehaviour]:
         n = int(s[f"{column}_n"])
         if n == 0:
             return Distribution(0, None, None)
-        return Distribution(n, float(s[f"{column}_p50"]), float(s[f"{column}_p90"]))
+        median, p90 = s[f"{column}_q"]
+        return Distribution(n, float(median), float(p90))
 
     orders, kept, shipped = int(s["orders"]), int(s["kept"]), int(s["shipped"])
     c = s["customers"]

@@ -198,9 +198,9 @@ class SqlVerdictRepository:
         database has no percentile_cont (SQLite), and the caller computes them from kpi_facts."""
         if self._conn.dialect.name != "postgresql":
             return None
+        # Both quantiles from one sort per column.
         quantiles = ", ".join(
-            f"count({c}) AS {c}_n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {c}) AS {c}_p50, "
-            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {c}) AS {c}_p90"
+            f"count({c}) AS {c}_n, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {c}) AS {c}_q"
             for c in ("k_cycle_hours", "k_lead_hours", *(f"k_{s}_hours" for s in STAGES))
         )
         where = "placed_on >= :start AND placed_on < :end"
