@@ -33,6 +33,8 @@ from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.services import access
 from perfectorder.services.ports import AuditEntry
+from perfectorder.web import operations as web_operations
+from perfectorder.web import orders as web_orders
 from perfectorder.web import routes as web_routes
 
 
@@ -69,7 +71,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     install_error_handlers(app)
     for module in (orders, fulfilment, messages, metrics, catalog, stock, customers, audit, auth, health):
         app.include_router(module.router)
-    app.include_router(web_routes.router)
+    for page_module in (web_routes, web_orders, web_operations):
+        app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
     app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)

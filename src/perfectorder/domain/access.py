@@ -37,8 +37,9 @@ P = Permission
 _READ = frozenset({P.ORDERS_READ, P.CATALOG_READ, P.STOCK_READ, P.CUSTOMERS_READ, P.REPORTS_READ})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
+    # Operators include customer service, who open returns on the customer's behalf.
     Role.OPERATOR: _READ
-    | {P.ORDERS_PLACE, P.ORDERS_MANAGE, P.STOCK_WRITE, P.CATALOG_WRITE, P.CUSTOMERS_WRITE},
+    | {P.ORDERS_PLACE, P.ORDERS_MANAGE, P.STOCK_WRITE, P.CATALOG_WRITE, P.CUSTOMERS_WRITE, P.RETURNS_OPEN},
     Role.ANALYST: _READ,
     # A sales channel places and reads its own orders, and must see the catalog to price them.
     Role.CHANNEL: frozenset({P.ORDERS_READ, P.ORDERS_PLACE, P.CATALOG_READ, P.STOCK_READ}),

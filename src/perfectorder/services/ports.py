@@ -17,6 +17,7 @@ from perfectorder.services.fulfilment_ports import FulfilmentRepository
 from perfectorder.services.outbox_ports import OutboxRepository
 
 if TYPE_CHECKING:  # history_ports builds on this module's records
+    from perfectorder.services.board_ports import BoardQueries
     from perfectorder.services.history_ports import HistoryRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
@@ -397,6 +398,8 @@ class UnitOfWork(Protocol):
     def history(self) -> HistoryRepository: ...
     @property
     def verdicts(self) -> VerdictRepository: ...
+    @property
+    def board(self) -> BoardQueries: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

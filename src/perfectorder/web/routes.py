@@ -1,53 +1,52 @@
-"""Dashboard pages. Every figure comes from the same service calls as the API's, so the two agree."""
+"""Dashboard pages on the Perfect Order: log in, the overview, the improvement list. Every figure
+comes from the same service calls as the API's, so the two agree."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from perfectorder.api.security import SESSION_COOKIE
-from perfectorder.domain.access import Principal
+from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
 from perfectorder.metrics.perfect_order import COMPONENTS
-from perfectorder.services import access, verdicts
-from perfectorder.services import orders as order_service
+from perfectorder.metrics.rollup import rates_from_sums
+from perfectorder.services import access, board, verdicts
 from perfectorder.services.context import ServiceContext
-from perfectorder.services.dispatch import order_messages
 from perfectorder.web.charts import rate_line
+from perfectorder.web.common import Session, render, require, services_of
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 GROUPS = ("channel", "warehouse", "carrier", "category", "tier")
+MAX_DAYS = 366
 
 
-def _services(request: Request) -> ServiceContext:
-    services: ServiceContext = request.app.state.services
-    return services
+def period(services: ServiceContext, start: date | None, end: date | None) -> tuple[date, date]:
+    """The period a page shows: by default the latest 30 days whose verdicts are final (newer
+    orders are still in their settlement window and would show as provisional, not as rates)."""
+    today = services.clock.now().astimezone(UTC).date()
+    end = end or today - verdicts.DEFAULT_SETTINGS.settlement - timedelta(days=1)
+    start = start or end - timedelta(days=29)
+    if end < start or (end - start).days >= MAX_DAYS:
+        start = end - timedelta(days=29)
+    return start, end
 
 
-def _caller(request: Request) -> Principal | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        principal, _ = access.session_principal(_services(request), token)
-    except DomainError:
-        return None
-    return principal
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+def bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002 - the usual name
-    return templates.TemplateResponse(request, "login.html", {"next": next if next.startswith("/") else "/"})
+def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the usual name
+    return render(request, "login.html", {"next": _local(next)})
+
+
+def _local(target: str) -> str:
+    # Only paths on this site: "//host" or "/\\host" would send the user elsewhere after login.
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
 
 
 @router.post("/login")
@@ -55,20 +54,20 @@ def login(
     request: Request,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=200)],
-    next: Annotated[str, Form(max_length=200)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
 ) -> Response:
     application = request.app.state.application
-    services = _services(request)
+    services = services_of(request)
     try:
         issued = access.login(services, application.passwords, username=username, password=password)
     except DomainError as e:
-        return templates.TemplateResponse(
+        return render(
             request,
             "login.html",
-            {"next": next, "error": e.message},
+            {"next": _local(next), "error": e.message},
             status_code=401 if e.kind != "locked" else 423,
         )
-    response = RedirectResponse(next if next.startswith("/") else "/", status_code=303)
+    response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,
@@ -81,82 +80,100 @@ def login(
     return response
 
 
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        access.logout(services_of(request), token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(
     request: Request,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
     group_by: str | None = None,
+    key: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    caller = _caller(request)
-    if caller is None:
-        return _to_login(request)
-    services = _services(request)
-    today = services.clock.now().astimezone(UTC).date()
-    # By default the latest 30 days whose verdicts are final: newer orders are still in their
-    # settlement window and would show as provisional, not as rates.
-    end = end or today - verdicts.DEFAULT_SETTINGS.settlement - timedelta(days=1)
-    start = start or end - timedelta(days=29)
-    if end < start or (end - start).days > 366:
-        start, end = end - timedelta(days=29), end
+    session = require(request, Permission.REPORTS_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    start, end = period(services, start, end)
     group = group_by if group_by in GROUPS else None
-    placed_from = datetime.combine(start, time(), UTC)
-    placed_to = datetime.combine(end + timedelta(days=1), time(), UTC)
+    focus = key if group and key else None
+    placed_from, placed_to = bounds(start, end)
     report = verdicts.perfect_order_report(services, placed_from, placed_to, group_by=group)
-    before = verdicts.perfect_order_report(services, *verdicts.previous_period(placed_from, placed_to))
-    trend = verdicts.perfect_order_trend(services, placed_from, placed_to, granularity="day")
-    ranked = verdicts.improvement_report(services, placed_from, placed_to, limit=10)
-    kpis, behaviour = verdicts.kpi_report(services, placed_from, placed_to)
-    chart = rate_line(
-        [(p.period, p.rates.perfect_order_rate, p.rates.orders) for p in trend],
-        title=f"Perfect order rate per day, {start} to {end}",
+    before_from, before_to = verdicts.previous_period(placed_from, placed_to)
+    before = verdicts.perfect_order_report(services, before_from, before_to, group_by=group)
+    empty = rates_from_sums(verdicts.EMPTY)
+    if focus:
+        # One slice (say channel "web"): the same figures as the API's groups[key] for group_by.
+        overall, previous = report.get(focus, empty), before.get(focus, empty)
+    else:
+        whole = report if group is None else verdicts.perfect_order_report(services, placed_from, placed_to)
+        whole_before = (
+            before if group is None else verdicts.perfect_order_report(services, before_from, before_to)
+        )
+        overall, previous = whole["all"], whole_before["all"]
+    trend = verdicts.perfect_order_trend(
+        services, placed_from, placed_to, granularity="day", group_by=group if focus else None
     )
-    return templates.TemplateResponse(
+    points = [
+        (p.period, p.rates.perfect_order_rate, p.rates.orders) for p in trend if p.key == (focus or p.key)
+    ]
+    scope = f"{group} {focus}" if focus else "whole store"
+    kpis, behaviour = verdicts.kpi_report(services, placed_from, placed_to)
+    late, at_risk = board.late_and_at_risk(services)
+    return render(
         request,
         "overview.html",
         {
-            "caller": caller,
+            "session": session,
             "start": start,
             "end": end,
             "group_by": group,
+            "focus": focus,
+            "scope": scope,
             "groups": GROUPS,
-            "report": report,
-            "overall": verdicts.perfect_order_report(services, placed_from, placed_to)["all"],
-            "previous": before["all"],
+            "report": report if group else {},
+            "overall": overall,
+            "previous": previous,
             "components": COMPONENTS,
-            "chart": chart,
-            "ranked": ranked,
+            "chart": rate_line(points, title=f"Perfect order rate per day, {scope}, {start} to {end}"),
+            "ranked": verdicts.improvement_report(services, placed_from, placed_to, limit=5),
             "kpis": kpis,
             "behaviour": behaviour,
+            "late": late,
+            "at_risk": at_risk,
         },
     )
 
 
-@router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(request: Request, order_id: int) -> Response:
-    caller = _caller(request)
-    if caller is None:
-        return _to_login(request)
-    services = _services(request)
-    try:
-        order = order_service.get_order(services, order_id, caller=caller)
-    except DomainError:
-        return templates.TemplateResponse(request, "missing.html", {"order_id": order_id}, status_code=404)
-    context: dict[str, Any] = {
-        "caller": caller,
-        "order": order,
-        "verdict": verdicts.order_verdict(services, order_id, caller=caller),
-        "timeline": order_service.order_timeline(services, order_id, caller=caller),
-        "messages": order_messages(services, order_id, caller=caller),
-    }
-    return templates.TemplateResponse(request, "order.html", context)
-
-
-@router.post("/logout")
-def logout(request: Request) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        access.logout(_services(request), token)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+@router.get("/improvement", response_class=HTMLResponse)
+def improvement(
+    request: Request,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    session = require(request, Permission.REPORTS_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    start, end = period(services, start, end)
+    placed_from, placed_to = bounds(start, end)
+    overall = verdicts.perfect_order_report(services, placed_from, placed_to)["all"]
+    return render(
+        request,
+        "improvement.html",
+        {
+            "session": session,
+            "start": start,
+            "end": end,
+            "overall": overall,
+            "ranked": verdicts.improvement_report(services, placed_from, placed_to, limit=25),
+        },
+    )

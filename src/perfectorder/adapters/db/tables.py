@@ -94,6 +94,7 @@ stock_movements = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_stock_movements_product_warehouse", "product_id", "warehouse_id", "id"),
     Index("ix_stock_movements_order_id", "order_id"),
+    Index("ix_stock_movements_created_at", "created_at"),
 )
 
 shipping_services = Table(
@@ -203,6 +204,7 @@ orders = Table(
     Index("ix_orders_customer_id", "customer_id", "id"),
     Index("ix_orders_status", "status", "id"),
     Index("ix_orders_placed_at", "placed_at"),
+    Index("ix_orders_external_ref", "external_ref"),
 )
 
 order_lines = Table(
@@ -475,6 +477,7 @@ returns = Table(
     Column("received_at", UtcDateTime(), nullable=True),
     Column("refund_amount", ExactDecimal(), nullable=True),
     Column("exchange_order_id", Integer, ForeignKey("orders.id"), nullable=True),
+    Index("ix_returns_created_at", "created_at"),
 )
 
 return_lines = Table(
@@ -587,6 +590,7 @@ order_verdicts = Table(
     Column("k_rating", Integer, nullable=True),
     Column("refreshed_at", UtcDateTime(), nullable=False),
     Index("ix_order_verdicts_placed_on", "placed_on"),
+    Index("ix_order_verdicts_customer_id", "customer_id"),
 )
 verdict_failures = Table(
     "verdict_failures",

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.repositories.access import AuditLog, SqlAccessRepository
+from perfectorder.adapters.db.repositories.board import SqlBoardQueries
 from perfectorder.adapters.db.repositories.catalog import SqlProductRepository, SqlWarehouseRepository
 from perfectorder.adapters.db.repositories.customers import SqlCustomerRepository
 from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
@@ -132,6 +133,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.history = SqlHistoryRepository(conn)
         self.verdicts = SqlVerdictRepository(conn)
+        self.board = SqlBoardQueries(conn)
         return self
 
     def commit(self) -> None:

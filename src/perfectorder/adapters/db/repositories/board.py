@@ -1,0 +1,256 @@
+"""The dashboard's operational reads. Each starts from an index (open orders by status, a
+customer's orders, a period of returns), so a page costs the same on a store of a million orders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.services.board_ports import (
+    AGE_BUCKETS,
+    BEFORE_SHIPPING,
+    OPEN_STATUSES,
+    BoardOrder,
+    BoardQuery,
+    CustomerRow,
+    FeedbackRow,
+    OpenHold,
+    ReturnRow,
+    StageCount,
+    StockRow,
+    TrackingEvent,
+)
+
+o, c = t.orders, t.customers
+_ORDER_SORTS = {
+    "id": o.c.id,
+    "placed": o.c.placed_at,
+    "promised": o.c.promised_date,
+    "status": o.c.status,
+    "total": o.c.total,
+    "channel": o.c.channel,
+}
+_STOCK_SORTS = {
+    "sku": t.products.c.sku,
+    "warehouse": t.warehouses.c.code,
+    "on_hand": t.stock.c.on_hand,
+    "reserved": t.stock.c.reserved,
+    "available": t.stock.c.on_hand - t.stock.c.reserved,
+}
+_CUSTOMER_SORTS = {
+    "id": c.c.id,
+    "name": c.c.name,
+    "email": c.c.email,
+    "tier": c.c.tier,
+    "since": c.c.created_at,
+}
+
+
+def _sorted(column: Any, descending: bool, tiebreak: Any) -> tuple[Any, Any]:
+    return (column.desc(), tiebreak.desc()) if descending else (column.asc(), tiebreak.asc())
+
+
+class SqlBoardQueries:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def stage_counts(self, now: datetime) -> list[StageCount]:
+        bounds = [now - timedelta(days=d) for d in AGE_BUCKETS[1:]]
+        # Bucket i holds orders placed after bounds[i-1] and at or before... counted as "newer than".
+        newer = [func.sum(case((o.c.placed_at > b, 1), else_=0)) for b in bounds]
+        stmt = (
+            select(o.c.status, func.count(), func.min(o.c.placed_at), *newer)
+            .where(o.c.status.in_(OPEN_STATUSES))
+            .group_by(o.c.status)
+        )
+        out = []
+        for row in self._conn.execute(stmt):
+            total, cumulative = int(row[1]), [int(x or 0) for x in row[3:]]
+            # cumulative[i] = orders younger than AGE_BUCKETS[i + 1] days; difference them into buckets.
+            edges = [0, *cumulative, total]
+            out.append(
+                StageCount(
+                    row[0], total, row[2], tuple(edges[i + 1] - edges[i] for i in range(len(edges) - 1))
+                )
+            )
+        return out
+
+    def late_and_at_risk(self, today: date) -> tuple[int, int]:
+        due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
+        late = o.c.promised_date < today
+        at_risk = and_(
+            ~late,
+            or_(
+                o.c.at_risk_since.is_not(None),
+                and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
+            ),
+        )
+        row = self._conn.execute(
+            select(func.sum(case((late, 1), else_=0)), func.sum(case((at_risk, 1), else_=0))).where(
+                o.c.status.in_(OPEN_STATUSES)
+            )
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def orders(self, query: BoardQuery, today: date) -> list[BoardOrder]:
+        due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
+        stmt = select(
+            o.c.id,
+            o.c.external_ref,
+            o.c.channel,
+            o.c.customer_id,
+            c.c.name,
+            o.c.status,
+            o.c.total,
+            o.c.currency,
+            o.c.placed_at,
+            o.c.promised_date,
+            o.c.rescheduled_date,
+            o.c.at_risk_reason,
+        ).join(c, c.c.id == o.c.customer_id)
+        if query.status is not None:
+            stmt = stmt.where(o.c.status == query.status)
+        if query.late or query.at_risk:
+            stmt = stmt.where(o.c.status.in_(OPEN_STATUSES))
+        if query.late:
+            stmt = stmt.where(o.c.promised_date < today)
+        if query.at_risk:
+            stmt = stmt.where(
+                o.c.promised_date >= today,
+                or_(
+                    o.c.at_risk_since.is_not(None),
+                    and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
+                ),
+            )
+        if query.on_hold:
+            stmt = stmt.where(o.c.status == "on_hold")
+        if query.customer_id is not None:
+            stmt = stmt.where(o.c.customer_id == query.customer_id)
+        if query.order_ids is not None:
+            stmt = stmt.where(o.c.id.in_(query.order_ids or (-1,)))
+        if query.text:
+            stmt = stmt.where(self._matches(query.text))
+        column = _ORDER_SORTS.get(query.sort, o.c.id)
+        stmt = stmt.order_by(*_sorted(column, query.descending, o.c.id))
+        rows = self._conn.execute(stmt.offset(query.offset).limit(query.limit + 1))
+        return [BoardOrder(*tuple(r)) for r in rows]
+
+    def _matches(self, text: str) -> Any:
+        """An order by its id, its reference, a tracking number, or its customer's e-mail or name."""
+        needle = text.strip()
+        tracked = select(t.shipments.c.order_id).where(t.shipments.c.tracking_number == needle)
+        customers = select(c.c.id).where(or_(c.c.email == needle.lower(), _starts(c.c.name, needle)))
+        found = [o.c.external_ref == needle, o.c.id.in_(tracked), o.c.customer_id.in_(customers)]
+        if needle.isdigit() and len(needle) < 10:
+            found.append(o.c.id == int(needle))
+        return or_(*found)
+
+    def open_holds(self, limit: int) -> list[OpenHold]:
+        h = t.order_holds
+        stmt = (
+            select(h.c.id, h.c.order_id, o.c.external_ref, h.c.reason, h.c.note, h.c.placed_at)
+            .join(o, o.c.id == h.c.order_id)
+            .where(h.c.released_at.is_(None), o.c.status == "on_hold")
+            .order_by(h.c.placed_at, h.c.id)
+            .limit(limit)
+        )
+        return [OpenHold(*r) for r in self._conn.execute(stmt)]
+
+    def stock(
+        self, *, warehouse: str | None, text: str | None, sort: str, descending: bool, offset: int, limit: int
+    ) -> list[StockRow]:
+        p, w, s, ln = t.products, t.warehouses, t.stock, t.order_lines
+        # Units still owed to open orders, per product: read from open orders only (a small set).
+        owed = (
+            select(ln.c.product_id, func.sum(ln.c.backordered_qty).label("units"))
+            .join(o, o.c.id == ln.c.order_id)
+            .where(o.c.status.in_(OPEN_STATUSES), ln.c.backordered_qty > 0)
+            .group_by(ln.c.product_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                p.c.sku,
+                p.c.name,
+                p.c.category,
+                w.c.code,
+                s.c.on_hand,
+                s.c.reserved,
+                func.coalesce(owed.c.units, 0),
+            )
+            .select_from(s.join(p, p.c.id == s.c.product_id).join(w, w.c.id == s.c.warehouse_id))
+            .outerjoin(owed, owed.c.product_id == s.c.product_id)
+        )
+        if warehouse:
+            stmt = stmt.where(w.c.code == warehouse)
+        if text:
+            stmt = stmt.where(or_(_starts(p.c.sku, text.strip()), _starts(p.c.name, text.strip())))
+        column = _STOCK_SORTS.get(sort, _STOCK_SORTS["available"])
+        stmt = stmt.order_by(*_sorted(column, descending, p.c.sku), w.c.code)
+        return [StockRow(*r) for r in self._conn.execute(stmt.offset(offset).limit(limit + 1))]
+
+    def customers(
+        self, *, text: str | None, sort: str, descending: bool, offset: int, limit: int
+    ) -> list[CustomerRow]:
+        stmt = select(c.c.id, c.c.name, c.c.email, c.c.tier, c.c.created_at)
+        if text:
+            needle = text.strip().lower()
+            stmt = stmt.where(or_(c.c.email == needle, _starts(c.c.name, needle)))
+        column = _CUSTOMER_SORTS.get(sort, c.c.id)
+        stmt = stmt.order_by(*_sorted(column, descending, c.c.id))
+        return [CustomerRow(*r) for r in self._conn.execute(stmt.offset(offset).limit(limit + 1))]
+
+    def customer_verdicts(self, customer_id: int, today: date) -> list[tuple[Mapping[str, bool | None], int]]:
+        v = t.order_verdicts
+        stmt = select(v.c.components, v.c.failures).where(
+            v.c.customer_id == customer_id, v.c.state == "delivered", v.c.final_from <= today
+        )
+        return [(dict(r.components), len(r.failures)) for r in self._conn.execute(stmt)]
+
+    def customer_feedback(self, customer_id: int, limit: int) -> list[FeedbackRow]:
+        f = t.feedback
+        stmt = (
+            select(
+                f.c.order_id,
+                f.c.rating,
+                f.c.arrived_complete,
+                f.c.undamaged,
+                f.c.as_described,
+                f.c.comment,
+                f.c.created_at,
+            )
+            .join(o, o.c.id == f.c.order_id)
+            .where(o.c.customer_id == customer_id)
+            .order_by(f.c.created_at.desc())
+            .limit(limit)
+        )
+        return [FeedbackRow(*r) for r in self._conn.execute(stmt)]
+
+    def returns_between(self, start: datetime, end: datetime) -> list[ReturnRow]:
+        r = t.returns
+        stmt = (
+            select(r.c.id, r.c.order_id, r.c.reason, r.c.criterion, r.c.stage, r.c.status, r.c.created_at)
+            .where(r.c.created_at >= start, r.c.created_at < end)
+            .order_by(r.c.created_at.desc(), r.c.id.desc())
+        )
+        return [ReturnRow(*row) for row in self._conn.execute(stmt)]
+
+    def tracking(self, order_id: int) -> list[TrackingEvent]:
+        sh, ce = t.shipments, t.carrier_events
+        stmt = (
+            select(sh.c.tracking_number, ce.c.carrier, ce.c.type, ce.c.occurred_at, ce.c.detail)
+            .join(ce, ce.c.shipment_id == sh.c.id)
+            .where(sh.c.order_id == order_id)
+            .order_by(ce.c.occurred_at, ce.c.id)
+        )
+        return [TrackingEvent(*r) for r in self._conn.execute(stmt)]
+
+
+def _starts(column: Any, needle: str) -> Any:
+    """Case-insensitive prefix match; the user's % and _ are literal characters."""
+    escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(escaped + "%", escape="\\")

@@ -1,0 +1,205 @@
+"""Use cases behind the dashboard's operational pages: the orders board, inventory, customers and
+returns. Read-only; the operator's verbs stay in services/orders.py and services/aftersales.py."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Generic, TypeVar
+
+from perfectorder.domain.access import SYSTEM, Principal, Role
+from perfectorder.domain.errors import Forbidden, InvalidInput
+from perfectorder.metrics.perfect_order import COMPONENTS
+from perfectorder.services.board_ports import (
+    BoardOrder,
+    BoardQuery,
+    CustomerRow,
+    FeedbackRow,
+    OpenHold,
+    ReturnRow,
+    StageCount,
+    StockRow,
+    TrackingEvent,
+)
+from perfectorder.services.context import ServiceContext, read
+from perfectorder.services.ports import UnitOfWork
+from perfectorder.services.verdicts import period_start
+
+T = TypeVar("T")
+PAGE_SIZE = 50
+MAX_OFFSET = 10_000  # deeper than this, narrow the search instead: an offset walks every row before it
+LOW_STOCK_UNITS = 10  # available to promise at or below this shows as low
+
+
+@dataclass(frozen=True, slots=True)
+class Paged(Generic[T]):
+    items: tuple[T, ...]
+    page: int
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    stages: tuple[StageCount, ...]
+    late: int
+    at_risk: int
+    holds: tuple[OpenHold, ...]
+    orders: Paged[BoardOrder]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPerfectOrder:
+    final_orders: int
+    measured: int
+    perfect: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.perfect / self.measured if self.measured else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnsReport:
+    returns: int
+    ours: int  # returns whose reason points at a stage of ours, not at the customer's choice
+    by_reason: tuple[tuple[str, int], ...]  # most frequent first
+    by_stage: tuple[tuple[str, int], ...]
+    by_reason_and_stage: dict[tuple[str, str], int]
+    # Per week (Monday) of the period: returns opened per reason.
+    weekly: tuple[tuple[date, dict[str, int]], ...]
+    recent: Paged[ReturnRow]
+
+
+def _check_page(page: int) -> int:
+    if page < 1 or (page - 1) * PAGE_SIZE > MAX_OFFSET:
+        raise InvalidInput(
+            "invalid_page",
+            f"page is between 1 and {MAX_OFFSET // PAGE_SIZE + 1}; narrow the search",
+            field="page",
+        )
+    return (page - 1) * PAGE_SIZE
+
+
+def _paged(rows: list[T], page: int) -> Paged[T]:
+    return Paged(tuple(rows[:PAGE_SIZE]), page, len(rows) > PAGE_SIZE)
+
+
+def _store_wide(caller: Principal) -> None:
+    # The board shows every channel's orders; tenants' keys read their own orders through the API.
+    if caller.role in (Role.CHANNEL, Role.CUSTOMER):
+        raise Forbidden("forbidden", "the dashboard shows the whole store; use the API with your key")
+
+
+def orders_board(
+    ctx: ServiceContext, query: BoardQuery, *, page: int = 1, caller: Principal = SYSTEM
+) -> Board:
+    _store_wide(caller)
+    query = replace(query, offset=_check_page(page), limit=PAGE_SIZE)
+    now = ctx.clock.now().astimezone(UTC)
+
+    def work(uow: UnitOfWork) -> Board:
+        late, at_risk = uow.board.late_and_at_risk(now.date())
+        return Board(
+            stages=tuple(uow.board.stage_counts(now)),
+            late=late,
+            at_risk=at_risk,
+            holds=tuple(uow.board.open_holds(20)),
+            orders=_paged(uow.board.orders(query, now.date()), page),
+        )
+
+    return read(ctx, work)
+
+
+def late_and_at_risk(ctx: ServiceContext) -> tuple[int, int]:
+    today = ctx.clock.now().astimezone(UTC).date()
+    return read(ctx, lambda uow: uow.board.late_and_at_risk(today))
+
+
+def inventory(
+    ctx: ServiceContext,
+    *,
+    warehouse: str | None = None,
+    text: str | None = None,
+    sort: str = "available",
+    descending: bool = False,
+    page: int = 1,
+    caller: Principal = SYSTEM,
+) -> Paged[StockRow]:
+    _store_wide(caller)
+    offset = _check_page(page)
+    rows = read(
+        ctx,
+        lambda uow: uow.board.stock(
+            warehouse=warehouse, text=text, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE
+        ),
+    )
+    return _paged(rows, page)
+
+
+def customers(
+    ctx: ServiceContext,
+    *,
+    text: str | None = None,
+    sort: str = "id",
+    descending: bool = True,
+    page: int = 1,
+    caller: Principal = SYSTEM,
+) -> Paged[CustomerRow]:
+    _store_wide(caller)
+    offset = _check_page(page)
+    rows = read(
+        ctx,
+        lambda uow: uow.board.customers(
+            text=text, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE
+        ),
+    )
+    return _paged(rows, page)
+
+
+def customer_perfect_order(ctx: ServiceContext, customer_id: int) -> CustomerPerfectOrder:
+    """The customer's orders whose verdicts are final: how many were perfect. Like the store's rate,
+    an order with a component not measured is left out of the rate, never counted as perfect."""
+    today = ctx.clock.now().astimezone(UTC).date()
+    rows = read(ctx, lambda uow: uow.board.customer_verdicts(customer_id, today))
+    measured = [
+        failures for components, failures in rows if all(components.get(c) is not None for c in COMPONENTS)
+    ]
+    return CustomerPerfectOrder(len(rows), len(measured), sum(1 for f in measured if f == 0))
+
+
+def customer_feedback(ctx: ServiceContext, customer_id: int, *, limit: int = 20) -> list[FeedbackRow]:
+    return read(ctx, lambda uow: uow.board.customer_feedback(customer_id, limit))
+
+
+def returns_report(
+    ctx: ServiceContext, start: datetime, end: datetime, *, page: int = 1, caller: Principal = SYSTEM
+) -> ReturnsReport:
+    """Returns opened in [start, end): by reason, by the stage that failed, per week."""
+    _store_wide(caller)
+    offset = _check_page(page)
+    rows = read(ctx, lambda uow: uow.board.returns_between(start, end))
+    reasons = Counter(r.reason for r in rows)
+    stages = Counter(r.stage or "none" for r in rows)
+    both = Counter((r.reason, r.stage or "none") for r in rows)
+    weekly: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(reasons, 0))
+    week = period_start(start.astimezone(UTC).date(), "week")
+    while week < end.astimezone(UTC).date():
+        weekly[week]  # every week of the period shows, the empty ones too
+        week += timedelta(days=7)
+    for r in rows:
+        weekly[period_start(r.created_at.astimezone(UTC).date(), "week")][r.reason] += 1
+    return ReturnsReport(
+        returns=len(rows),
+        ours=sum(1 for r in rows if r.stage is not None),
+        by_reason=tuple(reasons.most_common()),
+        by_stage=tuple(stages.most_common()),
+        by_reason_and_stage=dict(both),
+        weekly=tuple(sorted(weekly.items())),
+        recent=_paged(rows[offset : offset + PAGE_SIZE + 1], page),
+    )
+
+
+def tracking(ctx: ServiceContext, order_id: int) -> list[TrackingEvent]:
+    """Carrier events of an order the caller has already been allowed to see."""
+    return read(ctx, lambda uow: uow.board.tracking(order_id))

@@ -1,0 +1,85 @@
+"""What every dashboard page shares: the session behind the cookie, its permissions, the CSRF
+check of forms, links that keep the page's filters, and the templates."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from perfectorder.api.security import SESSION_COOKIE
+from perfectorder.domain.access import Permission, Principal
+from perfectorder.domain.errors import DomainError
+from perfectorder.services import access
+from perfectorder.services.context import ServiceContext
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    caller: Principal
+    csrf: str
+
+
+def services_of(request: Request) -> ServiceContext:
+    services: ServiceContext = request.app.state.services
+    return services
+
+
+def session_of(request: Request) -> Session | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        principal, csrf = access.session_principal(services_of(request), token)
+    except DomainError:
+        return None
+    return Session(principal, csrf)
+
+
+def require(request: Request, permission: Permission) -> Session | Response:
+    """The page's session, or the answer to give instead: log in first, or not for your role."""
+    session = session_of(request)
+    if session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+    if not session.caller.can(permission):
+        return render(
+            request,
+            "refused.html",
+            {"session": session, "permission": permission.value},
+            status_code=403,
+        )
+    return session
+
+
+def csrf_ok(session: Session, sent: str) -> bool:
+    return hmac.compare_digest(sent.encode(), session.csrf.encode())
+
+
+def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    session = context.get("session")
+    context = {"caller": session.caller if session else None, **context}
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def with_params(request: Request, **changes: object) -> str:
+    """This page's URL with some query parameters changed (None removes one): sort and page links."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+templates.env.globals["with_params"] = with_params

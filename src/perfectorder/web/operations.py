@@ -1,0 +1,158 @@
+"""Dashboard pages on inventory, customers and returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from perfectorder.domain.access import Permission
+from perfectorder.domain.errors import DomainError
+from perfectorder.services import board, catalog, customers, verdicts
+from perfectorder.services.board_ports import BoardQuery
+from perfectorder.web.charts import bars, stacked_columns
+from perfectorder.web.common import Session, render, require, services_of
+from perfectorder.web.orders import _status
+from perfectorder.web.routes import bounds, period
+
+router = APIRouter(include_in_schema=False)
+Page = Annotated[int, Query(ge=1, le=1_000)]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/inventory", response_class=HTMLResponse)
+def inventory(
+    request: Request,
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
+    q: Text = None,
+    sort: str = "available",
+    desc: bool = False,
+    page: Page = 1,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    session = require(request, Permission.STOCK_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    start, end = period(services, start, end)
+    try:
+        rows = board.inventory(
+            services,
+            warehouse=warehouse or None,
+            text=q,
+            sort=sort,
+            descending=desc,
+            page=page,
+            caller=session.caller,
+        )
+    except DomainError as e:
+        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+    return render(
+        request,
+        "inventory.html",
+        {
+            "session": session,
+            "rows": rows,
+            "warehouses": [w.code for w in catalog.list_warehouses(services)],
+            "warehouse": warehouse or "",
+            "q": q or "",
+            "low": board.LOW_STOCK_UNITS,
+            "turnover": verdicts.inventory_turnover(services, *bounds(start, end)),
+            "start": start,
+            "end": end,
+        },
+    )
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customer_list(
+    request: Request, q: Text = None, sort: str = "id", desc: bool = True, page: Page = 1
+) -> Response:
+    session = require(request, Permission.CUSTOMERS_READ)
+    if not isinstance(session, Session):
+        return session
+    try:
+        rows = board.customers(
+            services_of(request), text=q, sort=sort, descending=desc, page=page, caller=session.caller
+        )
+    except DomainError as e:
+        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+    return render(request, "customers.html", {"session": session, "rows": rows, "q": q or ""})
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_page(request: Request, customer_id: int, page: Page = 1) -> Response:
+    session = require(request, Permission.CUSTOMERS_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    try:
+        history = customers.customer_history(services, customer_id)
+        orders = board.orders_board(
+            services, BoardQuery(customer_id=customer_id), page=page, caller=session.caller
+        ).orders
+    except DomainError as e:
+        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+    return render(
+        request,
+        "customer.html",
+        {
+            "session": session,
+            "history": history,
+            "orders": orders,
+            "perfect": board.customer_perfect_order(services, customer_id),
+            "feedback": board.customer_feedback(services, customer_id),
+        },
+    )
+
+
+@router.get("/returns", response_class=HTMLResponse)
+def returns(
+    request: Request,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    page: Page = 1,
+) -> Response:
+    session = require(request, Permission.REPORTS_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    if start is None and end is None:
+        # Returns come in after delivery: by default the last 90 days up to today.
+        end = services.clock.now().astimezone(UTC).date()
+        start = date.fromordinal(end.toordinal() - 89)
+    start, end = period(services, start, end)
+    opened_from, opened_to = bounds(start, end)
+    try:
+        report = board.returns_report(services, opened_from, opened_to, page=page, caller=session.caller)
+    except DomainError as e:
+        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+    kpis, _ = verdicts.kpi_report(services, opened_from, opened_to)
+    reasons = [r for r, _ in report.by_reason]
+    return render(
+        request,
+        "returns.html",
+        {
+            "session": session,
+            "report": report,
+            "start": start,
+            "end": end,
+            "kpis": kpis,
+            "by_reason_chart": bars(
+                [(r.replace("_", " "), n) for r, n in report.by_reason],
+                title="Returns opened by reason",
+                unit="returns",
+            ),
+            "weekly_chart": stacked_columns(
+                [(f"{week:%d %b}", counts) for week, counts in report.weekly],
+                series=reasons,
+                title="Returns opened per week, by reason",
+                unit="returns",
+                x_label="week starting (Monday)",
+            ),
+            "stages": sorted({s for _, s in report.by_reason_and_stage}),
+        },
+    )
