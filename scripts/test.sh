@@ -2,6 +2,7 @@
 # The whole test suite: lint, types, then every test (PostgreSQL included).
 source "$(dirname "$0")/_env.sh"
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-chromium.sh
 ruff check .
 ruff format --check .
 mypy

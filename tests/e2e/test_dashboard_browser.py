@@ -1,0 +1,278 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against the real server
+(uvicorn in its own process) on a store the simulator filled through the services.
+
+Screenshots of every page, at laptop and phone widths, are saved under test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import in_ci
+from tests.factories import order_payload
+from tests.live_server import ServerProcess
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+PASSWORD = "e2e-password-Quokka-42"
+LAUNCH_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SCENARIO = """
+name = "e2e"
+seed = 7
+[run]
+start = "{start}"
+days = {days}
+orders_per_day = 6
+[catalog]
+products = 30
+[customers]
+customers = 120
+repeat = 0.5
+[warehouses]
+initial_stock = 60
+[errors]
+wrong_pick = 0.03
+packing_error = 0.02
+payment_decline = 0.03
+[carriers.DHL]
+share = 0.6
+delay = 0.15
+damage = 0.04
+[carriers.UPS]
+service = "express"
+share = 0.4
+transit_days = [1, 2]
+delay = 0.05
+"""
+
+
+@dataclass(frozen=True)
+class Store:
+    base: str
+    key: str
+    user: str
+
+
+def _cli(url: str, *args: str) -> str:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "perfectorder"), *args],
+        env={**os.environ, "PERFECTORDER_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'store.db'}"
+    # 70 simulated days up to today: the default overview period (final verdicts only) has orders.
+    days = 70
+    start = (datetime.now(UTC) - timedelta(days=days)).date()
+    scenario = folder / "e2e.toml"
+    scenario.write_text(SCENARIO.format(start=start.isoformat(), days=days))
+    _cli(url, "db", "upgrade")
+    _cli(url, "simulate", str(scenario))
+    key = _cli(url, "demo", "seed").strip().splitlines()[-1].strip()
+    _cli(url, "users", "create", "ellen", "--role", "admin", "--password", PASSWORD)
+    server = ServerProcess(url)
+    server.start()
+    try:
+        yield Store(server.base, key, "ellen")
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        if in_ci():
+            pytest.fail("chromium is not installed: scripts/ensure-chromium.sh should have installed it")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=LAUNCH_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium, store):
+    context = chromium.new_context(viewport=LAPTOP, base_url=store.base)
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    tab.goto("/login")
+    tab.fill("input[name=username]", store.user)
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button:has-text('Log in')")
+    tab.wait_for_url(re.compile(r".*/$"))
+    tab.problems = problems
+    yield tab
+    context.close()
+    assert problems == [], problems
+
+
+def _api(store: Store) -> httpx.Client:
+    return httpx.Client(base_url=store.base, headers={"Authorization": f"Bearer {store.key}"}, timeout=30)
+
+
+def _shot(tab, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _fits(tab) -> bool:
+    return tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page, store):
+    with _api(store) as api:
+        customer = api.get("/api/v1/orders", params={"limit": 1}).json()["items"][0]["customer_id"]
+        order = api.get("/api/v1/orders", params={"limit": 1, "status": "delivered"}).json()["items"][0]["id"]
+    pages = {
+        "overview": "/",
+        "improvement": "/improvement",
+        "orders": "/orders",
+        "orders-late": "/orders?view=late",
+        "order": f"/orders/{order}",
+        "inventory": "/inventory",
+        "customers": "/customers",
+        "customer": f"/customers/{customer}",
+        "returns": "/returns",
+    }
+    for name, path in pages.items():
+        for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+            page.set_viewport_size(viewport)
+            answer = page.goto(path)
+            assert answer is not None and answer.status == 200, (path, answer and answer.status)
+            assert page.locator("main h1, main h2").first.is_visible(), path
+            assert _fits(page), f"{path} scrolls sideways at {width} width"
+            _shot(page, f"{name}-{width}")
+    # The charts are drawn, with their axis labels.
+    page.set_viewport_size(LAPTOP)
+    page.goto("/")
+    assert page.locator("svg.chart polyline").count() == 1
+    assert "perfect order rate (%)" in page.locator("svg.chart").first.text_content()
+    page.goto("/returns")
+    assert page.locator("svg.chart").count() == 2
+
+
+def test_the_overview_figures_equal_the_apis_for_the_same_period_and_filters(page, store):
+    page.goto("/")
+    start, end = page.input_value("input[name=from]"), page.input_value("input[name=to]")
+    with _api(store) as api:
+        whole = api.get("/api/v1/metrics/perfect-order", params={"from": start, "to": end}).json()
+        by_channel = api.get(
+            "/api/v1/metrics/perfect-order", params={"from": start, "to": end, "group_by": "channel"}
+        ).json()
+    overall = whole["groups"]["all"]
+    assert overall["orders"] > 20, "the simulated store should have final orders in the default period"
+    assert page.text_content("#perfect-order-rate") == f"{overall['perfect_order_rate'] * 100:.1f}%"
+    assert page.text_content("#final-orders") == str(overall["orders"])
+    for component, figures in overall["components"].items():
+        assert page.text_content(f"#rate-{component}") == f"{figures['rate'] * 100:.1f}%", component
+    _shot(page, "overview")
+    # Filter to one channel through the form, as a user would.
+    page.select_option("select[name=group_by]", "channel")
+    page.click("button:has-text('Show')")
+    channel = sorted(by_channel["groups"], key=lambda k: -by_channel["groups"][k]["orders"])[0]
+    page.select_option("select[name=key]", channel)
+    page.click("button:has-text('Show')")
+    page.wait_for_url(re.compile(rf".*key={channel}.*"))
+    sliced = by_channel["groups"][channel]
+    assert page.text_content("#final-orders") == str(sliced["orders"])
+    assert page.text_content("#perfect-order-rate") == f"{sliced['perfect_order_rate'] * 100:.1f}%"
+    assert channel in page.text_content("#scope")
+    _shot(page, "overview-one-channel")
+
+
+def test_clicking_a_failure_lands_on_orders_that_have_that_reason(page):
+    page.goto("/improvement")
+    first = page.locator("a.failure").first
+    failure = first.get_attribute("data-failure")
+    assert failure, "the simulated store should have failures to fix"
+    first.click()
+    page.wait_for_url(re.compile(r".*/orders\?failure=.*"))
+    _shot(page, "improvement-orders")
+    links = page.locator("#orders tbody a[href^='/orders/']")
+    count = links.count()
+    assert count > 0
+    hrefs = [links.nth(i).get_attribute("href") for i in range(min(count, 4))]
+    for href in hrefs:
+        page.goto(href)
+        assert page.locator(f'#reasons li[data-failure="{failure}"]').count() == 1, (href, failure)
+
+
+def test_releasing_a_hold_from_the_order_page_changes_its_state_and_shows_in_the_timeline(page, store):
+    with _api(store) as api:
+        placed = api.post("/api/v1/orders", json=order_payload(external_ref="E2E-HOLD-1"))
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["id"]
+        held = api.post(f"/api/v1/orders/{order_id}/holds", json={"reason": "risk", "note": "new address"})
+        assert held.status_code == 200, held.text
+    page.goto("/orders?view=holds")
+    page.click(f"#holds a[href='/orders/{order_id}']")
+    assert page.text_content("#status") == "on_hold"
+    asked: list[str] = []
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.fill("input[name=note]", "address confirmed by phone")
+    page.click("button.release")
+    page.wait_for_selector("p.notice")
+    assert asked and "Release the risk hold" in asked[0]
+    assert page.text_content("#status") == "approved"
+    timeline = page.text_content("#timeline")
+    assert "order.hold_released" in timeline and "address confirmed by phone" in timeline
+    _shot(page, "order-after-release")
+    with _api(store) as api:
+        assert api.get(f"/api/v1/orders/{order_id}").json()["status"] == "approved"
+
+
+def test_tables_sort_and_page(page):
+    page.goto("/orders?sort=id&desc=false")
+    ids = [int(x) for x in re.findall(r"#(\d+)", page.locator("#orders tbody").text_content())]
+    assert ids == sorted(ids) and len(ids) == 50
+    page.click("a[rel=next]")
+    page.wait_for_url(re.compile(r".*page=2.*"))
+    more = [int(x) for x in re.findall(r"#(\d+)", page.locator("#orders tbody").text_content())]
+    assert more and min(more) > max(ids)
+    # A table shown whole sorts in the browser: the component rates, by clicking a header.
+    page.goto("/")
+    page.click("table.components th:has-text('failed')")
+    failed = [int(x) for x in page.locator("table.components tbody td:nth-child(3)").all_text_contents()]
+    assert failed == sorted(failed)
