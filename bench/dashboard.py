@@ -1,0 +1,290 @@
+"""Every dashboard page on a million orders, over HTTP, from a served process.
+
+Run:    .venv/bin/python bench/dashboard.py                    (1,000,000 orders: a few minutes to load)
+        .venv/bin/python bench/dashboard.py --orders 100000    (a quick look)
+
+Needs PostgreSQL at --pg (trust auth). It loads the store of bench/metrics.py (orders with their
+stored verdicts and daily rollups, into po_bench_metrics, which it drops at the end unless --keep),
+then adds what the operational pages read: 2 warehouses, 2,000 products with stock, one line per
+order, a stock-ledger row per order (turnover), the orders of the last days open in every stage
+with holds, returns for 3% of orders and feedback for 10%. Then it starts the real server
+(uvicorn, one process), logs in as a dashboard user, and requests each page --runs times with
+varying parameters (random calendar months, orders, customers, searches).
+
+Printed per page: p50 and p95 in ms, and p95 over the baseline's p95, measured in the same run:
+the login page (a template rendered and sent, no database), i.e. what any page costs at least.
+Target: every page p95 < 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from metrics import DATABASE, NOW, copy_rows, load  # noqa: E402 - a sibling script
+from perfectorder.bootstrap import build  # noqa: E402
+from perfectorder.config import Settings  # noqa: E402
+from perfectorder.domain.access import Role  # noqa: E402
+from perfectorder.services import access  # noqa: E402
+
+PASSWORD = "bench-dashboard-password"
+PRODUCTS = 2_000
+OPEN_STAGES = ("received", "on_hold", "approved", "picking", "picked", "packed", "shipped")
+REASONS = ("damaged_in_transit", "wrong_item", "changed_mind", "arrived_late", "defective")
+
+
+def add_operations(server: str, orders: int, seed: int = 5) -> float:
+    """Adds the rows the operational pages read to the store bench/metrics.py loaded."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    with psycopg.connect(f"{server}/{DATABASE}") as conn:
+        conn.execute(
+            "INSERT INTO warehouses (id, code, name) VALUES (1, 'BER', 'Berlin'), (2, 'HAM', 'Hamburg')"
+        )
+        categories = ("kitchen", "home", "garden", "office")
+        copy_rows(
+            conn,
+            "products",
+            ["id", "sku", "name", "category", "price", "currency", "unit_cost", "created_at"],
+            [
+                [p, f"SKU-{p:05d}", f"Product {p}", categories[p % 4], "12.90", "EUR", "4.10", NOW]
+                for p in range(1, PRODUCTS + 1)
+            ],
+        )
+        copy_rows(
+            conn,
+            "stock",
+            ["product_id", "warehouse_id", "on_hand", "reserved", "bin_location"],
+            [
+                [p, w, (on_hand := rng.randrange(0, 400)), rng.randrange(0, on_hand + 1), f"A{p % 40:02d}"]
+                for p in range(1, PRODUCTS + 1)
+                for w in (1, 2)
+            ],
+        )
+        # Products by Zipf-like popularity, so some sell far more than others.
+        weights = [1 / (p**1.1) for p in range(1, PRODUCTS + 1)]
+        picks = rng.choices(range(1, PRODUCTS + 1), weights, k=orders)
+        copy_rows(
+            conn,
+            "order_lines",
+            ["order_id", "line_no", "product_id", "sku", "quantity", "unit_price"],
+            [
+                [oid, 1, picks[oid - 1], f"SKU-{picks[oid - 1]:05d}", 2, "12.90"]
+                for oid in range(1, orders + 1)
+            ],
+        )
+        placed = dict(conn.execute("SELECT id, placed_at FROM orders").fetchall())
+        copy_rows(
+            conn,
+            "stock_movements",
+            [
+                "product_id",
+                "warehouse_id",
+                "movement",
+                "on_hand_delta",
+                "reserved_delta",
+                "order_id",
+                "created_at",
+            ],
+            [
+                [picks[oid - 1], 1 + oid % 2, "pick", -2, -2, oid, at + timedelta(days=1)]
+                for oid, at in placed.items()
+            ],
+        )
+        # The orders of the last days before NOW are open: spread them over the stages.
+        pending = [r[0] for r in conn.execute("SELECT id FROM orders WHERE status = 'pending' ORDER BY id")]
+        for stage in OPEN_STAGES:
+            ids = [oid for oid in pending if OPEN_STAGES[oid % len(OPEN_STAGES)] == stage]
+            conn.execute("UPDATE orders SET status = %s WHERE id = ANY(%s)", (stage, ids))
+        held = [oid for oid in pending if OPEN_STAGES[oid % len(OPEN_STAGES)] == "on_hold"]
+        copy_rows(
+            conn,
+            "order_holds",
+            ["order_id", "reason", "note", "placed_at", "placed_by"],
+            [
+                [oid, rng.choice(("payment", "credit", "risk")), "bench", placed[oid], "system"]
+                for oid in held
+            ],
+        )
+        conn.execute(
+            "UPDATE order_lines SET backordered_qty = 2 WHERE order_id = ANY(%s) AND order_id %% 9 = 0",
+            (pending,),
+        )
+        delivered = [r[0] for r in conn.execute("SELECT id FROM orders WHERE status = 'delivered'")]
+        returned = rng.sample(delivered, len(delivered) * 3 // 100)
+        copy_rows(
+            conn,
+            "returns",
+            ["order_id", "reason", "criterion", "stage", "status", "created_at"],
+            [
+                [
+                    oid,
+                    reason,
+                    None if reason == "changed_mind" else "accurate",
+                    None if reason == "changed_mind" else "picking",
+                    "authorized",
+                    placed[oid] + timedelta(days=rng.randrange(5, 30)),
+                ]
+                for oid in returned
+                for reason in [rng.choice(REASONS)]
+            ],
+        )
+        rated = rng.sample(delivered, len(delivered) // 10)
+        copy_rows(
+            conn,
+            "feedback",
+            ["order_id", "rating", "comment", "created_at", "updated_at"],
+            [
+                [
+                    oid,
+                    rng.choice((5, 5, 5, 4, 4, 3, 2, 1)),
+                    "",
+                    placed[oid] + timedelta(days=6),
+                    placed[oid] + timedelta(days=6),
+                ]
+                for oid in rated
+            ],
+        )
+        conn.commit()
+        with conn.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "perfectorder.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        # Plain HTTP on the loopback: the session cookie may not be marked Secure here.
+        env={**os.environ, "PERFECTORDER_DATABASE_URL": url, "PERFECTORDER_COOKIE_SECURE": "false"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def pages(rng: random.Random, orders: int) -> list[tuple[str, str]]:
+    """(page, path) for one round, with this round's random month, order and customer."""
+    month = date(2023 + rng.randrange(0, 36) // 12, rng.randrange(1, 13), 1)
+    end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    period = f"from={month}&to={end}"
+    customer = rng.randrange(1, 20_001)
+    return [
+        ("baseline: login page", "/login"),
+        ("overview (a month)", f"/?{period}"),
+        ("overview, one channel", f"/?{period}&group_by=channel&key=web"),
+        ("improvement", f"/improvement?{period}"),
+        ("orders board", "/orders"),
+        ("orders board, late, by promise", "/orders?view=late&sort=promised&desc=false"),
+        ("orders board, search e-mail", f"/orders?q=c{customer}@bench.invalid"),
+        ("orders behind a failure", f"/orders?failure=on_time:late_delivery:shipping&{period}"),
+        ("order page", f"/orders/{rng.randrange(1, orders + 1)}"),
+        ("inventory", f"/inventory?{period}"),
+        ("inventory, low first", f"/inventory?sort=available&desc=false&warehouse=HAM&{period}"),
+        ("customers", "/customers"),
+        ("customer page", f"/customers/{customer}"),
+        ("returns (90 days)", f"/returns?from={month}&to={month + timedelta(days=89)}"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    url, seconds = load(args.pg, args.orders)
+    console.print(f"loaded {args.orders:,} orders with their verdicts and rollups in {seconds:.1f} s (COPY)")
+    added = add_operations(args.pg, args.orders)
+    console.print(f"added lines, ledger, open orders, holds, returns, feedback in {added:.1f} s")
+    application = build(Settings(database_url=url))
+    access.create_user(
+        application.services, application.passwords, username="bench", password=PASSWORD, role=Role.ADMIN
+    )
+    application.close()
+    process, base = serve(url)
+    timings: dict[str, list[float]] = defaultdict(list)
+    try:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            assert http.post("/login", data={"username": "bench", "password": PASSWORD}).status_code in (
+                200,
+                303,
+            )
+            for round_no in range(args.runs + 3):
+                rng = random.Random(round_no)
+                for name, path in pages(rng, args.orders):
+                    started = time.perf_counter()
+                    answer = http.get(path)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if answer.status_code != 200:
+                        raise SystemExit(f"{path} answered {answer.status_code}: {answer.text[:300]}")
+                    if round_no >= 3:  # the first rounds warm caches, connections and plans
+                        timings[name].append(elapsed)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if not args.keep:
+            with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+    baseline = statistics.quantiles(timings["baseline: login page"], n=20)[-1]
+    table = Table(
+        title=f"dashboard pages over HTTP, {args.orders:,} orders, {args.runs} runs each, PostgreSQL"
+    )
+    for column in ("page", "p50 ms", "p95 ms", "x login (p95)", "p95 < 300 ms"):
+        table.add_column(column, justify="left" if column == "page" else "right")
+    for name, values in timings.items():
+        p95 = statistics.quantiles(values, n=20)[-1]
+        verdict = "" if name.startswith("baseline") else ("PASS" if p95 < 300 else "MISS")
+        table.add_row(
+            name, f"{statistics.median(values):.1f}", f"{p95:.1f}", f"{p95 / baseline:.1f}", verdict
+        )
+    console.print(table)
+    console.print(f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; target: every page p95 < 300 ms")
+
+
+if __name__ == "__main__":
+    main()
