@@ -197,6 +197,12 @@ def test_reschedule_and_returns_from_the_order_page(operator, client, clock):
     returns = operator.get("/returns")
     assert returns.status_code == 200 and re.search(r'id="returns-count">1<', returns.text)
     assert "Returns opened per week, by reason" in returns.text
+    # The return rate is the KPI engine's, for orders placed in the same period.
+    start = re.search(r'name="from" value="([^"]+)"', returns.text).group(1)
+    end = re.search(r'name="to" value="([^"]+)"', returns.text).group(1)
+    kpis = client.get("/api/v1/metrics/kpis", params={"from": start, "to": end}).json()
+    rate = re.search(r'id="return-rate">([^<]+)<', returns.text).group(1)
+    assert rate == f"{kpis['return_rate'] * 100:.1f}%" == "100.0%"
 
 
 def test_an_analyst_reads_but_cannot_act(browser, client):

@@ -24,7 +24,7 @@ from perfectorder.services.board_ports import (
 )
 from perfectorder.services.context import ServiceContext, read
 from perfectorder.services.ports import UnitOfWork
-from perfectorder.services.verdicts import period_start
+from perfectorder.services.verdicts import period_start, refresh
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -69,6 +69,9 @@ class ReturnsReport:
     # Per week (Monday) of the period: returns opened per reason.
     weekly: tuple[tuple[date, dict[str, int]], ...]
     recent: Paged[ReturnRow]
+    # Of the orders placed in the period and shipped: the share returned, overall and per reason.
+    return_rate: float | None
+    return_rate_by_reason: dict[str, float]
 
 
 def _check_page(page: int) -> int:
@@ -178,7 +181,11 @@ def returns_report(
     """Returns opened in [start, end): by reason, by the stage that failed, per week."""
     _store_wide(caller)
     offset = _check_page(page)
+    refresh(ctx)  # the return rates read stored verdicts: bring them up to date first
     rows = read(ctx, lambda uow: uow.board.returns_between(start, end))
+    shipped, returned, per_reason = read(
+        ctx, lambda uow: uow.board.return_counts(start.astimezone(UTC).date(), end.astimezone(UTC).date())
+    )
     reasons = Counter(r.reason for r in rows)
     stages = Counter(r.stage or "none" for r in rows)
     both = Counter((r.reason, r.stage or "none") for r in rows)
@@ -197,6 +204,8 @@ def returns_report(
         by_reason_and_stage=dict(both),
         weekly=tuple(sorted(weekly.items())),
         recent=_paged(rows[offset : offset + PAGE_SIZE + 1], page),
+        return_rate=returned / shipped if shipped else None,
+        return_rate_by_reason={r: n / shipped for r, n in sorted(per_reason.items())} if shipped else {},
     )
 
 

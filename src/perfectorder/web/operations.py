@@ -130,7 +130,6 @@ def returns(
         report = board.returns_report(services, opened_from, opened_to, page=page, caller=session.caller)
     except DomainError as e:
         return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
-    kpis, _ = verdicts.kpi_report(services, opened_from, opened_to)
     reasons = [r for r, _ in report.by_reason]
     return render(
         request,
@@ -140,7 +139,6 @@ def returns(
             "report": report,
             "start": start,
             "end": end,
-            "kpis": kpis,
             "by_reason_chart": bars(
                 [(r.replace("_", " "), n) for r, n in report.by_reason],
                 title="Returns opened by reason",

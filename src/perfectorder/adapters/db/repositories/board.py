@@ -41,6 +41,7 @@ _STOCK_SORTS = {
     "reserved": t.stock.c.reserved,
     "available": t.stock.c.on_hand - t.stock.c.reserved,
 }
+SEARCH_CUSTOMERS = 500  # a name prefix matching more customers than this is too vague to list orders by
 _CUSTOMER_SORTS = {
     "id": c.c.id,
     "name": c.c.name,
@@ -111,6 +112,8 @@ class SqlBoardQueries:
             o.c.promised_date,
             o.c.rescheduled_date,
             o.c.at_risk_reason,
+            o.c.payment_method,
+            o.c.payment_status,
         ).join(c, c.c.id == o.c.customer_id)
         if query.status is not None:
             stmt = stmt.where(o.c.status == query.status)
@@ -140,13 +143,29 @@ class SqlBoardQueries:
         return [BoardOrder(*tuple(r)) for r in rows]
 
     def _matches(self, text: str) -> Any:
-        """An order by its id, its reference, a tracking number, or its customer's e-mail or name."""
+        """An order by its id, its reference, a tracking number, or its customer's e-mail or name.
+        The customers and parcels are looked up first: an OR over plain values lets the database
+        combine the orders' own indexes instead of reading every order."""
         needle = text.strip()
-        tracked = select(t.shipments.c.order_id).where(t.shipments.c.tracking_number == needle)
-        customers = select(c.c.id).where(or_(c.c.email == needle.lower(), _starts(c.c.name, needle)))
-        found = [o.c.external_ref == needle, o.c.id.in_(tracked), o.c.customer_id.in_(customers)]
-        if needle.isdigit() and len(needle) < 10:
-            found.append(o.c.id == int(needle))
+        tracked = list(
+            self._conn.execute(
+                select(t.shipments.c.order_id).where(t.shipments.c.tracking_number == needle)
+            ).scalars()
+        )
+        customers = list(
+            self._conn.execute(
+                select(c.c.id)
+                .where(or_(c.c.email == needle.lower(), _starts(c.c.name, needle)))
+                .order_by(c.c.id)
+                .limit(SEARCH_CUSTOMERS)
+            ).scalars()
+        )
+        found = [o.c.external_ref == needle]
+        ids = tracked + ([int(needle)] if needle.isdigit() and len(needle) < 10 else [])
+        if ids:
+            found.append(o.c.id.in_(ids))
+        if customers:
+            found.append(o.c.customer_id.in_(customers))
         return or_(*found)
 
     def open_holds(self, limit: int) -> list[OpenHold]:
@@ -248,6 +267,26 @@ class SqlBoardQueries:
             .order_by(ce.c.occurred_at, ce.c.id)
         )
         return [TrackingEvent(*r) for r in self._conn.execute(stmt)]
+
+    def return_counts(self, start: date, end: date) -> tuple[int, int, Mapping[str, int]]:
+        v = t.order_verdicts
+        period = (v.c.placed_on >= start, v.c.placed_on < end)
+        shipped, returned = self._conn.execute(
+            select(
+                func.coalesce(func.sum(case((v.c.k_shipped, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((v.c.k_returned, 1), else_=0)), 0),
+            ).where(*period)
+        ).one()
+        reasons: dict[str, int] = {}
+        # Few distinct combinations of reasons: grouped by the database, split here.
+        for combination, n in self._conn.execute(
+            select(v.c.k_return_reasons, func.count())
+            .where(*period, v.c.k_return_reasons != "")
+            .group_by(v.c.k_return_reasons)
+        ):
+            for reason in combination.split(","):
+                reasons[reason] = reasons.get(reason, 0) + int(n)
+        return int(shipped), int(returned), reasons
 
 
 def _starts(column: Any, needle: str) -> Any:

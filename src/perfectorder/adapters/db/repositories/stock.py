@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
@@ -88,27 +88,28 @@ class SqlStockRepository:
                 .group_by(products.c.id, cost)
             )
         }
-        # On hand at a moment = on hand now minus every movement since then.
+        # On hand at a moment = on hand now minus every movement since then. One pass over the
+        # ledger since `start` gives both moments and the period's picks.
+        sm = stock_movements
+        delta = sm.c.on_hand_delta
         since: dict[str, dict[int, int]] = {"start": {}, "end": {}}
-        for name, moment in (("start", start), ("end", end)):
-            for r in self._conn.execute(
-                select(stock_movements.c.product_id, func.sum(stock_movements.c.on_hand_delta).label("d"))
-                .where(stock_movements.c.created_at >= moment)
-                .group_by(stock_movements.c.product_id)
-            ):
-                since[name][r.product_id] = int(r.d or 0)
-        out_units: dict[int, int] = {
-            r.product_id: -int(r.d or 0)
-            for r in self._conn.execute(
-                select(stock_movements.c.product_id, func.sum(stock_movements.c.on_hand_delta).label("d"))
-                .where(
-                    stock_movements.c.movement == "pick",
-                    stock_movements.c.created_at >= start,
-                    stock_movements.c.created_at < end,
-                )
-                .group_by(stock_movements.c.product_id)
+        out_units: dict[int, int] = {}
+        for r in self._conn.execute(
+            select(
+                sm.c.product_id,
+                func.sum(delta).label("since_start"),
+                func.sum(case((sm.c.created_at >= end, delta), else_=0)).label("since_end"),
+                func.sum(case((and_(sm.c.movement == "pick", sm.c.created_at < end), delta), else_=0)).label(
+                    "picked"
+                ),
             )
-        }
+            .where(sm.c.created_at >= start)
+            .group_by(sm.c.product_id)
+        ):
+            since["start"][r.product_id] = int(r.since_start or 0)
+            since["end"][r.product_id] = int(r.since_end or 0)
+            if r.picked:
+                out_units[r.product_id] = -int(r.picked)
 
         def at(name: str) -> tuple[int, Decimal]:
             units, value = 0, Decimal(0)
