@@ -240,3 +240,33 @@ def test_inventory_and_customer_pages(operator, client):
     assert page.status_code == 200 and re.search(r'id="customer-orders">1<', page.text)
     assert f'href="/orders/{order["id"]}"' in page.text and "Purchase frequency" in page.text
     assert operator.get("/customers/999999").status_code == 404
+
+
+HOSTILE = [
+    "/?from=9999-12-31&to=9999-12-31",
+    "/?from=0001-01-01&to=0001-01-02",
+    "/?from=2026-12-01&to=2020-01-01&group_by=nonsense&key=%00",
+    "/?group_by=channel&key=" + "x" * 100,
+    "/improvement?from=9999-12-30&to=9999-12-31",
+    "/orders?failure=a:b:c&from=0001-01-01&to=9999-12-31",
+    "/orders?failure=::",
+    "/orders?failure=" + ":" * 100,
+    "/orders?q=%25%25%5C_%27%22<script>&sort=;drop&desc=true",
+    "/orders?q=12345678901234567890",
+    "/orders?status=<b>&view=%00",
+    "/orders?customer=-1&page=200",
+    "/orders/0",
+    "/orders/-5",
+    "/inventory?warehouse=%00&q=%25&sort=nonsense&from=9999-12-31",
+    "/customers?q=%5C&sort=x",
+    "/customers/0",
+    "/returns?from=9999-12-31&to=9999-12-31",
+    "/returns?from=0001-01-01&to=0001-01-01&page=3",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_odd_and_hostile_page_parameters_never_break_a_page(operator, path):
+    answer = operator.get(path)
+    assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+    assert "<script>" not in answer.text  # what the user typed comes back escaped

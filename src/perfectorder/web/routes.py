@@ -22,6 +22,7 @@ from perfectorder.web.common import Session, render, require, services_of
 router = APIRouter(include_in_schema=False)
 GROUPS = ("channel", "warehouse", "carrier", "category", "tier")
 MAX_DAYS = 366
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def period(services: ServiceContext, start: date | None, end: date | None) -> tuple[date, date]:
@@ -30,6 +31,8 @@ def period(services: ServiceContext, start: date | None, end: date | None) -> tu
     today = services.clock.now().astimezone(UTC).date()
     end = end or today - verdicts.DEFAULT_SETTINGS.settlement - timedelta(days=1)
     start = start or end - timedelta(days=29)
+    # Dates far outside any store's life would overflow the calendar in the period arithmetic.
+    start, end = (min(max(d, EARLIEST), LATEST) for d in (start, end))
     if end < start or (end - start).days >= MAX_DAYS:
         start = end - timedelta(days=29)
     return start, end
