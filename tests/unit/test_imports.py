@@ -53,3 +53,112 @@ def test_the_fast_iso_path_is_as_strict_as_the_pattern(value):
     assert (e.value.code, e.value.column) == ("invalid_date", "t")
     parsed = parse_row(strict, {"id": "A", "t": "2017-10-02 10:56:33"}).ordered_at
     assert parsed == datetime(2017, 10, 2, 10, 56, 33, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12.90", "12.90"),
+        ("12,90", "12.90"),
+        ("12,5", "12.5"),
+        ("1,234.56", "1234.56"),
+        ("1.234,56", "1234.56"),
+        ("$ 1,234.56", "1234.56"),
+        ("R$ 12,50", "12.50"),
+        ("12.90 EUR", "12.90"),
+        ("1,234", "1234"),
+        ("€0.99", "0.99"),
+    ],
+)
+def test_prices_as_people_write_them(raw, expected):
+    from decimal import Decimal
+
+    from perfectorder.domain.imports import parse_money
+
+    assert parse_money(raw) == Decimal(expected)
+
+
+@pytest.mark.parametrize("raw", ["", "EUR", "1.2.3", "abc", "--"])
+def test_what_is_no_price_is_refused(raw):
+    from decimal import Decimal, InvalidOperation
+
+    from perfectorder.domain.imports import parse_money
+
+    with pytest.raises((InvalidOperation, ValueError)):
+        Decimal(parse_money(raw))
+
+
+def test_a_declared_decimal_comma_wins_over_the_guess():
+    from decimal import Decimal
+
+    from perfectorder.domain.imports import parse_money
+
+    assert parse_money("1,234", ",") == Decimal("1.234")
+    assert parse_money("1.234", ",") == Decimal("1234")
+
+
+LINES = mapping_from_dict(
+    {
+        "columns": {
+            "order_ref": "id",
+            "ordered_at": "t",
+            "sku": "sku",
+            "quantity": "q",
+            "unit_price": "p",
+            "status": "s",
+            "channel": "c",
+        },
+        "formats": {"*": "iso"},
+        "status": {"Shipped - Delivered to Buyer": "delivered"},
+        "channel": {"Amazon.in": "marketplace"},
+    }
+)
+
+
+def _row(**changes):
+    row = {
+        "id": "A",
+        "t": "2022-04-30T10:00:00+05:30",
+        "sku": "X",
+        "q": "2",
+        "p": "$1,299.00",
+        "s": "Shipped",
+    }
+    return {**row, "c": "Amazon.in", **changes}
+
+
+def test_real_world_values_map_to_ours():
+    order = parse_row(LINES, _row())
+    assert order.status == "shipped" and order.channel == "marketplace"
+    assert order.ordered_at == datetime(2022, 4, 30, 4, 30, tzinfo=UTC)
+    assert order.lines[0].quantity == 2 and str(order.lines[0].unit_price) == "1299.00"
+    assert parse_row(LINES, _row(s="shipped - delivered to buyer")).status == "delivered"
+    assert parse_row(LINES, _row(s="Partially Shipped", c="Customer-Service")).channel == "customer_service"
+    assert parse_row(LINES, _row(q="3.0", t="2022-04-30")).lines[0].quantity == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "column"),
+    [
+        ({"q": "2.5"}, "invalid_number", "q"),
+        ({"q": "-1"}, "out_of_range", "q"),
+        ({"s": "Pending - Waiting for Pick Up"}, "unknown_status", "s"),
+        ({"c": "Non-Amazon"}, "unknown_channel", "c"),
+        ({"t": "30/04/2022"}, "invalid_date", "t"),
+        ({"p": "n/a"}, "invalid_number", "p"),
+    ],
+)
+def test_what_cannot_be_read_is_rejected_naming_the_column(change, code, column):
+    with pytest.raises(RowError) as e:
+        parse_row(LINES, _row(**change))
+    assert (e.value.code, e.value.column) == (code, column)
+
+
+def test_a_channel_map_to_no_channel_is_a_mapping_mistake():
+    from perfectorder.domain.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as e:
+        mapping_from_dict(
+            {"columns": {"order_ref": "id", "ordered_at": "t"}, "channel": {"Amazon": "amazon"}}
+        )
+    assert e.value.field == "channel.Amazon"

@@ -3,11 +3,13 @@ rules that turn one row's text into typed values. Pure: the file itself is read 
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from perfectorder.domain.errors import InvalidInput
@@ -47,12 +49,14 @@ MOMENTS = ("ordered_at", "approved_at", "shipped_at", "promised_at", "delivered_
 REQUIRED = ("order_ref", "ordered_at")
 DEFAULT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 MAX_REF = 100
+ISO = "iso"  # a format that reads any ISO 8601 date or time, with or without an offset
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryMapping:
     columns: Mapping[str, str]  # our field -> the file's column
     status_map: Mapping[str, OrderStatus] = field(default_factory=dict)
+    channel_map: Mapping[str, Channel] = field(default_factory=dict)
     formats: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     missing: frozenset[str] = frozenset({""})
     delimiter: str = ","
@@ -64,6 +68,7 @@ class HistoryMapping:
     currency: str = "EUR"
     country: str = "ZZ"
     quantity: int = 1
+    decimal: str = "auto"  # the prices' decimal separator: ".", "," or "auto" (guessed per value)
 
     def column(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -99,14 +104,26 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
                 f"{ours!r} is not an order state; use one of {', '.join(s.value for s in OrderStatus)}",
                 field=f"status.{value}",
             ) from None
+    channels: dict[str, Channel] = {}
+    for value, ours in (raw.get("channel") or {}).items():
+        try:
+            channels[str(value)] = Channel(ours)
+        except ValueError:
+            raise InvalidInput(
+                "mapping_invalid",
+                f"{ours!r} is not a channel; use one of {', '.join(c.value for c in Channel)}",
+                field=f"channel.{value}",
+            ) from None
     formats: dict[str, tuple[str, ...]] = {}
     for name, given in (raw.get("formats") or {}).items():
         if name != "*" and name not in MOMENTS:
             raise InvalidInput("mapping_invalid", f"{name!r} is not a date column", field=f"formats.{name}")
         listed = (given,) if isinstance(given, str) else tuple(given)
-        if not listed or not all(isinstance(f, str) and "%" in f for f in listed):
+        if not listed or not all(isinstance(f, str) and ("%" in f or f == ISO) for f in listed):
             raise InvalidInput(
-                "mapping_invalid", "formats are strftime patterns such as %Y-%m-%d", field=f"formats.{name}"
+                "mapping_invalid",
+                'formats are strftime patterns such as %Y-%m-%d, or "iso" for any ISO 8601 form',
+                field=f"formats.{name}",
             )
         formats[name] = listed
     options = raw.get("file") or {}
@@ -129,6 +146,9 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
             f"unknown channel; use one of {', '.join(c.value for c in Channel)}",
             field="defaults.channel",
         ) from None
+    decimal = str(options.get("decimal", "auto"))
+    if decimal not in ("auto", ".", ","):
+        raise InvalidInput("mapping_invalid", 'decimal is ".", "," or "auto"', field="file.decimal")
     encoding = str(options.get("encoding", "utf-8-sig"))
     # A UTF-8 file may or may not start with a byte-order mark; utf-8-sig reads both.
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -136,6 +156,7 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     return HistoryMapping(
         columns=dict(columns),
         status_map=statuses,
+        channel_map=channels,
         formats=formats,
         missing=frozenset(str(m).strip() for m in options.get("missing", [""])) | {""},
         delimiter=delimiter,
@@ -147,6 +168,7 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         currency=str(defaults.get("currency", "EUR")).upper()[:3],
         country=str(defaults.get("country", "ZZ")).upper()[:2],
         quantity=int(defaults.get("quantity", 1)),
+        decimal=decimal,
     )
 
 
@@ -230,25 +252,24 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
     status = None
     raw_status = text("status")
     if raw_status is not None:
-        status = mapping.status_map.get(raw_status)
+        status = _lookup(raw_status, mapping.status_map, OrderStatus)
         if status is None:
-            try:
-                status = OrderStatus(raw_status)
-            except ValueError:
-                raise RowError(
-                    "unknown_status",
-                    mapping.column("status") or "",
-                    f"{raw_status!r} is not mapped; add it to the mapping's [status] table",
-                ) from None
+            raise RowError(
+                "unknown_status",
+                mapping.column("status") or "",
+                f"{raw_status!r} is not mapped; add it to the mapping's [status] table",
+            )
     channel = mapping.channel
     raw_channel = text("channel")
     if raw_channel is not None:
-        try:
-            channel = Channel(raw_channel.lower())
-        except ValueError:
+        found_channel = _lookup(raw_channel, mapping.channel_map, Channel)
+        if found_channel is None:
             raise RowError(
-                "unknown_channel", mapping.column("channel") or "", f"{raw_channel!r} is no channel"
-            ) from None
+                "unknown_channel",
+                mapping.column("channel") or "",
+                f"{raw_channel!r} is no channel of ours; map it in the mapping's [channel] table",
+            )
+        channel = found_channel
     rating = None
     raw_rating = text("rating")
     if raw_rating is not None:
@@ -290,6 +311,11 @@ _ISO_SHAPES = {"%Y-%m-%d %H:%M:%S": (19, " "), "%Y-%m-%dT%H:%M:%S": (19, "T"), "
 
 
 def _parse(value: str, pattern: str) -> datetime | None:
+    if pattern == ISO:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
     shape = _ISO_SHAPES.get(pattern)
     if shape is not None:
         length, separator = shape
@@ -310,10 +336,15 @@ def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine:
     raw_quantity = text("quantity")
     if raw_quantity is not None:
         try:
-            quantity = int(Decimal(raw_quantity))
+            exact = Decimal(raw_quantity.replace(",", "").replace("_", ""))
+            if not exact.is_finite() or exact != exact.to_integral_value():
+                raise ValueError(raw_quantity)
+            quantity = int(exact)
         except (InvalidOperation, ValueError):
             raise RowError(
-                "invalid_number", mapping.column("quantity") or "", f"{raw_quantity!r} is no quantity"
+                "invalid_number",
+                mapping.column("quantity") or "",
+                f"{raw_quantity!r} is no whole quantity",
             ) from None
     if quantity <= 0:
         raise RowError("out_of_range", mapping.column("quantity") or "", "a quantity is at least 1")
@@ -321,7 +352,7 @@ def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine:
     raw_price = text("unit_price")
     if raw_price is not None:
         try:
-            price = Decimal(raw_price.replace(",", "."))
+            price = parse_money(raw_price, mapping.decimal)
         except InvalidOperation:
             raise RowError(
                 "invalid_number", mapping.column("unit_price") or "", f"{raw_price!r} is no price"
@@ -511,3 +542,44 @@ def order_command(rows: Sequence[Mapping[str, str | None]]) -> PlaceOrder:
         shipping_service=text("shipping_service") or "standard",
         note=text("note") or "",
     )
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _lookup(raw: str, mapped: Mapping[str, E], kind: type[E]) -> E | None:
+    """The mapping's own entry first, then the same ignoring case, then one of our values written
+    loosely ("Delivered", "partially shipped", "Customer-Service")."""
+    if raw in mapped:
+        return mapped[raw]
+    folded = raw.casefold()
+    for value, ours in mapped.items():
+        if value.casefold() == folded:
+            return ours
+    try:
+        return kind(re.sub(r"[\s-]+", "_", folded))
+    except ValueError:
+        return None
+
+
+_MONEY_NOISE = re.compile(r"[^\d.,+-]")
+
+
+def parse_money(raw: str, decimal: str = "auto") -> Decimal:
+    """A price as people write them: "12.90", "12,90", "1,234.56", "1.234,56", "$ 1,234.56",
+    "R$ 12,50", "12.90 EUR". Raises InvalidOperation when no number is left."""
+    value = _MONEY_NOISE.sub("", raw)
+    if decimal == "auto":
+        if "," in value and "." in value:
+            decimal = "," if value.rfind(",") > value.rfind(".") else "."
+        elif value.count(",") == 1 and len(value) - value.index(",") - 1 != 3:
+            decimal = ","  # "12,5" or "12,50": a decimal comma; "1,234" stays a thousands separator
+        else:
+            decimal = "."
+    thousands = "," if decimal == "." else "."
+    value = value.replace(thousands, "")
+    if decimal == ",":
+        value = value.replace(",", ".")
+    if not value or value.count(".") > 1:
+        raise InvalidOperation(raw)
+    return Decimal(value)
