@@ -135,6 +135,9 @@ def test_real_world_values_map_to_ours():
     assert parse_row(LINES, _row(s="shipped - delivered to buyer")).status == "delivered"
     assert parse_row(LINES, _row(s="Partially Shipped", c="Customer-Service")).channel == "customer_service"
     assert parse_row(LINES, _row(q="3.0", t="2022-04-30")).lines[0].quantity == 3
+    # A cancelled marketplace order lists its item with quantity 0: the order stays, the line does not.
+    cancelled = parse_row(LINES, _row(q="0", s="Cancelled"))
+    assert cancelled.status == "cancelled" and cancelled.lines == []
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,8 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     return HistoryMapping(
-        columns=dict(columns),
+        # Headers are read with surrounding spaces removed ("Sales Channel " is "Sales Channel").
+        columns={name: column.strip() for name, column in columns.items()},
         status_map=statuses,
         channel_map=channels,
         formats=formats,
@@ -301,7 +302,9 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
     )
     sku = text("sku")
     if sku is not None:
-        order.lines.append(_line(mapping, sku[:64], text))
+        line = _line(mapping, sku[:64], text)
+        if line is not None:
+            order.lines.append(line)
     return order
 
 
@@ -331,7 +334,7 @@ def _parse(value: str, pattern: str) -> datetime | None:
         return None
 
 
-def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine:
+def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine | None:
     quantity = mapping.quantity
     raw_quantity = text("quantity")
     if raw_quantity is not None:
@@ -346,8 +349,16 @@ def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine:
                 mapping.column("quantity") or "",
                 f"{raw_quantity!r} is no whole quantity",
             ) from None
-    if quantity <= 0:
-        raise RowError("out_of_range", mapping.column("quantity") or "", "a quantity is at least 1")
+    if quantity == 0:
+        # Marketplace reports list a cancelled order's item with quantity 0: the order happened
+        # (and counts as cancelled), the line did not.
+        return None
+    if quantity < 0:
+        raise RowError(
+            "out_of_range",
+            mapping.column("quantity") or "",
+            "a quantity is not negative (returns are not orders)",
+        )
     price = None
     raw_price = text("unit_price")
     if raw_price is not None:

@@ -26,7 +26,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def header(path: Path, *, encoding: str, delimiter: str) -> list[str]:
     for _, row in _reader(path, encoding=encoding, delimiter=delimiter, with_header=True):
-        return list(row)
+        return [c.strip() for c in row]  # as rows() names them
     return []
 
 
