@@ -65,6 +65,9 @@ class Summary:
         return self.orders / self.seconds if self.seconds else 0.0
 
 
+SEND_DELAY = timedelta(minutes=1)
+
+
 class Mailboxes:
     """The customers' mail servers: they accept everything, except during the scenario's outage."""
 
@@ -120,6 +123,7 @@ class Simulation:
         self.failed: dict[int, set[str]] = {}  # order id -> what went wrong, for the customer's answer
         self.tracking: dict[str, tuple[int, str]] = {}
         self.warehouse_codes: dict[int, str] = {}
+        self.sending = False  # a dispatch is scheduled within the next minute
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -225,9 +229,8 @@ class Simulation:
                 break
             self.clock.set(moment)
             getattr(self, f"_{kind}")(payload)
-            if kind != "dispatch":
-                # Customers hear at once what happened, unless their mail is down.
-                self._dispatch(None)
+            if kind not in ("dispatch", "send"):
+                self._send_soon()
             if self.summary.days < elapsed_days <= self.s.days:
                 self.summary.days = elapsed_days
                 if progress is not None:
@@ -455,6 +458,17 @@ class Simulation:
 
     def _risk(self, _: Any) -> None:
         delays.scan_late_releases(self.ctx)
+
+    def _send_soon(self) -> None:
+        # Customers hear within a minute what happened (unless their mail is down): one dispatch
+        # for everything that happened in that minute, as a worker polling the outbox would.
+        if not self.sending:
+            self.sending = True
+            self.at(self.clock.now() + SEND_DELAY, "send")
+
+    def _send(self, _: Any) -> None:
+        self.sending = False
+        self._dispatch(None)
 
     def _dispatch(self, _: Any) -> None:
         for _round in range(100):

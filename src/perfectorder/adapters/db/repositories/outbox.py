@@ -92,6 +92,29 @@ class SqlOutboxRepository:
             )
         )
 
+    def fanned_out(self, outbox_ids: Sequence[int], *, at: datetime, recipient: str, worker: str) -> None:
+        if not outbox_ids:
+            return
+        self._conn.execute(
+            insert(t.outbox_attempts),
+            [
+                {"outbox_id": i, "attempted_at": at, "ok": True, "error": None, "worker": worker[:100]}
+                for i in outbox_ids
+            ],
+        )
+        self._conn.execute(
+            update(ob)
+            .where(ob.c.id.in_(list(outbox_ids)))
+            .values(
+                status="delivered",
+                delivered_at=at,
+                attempts=ob.c.attempts + 1,
+                locked_until=None,
+                recipient=recipient[:500],
+                last_error=None,
+            )
+        )
+
     def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None:
         values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_error": error[:500]}
         if retry_at is None:
