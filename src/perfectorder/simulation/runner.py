@@ -124,6 +124,9 @@ class Simulation:
         self.tracking: dict[str, tuple[int, str]] = {}
         self.warehouse_codes: dict[int, str] = {}
         self.sending = False  # a dispatch is scheduled within the next minute
+        self.carrier_of: dict[int, Any] = {}
+        self.first_sku: dict[int, str] = {}
+        self.parcels_out: dict[int, int] = {}  # parcels shipped and not yet delivered, per order
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -281,6 +284,9 @@ class Simulation:
             return
         self.summary.orders += 1
         self.seen_customers.append(customer)
+        # What the outside world knows of its own order: no need to ask the store again later.
+        self.carrier_of[view.id] = carrier
+        self.first_sku[view.id] = view.lines[0].sku
         if view.status == "on_hold":
             # A declined card: the customer never pays, and the order is cancelled after two days.
             self.at(self.clock.now() + timedelta(days=2), "cancel", view.id)
@@ -338,8 +344,8 @@ class Simulation:
             for wid, items in sorted(parcels.items())
         ]
         packages = fulfilment.pack(self.ctx, order_id, specs)
-        view = order_service.get_order(self.ctx, order_id)
-        carrier = next((c for c in self.s.carriers if c.service == view.shipping_service), self.s.carriers[0])
+        carrier = self.carrier_of[order_id]
+        self.parcels_out[order_id] = self.parcels_out.get(order_id, 0) + len(packages)
         for n, package in enumerate(packages, start=1):
             tracking_number = f"{carrier.name}-{self.s.seed}-{order_id:09d}-{n}"
             fulfilment.ship(
@@ -404,7 +410,8 @@ class Simulation:
         if kind is CarrierEventType.DELIVERED:
             self.summary.delivered += 1
             order_id, _ = self.tracking[tracking_number]
-            if order_service.get_order(self.ctx, order_id).status == "delivered":  # the last parcel
+            self.parcels_out[order_id] -= 1
+            if self.parcels_out[order_id] == 0:  # the last parcel: the order is delivered
                 self._answer(order_id)
 
     def _answer(self, order_id: int) -> None:
@@ -431,11 +438,8 @@ class Simulation:
 
     def _return(self, payload: tuple[int, str]) -> None:
         order_id, reason = payload
-        view = order_service.get_order(self.ctx, order_id)
-        line = view.lines[0]
-        if self._quietly(
-            lambda: aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(line.sku, 1)])
-        ):
+        sku = self.first_sku[order_id]
+        if self._quietly(lambda: aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(sku, 1)])):
             self.summary.returns += 1
 
     def _replenish(self, _: Any) -> None:

@@ -69,12 +69,10 @@ class SqlCustomerRepository:
         self._conn.execute(_ADD_ADDRESS, {"customer_id": customer_id, "is_default": default, **values})
 
     def get(self, customer_id: int) -> CustomerView | None:
-        row = self._conn.execute(select(c).where(c.c.id == customer_id)).first()
+        row = self._conn.execute(_GET_CUSTOMER, {"customer_id": customer_id}).first()
         if row is None:
             return None
-        addresses = self._conn.execute(
-            select(a).where(a.c.customer_id == customer_id).order_by(a.c.is_default.desc(), a.c.id)
-        )
+        addresses = self._conn.execute(_GET_ADDRESSES, {"customer_id": customer_id})
         return _view(row, tuple(AddressView(**{f: r._mapping[f] for f in ADDRESS_FIELDS}) for r in addresses))
 
     def page(self, *, email: str | None, after_id: int | None, limit: int) -> list[CustomerView]:
@@ -133,3 +131,9 @@ def _view(row: Any, addresses: tuple[AddressView, ...]) -> CustomerView:
         created_at=row.created_at,
         addresses=addresses,
     )
+
+
+_GET_CUSTOMER = select(c).where(c.c.id == bindparam("customer_id"))
+_GET_ADDRESSES = (
+    select(a).where(a.c.customer_id == bindparam("customer_id")).order_by(a.c.is_default.desc(), a.c.id)
+)

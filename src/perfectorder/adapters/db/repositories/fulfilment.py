@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
@@ -38,6 +38,43 @@ _REFUSED = (
 _TASKS = select(pt, pl.c.warehouse_id, _REFUSED.label("refused_scans")).select_from(
     pt.join(pl, pl.c.id == pt.c.pick_list_id)
 )
+# The statements of the pick-pack-ship path, built once: building a statement costs more in Python
+# than SQLite takes to run it.
+_TASK = _TASKS.where(pt.c.id == bindparam("task_id"))
+_TASKS_OF_ORDER = _TASKS.where(pt.c.order_id == bindparam("order_id")).order_by(
+    pt.c.bin_location, pt.c.sku, pt.c.id
+)
+_UPDATE_TASK = (
+    update(pt)
+    .where(pt.c.id == bindparam("task_id"))
+    .values(picked_qty=bindparam("new_picked"), status=bindparam("new_status"))
+)
+_OPEN_TASKS = (
+    select(func.count())
+    .select_from(pt)
+    .where((pt.c.pick_list_id == bindparam("pick_list_id")) & (pt.c.status == "open"))
+)
+_ADD_SCAN = insert(t.pick_scans)
+_ALLOCATIONS = (
+    select(al, ln.c.sku)
+    .select_from(al.join(ln, ln.c.id == al.c.order_line_id))
+    .where(al.c.order_id == bindparam("order_id"))
+    .order_by(al.c.id)
+)
+_SET_ALLOCATION_STATUS = (
+    update(al).where(al.c.id.in_(bindparam("ids", expanding=True))).values(status=bindparam("new_status"))
+)
+_ADD_ALLOCATION = insert(al).returning(al.c.id)
+_LINES = select(ln).where(ln.c.order_id == bindparam("order_id")).order_by(ln.c.line_no)
+_PACKAGES = select(t.packages).where(t.packages.c.order_id == bindparam("order_id")).order_by(t.packages.c.id)
+_PACKAGE_ITEMS = (
+    select(t.package_items)
+    .join(t.packages, t.packages.c.id == t.package_items.c.package_id)
+    .where(t.packages.c.order_id == bindparam("order_id"))
+    .order_by(t.package_items.c.id)
+)
+_SHIPMENTS = select(sh).where(sh.c.order_id == bindparam("order_id")).order_by(sh.c.id)
+_SHIPMENT_BY_TRACKING = select(sh).where(sh.c.tracking_number == bindparam("tracking_number"))
 
 
 class SqlFulfilmentRepository:
@@ -45,12 +82,7 @@ class SqlFulfilmentRepository:
         self._conn = conn
 
     def allocations(self, order_id: int) -> list[AllocationRecord]:
-        rows = self._conn.execute(
-            select(al, ln.c.sku)
-            .select_from(al.join(ln, ln.c.id == al.c.order_line_id))
-            .where(al.c.order_id == order_id)
-            .order_by(al.c.id)
-        )
+        rows = self._conn.execute(_ALLOCATIONS, {"order_id": order_id})
         return [
             AllocationRecord(
                 r.id,
@@ -69,7 +101,7 @@ class SqlFulfilmentRepository:
 
     def set_allocation_status(self, allocation_ids: Sequence[int], status: str) -> None:
         if allocation_ids:
-            self._conn.execute(update(al).where(al.c.id.in_(list(allocation_ids))).values(status=status))
+            self._conn.execute(_SET_ALLOCATION_STATUS, {"ids": list(allocation_ids), "new_status": status})
 
     def add_allocation(
         self,
@@ -81,21 +113,17 @@ class SqlFulfilmentRepository:
         quantity: int,
         planned_ship_date: date,
     ) -> int:
-        stmt = (
-            insert(al)
-            .values(
-                order_id=order_id,
-                order_line_id=order_line_id,
-                product_id=product_id,
-                warehouse_id=warehouse_id,
-                quantity=quantity,
-                reserves_stock=True,
-                status="reserved",
-                planned_ship_date=planned_ship_date,
-            )
-            .returning(al.c.id)
-        )
-        allocation_id: int = self._conn.execute(stmt).scalar_one()
+        values = {
+            "order_id": order_id,
+            "order_line_id": order_line_id,
+            "product_id": product_id,
+            "warehouse_id": warehouse_id,
+            "quantity": quantity,
+            "reserves_stock": True,
+            "status": "reserved",
+            "planned_ship_date": planned_ship_date,
+        }
+        allocation_id: int = self._conn.execute(_ADD_ALLOCATION, values).scalar_one()
         return allocation_id
 
     def bins(self, warehouse_id: int, product_ids: Sequence[int]) -> dict[int, str]:
@@ -134,10 +162,12 @@ class SqlFulfilmentRepository:
             )
 
     def task(self, task_id: int) -> TaskRecord | None:
-        row = self._conn.execute(_TASKS.where(pt.c.id == task_id)).first()
+        row = self._conn.execute(_TASK, {"task_id": task_id}).first()
         return _task(row) if row is not None else None
 
     def tasks(self, *, pick_list_id: int | None = None, order_id: int | None = None) -> list[TaskRecord]:
+        if pick_list_id is None and order_id is not None:
+            return [_task(r) for r in self._conn.execute(_TASKS_OF_ORDER, {"order_id": order_id})]
         stmt = _TASKS.order_by(pt.c.bin_location, pt.c.sku, pt.c.id)
         if pick_list_id is not None:
             stmt = stmt.where(pt.c.pick_list_id == pick_list_id)
@@ -146,14 +176,10 @@ class SqlFulfilmentRepository:
         return [_task(r) for r in self._conn.execute(stmt)]
 
     def update_task(self, task_id: int, *, picked_qty: int, status: str) -> None:
-        self._conn.execute(update(pt).where(pt.c.id == task_id).values(picked_qty=picked_qty, status=status))
+        self._conn.execute(_UPDATE_TASK, {"task_id": task_id, "new_picked": picked_qty, "new_status": status})
 
     def close_pick_list_if_done(self, pick_list_id: int, at: datetime) -> None:
-        open_tasks = self._conn.execute(
-            select(func.count())
-            .select_from(pt)
-            .where((pt.c.pick_list_id == pick_list_id) & (pt.c.status == "open"))
-        ).scalar_one()
+        open_tasks = self._conn.execute(_OPEN_TASKS, {"pick_list_id": pick_list_id}).scalar_one()
         if open_tasks == 0:
             self._conn.execute(
                 update(pl).where(pl.c.id == pick_list_id).values(status="done", completed_at=at)
@@ -163,15 +189,16 @@ class SqlFulfilmentRepository:
         self, task: TaskRecord, scanned: str, quantity: int, outcome: str, at: datetime, actor: str
     ) -> None:
         self._conn.execute(
-            insert(t.pick_scans).values(
-                pick_task_id=task.id,
-                order_id=task.order_id,
-                scanned=scanned[:64],
-                quantity=quantity,
-                outcome=outcome,
-                occurred_at=at,
-                actor=actor[:200],
-            )
+            _ADD_SCAN,
+            {
+                "pick_task_id": task.id,
+                "order_id": task.order_id,
+                "scanned": scanned[:64],
+                "quantity": quantity,
+                "outcome": outcome,
+                "occurred_at": at,
+                "actor": actor[:200],
+            },
         )
 
     def wave_candidates(self, warehouse_id: int, ship_by: date, limit: int) -> list[int]:
@@ -191,7 +218,7 @@ class SqlFulfilmentRepository:
         return [r.order_id for r in self._conn.execute(stmt)]
 
     def lines(self, order_id: int) -> list[LineRecord]:
-        rows = self._conn.execute(select(ln).where(ln.c.order_id == order_id).order_by(ln.c.line_no))
+        rows = self._conn.execute(_LINES, {"order_id": order_id})
         return [
             LineRecord(
                 r.id,
@@ -244,11 +271,8 @@ class SqlFulfilmentRepository:
         return package_id
 
     def packages(self, order_id: int) -> list[PackageRecord]:
-        p, i = t.packages, t.package_items
         items: dict[int, list[tuple[str, int]]] = defaultdict(list)
-        for r in self._conn.execute(
-            select(i).join(p, p.c.id == i.c.package_id).where(p.c.order_id == order_id).order_by(i.c.id)
-        ):
+        for r in self._conn.execute(_PACKAGE_ITEMS, {"order_id": order_id}):
             items[r.package_id].append((r.sku, r.quantity))
         return [
             PackageRecord(
@@ -263,7 +287,7 @@ class SqlFulfilmentRepository:
                 r.packed_at,
                 tuple(items[r.id]),
             )
-            for r in self._conn.execute(select(p).where(p.c.order_id == order_id).order_by(p.c.id))
+            for r in self._conn.execute(_PACKAGES, {"order_id": order_id})
         ]
 
     def add_shipment(
@@ -290,13 +314,10 @@ class SqlFulfilmentRepository:
         return shipment_id
 
     def shipments(self, order_id: int) -> list[ShipmentRecord]:
-        return [
-            _shipment(r)
-            for r in self._conn.execute(select(sh).where(sh.c.order_id == order_id).order_by(sh.c.id))
-        ]
+        return [_shipment(r) for r in self._conn.execute(_SHIPMENTS, {"order_id": order_id})]
 
     def shipment_by_tracking(self, tracking_number: str) -> ShipmentRecord | None:
-        row = self._conn.execute(select(sh).where(sh.c.tracking_number == tracking_number)).first()
+        row = self._conn.execute(_SHIPMENT_BY_TRACKING, {"tracking_number": tracking_number}).first()
         return _shipment(row) if row is not None else None
 
     def set_shipment_status(self, shipment_id: int, status: str, delivered_at: datetime | None) -> None:

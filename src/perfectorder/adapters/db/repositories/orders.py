@@ -33,6 +33,17 @@ from perfectorder.services.views import (
 )
 
 o, ln, al, h, ev = t.orders, t.order_lines, t.allocations, t.order_holds, t.order_events
+# Built once: reading an order is the most frequent query, and building a statement costs more
+# in Python than running it.
+_GET_ORDER = select(o).where(o.c.id == bindparam("order_id"))
+_GET_ALLOCATIONS = (
+    select(al, t.warehouses.c.code)
+    .select_from(al.join(t.warehouses))
+    .where(al.c.order_id == bindparam("order_id"))
+    .order_by(al.c.id)
+)
+_GET_LINES = select(ln).where(ln.c.order_id == bindparam("order_id")).order_by(ln.c.line_no)
+_GET_HOLDS = select(h).where(h.c.order_id == bindparam("order_id")).order_by(h.c.id)
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
 _SUMMARY = select(
     o.c.id,
@@ -172,10 +183,9 @@ class SqlOrderRepository:
         )
 
     def transition(self, order_id: int, *, expected: str, target: str, changes: Mapping[str, Any]) -> bool:
-        stmt = (
-            update(o).where((o.c.id == order_id) & (o.c.status == expected)).values(status=target, **changes)
-        )
-        return self._conn.execute(stmt).rowcount == 1
+        params = {"_oid": order_id, "_expected": expected, "_target": target}
+        params.update({f"_v_{k}": v for k, v in changes.items()})
+        return self._conn.execute(_transition(tuple(sorted(changes))), params).rowcount == 1
 
     def open_allocations(self, order_id: int) -> list[OpenAllocation]:
         rows = self._conn.execute(_OPEN_ALLOCATIONS, {"oid": order_id})
@@ -229,17 +239,12 @@ class SqlOrderRepository:
         return self._conn.execute(stmt).rowcount == 1
 
     def get(self, order_id: int) -> OrderView | None:
-        row = self._conn.execute(select(o).where(o.c.id == order_id)).first()
+        key = {"order_id": order_id}
+        row = self._conn.execute(_GET_ORDER, key).first()
         if row is None:
             return None
         allocations: dict[int, list[AllocationView]] = defaultdict(list)
-        alloc_rows = self._conn.execute(
-            select(al, t.warehouses.c.code)
-            .select_from(al.join(t.warehouses))
-            .where(al.c.order_id == order_id)
-            .order_by(al.c.id)
-        )
-        for r in alloc_rows:
+        for r in self._conn.execute(_GET_ALLOCATIONS, key):
             allocations[r.order_line_id].append(
                 AllocationView(r.code, r.quantity, r.reserves_stock, r.status, r.planned_ship_date)
             )
@@ -253,11 +258,9 @@ class SqlOrderRepository:
                 r.cancelled_qty,
                 tuple(allocations[r.id]),
             )
-            for r in self._conn.execute(select(ln).where(ln.c.order_id == order_id).order_by(ln.c.line_no))
+            for r in self._conn.execute(_GET_LINES, key)
         )
-        holds = tuple(
-            _hold(r) for r in self._conn.execute(select(h).where(h.c.order_id == order_id).order_by(h.c.id))
-        )
+        holds = tuple(_hold(r) for r in self._conn.execute(_GET_HOLDS, key))
         return _order_view(row, lines, holds)
 
     def page(self, flt: OrderFilter, *, before_id: int | None, limit: int) -> list[OrderSummary]:
@@ -329,3 +332,19 @@ def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ..
         origin=row.origin,
         unmeasured=frozenset(c for c in row.unmeasured.split(",") if c),
     )
+
+
+_TRANSITIONS: dict[tuple[str, ...], Any] = {}
+
+
+def _transition(columns: tuple[str, ...]) -> Any:
+    """The compare-and-set UPDATE for one set of changed columns, built once per set."""
+    stmt = _TRANSITIONS.get(columns)
+    if stmt is None:
+        stmt = (
+            update(o)
+            .where((o.c.id == bindparam("_oid")) & (o.c.status == bindparam("_expected")))
+            .values(status=bindparam("_target"), **{c: bindparam(f"_v_{c}") for c in columns})
+        )
+        _TRANSITIONS[columns] = stmt
+    return stmt
