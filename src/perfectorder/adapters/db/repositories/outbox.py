@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, and_, bindparam, insert, or_, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
@@ -14,6 +14,33 @@ from perfectorder.services.outbox_ports import MessageRecord, NewMessage, Subscr
 
 ob, sub = t.outbox, t.webhook_subscriptions
 _ENQUEUE = insert(ob)
+# The worker's statements, built once: it runs them for every batch and every message.
+_DUE = or_(
+    and_(ob.c.status == "pending", ob.c.next_attempt_at <= bindparam("now")),
+    and_(ob.c.status == "sending", ob.c.locked_until < bindparam("now")),
+)
+_CLAIM = select(ob.c.id).where(_DUE).order_by(ob.c.id).limit(bindparam("size"))
+_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_LEASE = (
+    update(ob)
+    .where(ob.c.id.in_(_IDS))
+    .values(status="sending", locked_by=bindparam("worker"), locked_until=bindparam("lease_until"))
+)
+_MESSAGES = select(ob).where(ob.c.id.in_(_IDS)).order_by(ob.c.id)
+_ATTEMPT = insert(t.outbox_attempts)
+_DELIVERED = (
+    update(ob)
+    .where(ob.c.id.in_(_IDS))
+    .values(
+        status="delivered",
+        delivered_at=bindparam("at"),
+        attempts=ob.c.attempts + 1,
+        locked_until=None,
+        recipient=bindparam("to"),
+        last_error=None,
+    )
+)
 
 
 class SqlOutboxRepository:
@@ -47,73 +74,42 @@ class SqlOutboxRepository:
         """Takes due messages for this worker. On PostgreSQL rows locked by another worker are skipped,
         so workers never wait for or double-send each other's messages; a crashed worker's lease
         expires and its messages become due again."""
-        due = or_(
-            and_(ob.c.status == "pending", ob.c.next_attempt_at <= now),
-            and_(ob.c.status == "sending", ob.c.locked_until < now),
-        )
-        pick = select(ob.c.id).where(due).order_by(ob.c.id).limit(limit)
-        if self._conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        ids = [r.id for r in self._conn.execute(pick)]
+        pick = _CLAIM_LOCKED if self._conn.dialect.name == "postgresql" else _CLAIM
+        ids = [r.id for r in self._conn.execute(pick, {"now": now, "size": limit})]
         if not ids:
             return []
-        self._conn.execute(
-            update(ob)
-            .where(ob.c.id.in_(ids))
-            .values(status="sending", locked_by=worker[:100], locked_until=lease_until)
-        )
-        rows = self._conn.execute(select(ob).where(ob.c.id.in_(ids)).order_by(ob.c.id))
+        self._conn.execute(_LEASE, {"ids": ids, "worker": worker[:100], "lease_until": lease_until})
+        rows = self._conn.execute(_MESSAGES, {"ids": ids})
         return [_record(r) for r in rows]
 
     def record_attempt(
         self, outbox_id: int, *, at: datetime, ok: bool, error: str | None, worker: str
     ) -> None:
         self._conn.execute(
-            insert(t.outbox_attempts).values(
-                outbox_id=outbox_id,
-                attempted_at=at,
-                ok=ok,
-                error=(error or "")[:500] or None,
-                worker=worker[:100],
-            )
+            _ATTEMPT,
+            {
+                "outbox_id": outbox_id,
+                "attempted_at": at,
+                "ok": ok,
+                "error": (error or "")[:500] or None,
+                "worker": worker[:100],
+            },
         )
 
     def delivered(self, outbox_id: int, *, at: datetime, recipient: str) -> None:
-        self._conn.execute(
-            update(ob)
-            .where(ob.c.id == outbox_id)
-            .values(
-                status="delivered",
-                delivered_at=at,
-                attempts=ob.c.attempts + 1,
-                locked_until=None,
-                recipient=recipient[:500],
-                last_error=None,
-            )
-        )
+        self._conn.execute(_DELIVERED, {"ids": [outbox_id], "at": at, "to": recipient[:500]})
 
     def fanned_out(self, outbox_ids: Sequence[int], *, at: datetime, recipient: str, worker: str) -> None:
         if not outbox_ids:
             return
         self._conn.execute(
-            insert(t.outbox_attempts),
+            _ATTEMPT,
             [
                 {"outbox_id": i, "attempted_at": at, "ok": True, "error": None, "worker": worker[:100]}
                 for i in outbox_ids
             ],
         )
-        self._conn.execute(
-            update(ob)
-            .where(ob.c.id.in_(list(outbox_ids)))
-            .values(
-                status="delivered",
-                delivered_at=at,
-                attempts=ob.c.attempts + 1,
-                locked_until=None,
-                recipient=recipient[:500],
-                last_error=None,
-            )
-        )
+        self._conn.execute(_DELIVERED, {"ids": list(outbox_ids), "at": at, "to": recipient[:500]})
 
     def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None:
         values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_error": error[:500]}
