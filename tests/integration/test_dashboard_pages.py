@@ -102,6 +102,7 @@ def test_the_overview_shows_the_apis_figures_and_links_failures_to_their_orders(
     order = browser.get(f"/orders/{late['id']}")
     assert order.status_code == 200
     assert "order.delivered" in order.text and "T-2" in order.text and "on time: no" in order.text
+    assert "<strong>25.80 EUR</strong>" in order.text  # the total as money, not as stored
     # A slice filter: the channel "web" alone shows the API's figures for groups["web"].
     sliced = browser.get("/", params={**period, "group_by": "carrier"})
     assert "By carrier" in sliced.text and "DHL" in sliced.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -82,4 +83,18 @@ def with_params(request: Request, **changes: object) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+# Digits after the decimal point by currency (ISO 4217 minor units); amounts are stored exact.
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+
+
+def money(amount: Decimal | int | float | str | None, currency: str = "") -> str:
+    """An amount as people read it: 1,234.50 EUR (exact storage keeps more digits than money has)."""
+    if amount is None:
+        return "–"
+    digits = MINOR_UNITS.get(currency.upper(), 2)
+    value = Decimal(str(amount)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+    return f"{value:,.{digits}f} {currency}".strip()
+
+
 templates.env.globals["with_params"] = with_params
+templates.env.filters["money"] = money
