@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from perfectorder.adapters.db.types import ExactDecimal, UtcDateTime
@@ -591,6 +592,15 @@ order_verdicts = Table(
     Column("refreshed_at", UtcDateTime(), nullable=False),
     Index("ix_order_verdicts_placed_on", "placed_on"),
     Index("ix_order_verdicts_customer_id", "customer_id"),
+    # The KPI report's repeat-purchase and return-reason sums read only these (index-only scans).
+    Index("ix_order_verdicts_customers", "placed_on", "customer_id", "k_cancelled"),
+    Index(
+        "ix_order_verdicts_returns",
+        "placed_on",
+        postgresql_include=["k_return_reasons"],
+        postgresql_where=text("k_return_reasons <> ''"),
+        sqlite_where=text("k_return_reasons <> ''"),
+    ),
 )
 verdict_failures = Table(
     "verdict_failures",
