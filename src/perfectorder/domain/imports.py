@@ -328,10 +328,22 @@ def _parse(value: str, pattern: str) -> datetime | None:
             return datetime.fromisoformat(value)
         except ValueError:
             return None
+    # strptime is slow and a file repeats its dates (every order of a day has the same promised
+    # date): each distinct text is parsed once.
+    key = (pattern, value)
+    if key in _PARSED:
+        return _PARSED[key]
     try:
-        return datetime.strptime(value, pattern)
+        parsed: datetime | None = datetime.strptime(value, pattern)
     except ValueError:
-        return None
+        parsed = None
+    if len(_PARSED) > 200_000:
+        _PARSED.clear()
+    _PARSED[key] = parsed
+    return parsed
+
+
+_PARSED: dict[tuple[str, str], datetime | None] = {}
 
 
 def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine | None:

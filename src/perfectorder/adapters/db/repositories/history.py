@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy import JSON, Connection, Table, insert, select, text
 
 from perfectorder.adapters.db.repositories.orders import ADDRESS_FIELDS
 from perfectorder.adapters.db.tables import (
@@ -24,11 +25,6 @@ from perfectorder.adapters.db.tables import (
     warehouses,
 )
 from perfectorder.services.history_ports import PastOrder, PastProduct
-
-
-def _copyable(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, dict) else value
-
 
 # Bound parameters per statement stay well under SQLite's and psycopg's limits.
 _IN_CHUNK = 500
@@ -71,17 +67,28 @@ class SqlHistoryRepository:
         columns = list(rows[0])
         raw = cast(psycopg.Connection[Any], self._conn.connection.dbapi_connection)
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        pick = operator.itemgetter(*columns)  # a row's values in column order, at C speed
+        values = pick if len(columns) > 1 else (lambda row: (pick(row),))
+        as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([_copyable(row[c]) for c in columns])
+                record = values(row)
+                if as_json:
+                    record = tuple(json.dumps(v) if i in as_json else v for i, v in enumerate(record))
+                copy.write_row(record)
         return drawn
 
     def existing_refs(self, channel: str, refs: Sequence[str]) -> set[str]:
         if self._postgres:
             # One array parameter instead of thousands of bound values to convert and parse.
+            # A join, not "= ANY(array)": while a first import fills an empty table the planner
+            # believes it small and scans it, comparing each row against the whole array.
             return set(
                 self._conn.execute(
-                    text("SELECT external_ref FROM orders WHERE channel = :c AND external_ref = ANY(:refs)"),
+                    text(
+                        "SELECT o.external_ref FROM unnest(CAST(:refs AS text[])) AS r(ref) "
+                        "JOIN orders AS o ON o.external_ref = r.ref WHERE o.channel = :c"
+                    ),
                     {"c": channel, "refs": list(refs)},
                 ).scalars()
             )
@@ -101,7 +108,10 @@ class SqlHistoryRepository:
         found: dict[str, int] = {}
         if self._postgres:
             for row in self._conn.execute(
-                text("SELECT external_ref, id FROM customers WHERE external_ref = ANY(:refs)"),
+                text(
+                    "SELECT c.external_ref, c.id FROM unnest(CAST(:refs AS text[])) AS r(ref) "
+                    "JOIN customers AS c ON c.external_ref = r.ref"
+                ),
                 {"refs": wanted},
             ):
                 found[row.external_ref] = row.id
