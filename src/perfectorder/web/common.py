@@ -51,6 +51,8 @@ def require(request: Request, permission: Permission) -> Session | Response:
     if session is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+    # The audit trail names whoever acts from the dashboard, as it does for API keys.
+    request.state.principal = session.caller
     if not session.caller.can(permission):
         return render(
             request,
