@@ -179,6 +179,9 @@ def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
     first = cli("import", "history", str(data), "--mapping", str(mapping))
     assert first.exit_code == 0, first.output
     assert "orders imported" in first.output
+    # The reasons, grouped, so a mapping can be fixed once for every row like it.
+    assert "rows rejected, by reason" in first.output and "unknown_status" in first.output
+    assert "[status]" in first.output  # the hint survives the terminal's markup
     with (tmp_path / "history.csv.rejects.csv").open(newline="") as f:
         rejects = list(csv.DictReader(f))
     assert [(r["row"], r["order_ref"], r["code"], r["column"]) for r in rejects] == [

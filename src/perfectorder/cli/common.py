@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
@@ -24,7 +25,7 @@ def run(action: Callable[[Application], T]) -> T:
         return action(application)
     except DomainError as e:
         field = f" ({e.field})" if e.field else ""
-        err.print(f"[red]error[/red] {e.code}{field}: {e.message}")
+        err.print(f"[red]error[/red] {e.code}{escape(field)}: {escape(e.message)}")
         raise typer.Exit(2) from e
     finally:
         application.close()

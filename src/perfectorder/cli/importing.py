@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -15,7 +16,7 @@ from perfectorder.bootstrap import Application
 from perfectorder.cli.common import console, err, run
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.imports import ORDER_COLUMNS, ORDER_REQUIRED, mapping_from_dict
-from perfectorder.services.history import HistoryResult, import_history
+from perfectorder.services.history import HistoryResult, Reject, import_history
 from perfectorder.services.importing import OrderImportResult, import_orders
 
 imports = typer.Typer(
@@ -39,7 +40,7 @@ def history(
     columns = _or_exit(lambda: csv_files.header(file, encoding=rules.encoding, delimiter=rules.delimiter))
     absent = [c for c in rules.columns.values() if c not in {h.strip() for h in columns}]
     if absent:
-        err.print(f"[red]error[/red] column_missing: the file has no column(s) {', '.join(absent)}")
+        err.print(f"[red]error[/red] column_missing: the file has no column(s) {escape(', '.join(absent))}")
         raise typer.Exit(2)
     reject_path = rejects or file.with_name(file.name + ".rejects.csv")
 
@@ -77,6 +78,7 @@ def history(
         table.add_row(label, f"{value:,}")
     console.print(table)
     if result.rejects:
+        console.print(_reasons(result.rejects))
         console.print(f"rejected rows and why: {reject_path}")
 
 
@@ -101,7 +103,7 @@ def orders(
         problem = (
             f"missing column(s) {', '.join(absent)}" if absent else f"unknown column(s) {', '.join(unknown)}"
         )
-        err.print(f"[red]error[/red] {'column_missing' if absent else 'unknown_column'}: {problem}")
+        err.print(f"[red]error[/red] {'column_missing' if absent else 'unknown_column'}: {escape(problem)}")
         raise typer.Exit(2)
     reject_path = rejects or file.with_name(file.name + ".rejects.csv")
 
@@ -145,5 +147,23 @@ def _or_exit(read: Callable[[], T]) -> T:
     try:
         return read()
     except InvalidInput as e:
-        err.print(f"[red]error[/red] {e.code} ({e.field}): {e.message}")
+        err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e
+
+
+def _reasons(rejects: Sequence[Reject]) -> Table:
+    """What went wrong, grouped, with the first of each kind: usually a value the mapping does not
+    know yet (a status, a channel, a date format), fixed once in the mapping for every row."""
+    groups: dict[tuple[str, str], list[Reject]] = {}
+    for r in rejects:
+        groups.setdefault((r.code, r.column), []).append(r)
+    table = Table(title="rows rejected, by reason")
+    for name in ("code", "column", "rows", "first (row: message)"):
+        table.add_column(name, justify="right" if name == "rows" else "left")
+    for (code, column), found in sorted(groups.items(), key=lambda g: -len(g[1]))[:10]:
+        first = found[0]
+        # The file's own text is shown as written, never read as rich markup ("[status]").
+        table.add_row(
+            escape(code), escape(column), f"{len(found):,}", escape(f"{first.row}: {first.message}")
+        )
+    return table

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perfectorder.adapters.clock import SimulatedClock
@@ -29,7 +30,7 @@ def simulate_command(
     try:
         scenario = scenario_from_dict(read_toml(scenario_file))
     except DomainError as e:
-        err.print(f"[red]error[/red] {e.code} ({e.field}): {e.message}")
+        err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e
     clock = SimulatedClock(datetime.combine(scenario.start, datetime.min.time(), UTC))
     settings = Settings.from_env()
@@ -55,7 +56,7 @@ def simulate_command(
             summary = simulate(application, clock, scenario, seed=seed, progress=tick)
         refreshed = verdicts.refresh(application.services)
     except DomainError as e:
-        err.print(f"[red]error[/red] {e.code} ({e.field}): {e.message}")
+        err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e
     finally:
         application.close()
