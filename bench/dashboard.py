@@ -18,12 +18,8 @@ Target: every page p95 < 300 ms.
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -36,7 +32,10 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics import DATABASE, NOW, copy_rows, load  # noqa: E402 - a sibling script
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.live_server import running_server  # noqa: E402 - the same server runner the tests use
+
+from metrics import DATABASE, NOW, arguments, copy_rows, load  # noqa: E402 - a sibling script
 from perfectorder.bootstrap import build  # noqa: E402
 from perfectorder.config import Settings  # noqa: E402
 from perfectorder.domain.access import Role  # noqa: E402
@@ -168,43 +167,6 @@ def add_operations(server: str, orders: int, seed: int = 5) -> float:
     return time.perf_counter() - started
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "perfectorder.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        # Plain HTTP on the loopback: the session cookie may not be marked Secure here.
-        env={**os.environ, "PERFECTORDER_DATABASE_URL": url, "PERFECTORDER_COOKIE_SECURE": "false"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not start")
-
-
 def pages(rng: random.Random, orders: int) -> list[tuple[str, str]]:
     """(page, path) for one round, with this round's random month, order and customer."""
     month = date(2023 + rng.randrange(0, 36) // 12, rng.randrange(1, 13), 1)
@@ -230,14 +192,7 @@ def pages(rng: random.Random, orders: int) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     console = Console()
     url, seconds = load(args.pg, args.orders)
     console.print(f"loaded {args.orders:,} orders with their verdicts and rollups in {seconds:.1f} s (COPY)")
@@ -248,10 +203,13 @@ def main() -> None:
         application.services, application.passwords, username="bench", password=PASSWORD, role=Role.ADMIN
     )
     application.close()
-    process, base = serve(url)
     timings: dict[str, list[float]] = defaultdict(list)
     try:
-        with httpx.Client(base_url=base, timeout=60) as http:
+        # Plain HTTP on the loopback: the session cookie may not be marked Secure here.
+        with (
+            running_server(url, PERFECTORDER_COOKIE_SECURE="false") as base,
+            httpx.Client(base_url=base, timeout=60) as http,
+        ):
             assert http.post("/login", data={"username": "bench", "password": PASSWORD}).status_code in (
                 200,
                 303,
@@ -267,8 +225,6 @@ def main() -> None:
                     if round_no >= 3:  # the first rounds warm caches, connections and plans
                         timings[name].append(elapsed)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         if not args.keep:
             with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")

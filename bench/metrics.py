@@ -347,15 +347,20 @@ def measure(application: Application, runs: int, rng: random.Random) -> dict[str
     return timings
 
 
-def main() -> None:
+def arguments(description: str | None) -> argparse.Namespace:
+    """The options of the benchmarks on this store (bench/dashboard.py loads it too)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__)
     console = Console()
     url, seconds = load(args.pg, args.orders)
     console.print(f"loaded {args.orders:,} orders with their verdicts and rollups in {seconds:.1f} s (COPY)")

@@ -94,26 +94,8 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     for name in REQUIRED:
         if name not in columns:
             raise InvalidInput("mapping_invalid", f"the mapping must name the {name} column", field="columns")
-    statuses: dict[str, OrderStatus] = {}
-    for value, ours in (raw.get("status") or {}).items():
-        try:
-            statuses[str(value)] = OrderStatus(ours)
-        except ValueError:
-            raise InvalidInput(
-                "mapping_invalid",
-                f"{ours!r} is not an order state; use one of {', '.join(s.value for s in OrderStatus)}",
-                field=f"status.{value}",
-            ) from None
-    channels: dict[str, Channel] = {}
-    for value, ours in (raw.get("channel") or {}).items():
-        try:
-            channels[str(value)] = Channel(ours)
-        except ValueError:
-            raise InvalidInput(
-                "mapping_invalid",
-                f"{ours!r} is not a channel; use one of {', '.join(c.value for c in Channel)}",
-                field=f"channel.{value}",
-            ) from None
+    statuses = _value_map(raw, "status", OrderStatus, "an order state")
+    channels = _value_map(raw, "channel", Channel, "a channel")
     formats: dict[str, tuple[str, ...]] = {}
     for name, given in (raw.get("formats") or {}).items():
         if name != "*" and name not in MOMENTS:
@@ -171,6 +153,24 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         quantity=int(defaults.get("quantity", 1)),
         decimal=decimal,
     )
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _value_map(raw: Mapping[str, Any], table: str, kind: type[E], noun: str) -> dict[str, E]:
+    """A mapping table of the file's values to ours ([status], [channel]); names the bad entry."""
+    out: dict[str, E] = {}
+    for value, ours in (raw.get(table) or {}).items():
+        try:
+            out[str(value)] = kind(ours)
+        except ValueError:
+            raise InvalidInput(
+                "mapping_invalid",
+                f"{ours!r} is not {noun}; use one of {', '.join(str(k.value) for k in kind)}",
+                field=f"{table}.{value}",
+            ) from None
+    return out
 
 
 class RowError(Exception):
@@ -565,9 +565,6 @@ def order_command(rows: Sequence[Mapping[str, str | None]]) -> PlaceOrder:
         shipping_service=text("shipping_service") or "standard",
         note=text("note") or "",
     )
-
-
-E = TypeVar("E", bound=enum.Enum)
 
 
 def _lookup(raw: str, mapped: Mapping[str, E], kind: type[E]) -> E | None:

@@ -64,12 +64,17 @@ def slices(row: VerdictRow) -> list[tuple[str, str]]:
     return out
 
 
+def fully_measured(components: Mapping[str, bool | None]) -> bool:
+    """Every component has facts: only such orders count in the perfect order rate."""
+    return all(components.get(c) is not None for c in COMPONENTS)
+
+
 def counts(row: VerdictRow) -> dict[str, int]:
     out = dict.fromkeys(COUNTS, 0)
     out["placed"] = 1
     if row.state != "delivered":
         return out
-    whole = all(row.components.get(c) is not None for c in COMPONENTS)
+    whole = fully_measured(row.components)
     out["whole"] = int(whole)
     out["perfect"] = int(whole and not row.failures)
     for c in COMPONENTS:
@@ -90,7 +95,7 @@ def sole_failures(row: VerdictRow) -> dict[tuple[str, str, str], bool]:
     """Each distinct (component, code, stage) failure, and whether fixing it alone would have made
     the order perfect (its only failure, on an order with every component measured)."""
     keys = {(f.component, f.code, f.stage) for f in row.failures}
-    whole = all(row.components.get(c) is not None for c in COMPONENTS)
+    whole = fully_measured(row.components)
     return {k: len(keys) == 1 and whole for k in keys}
 
 

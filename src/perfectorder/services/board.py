@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 
 from perfectorder.domain.access import SYSTEM, Principal, Role
 from perfectorder.domain.errors import Forbidden, InvalidInput
-from perfectorder.metrics.perfect_order import COMPONENTS
+from perfectorder.metrics.rollup import fully_measured
 from perfectorder.services.board_ports import (
     BoardOrder,
     BoardQuery,
@@ -165,9 +165,7 @@ def customer_perfect_order(ctx: ServiceContext, customer_id: int) -> CustomerPer
     an order with a component not measured is left out of the rate, never counted as perfect."""
     today = ctx.clock.now().astimezone(UTC).date()
     rows = read(ctx, lambda uow: uow.board.customer_verdicts(customer_id, today))
-    measured = [
-        failures for components, failures in rows if all(components.get(c) is not None for c in COMPONENTS)
-    ]
+    measured = [failures for components, failures in rows if fully_measured(components)]
     return CustomerPerfectOrder(len(rows), len(measured), sum(1 for f in measured if f == 0))
 
 

@@ -12,6 +12,7 @@ import logging
 import random
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,21 +85,9 @@ class Dispatcher:
         copies: list[NewMessage] = []
         by_recipient: dict[str, list[int]] = defaultdict(list)
         for message in events:
-            wanted = [s for s in subscriptions if s.wants(message.topic)]
-            copies += [
-                NewMessage(
-                    f"{message.message_id}:{s.id}",
-                    "webhook",
-                    message.topic,
-                    message.order_id,
-                    message.payload,
-                    now,
-                    recipient=s.url,
-                    subscription_id=s.id,
-                )
-                for s in wanted
-            ]
-            by_recipient[f"{len(wanted)} subscriber(s)"].append(message.id)
+            wanted = _webhook_copies(message, subscriptions, now)
+            copies += wanted
+            by_recipient[_subscribers(len(wanted))].append(message.id)
         uow.outbox.enqueue(copies, ignore_duplicates=True)
         # A batch's events mostly share their recipients ("0 subscriber(s)" in a store without
         # webhooks): marked together, not one statement pair per event.
@@ -195,26 +184,11 @@ class Dispatcher:
             self.relay.publish(message.topic, message.message_id, json.dumps(message.payload).encode())
 
         def work(uow: UnitOfWork) -> int:
-            wanted = [s for s in uow.outbox.subscriptions() if s.wants(message.topic)]
-            uow.outbox.enqueue(
-                [
-                    NewMessage(
-                        f"{message.message_id}:{s.id}",
-                        "webhook",
-                        message.topic,
-                        message.order_id,
-                        message.payload,
-                        now,
-                        recipient=s.url,
-                        subscription_id=s.id,
-                    )
-                    for s in wanted
-                ],
-                ignore_duplicates=True,
-            )
+            wanted = _webhook_copies(message, uow.outbox.subscriptions(), now)
+            uow.outbox.enqueue(wanted, ignore_duplicates=True)
             return len(wanted)
 
-        return f"{run_transaction(self.ctx, work)} subscriber(s)"
+        return _subscribers(run_transaction(self.ctx, work))
 
     def _delivered(self, message: MessageRecord, recipient: str) -> None:
         now = self.ctx.clock.now()
@@ -244,6 +218,32 @@ class Dispatcher:
         ceiling = min(self.policy.max_delay, self.policy.base_delay * (2 ** (attempts - 1)))
         delay: timedelta = ceiling * random.uniform(0.5, 1.0)
         return delay
+
+
+def _webhook_copies(
+    message: MessageRecord, subscriptions: Sequence[Subscription], now: datetime
+) -> list[NewMessage]:
+    """The event's webhook message for each interested subscriber; the id derives from the event's,
+    so a fan-out run again queues nothing twice."""
+    return [
+        NewMessage(
+            f"{message.message_id}:{s.id}",
+            "webhook",
+            message.topic,
+            message.order_id,
+            message.payload,
+            now,
+            recipient=s.url,
+            subscription_id=s.id,
+        )
+        for s in subscriptions
+        if s.wants(message.topic)
+    ]
+
+
+def _subscribers(count: int) -> str:
+    # What an event's delivery records as its recipient.
+    return f"{count} subscriber(s)"
 
 
 def _email_context(uow: UnitOfWork, message: MessageRecord, policy: DispatchPolicy) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from perfectorder.api.errors import STATUS_BY_KIND
 from perfectorder.api.security import SESSION_COOKIE
 from perfectorder.domain.access import Permission, Principal
 from perfectorder.domain.errors import DomainError
@@ -61,6 +62,16 @@ def require(request: Request, permission: Permission) -> Session | Response:
             status_code=403,
         )
     return session
+
+
+def status_of(e: DomainError) -> int:
+    """The HTTP status the API gives the same refusal."""
+    return STATUS_BY_KIND.get(e.kind, 422)
+
+
+def problem(request: Request, session: Session, e: DomainError) -> Response:
+    """A page's request refused by a service: its message and code, with the API's status."""
+    return render(request, "problem.html", {"session": session, "error": e}, status_code=status_of(e))
 
 
 def csrf_ok(session: Session, sent: str) -> bool:

@@ -13,8 +13,7 @@ from perfectorder.domain.errors import DomainError
 from perfectorder.services import board, catalog, customers, verdicts
 from perfectorder.services.board_ports import BoardQuery
 from perfectorder.web.charts import bars, stacked_columns
-from perfectorder.web.common import Session, render, require, services_of
-from perfectorder.web.orders import _status
+from perfectorder.web.common import Session, problem, render, require, services_of
 from perfectorder.web.routes import bounds, period
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +48,7 @@ def inventory(
             caller=session.caller,
         )
     except DomainError as e:
-        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+        return problem(request, session, e)
     return render(
         request,
         "inventory.html",
@@ -79,7 +78,7 @@ def customer_list(
             services_of(request), text=q, sort=sort, descending=desc, page=page, caller=session.caller
         )
     except DomainError as e:
-        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+        return problem(request, session, e)
     return render(request, "customers.html", {"session": session, "rows": rows, "q": q or ""})
 
 
@@ -95,7 +94,7 @@ def customer_page(request: Request, customer_id: int, page: Page = 1) -> Respons
             services, BoardQuery(customer_id=customer_id), page=page, caller=session.caller
         ).orders
     except DomainError as e:
-        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+        return problem(request, session, e)
     return render(
         request,
         "customer.html",
@@ -129,7 +128,7 @@ def returns(
     try:
         report = board.returns_report(services, opened_from, opened_to, page=page, caller=session.caller)
     except DomainError as e:
-        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+        return problem(request, session, e)
     reasons = [r for r, _ in report.by_reason]
     return render(
         request,

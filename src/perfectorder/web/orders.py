@@ -18,7 +18,7 @@ from perfectorder.services import aftersales, board, facts, verdicts
 from perfectorder.services import orders as order_service
 from perfectorder.services.board_ports import AGE_BUCKETS, OPEN_STATUSES, BoardQuery
 from perfectorder.services.dispatch import order_messages
-from perfectorder.web.common import Session, csrf_ok, render, require, services_of
+from perfectorder.web.common import Session, csrf_ok, problem, render, require, services_of, status_of
 from perfectorder.web.routes import bounds, period
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +75,7 @@ def orders_board(
     try:
         found = board.orders_board(services, query, page=page, caller=session.caller)
     except DomainError as e:
-        return render(request, "problem.html", {"session": session, "error": e}, status_code=_status(e))
+        return problem(request, session, e)
     return render(
         request,
         "orders.html",
@@ -142,10 +142,6 @@ def _order_page(
     return render(request, "order.html", context, status_code=status)
 
 
-def _status(e: DomainError) -> int:
-    return {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403}.get(e.kind, 400)
-
-
 def _act(
     request: Request, order_id: int, sent_csrf: str, permission: Permission, call: Any, done: str
 ) -> Response:
@@ -162,7 +158,7 @@ def _act(
         call(session)
     except DomainError as e:
         page = _order_page(request, session, order_id, error=f"Refused: {e.message} ({e.code}).")
-        page.status_code = _status(e)
+        page.status_code = status_of(e)
         return page
     return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
 

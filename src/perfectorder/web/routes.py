@@ -111,17 +111,15 @@ def overview(
     placed_from, placed_to = bounds(start, end)
     report = verdicts.perfect_order_report(services, placed_from, placed_to, group_by=group)
     before_from, before_to = verdicts.previous_period(placed_from, placed_to)
-    before = verdicts.perfect_order_report(services, before_from, before_to, group_by=group)
-    empty = rates_from_sums(verdicts.EMPTY)
     if focus:
         # One slice (say channel "web"): the same figures as the API's groups[key] for group_by.
+        empty = rates_from_sums(verdicts.EMPTY)
+        before = verdicts.perfect_order_report(services, before_from, before_to, group_by=group)
         overall, previous = report.get(focus, empty), before.get(focus, empty)
     else:
         whole = report if group is None else verdicts.perfect_order_report(services, placed_from, placed_to)
-        whole_before = (
-            before if group is None else verdicts.perfect_order_report(services, before_from, before_to)
-        )
-        overall, previous = whole["all"], whole_before["all"]
+        overall = whole["all"]
+        previous = verdicts.perfect_order_report(services, before_from, before_to)["all"]
     trend = verdicts.perfect_order_trend(
         services, placed_from, placed_to, granularity="day", group_by=group if focus else None
     )

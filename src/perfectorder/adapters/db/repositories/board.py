@@ -51,6 +51,24 @@ _CUSTOMER_SORTS = {
 }
 
 
+def _late(today: date) -> Any:
+    """Open and past the date promised at capture (a reschedule does not excuse it)."""
+    return o.c.promised_date < today
+
+
+def _at_risk(today: date) -> Any:
+    """Open, not late yet, and flagged by the delay watch or due by tomorrow without having left.
+    The board's counts and its lists both use these two, so a count always matches its list."""
+    due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
+    return and_(
+        ~_late(today),
+        or_(
+            o.c.at_risk_since.is_not(None),
+            and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
+        ),
+    )
+
+
 def _sorted(column: Any, descending: bool, tiebreak: Any) -> tuple[Any, Any]:
     return (column.desc(), tiebreak.desc()) if descending else (column.asc(), tiebreak.asc())
 
@@ -61,7 +79,7 @@ class SqlBoardQueries:
 
     def stage_counts(self, now: datetime) -> list[StageCount]:
         bounds = [now - timedelta(days=d) for d in AGE_BUCKETS[1:]]
-        # Bucket i holds orders placed after bounds[i-1] and at or before... counted as "newer than".
+        # Counted cumulatively ("placed less than N days ago"), then differenced into buckets below.
         newer = [func.sum(case((o.c.placed_at > b, 1), else_=0)) for b in bounds]
         stmt = (
             select(o.c.status, func.count(), func.min(o.c.placed_at), *newer)
@@ -81,24 +99,14 @@ class SqlBoardQueries:
         return out
 
     def late_and_at_risk(self, today: date) -> tuple[int, int]:
-        due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
-        late = o.c.promised_date < today
-        at_risk = and_(
-            ~late,
-            or_(
-                o.c.at_risk_since.is_not(None),
-                and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
-            ),
-        )
         row = self._conn.execute(
-            select(func.sum(case((late, 1), else_=0)), func.sum(case((at_risk, 1), else_=0))).where(
-                o.c.status.in_(OPEN_STATUSES)
-            )
+            select(
+                func.sum(case((_late(today), 1), else_=0)), func.sum(case((_at_risk(today), 1), else_=0))
+            ).where(o.c.status.in_(OPEN_STATUSES))
         ).one()
         return int(row[0] or 0), int(row[1] or 0)
 
     def orders(self, query: BoardQuery, today: date) -> list[BoardOrder]:
-        due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
         stmt = select(
             o.c.id,
             o.c.external_ref,
@@ -120,15 +128,9 @@ class SqlBoardQueries:
         if query.late or query.at_risk:
             stmt = stmt.where(o.c.status.in_(OPEN_STATUSES))
         if query.late:
-            stmt = stmt.where(o.c.promised_date < today)
+            stmt = stmt.where(_late(today))
         if query.at_risk:
-            stmt = stmt.where(
-                o.c.promised_date >= today,
-                or_(
-                    o.c.at_risk_since.is_not(None),
-                    and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
-                ),
-            )
+            stmt = stmt.where(_at_risk(today))
         if query.on_hold:
             stmt = stmt.where(o.c.status == "on_hold")
         if query.customer_id is not None:

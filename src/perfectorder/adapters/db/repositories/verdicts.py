@@ -21,10 +21,6 @@ from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
 
 _ENQUEUE = PerDialect(lambda conn: insert_or_nothing(conn, vq))
-_ENQUEUE_MANY = text(
-    "INSERT INTO verdict_queue (order_id, queued_at) SELECT unnest(CAST(:ids AS integer[])), :at "
-    "ON CONFLICT (order_id) DO NOTHING"
-)
 _KEYS = ("day", "dimension", "key", "state", "final_from")
 
 
@@ -43,10 +39,7 @@ class SqlVerdictRepository:
         self._conn = conn
 
     def enqueue(self, order_ids: Sequence[int], *, at: datetime) -> None:
-        if len(order_ids) > 50 and self._conn.dialect.name == "postgresql":
-            # An import queues thousands at once: one statement over an array, not one per order.
-            self._conn.execute(_ENQUEUE_MANY, {"ids": list(order_ids), "at": at})
-        elif order_ids:
+        if order_ids:
             self._conn.execute(_ENQUEUE(self._conn), [{"order_id": i, "queued_at": at} for i in order_ids])
 
     def queued(self, limit: int) -> list[int]:
