@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,8 @@ T = TypeVar("T")
 # The unit of work of the transaction this call runs inside, if any: a use case called from within
 # another (the idempotency wrapper, a batch import) joins its transaction instead of opening one.
 _ambient: ContextVar[UnitOfWork | None] = ContextVar("perfectorder_ambient_uow", default=None)
+# Set inside `batch`: each use case then runs in a savepoint of the batch's transaction.
+_batched: ContextVar[bool] = ContextVar("perfectorder_batched", default=False)
 
 
 class Busy(DomainError):
@@ -46,7 +49,8 @@ def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, rea
     ambient = _ambient.get()
     if ambient is not None:
         # The enclosing transaction commits, and retries from its own start if it loses a race.
-        return work(ambient)
+        with ambient.savepoint() if _batched.get() else nullcontext():
+            return work(ambient)
     for attempt in range(ctx.retry_attempts):
         try:
             with ctx.uow(read_only=read_only) as uow:
@@ -69,3 +73,24 @@ def read(ctx: ServiceContext, work: Callable[[UnitOfWork], T]) -> T:
         return work(ambient)
     with ctx.uow(read_only=True) as uow:
         return work(uow)
+
+
+@contextmanager
+def batch(ctx: ServiceContext) -> Iterator[None]:
+    """Runs the use cases called inside it in one transaction, each in its own savepoint.
+
+    For a single-writer job (the simulator) whose thousands of small steps would otherwise each pay
+    for a transaction: a refused step still leaves nothing behind (its savepoint is rolled back), and
+    nothing is visible to others until the batch commits. Not for concurrent writers: a lost race
+    cannot be retried from the batch's start, so it fails the batch.
+    """
+    if _ambient.get() is not None:
+        raise RuntimeError("batches do not nest")
+    with ctx.uow() as uow:
+        uow_token, batch_token = _ambient.set(uow), _batched.set(True)
+        try:
+            yield
+            uow.commit()
+        finally:
+            _batched.reset(batch_token)
+            _ambient.reset(uow_token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -406,6 +407,9 @@ class UnitOfWork(Protocol):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
     def commit(self) -> None: ...
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A nested transaction: rolled back alone if its block raises, kept otherwise."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -146,6 +147,21 @@ class SqlAlchemyUnitOfWork:
             raise
         for callback in self._on_commit:
             callback()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        # Plain SQL rather than Connection.begin_nested(): a batch runs one of these per use case,
+        # and SQLAlchemy's nested-transaction bookkeeping cost more than the use case's own writes.
+        conn = self._conn
+        assert conn is not None
+        conn.exec_driver_sql("SAVEPOINT perfectorder_step")
+        try:
+            yield
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT perfectorder_step")
+            conn.exec_driver_sql("RELEASE SAVEPOINT perfectorder_step")
+            raise
+        conn.exec_driver_sql("RELEASE SAVEPOINT perfectorder_step")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
