@@ -3,11 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.rollup import Sums, VerdictRow
+from perfectorder.services.fulfilment_ports import (
+    FeedbackRecord,
+    IssueRecord,
+    LineRecord,
+    PackageRecord,
+    ShipmentRecord,
+    TaskRecord,
+)
+from perfectorder.services.outbox_ports import MessageRecord
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecords:
+    """Everything an order's verdict, KPI facts and slices are computed from."""
+
+    order_id: int
+    status: str
+    channel: str
+    customer_id: int
+    tier: str
+    placed_at: datetime
+    promised_ship_date: date
+    promised_date: date
+    rescheduled_date: date | None
+    requested_date: date | None
+    timezone: str
+    unmeasured: frozenset[str]
+    categories: tuple[str, ...]
+    lines: tuple[LineRecord, ...]
+    shipments: tuple[ShipmentRecord, ...]
+    issues: tuple[IssueRecord, ...]
+    emails: tuple[MessageRecord, ...]
+    feedback: FeedbackRecord | None
+    timeline: tuple[tuple[str, datetime], ...]  # (event type, when), oldest first
+    tasks: tuple[TaskRecord, ...]
+    packages: tuple[PackageRecord, ...]
+    return_reasons: tuple[str, ...]
 
 
 class VerdictRepository(Protocol):
@@ -22,8 +60,9 @@ class VerdictRepository(Protocol):
         """Stores the order's new verdict and moves the rollups from its old contribution to the new."""
         ...
 
-    def slice_keys(self, order_id: int) -> tuple[str, int, str, tuple[str, ...]] | None:
-        """(channel, customer id, customer tier, product categories) of the order."""
+    def records(self, order_ids: Sequence[int]) -> Mapping[int, OrderRecords]:
+        """The orders' records, read together (a query per kind of record, not per order); an
+        order that does not exist is missing from the answer."""
         ...
 
     def clear(self) -> None: ...

@@ -39,6 +39,7 @@ from perfectorder.metrics.rollup import NEVER, Sums, VerdictRow, merge_sums, rat
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.facts import order_facts
 from perfectorder.services.ports import OrderFilter, UnitOfWork
+from perfectorder.services.verdict_ports import OrderRecords
 
 GROUPS = ("channel", "warehouse", "carrier", "category", "tier")
 GRANULARITIES = ("day", "week", "month")
@@ -49,39 +50,37 @@ MAX_ORDERS = 100_000
 
 
 def facts_for(uow: UnitOfWork, order_id: int) -> OrderFacts | None:
-    order = uow.orders.get(order_id)
-    if order is None:
-        return None
-    f = uow.fulfilment
-    codes = {w.id: w.code for w in uow.warehouses.reference().warehouses}
-    messages = tuple(
-        SentMessage(EmailKind(m.topic), m.created_at, m.delivered_at)
-        for m in uow.outbox.for_order(order_id)
-        if m.kind == "email"
-    )
-    feedback = f.feedback(order_id)
+    found = uow.verdicts.records([order_id]).get(order_id)
+    return None if found is None else facts_from(found, _warehouse_codes(uow))
+
+
+def _warehouse_codes(uow: UnitOfWork) -> dict[int, str]:
+    return {w.id: w.code for w in uow.warehouses.reference().warehouses}
+
+
+def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
     return OrderFacts(
-        order_id=order.id,
-        placed_at=order.placed_at,
-        promised_date=order.promised_date,
-        promised_ship_date=order.promised_ship_date,
-        cancelled=order.status == "cancelled",
-        lines=tuple(LineFact(x.sku, x.quantity, x.shipped_qty, x.cancelled_qty) for x in f.lines(order_id)),
+        order_id=r.order_id,
+        placed_at=r.placed_at,
+        promised_date=r.promised_date,
+        promised_ship_date=r.promised_ship_date,
+        cancelled=r.status == "cancelled",
+        lines=tuple(LineFact(x.sku, x.quantity, x.shipped_qty, x.cancelled_qty) for x in r.lines),
         shipments=tuple(
             ShipmentFact(s.carrier, codes.get(s.warehouse_id, "?"), s.shipped_at, s.delivered_at)
-            for s in f.shipments(order_id)
+            for s in r.shipments
         ),
-        issues=tuple(IssueFact(i.criterion, i.stage, i.code, i.detail) for i in f.issues(order_id)),
-        messages=messages,
+        issues=tuple(IssueFact(i.criterion, i.stage, i.code, i.detail) for i in r.issues),
+        messages=tuple(SentMessage(EmailKind(m.topic), m.created_at, m.delivered_at) for m in r.emails),
         feedback=FeedbackFact(
-            feedback.rating, feedback.arrived_complete, feedback.undamaged, feedback.as_described
+            r.feedback.rating, r.feedback.arrived_complete, r.feedback.undamaged, r.feedback.as_described
         )
-        if feedback
+        if r.feedback
         else None,
-        rescheduled_date=order.rescheduled_date,
-        requested_date=order.requested_delivery_date,
-        destination_timezone=order.shipping_address.timezone,
-        unmeasured=order.unmeasured,
+        rescheduled_date=r.rescheduled_date,
+        requested_date=r.requested_date,
+        destination_timezone=r.timezone,
+        unmeasured=r.unmeasured,
     )
 
 
@@ -105,12 +104,14 @@ def verdicts_between(
         out: list[tuple[OrderFacts, Verdict]] = []
         before: int | None = None
         flt = OrderFilter(placed_from=placed_from, placed_to=placed_to)
+        codes = _warehouse_codes(uow)
         while len(out) < MAX_ORDERS:
             page = uow.orders.page(flt, before_id=before, limit=500)
+            records = uow.verdicts.records([summary.id for summary in page])
             for summary in page:
-                found = facts_for(uow, summary.id)
-                if found is not None:
-                    out.append((found, evaluate(found, now=now, settings=settings)))
+                if (found := records.get(summary.id)) is not None:
+                    facts = facts_from(found, codes)
+                    out.append((facts, evaluate(facts, now=now, settings=settings)))
             if len(page) < 500:
                 break
             before = page[-1].id
@@ -221,7 +222,10 @@ def _slice_keys(
     ctx: ServiceContext, order_ids: Sequence[int]
 ) -> dict[int, tuple[str, int, str, tuple[str, ...]]]:
     def work(uow: UnitOfWork) -> dict[int, tuple[str, int, str, tuple[str, ...]]]:
-        return {oid: found for oid in order_ids if (found := uow.verdicts.slice_keys(oid)) is not None}
+        return {
+            r.order_id: (r.channel, r.customer_id, r.tier, r.categories)
+            for r in uow.verdicts.records(order_ids).values()
+        }
 
     return read(ctx, work)
 
@@ -308,22 +312,18 @@ STAGE_EVENTS = {
 }
 
 
-def kpi_facts_of(uow: UnitOfWork, facts: OrderFacts, verdict: Verdict) -> OrderKpiFacts:
-    """The per-order facts the KPIs are computed from, read from the order's timeline and tasks."""
+def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> OrderKpiFacts:
+    """The per-order facts the KPIs are computed from: the order's timeline, tasks and parcels."""
     reached: dict[str, datetime] = {}
-    timeline = uow.orders.timeline(facts.order_id)
-    for e in timeline:
-        stage = STAGE_EVENTS.get(e.type)
+    for kind, at in r.timeline:
+        stage = STAGE_EVENTS.get(kind)
         if stage is not None and stage not in reached:
-            reached[stage] = e.occurred_at
-    state = uow.orders.state(facts.order_id)
-    found = uow.fulfilment
-    tasks = found.tasks(order_id=facts.order_id)
+            reached[stage] = at
     first = min((s.shipped_at for s in facts.shipments), default=None)
-    first_units = _units_in_first_shipment(uow, facts.order_id, first)
+    first_units = _units_in_first_shipment(r, first)
     return OrderKpiFacts(
         order_id=facts.order_id,
-        customer_id=state.customer_id if state else 0,
+        customer_id=r.customer_id,
         placed_at=facts.placed_at,
         cancelled=facts.cancelled,
         promised_ship_date=facts.promised_ship_date,
@@ -336,11 +336,11 @@ def kpi_facts_of(uow: UnitOfWork, facts: OrderFacts, verdict: Verdict) -> OrderK
         ),
         units_first_shipment=sum(first_units.values()),
         backordered=any(i.code == "short_pick" for i in facts.issues)
-        or any(e.type == "order.backordered" for e in timeline),
-        pick_lines=len(tasks),
-        pick_lines_correct=sum(t.correct for t in tasks),
+        or any(kind == "order.backordered" for kind, _ in r.timeline),
+        pick_lines=len(r.tasks),
+        pick_lines_correct=sum(t.correct for t in r.tasks),
         accurate=verdict.components.get("accurate"),
-        returned_reasons=tuple(r.reason for r in found.returns(facts.order_id)),
+        returned_reasons=r.return_reasons,
         rating=facts.feedback.rating if facts.feedback else None,
         delivered_on=reached["delivered"].date() if "delivered" in reached else None,
     )
@@ -358,16 +358,21 @@ def kpi_report(
         orders = read(ctx, lambda uow: uow.verdicts.kpi_facts(*days))
         return kpis(orders), customer_behaviour(orders)
     judged = verdicts_between(ctx, placed_from, placed_to)
-    orders = read(ctx, lambda uow: [kpi_facts_of(uow, f, v) for f, v in judged])
+
+    def work(uow: UnitOfWork) -> list[OrderKpiFacts]:
+        records = uow.verdicts.records([f.order_id for f, _ in judged])
+        return [kpi_facts_from(records[f.order_id], f, v) for f, v in judged if f.order_id in records]
+
+    orders = read(ctx, work)
     return kpis(orders), customer_behaviour(orders)
 
 
-def _units_in_first_shipment(uow: UnitOfWork, order_id: int, first: datetime | None) -> dict[str, int]:
+def _units_in_first_shipment(r: OrderRecords, first: datetime | None) -> dict[str, int]:
     if first is None:
         return {}
-    packages = {p.id: p for p in uow.fulfilment.packages(order_id)}
+    packages = {p.id: p for p in r.packages}
     units: dict[str, int] = defaultdict(int)
-    for s in uow.fulfilment.shipments(order_id):
+    for s in r.shipments:
         if s.shipped_at == first and s.package_id in packages:
             for sku, quantity in packages[s.package_id].items:
                 units[sku] += quantity
@@ -377,30 +382,26 @@ def _units_in_first_shipment(uow: UnitOfWork, order_id: int, first: datetime | N
 REFRESH_BATCH = 200
 
 
-def verdict_row(uow: UnitOfWork, order_id: int, now: datetime) -> VerdictRow | None:
+def verdict_row(r: OrderRecords, codes: Mapping[int, str], now: datetime) -> VerdictRow:
     """The order's verdict under the default settings, with the slices it counts in."""
-    facts = facts_for(uow, order_id)
-    keys = uow.verdicts.slice_keys(order_id)
-    if facts is None or keys is None:
-        return None
+    facts = facts_from(r, codes)
     verdict = evaluate(facts, now=now)
     state = stored_state(verdict)
     arrived = delivered_at(facts) if state == "delivered" else None
-    channel, customer_id, tier, categories = keys
     return VerdictRow(
-        order_id=order_id,
+        order_id=r.order_id,
         placed_on=facts.placed_at.astimezone(UTC).date(),
-        channel=channel,
-        customer_id=customer_id,
-        tier=tier,
+        channel=r.channel,
+        customer_id=r.customer_id,
+        tier=r.tier,
         warehouses=tuple(sorted({s.warehouse for s in facts.shipments})),
         carriers=tuple(sorted({s.carrier for s in facts.shipments})),
-        categories=categories,
+        categories=r.categories,
         state=state,
         final_from=final_from(arrived, DEFAULT_SETTINGS.settlement) if arrived else NEVER,
         components=verdict.components,
         failures=verdict.failures,
-        kpi=kpi_facts_of(uow, facts, verdict),
+        kpi=kpi_facts_from(r, facts, verdict),
     )
 
 
@@ -413,10 +414,11 @@ def refresh(ctx: ServiceContext, *, batch: int = REFRESH_BATCH) -> int:
         now = ctx.clock.now()
         claimed = uow.verdicts.queued(batch)
         old = uow.verdicts.stored(claimed)
+        records = uow.verdicts.records(claimed)
+        codes = _warehouse_codes(uow)
         for order_id in claimed:
-            new = verdict_row(uow, order_id, now)
-            if new is not None:
-                uow.verdicts.replace(old.get(order_id), new, at=now)
+            if (found := records.get(order_id)) is not None:
+                uow.verdicts.replace(old.get(order_id), verdict_row(found, codes, now), at=now)
         uow.verdicts.dequeue(claimed)
         return len(claimed)
 

@@ -35,13 +35,13 @@ _REFUSED = (
     .where((t.pick_scans.c.pick_task_id == pt.c.id) & t.pick_scans.c.outcome.in_(["wrong_item", "over_pick"]))
     .scalar_subquery()
 )
-_TASKS = select(pt, pl.c.warehouse_id, _REFUSED.label("refused_scans")).select_from(
+TASKS = select(pt, pl.c.warehouse_id, _REFUSED.label("refused_scans")).select_from(
     pt.join(pl, pl.c.id == pt.c.pick_list_id)
 )
 # The statements of the pick-pack-ship path, built once: building a statement costs more in Python
 # than SQLite takes to run it.
-_TASK = _TASKS.where(pt.c.id == bindparam("task_id"))
-_TASKS_OF_ORDER = _TASKS.where(pt.c.order_id == bindparam("order_id")).order_by(
+_TASK = TASKS.where(pt.c.id == bindparam("task_id"))
+_TASKS_OF_ORDER = TASKS.where(pt.c.order_id == bindparam("order_id")).order_by(
     pt.c.bin_location, pt.c.sku, pt.c.id
 )
 _UPDATE_TASK = (
@@ -163,17 +163,17 @@ class SqlFulfilmentRepository:
 
     def task(self, task_id: int) -> TaskRecord | None:
         row = self._conn.execute(_TASK, {"task_id": task_id}).first()
-        return _task(row) if row is not None else None
+        return task_record(row) if row is not None else None
 
     def tasks(self, *, pick_list_id: int | None = None, order_id: int | None = None) -> list[TaskRecord]:
         if pick_list_id is None and order_id is not None:
-            return [_task(r) for r in self._conn.execute(_TASKS_OF_ORDER, {"order_id": order_id})]
-        stmt = _TASKS.order_by(pt.c.bin_location, pt.c.sku, pt.c.id)
+            return [task_record(r) for r in self._conn.execute(_TASKS_OF_ORDER, {"order_id": order_id})]
+        stmt = TASKS.order_by(pt.c.bin_location, pt.c.sku, pt.c.id)
         if pick_list_id is not None:
             stmt = stmt.where(pt.c.pick_list_id == pick_list_id)
         if order_id is not None:
             stmt = stmt.where(pt.c.order_id == order_id)
-        return [_task(r) for r in self._conn.execute(stmt)]
+        return [task_record(r) for r in self._conn.execute(stmt)]
 
     def update_task(self, task_id: int, *, picked_qty: int, status: str) -> None:
         self._conn.execute(_UPDATE_TASK, {"task_id": task_id, "new_picked": picked_qty, "new_status": status})
@@ -218,22 +218,7 @@ class SqlFulfilmentRepository:
         return [r.order_id for r in self._conn.execute(stmt)]
 
     def lines(self, order_id: int) -> list[LineRecord]:
-        rows = self._conn.execute(_LINES, {"order_id": order_id})
-        return [
-            LineRecord(
-                r.id,
-                r.order_id,
-                r.line_no,
-                r.product_id,
-                r.sku,
-                r.quantity,
-                r.unit_price,
-                r.backordered_qty,
-                r.cancelled_qty,
-                r.shipped_qty,
-            )
-            for r in rows
-        ]
+        return [line_record(r) for r in self._conn.execute(_LINES, {"order_id": order_id})]
 
     def update_line(self, line_id: int, changes: Mapping[str, Any]) -> None:
         self._conn.execute(update(ln).where(ln.c.id == line_id).values(**changes))
@@ -275,18 +260,7 @@ class SqlFulfilmentRepository:
         for r in self._conn.execute(_PACKAGE_ITEMS, {"order_id": order_id}):
             items[r.package_id].append((r.sku, r.quantity))
         return [
-            PackageRecord(
-                r.id,
-                r.order_id,
-                r.warehouse_id,
-                r.weight_kg,
-                r.length_cm,
-                r.width_cm,
-                r.height_cm,
-                r.status,
-                r.packed_at,
-                tuple(items[r.id]),
-            )
+            package_record(r, tuple(items[r.id]))
             for r in self._conn.execute(_PACKAGES, {"order_id": order_id})
         ]
 
@@ -314,11 +288,11 @@ class SqlFulfilmentRepository:
         return shipment_id
 
     def shipments(self, order_id: int) -> list[ShipmentRecord]:
-        return [_shipment(r) for r in self._conn.execute(_SHIPMENTS, {"order_id": order_id})]
+        return [shipment_record(r) for r in self._conn.execute(_SHIPMENTS, {"order_id": order_id})]
 
     def shipment_by_tracking(self, tracking_number: str) -> ShipmentRecord | None:
         row = self._conn.execute(_SHIPMENT_BY_TRACKING, {"tracking_number": tracking_number}).first()
-        return _shipment(row) if row is not None else None
+        return shipment_record(row) if row is not None else None
 
     def set_shipment_status(self, shipment_id: int, status: str, delivered_at: datetime | None) -> None:
         values: dict[str, Any] = {"status": status}
@@ -389,24 +363,13 @@ class SqlFulfilmentRepository:
     def issues(self, order_id: int) -> list[IssueRecord]:
         i = t.order_issues
         return [
-            IssueRecord(r.criterion, r.stage, r.code, r.detail, r.occurred_at)
+            issue_record(r)
             for r in self._conn.execute(select(i).where(i.c.order_id == order_id).order_by(i.c.id))
         ]
 
     def feedback(self, order_id: int) -> FeedbackRecord | None:
         r = self._conn.execute(select(t.feedback).where(t.feedback.c.order_id == order_id)).first()
-        if r is None:
-            return None
-        return FeedbackRecord(
-            r.order_id,
-            r.rating,
-            r.arrived_complete,
-            r.undamaged,
-            r.as_described,
-            r.comment,
-            r.created_at,
-            r.updated_at,
-        )
+        return None if r is None else feedback_record(r)
 
     def save_feedback(self, record: FeedbackRecord, *, new: bool) -> None:
         values = {
@@ -533,7 +496,57 @@ class SqlFulfilmentRepository:
         return [BackorderedLine(r.id, r.order_id, r.status, r.backordered_qty) for r in rows]
 
 
-def _task(r: Any) -> TaskRecord:
+# Row mappers, shared with the verdicts' batched read (repositories/verdicts.py).
+
+
+def line_record(r: Any) -> LineRecord:
+    return LineRecord(
+        r.id,
+        r.order_id,
+        r.line_no,
+        r.product_id,
+        r.sku,
+        r.quantity,
+        r.unit_price,
+        r.backordered_qty,
+        r.cancelled_qty,
+        r.shipped_qty,
+    )
+
+
+def package_record(r: Any, items: tuple[tuple[str, int], ...]) -> PackageRecord:
+    return PackageRecord(
+        r.id,
+        r.order_id,
+        r.warehouse_id,
+        r.weight_kg,
+        r.length_cm,
+        r.width_cm,
+        r.height_cm,
+        r.status,
+        r.packed_at,
+        items,
+    )
+
+
+def issue_record(r: Any) -> IssueRecord:
+    return IssueRecord(r.criterion, r.stage, r.code, r.detail, r.occurred_at)
+
+
+def feedback_record(r: Any) -> FeedbackRecord:
+    return FeedbackRecord(
+        r.order_id,
+        r.rating,
+        r.arrived_complete,
+        r.undamaged,
+        r.as_described,
+        r.comment,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+def task_record(r: Any) -> TaskRecord:
     return TaskRecord(
         r.id,
         r.pick_list_id,
@@ -550,7 +563,7 @@ def _task(r: Any) -> TaskRecord:
     )
 
 
-def _shipment(r: Any) -> ShipmentRecord:
+def shipment_record(r: Any) -> ShipmentRecord:
     return ShipmentRecord(
         r.id,
         r.order_id,

@@ -80,7 +80,7 @@ class SqlOutboxRepository:
             return []
         self._conn.execute(_LEASE, {"ids": ids, "worker": worker[:100], "lease_until": lease_until})
         rows = self._conn.execute(_MESSAGES, {"ids": ids})
-        return [_record(r) for r in rows]
+        return [message_record(r) for r in rows]
 
     def record_attempt(
         self, outbox_id: int, *, at: datetime, ok: bool, error: str | None, worker: str
@@ -123,13 +123,13 @@ class SqlOutboxRepository:
         rows = self._conn.execute(
             select(ob).where((ob.c.order_id == order_id) & (ob.c.kind != "event")).order_by(ob.c.id)
         )
-        return [_record(r) for r in rows]
+        return [message_record(r) for r in rows]
 
     def listing(self, *, status: str | None, limit: int) -> list[MessageRecord]:
         stmt = select(ob).order_by(ob.c.id.desc()).limit(limit)
         if status is not None:
             stmt = stmt.where(ob.c.status == status)
-        return [_record(r) for r in self._conn.execute(stmt)]
+        return [message_record(r) for r in self._conn.execute(stmt)]
 
     def retry(self, outbox_id: int, *, at: datetime) -> bool:
         stmt = (
@@ -189,7 +189,7 @@ class SqlOutboxRepository:
         return disabled == 1
 
 
-def _record(r: Any) -> MessageRecord:
+def message_record(r: Any) -> MessageRecord:
     return MessageRecord(
         r.id,
         r.message_id,

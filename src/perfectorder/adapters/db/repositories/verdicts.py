@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, text
 
 from perfectorder.adapters.db.engine import PerDialect
+from perfectorder.adapters.db.repositories.order_records import read_records
 from perfectorder.adapters.db.sql import insert_or_nothing, upsert
-from perfectorder.adapters.db.tables import customers, order_lines, orders, products
 from perfectorder.adapters.db.tables import order_verdicts as ov
+from perfectorder.adapters.db.tables import orders
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
 from perfectorder.metrics.kpis import STAGES, OrderKpiFacts, kpi_columns
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
+from perfectorder.services.verdict_ports import OrderRecords
 
 _ENQUEUE = PerDialect(lambda conn: insert_or_nothing(conn, vq))
 _KEYS = ("day", "dimension", "key", "state", "final_from")
@@ -32,6 +34,11 @@ def _add_rollups(conn: Connection) -> Any:
 
 
 _ADD_ROLLUPS = PerDialect(_add_rollups)
+# Built once: a refresh runs these for every order it judges.
+_DELETE_VERDICT = delete(ov).where(ov.c.order_id == bindparam("oid"))
+_DELETE_FAILURES = delete(vf).where(vf.c.order_id == bindparam("oid"))
+_INSERT_VERDICT = ov.insert()
+_INSERT_FAILURES = vf.insert()
 
 
 class SqlVerdictRepository:
@@ -74,13 +81,13 @@ class SqlVerdictRepository:
         if changed:
             self._conn.execute(_ADD_ROLLUPS(self._conn), changed)
         if old is not None:
-            self._conn.execute(delete(ov).where(ov.c.order_id == new.order_id))
-            self._conn.execute(delete(vf).where(vf.c.order_id == new.order_id))
-        self._conn.execute(ov.insert(), _values(new, at))
+            self._conn.execute(_DELETE_VERDICT, {"oid": new.order_id})
+            self._conn.execute(_DELETE_FAILURES, {"oid": new.order_id})
+        self._conn.execute(_INSERT_VERDICT, _values(new, at))
         failures = sole_failures(new)
         if failures:
             self._conn.execute(
-                vf.insert(),
+                _INSERT_FAILURES,
                 [
                     {
                         "order_id": new.order_id,
@@ -99,21 +106,8 @@ class SqlVerdictRepository:
         for table in (vr, vf, ov, vq):
             self._conn.execute(delete(table))
 
-    def slice_keys(self, order_id: int) -> tuple[str, int, str, tuple[str, ...]] | None:
-        row = self._conn.execute(
-            select(orders.c.channel, orders.c.customer_id, customers.c.tier)
-            .join(customers, customers.c.id == orders.c.customer_id)
-            .where(orders.c.id == order_id)
-        ).first()
-        if row is None:
-            return None
-        categories = self._conn.execute(
-            select(products.c.category)
-            .join(order_lines, order_lines.c.product_id == products.c.id)
-            .where(order_lines.c.order_id == order_id)
-            .distinct()
-        ).scalars()
-        return row.channel, row.customer_id, row.tier, tuple(sorted(c or "none" for c in categories))
+    def records(self, order_ids: Sequence[int]) -> Mapping[int, OrderRecords]:
+        return read_records(self._conn, order_ids)
 
     def order_ids(self, after_id: int, limit: int) -> list[int]:
         return list(
@@ -300,8 +294,12 @@ def _row(r: Any) -> VerdictRow:
     )
 
 
+_KPI_FIELDS = tuple(f.name for f in fields(OrderKpiFacts))
+
+
 def _kpi_json(k: OrderKpiFacts) -> dict[str, Any]:
-    out = asdict(k)
+    # Not dataclasses.asdict: its deep copy was a third of a verdict refresh.
+    out = {name: getattr(k, name) for name in _KPI_FIELDS}
     out["placed_at"] = k.placed_at.isoformat()
     out["promised_ship_date"] = k.promised_ship_date.isoformat()
     out["promised_date"] = k.promised_date.isoformat()
