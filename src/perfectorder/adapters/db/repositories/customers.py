@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -75,6 +76,12 @@ class SqlCustomerRepository:
         addresses = self._conn.execute(_GET_ADDRESSES, {"customer_id": customer_id})
         return _view(row, tuple(AddressView(**{f: r._mapping[f] for f in ADDRESS_FIELDS}) for r in addresses))
 
+    def contacts(self, customer_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        if not customer_ids:
+            return {}
+        rows = self._conn.execute(_CONTACTS, {"ids": sorted(set(customer_ids))})
+        return {r.id: (r.name, r.email) for r in rows}
+
     def page(self, *, email: str | None, after_id: int | None, limit: int) -> list[CustomerView]:
         stmt = select(c).order_by(c.c.id).limit(limit)
         if email is not None:
@@ -134,6 +141,7 @@ def _view(row: Any, addresses: tuple[AddressView, ...]) -> CustomerView:
 
 
 _GET_CUSTOMER = select(c).where(c.c.id == bindparam("customer_id"))
+_CONTACTS = select(c.c.id, c.c.name, c.c.email).where(c.c.id.in_(bindparam("ids", expanding=True)))
 _GET_ADDRESSES = (
     select(a).where(a.c.customer_id == bindparam("customer_id")).order_by(a.c.is_default.desc(), a.c.id)
 )

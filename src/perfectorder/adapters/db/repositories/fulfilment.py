@@ -74,6 +74,7 @@ _PACKAGE_ITEMS = (
     .order_by(t.package_items.c.id)
 )
 _SHIPMENTS = select(sh).where(sh.c.order_id == bindparam("order_id")).order_by(sh.c.id)
+SHIPMENTS_OF = select(sh).where(sh.c.order_id.in_(bindparam("ids", expanding=True))).order_by(sh.c.id)
 _SHIPMENT_BY_TRACKING = select(sh).where(sh.c.tracking_number == bindparam("tracking_number"))
 
 
@@ -289,6 +290,13 @@ class SqlFulfilmentRepository:
 
     def shipments(self, order_id: int) -> list[ShipmentRecord]:
         return [shipment_record(r) for r in self._conn.execute(_SHIPMENTS, {"order_id": order_id})]
+
+    def shipments_of(self, order_ids: Sequence[int]) -> dict[int, list[ShipmentRecord]]:
+        found: dict[int, list[ShipmentRecord]] = defaultdict(list)
+        if order_ids:
+            for r in self._conn.execute(SHIPMENTS_OF, {"ids": sorted(set(order_ids))}):
+                found[r.order_id].append(shipment_record(r))
+        return found
 
     def shipment_by_tracking(self, tracking_number: str) -> ShipmentRecord | None:
         row = self._conn.execute(_SHIPMENT_BY_TRACKING, {"tracking_number": tracking_number}).first()

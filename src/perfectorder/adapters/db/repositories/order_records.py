@@ -14,6 +14,7 @@ from sqlalchemy import BindParameter, Connection, bindparam, select
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.repositories.fulfilment import (
+    SHIPMENTS_OF,
     TASKS,
     feedback_record,
     issue_record,
@@ -56,7 +57,6 @@ _LINES = (
     .where(t.order_lines.c.order_id.in_(_IDS))
     .order_by(t.order_lines.c.order_id, t.order_lines.c.line_no)
 )
-_SHIPMENTS = select(t.shipments).where(t.shipments.c.order_id.in_(_IDS)).order_by(t.shipments.c.id)
 _ISSUES = select(t.order_issues).where(t.order_issues.c.order_id.in_(_IDS)).order_by(t.order_issues.c.id)
 _EMAILS = (
     select(t.outbox)
@@ -108,7 +108,7 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
         return {}
     categories = grouped(_CATEGORIES, lambda r: r.category or "none")
     lines = grouped(_LINES, line_record)
-    shipments = grouped(_SHIPMENTS, shipment_record)
+    shipments = grouped(SHIPMENTS_OF, shipment_record)
     issues = grouped(_ISSUES, issue_record)
     emails = grouped(_EMAILS, message_record)
     feedback = {r.order_id: feedback_record(r) for r in conn.execute(_FEEDBACK, key)}

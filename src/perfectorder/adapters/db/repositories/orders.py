@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
@@ -44,6 +44,16 @@ _GET_ALLOCATIONS = (
 )
 _GET_LINES = select(ln).where(ln.c.order_id == bindparam("order_id")).order_by(ln.c.line_no)
 _GET_HOLDS = select(h).where(h.c.order_id == bindparam("order_id")).order_by(h.c.id)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_MANY_ORDERS = select(o).where(o.c.id.in_(_IDS))
+_MANY_ALLOCATIONS = (
+    select(al, t.warehouses.c.code)
+    .select_from(al.join(t.warehouses))
+    .where(al.c.order_id.in_(_IDS))
+    .order_by(al.c.id)
+)
+_MANY_LINES = select(ln).where(ln.c.order_id.in_(_IDS)).order_by(ln.c.order_id, ln.c.line_no)
+_MANY_HOLDS = select(h).where(h.c.order_id.in_(_IDS)).order_by(h.c.id)
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
 _SUMMARY = select(
     o.c.id,
@@ -243,25 +253,26 @@ class SqlOrderRepository:
         row = self._conn.execute(_GET_ORDER, key).first()
         if row is None:
             return None
-        allocations: dict[int, list[AllocationView]] = defaultdict(list)
-        for r in self._conn.execute(_GET_ALLOCATIONS, key):
-            allocations[r.order_line_id].append(
-                AllocationView(r.code, r.quantity, r.reserves_stock, r.status, r.planned_ship_date)
-            )
-        lines = tuple(
-            LineView(
-                r.line_no,
-                r.sku,
-                r.quantity,
-                r.unit_price,
-                r.backordered_qty,
-                r.cancelled_qty,
-                tuple(allocations[r.id]),
-            )
-            for r in self._conn.execute(_GET_LINES, key)
+        return _assemble(
+            row,
+            self._conn.execute(_GET_ALLOCATIONS, key),
+            self._conn.execute(_GET_LINES, key),
+            self._conn.execute(_GET_HOLDS, key),
         )
-        holds = tuple(_hold(r) for r in self._conn.execute(_GET_HOLDS, key))
-        return _order_view(row, lines, holds)
+
+    def get_many(self, order_ids: Sequence[int]) -> dict[int, OrderView]:
+        key = {"ids": sorted(set(order_ids))}
+        rows = list(self._conn.execute(_MANY_ORDERS, key)) if key["ids"] else []
+        if not rows:
+            return {}
+        allocations, lines, holds = defaultdict(list), defaultdict(list), defaultdict(list)
+        for r in self._conn.execute(_MANY_ALLOCATIONS, key):
+            allocations[r.order_id].append(r)
+        for r in self._conn.execute(_MANY_LINES, key):
+            lines[r.order_id].append(r)
+        for r in self._conn.execute(_MANY_HOLDS, key):
+            holds[r.order_id].append(r)
+        return {row.id: _assemble(row, allocations[row.id], lines[row.id], holds[row.id]) for row in rows}
 
     def page(self, flt: OrderFilter, *, before_id: int | None, limit: int) -> list[OrderSummary]:
         stmt = _SUMMARY.order_by(o.c.id.desc()).limit(limit)
@@ -295,6 +306,27 @@ class SqlOrderRepository:
     def timeline(self, order_id: int) -> list[EventView]:
         rows = self._conn.execute(select(ev).where(ev.c.order_id == order_id).order_by(ev.c.id))
         return [EventView(r.id, r.type, r.occurred_at, r.actor, dict(r.data)) for r in rows]
+
+
+def _assemble(row: Any, allocation_rows: Any, line_rows: Any, hold_rows: Any) -> OrderView:
+    allocations: dict[int, list[AllocationView]] = defaultdict(list)
+    for r in allocation_rows:
+        allocations[r.order_line_id].append(
+            AllocationView(r.code, r.quantity, r.reserves_stock, r.status, r.planned_ship_date)
+        )
+    lines = tuple(
+        LineView(
+            r.line_no,
+            r.sku,
+            r.quantity,
+            r.unit_price,
+            r.backordered_qty,
+            r.cancelled_qty,
+            tuple(allocations[r.id]),
+        )
+        for r in line_rows
+    )
+    return _order_view(row, lines, tuple(_hold(r) for r in hold_rows))
 
 
 def _hold(r: Any) -> HoldView:

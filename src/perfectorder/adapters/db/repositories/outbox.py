@@ -29,18 +29,16 @@ _LEASE = (
 )
 _MESSAGES = select(ob).where(ob.c.id.in_(_IDS)).order_by(ob.c.id)
 _ATTEMPT = insert(t.outbox_attempts)
-_DELIVERED = (
-    update(ob)
-    .where(ob.c.id.in_(_IDS))
-    .values(
-        status="delivered",
-        delivered_at=bindparam("at"),
-        attempts=ob.c.attempts + 1,
-        locked_until=None,
-        recipient=bindparam("to"),
-        last_error=None,
-    )
-)
+_DELIVERED_VALUES: dict[str, Any] = {
+    "status": "delivered",
+    "delivered_at": bindparam("at"),
+    "attempts": ob.c.attempts + 1,
+    "locked_until": None,
+    "recipient": bindparam("to"),
+    "last_error": None,
+}
+_DELIVERED = update(ob).where(ob.c.id.in_(_IDS)).values(**_DELIVERED_VALUES)
+_DELIVERED_ONE = update(ob).where(ob.c.id == bindparam("oid")).values(**_DELIVERED_VALUES)
 
 
 class SqlOutboxRepository:
@@ -96,9 +94,6 @@ class SqlOutboxRepository:
             },
         )
 
-    def delivered(self, outbox_id: int, *, at: datetime, recipient: str) -> None:
-        self._conn.execute(_DELIVERED, {"ids": [outbox_id], "at": at, "to": recipient[:500]})
-
     def fanned_out(self, outbox_ids: Sequence[int], *, at: datetime, recipient: str, worker: str) -> None:
         if not outbox_ids:
             return
@@ -110,6 +105,18 @@ class SqlOutboxRepository:
             ],
         )
         self._conn.execute(_DELIVERED, {"ids": list(outbox_ids), "at": at, "to": recipient[:500]})
+
+    def delivered_to(self, deliveries: Sequence[tuple[int, str]], *, at: datetime, worker: str) -> None:
+        if not deliveries:
+            return
+        self._conn.execute(
+            _ATTEMPT,
+            [
+                {"outbox_id": i, "attempted_at": at, "ok": True, "error": None, "worker": worker[:100]}
+                for i, _ in deliveries
+            ],
+        )
+        self._conn.execute(_DELIVERED_ONE, [{"oid": i, "at": at, "to": to[:500]} for i, to in deliveries])
 
     def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None:
         values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_error": error[:500]}
