@@ -487,7 +487,8 @@ class Simulation:
 
     def _dispatch(self, _: Any) -> None:
         for _round in range(100):
-            if self.dispatcher.run_once() == 0:
+            # A batch that was not full emptied what was due: no need to ask again.
+            if self.dispatcher.run_once() < self.dispatcher.policy.batch:
                 break
 
     # -- helpers -------------------------------------------------------------------------------
