@@ -8,10 +8,12 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.domain.errors import DomainError
+from perfectorder.services import verdicts
 
 T = TypeVar("T")
 console = Console()
@@ -29,3 +31,18 @@ def run(action: Callable[[Application], T]) -> T:
         raise typer.Exit(2) from e
     finally:
         application.close()
+
+
+def judge(application: Application, expected: int) -> int:
+    """Stores the verdicts of the orders that changed (`expected` of them, about), with a progress
+    bar: done here, the first report after a large import or simulation does not have to."""
+    with Progress(
+        TextColumn("[bold]judging[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed:,} orders"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("verdicts", total=expected or None)
+        return verdicts.refresh(application.services, progress=lambda n: bar.update(task, completed=n))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from perfectorder.adapters.files import csv_files
 from perfectorder.bootstrap import Application
-from perfectorder.cli.common import console, err, run
+from perfectorder.cli.common import console, err, judge, run
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.imports import ORDER_COLUMNS, ORDER_REQUIRED, mapping_from_dict
 from perfectorder.services.history import HistoryResult, Reject, import_history
@@ -44,7 +44,7 @@ def history(
         raise typer.Exit(2)
     reject_path = rejects or file.with_name(file.name + ".rejects.csv")
 
-    def action(application: Application) -> HistoryResult:
+    def action(application: Application) -> tuple[HistoryResult, int]:
         with Progress(
             TextColumn("[bold]reading[/bold]"),
             BarColumn(),
@@ -54,7 +54,7 @@ def history(
             transient=True,
         ) as bar:
             task = bar.add_task("rows", total=None)
-            return import_history(
+            found = import_history(
                 application.services,
                 csv_files.rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
                 rules,
@@ -62,8 +62,9 @@ def history(
                 chunk=chunk,
                 progress=lambda n: bar.update(task, completed=n),
             )
+        return found, judge(application, found.imported)
 
-    result = run(action)
+    result, judged = run(action)
     csv_files.write_rejects(reject_path, result.rejects, REJECT_COLUMNS)
     table = Table(title=f"history import of {file.name}")
     table.add_column("")
@@ -74,6 +75,7 @@ def history(
         ("orders imported", result.imported),
         ("already imported", result.duplicates),
         ("rows rejected", len(result.rejects)),
+        ("orders judged (Perfect Order)", judged),
     ):
         table.add_row(label, f"{value:,}")
     console.print(table)

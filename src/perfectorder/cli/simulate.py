@@ -14,10 +14,9 @@ from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.adapters.db.migrate import upgrade
 from perfectorder.adapters.files.csv_files import read_toml
 from perfectorder.bootstrap import build
-from perfectorder.cli.common import console, err
+from perfectorder.cli.common import console, err, judge
 from perfectorder.config import Settings
 from perfectorder.domain.errors import DomainError
-from perfectorder.services import verdicts
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import scenario_from_dict
 
@@ -54,7 +53,7 @@ def simulate_command(
                 bar.update(task, completed=day, orders=orders, rate=orders / elapsed)
 
             summary = simulate(application, clock, scenario, seed=seed, progress=tick)
-        refreshed = verdicts.refresh(application.services)
+        refreshed = judge(application, summary.orders)
     except DomainError as e:
         err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e

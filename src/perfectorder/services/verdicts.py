@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -405,7 +405,9 @@ def verdict_row(r: OrderRecords, codes: Mapping[int, str], now: datetime) -> Ver
     )
 
 
-def refresh(ctx: ServiceContext, *, batch: int = REFRESH_BATCH) -> int:
+def refresh(
+    ctx: ServiceContext, *, batch: int = REFRESH_BATCH, progress: Callable[[int], None] | None = None
+) -> int:
     """Re-judges every order whose facts changed since its verdict was stored and moves the rollups
     with it; returns how many were refreshed. Reports call it first, so they are never stale."""
     done = 0
@@ -425,6 +427,8 @@ def refresh(ctx: ServiceContext, *, batch: int = REFRESH_BATCH) -> int:
     while True:
         refreshed = run_transaction(ctx, work)
         done += refreshed
+        if progress is not None:
+            progress(done)
         if refreshed < batch:
             return done
 
