@@ -418,9 +418,12 @@ def refresh(
         old = uow.verdicts.stored(claimed)
         records = uow.verdicts.records(claimed)
         codes = _warehouse_codes(uow)
-        for order_id in claimed:
-            if (found := records.get(order_id)) is not None:
-                uow.verdicts.replace(old.get(order_id), verdict_row(found, codes, now), at=now)
+        changes = [
+            (old.get(order_id), verdict_row(found, codes, now))
+            for order_id in claimed
+            if (found := records.get(order_id)) is not None
+        ]
+        uow.verdicts.replace(changes, at=now)
         uow.verdicts.dequeue(claimed)
         return len(claimed)
 

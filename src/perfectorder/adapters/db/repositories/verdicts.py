@@ -35,8 +35,8 @@ def _add_rollups(conn: Connection) -> Any:
 
 _ADD_ROLLUPS = PerDialect(_add_rollups)
 # Built once: a refresh runs these for every order it judges.
-_DELETE_VERDICT = delete(ov).where(ov.c.order_id == bindparam("oid"))
-_DELETE_FAILURES = delete(vf).where(vf.c.order_id == bindparam("oid"))
+_DELETE_VERDICTS = delete(ov).where(ov.c.order_id.in_(bindparam("ids", expanding=True)))
+_DELETE_FAILURES = delete(vf).where(vf.c.order_id.in_(bindparam("ids", expanding=True)))
 _INSERT_VERDICT = ov.insert()
 _INSERT_FAILURES = vf.insert()
 
@@ -64,43 +64,46 @@ class SqlVerdictRepository:
         rows = self._conn.execute(select(ov).where(ov.c.order_id.in_(list(order_ids))))
         return {r.order_id: _row(r) for r in rows}
 
-    def replace(self, old: VerdictRow | None, new: VerdictRow, *, at: datetime) -> None:
+    def replace(self, changes: Sequence[tuple[VerdictRow | None, VerdictRow]], *, at: datetime) -> None:
+        # A batch's rollup moves are summed first: its orders mostly share their days and slices, so
+        # this writes a few rows where order by order wrote a dozen each (round trips on PostgreSQL).
         deltas: dict[tuple[Any, ...], dict[str, int]] = {}
-        for sign, row in ((-1, old), (1, new)):
-            if row is None:
-                continue
-            for key, counted in contributions(row):
-                into = deltas.setdefault(key, dict.fromkeys(COUNTS, 0))
-                for name, value in counted.items():
-                    into[name] += sign * value
+        for old, new in changes:
+            for sign, row in ((-1, old), (1, new)):
+                if row is None:
+                    continue
+                for key, counted in contributions(row):
+                    into = deltas.setdefault(key, dict.fromkeys(COUNTS, 0))
+                    for name, value in counted.items():
+                        into[name] += sign * value
         changed = [
             {**dict(zip(_KEYS, key, strict=True)), **values}
-            for key, values in deltas.items()
+            for key, values in sorted(deltas.items(), key=lambda kv: repr(kv[0]))
             if any(values.values())
         ]
         if changed:
             self._conn.execute(_ADD_ROLLUPS(self._conn), changed)
-        if old is not None:
-            self._conn.execute(_DELETE_VERDICT, {"oid": new.order_id})
-            self._conn.execute(_DELETE_FAILURES, {"oid": new.order_id})
-        self._conn.execute(_INSERT_VERDICT, _values(new, at))
-        failures = sole_failures(new)
+        replaced = [new.order_id for old, new in changes if old is not None]
+        if replaced:
+            self._conn.execute(_DELETE_VERDICTS, {"ids": replaced})
+            self._conn.execute(_DELETE_FAILURES, {"ids": replaced})
+        if changes:
+            self._conn.execute(_INSERT_VERDICT, [_values(new, at) for _, new in changes])
+        failures = [
+            {
+                "order_id": new.order_id,
+                "component": c,
+                "code": code,
+                "stage": stage,
+                "sole": sole,
+                "placed_on": new.placed_on,
+                "final_from": new.final_from,
+            }
+            for _, new in changes
+            for (c, code, stage), sole in sorted(sole_failures(new).items())
+        ]
         if failures:
-            self._conn.execute(
-                _INSERT_FAILURES,
-                [
-                    {
-                        "order_id": new.order_id,
-                        "component": c,
-                        "code": code,
-                        "stage": stage,
-                        "sole": sole,
-                        "placed_on": new.placed_on,
-                        "final_from": new.final_from,
-                    }
-                    for (c, code, stage), sole in sorted(failures.items())
-                ],
-            )
+            self._conn.execute(_INSERT_FAILURES, failures)
 
     def clear(self) -> None:
         for table in (vr, vf, ov, vq):
