@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
@@ -33,16 +34,23 @@ def run(action: Callable[[Application], T]) -> T:
         application.close()
 
 
-def judge(application: Application, expected: int) -> int:
-    """Stores the verdicts of the orders that changed (`expected` of them, about), with a progress
-    bar: done here, the first report after a large import or simulation does not have to."""
+@contextmanager
+def counting(verb: str, unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr ("reading 1,200 rows"); yields the function that moves it."""
     with Progress(
-        TextColumn("[bold]judging[/bold]"),
+        TextColumn(f"[bold]{verb}[/bold]"),
         BarColumn(),
-        TextColumn("{task.completed:,} orders"),
+        TextColumn(f"{{task.completed:,}} {unit}"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task("verdicts", total=expected or None)
-        return verdicts.refresh(application.services, progress=lambda n: bar.update(task, completed=n))
+        task = bar.add_task(unit, total=total or None)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def judge(application: Application, expected: int) -> int:
+    """Stores the verdicts of the orders that changed (`expected` of them, about), with a progress
+    bar: done here, the first report after a large import or simulation does not have to."""
+    with counting("judging", "orders", expected) as progress:
+        return verdicts.refresh(application.services, progress=progress)

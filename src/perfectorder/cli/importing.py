@@ -8,12 +8,11 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from perfectorder.adapters.files import csv_files
 from perfectorder.bootstrap import Application
-from perfectorder.cli.common import console, err, judge, run
+from perfectorder.cli.common import console, counting, err, judge, run
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.imports import ORDER_COLUMNS, ORDER_REQUIRED, mapping_from_dict
 from perfectorder.services.history import HistoryResult, Reject, import_history
@@ -45,22 +44,14 @@ def history(
     reject_path = rejects or file.with_name(file.name + ".rejects.csv")
 
     def action(application: Application) -> tuple[HistoryResult, int]:
-        with Progress(
-            TextColumn("[bold]reading[/bold]"),
-            BarColumn(),
-            TextColumn("{task.completed:,} rows"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("rows", total=None)
+        with counting("reading", "rows") as progress:
             found = import_history(
                 application.services,
                 csv_files.rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
                 rules,
                 source=file.name,
                 chunk=chunk,
-                progress=lambda n: bar.update(task, completed=n),
+                progress=progress,
             )
         return found, judge(application, found.imported)
 
@@ -110,19 +101,11 @@ def orders(
     reject_path = rejects or file.with_name(file.name + ".rejects.csv")
 
     def action(application: Application) -> OrderImportResult:
-        with Progress(
-            TextColumn("[bold]placing[/bold]"),
-            BarColumn(),
-            TextColumn("{task.completed:,} orders"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("orders", total=None)
+        with counting("placing", "orders") as progress:
             return import_orders(
                 application.services,
                 csv_files.rows(file, encoding=encoding, delimiter=delimiter),
-                progress=lambda n: bar.update(task, completed=n),
+                progress=progress,
             )
 
     result = run(action)
