@@ -88,8 +88,14 @@ class Dispatcher:
         """Sends a batch's e-mails with one read of their orders before and one write of the
         outcomes after: per message, that was two transactions and a dozen statements. A crash
         in between sends the batch's messages again, with their ids, as a crash always could."""
-        contexts = read(self.ctx, lambda uow: _email_contexts(uow, messages, self.policy))
-        delivered: list[tuple[int, str]] = []
+        try:
+            contexts = read(self.ctx, lambda uow: _email_contexts(uow, messages, self.policy))
+        except Exception as failure:  # noqa: BLE001 - recorded per message and retried, as a send failure
+            log.exception("the orders of %d e-mails could not be read", len(messages))
+            for message in messages:
+                self._failed(message, f"{type(failure).__name__}: {failure}")
+            return
+        delivered: list[tuple[int, str, datetime]] = []
         arrived: set[int] = set()
         failed: list[tuple[MessageRecord, str]] = []
         for message in messages:
@@ -106,12 +112,12 @@ class Dispatcher:
                 log.exception("message %s could not be handled", message.message_id)
                 failed.append((message, f"{type(failure).__name__}: {failure}"))
             else:
-                delivered.append((message.id, to))
+                delivered.append((message.id, to, self.ctx.clock.now()))
                 arrived.add(context["order"].id)
         now = self.ctx.clock.now()
 
         def work(uow: UnitOfWork) -> None:
-            uow.outbox.delivered_to(delivered, at=now, worker=self.worker)
+            uow.outbox.delivered_to(delivered, worker=self.worker)
             # When a message arrived decides the communicated component.
             uow.verdicts.enqueue(sorted(arrived), at=now)
 
@@ -224,8 +230,7 @@ class Dispatcher:
         now = self.ctx.clock.now()
 
         run_transaction(
-            self.ctx,
-            lambda uow: uow.outbox.delivered_to([(message.id, recipient)], at=now, worker=self.worker),
+            self.ctx, lambda uow: uow.outbox.delivered_to([(message.id, recipient, now)], worker=self.worker)
         )
 
     def _failed(self, message: MessageRecord, error: str) -> None:

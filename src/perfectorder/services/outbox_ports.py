@@ -64,8 +64,8 @@ class OutboxRepository(Protocol):
         """Marks event messages handed on (their attempts recorded, delivered) in two statements."""
         ...
 
-    def delivered_to(self, deliveries: Sequence[tuple[int, str]], *, at: datetime, worker: str) -> None:
-        """Records messages delivered, each to its recipient (outbox id, recipient), with their attempts."""
+    def delivered_to(self, deliveries: Sequence[tuple[int, str, datetime]], *, worker: str) -> None:
+        """Records messages delivered (outbox id, recipient, when), with their attempts."""
         ...
 
     def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None: ...

@@ -106,17 +106,17 @@ class SqlOutboxRepository:
         )
         self._conn.execute(_DELIVERED, {"ids": list(outbox_ids), "at": at, "to": recipient[:500]})
 
-    def delivered_to(self, deliveries: Sequence[tuple[int, str]], *, at: datetime, worker: str) -> None:
+    def delivered_to(self, deliveries: Sequence[tuple[int, str, datetime]], *, worker: str) -> None:
         if not deliveries:
             return
         self._conn.execute(
             _ATTEMPT,
             [
                 {"outbox_id": i, "attempted_at": at, "ok": True, "error": None, "worker": worker[:100]}
-                for i, _ in deliveries
+                for i, _, at in deliveries
             ],
         )
-        self._conn.execute(_DELIVERED_ONE, [{"oid": i, "at": at, "to": to[:500]} for i, to in deliveries])
+        self._conn.execute(_DELIVERED_ONE, [{"oid": i, "at": at, "to": to[:500]} for i, to, at in deliveries])
 
     def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None:
         values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_error": error[:500]}
