@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--no-simulator", action="store_true")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=120)  # the table stays readable when the output goes to a file
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "history.csv"
         started = time.perf_counter()

@@ -84,6 +84,8 @@ def import_history(
         imported, duplicates = run_transaction(ctx, _recorder(part, mapping, source))
         result.imported += imported
         result.duplicates += duplicates
+    if result.imported:
+        run_transaction(ctx, lambda uow: uow.history.refresh_statistics())
     return result
 
 

@@ -46,6 +46,9 @@ def product_view(row: Any) -> ProductView:
     )
 
 
+_PRODUCT_BY_SKU = select(t.products).where(t.products.c.sku == bindparam("sku"))
+
+
 class SqlProductRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -86,7 +89,7 @@ class SqlProductRepository:
         }
 
     def get(self, sku: str) -> ProductView | None:
-        row = self._conn.execute(select(t.products).where(t.products.c.sku == sku)).first()
+        row = self._conn.execute(_PRODUCT_BY_SKU, {"sku": sku}).first()
         return product_view(row) if row is not None else None
 
     def page(self, *, after_id: int | None, limit: int) -> list[ProductView]:

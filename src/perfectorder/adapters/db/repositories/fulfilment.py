@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.services.fulfilment_ports import (
     AllocationRecord,
@@ -41,6 +42,10 @@ TASKS = select(pt, pl.c.warehouse_id, _REFUSED.label("refused_scans")).select_fr
 # The statements of the pick-pack-ship path, built once: building a statement costs more in Python
 # than SQLite takes to run it.
 _TASK = TASKS.where(pt.c.id == bindparam("task_id"))
+_TASKS_OF_LIST = TASKS.where(pt.c.pick_list_id == bindparam("pick_list_id")).order_by(
+    pt.c.bin_location, pt.c.sku, pt.c.id
+)
+_ADD_PICK_LIST = insert(pl).returning(pl.c.id)
 _TASKS_OF_ORDER = TASKS.where(pt.c.order_id == bindparam("order_id")).order_by(
     pt.c.bin_location, pt.c.sku, pt.c.id
 )
@@ -76,6 +81,30 @@ _PACKAGE_ITEMS = (
 _SHIPMENTS = select(sh).where(sh.c.order_id == bindparam("order_id")).order_by(sh.c.id)
 SHIPMENTS_OF = select(sh).where(sh.c.order_id.in_(bindparam("ids", expanding=True))).order_by(sh.c.id)
 _SHIPMENT_BY_TRACKING = select(sh).where(sh.c.tracking_number == bindparam("tracking_number"))
+_BINS = select(t.stock.c.product_id, t.stock.c.bin_location).where(
+    (t.stock.c.warehouse_id == bindparam("wid")) & t.stock.c.product_id.in_(bindparam("ids", expanding=True))
+)
+_CLOSE_PICK_LIST = (
+    update(pl).where(pl.c.id == bindparam("pick_list_id")).values(status="done", completed_at=bindparam("at"))
+)
+_SET_SHIPPED = update(ln).where(ln.c.id == bindparam("line_id")).values(shipped_qty=bindparam("qty"))
+_ADD_SHIPMENT = PerDialect(lambda conn: insert_or_nothing(conn, sh).returning(sh.c.id))
+_PACKAGE_SHIPPED = (
+    update(t.packages).where(t.packages.c.id == bindparam("package_id")).values(status="shipped")
+)
+_SHIPMENT_STATUS = update(sh).where(sh.c.id == bindparam("sid")).values(status=bindparam("status"))
+_SHIPMENT_DELIVERED = _SHIPMENT_STATUS.values(delivered_at=bindparam("at"))
+_FEEDBACK = select(t.feedback).where(t.feedback.c.order_id == bindparam("order_id"))
+_BACKORDERED = (
+    select(ln.c.id, ln.c.order_id, o.c.status, ln.c.backordered_qty)
+    .select_from(ln.join(o, o.c.id == ln.c.order_id))
+    .where(
+        (ln.c.product_id == bindparam("product_id"))
+        & (ln.c.backordered_qty > 0)
+        & (o.c.status != "cancelled")
+    )
+    .order_by(o.c.promised_date, o.c.placed_at, ln.c.id)
+)
 
 
 class SqlFulfilmentRepository:
@@ -128,18 +157,18 @@ class SqlFulfilmentRepository:
         return allocation_id
 
     def bins(self, warehouse_id: int, product_ids: Sequence[int]) -> dict[int, str]:
-        rows = self._conn.execute(
-            select(t.stock.c.product_id, t.stock.c.bin_location).where(
-                (t.stock.c.warehouse_id == warehouse_id) & t.stock.c.product_id.in_(list(product_ids))
-            )
-        )
+        rows = self._conn.execute(_BINS, {"wid": warehouse_id, "ids": list(product_ids)})
         return {r.product_id: r.bin_location for r in rows}
 
     def add_pick_list(self, warehouse_id: int, kind: str, at: datetime, by: str) -> int:
-        stmt = insert(pl).values(
-            warehouse_id=warehouse_id, kind=kind, status="open", created_at=at, created_by=by
-        )
-        pick_list_id: int = self._conn.execute(stmt.returning(pl.c.id)).scalar_one()
+        values = {
+            "warehouse_id": warehouse_id,
+            "kind": kind,
+            "status": "open",
+            "created_at": at,
+            "created_by": by,
+        }
+        pick_list_id: int = self._conn.execute(_ADD_PICK_LIST, values).scalar_one()
         return pick_list_id
 
     def add_tasks(self, pick_list_id: int, tasks: Sequence[NewTask]) -> None:
@@ -169,6 +198,10 @@ class SqlFulfilmentRepository:
     def tasks(self, *, pick_list_id: int | None = None, order_id: int | None = None) -> list[TaskRecord]:
         if pick_list_id is None and order_id is not None:
             return [task_record(r) for r in self._conn.execute(_TASKS_OF_ORDER, {"order_id": order_id})]
+        if order_id is None and pick_list_id is not None:
+            return [
+                task_record(r) for r in self._conn.execute(_TASKS_OF_LIST, {"pick_list_id": pick_list_id})
+            ]
         stmt = TASKS.order_by(pt.c.bin_location, pt.c.sku, pt.c.id)
         if pick_list_id is not None:
             stmt = stmt.where(pt.c.pick_list_id == pick_list_id)
@@ -182,9 +215,7 @@ class SqlFulfilmentRepository:
     def close_pick_list_if_done(self, pick_list_id: int, at: datetime) -> None:
         open_tasks = self._conn.execute(_OPEN_TASKS, {"pick_list_id": pick_list_id}).scalar_one()
         if open_tasks == 0:
-            self._conn.execute(
-                update(pl).where(pl.c.id == pick_list_id).values(status="done", completed_at=at)
-            )
+            self._conn.execute(_CLOSE_PICK_LIST, {"pick_list_id": pick_list_id, "at": at})
 
     def add_scan(
         self, task: TaskRecord, scanned: str, quantity: int, outcome: str, at: datetime, actor: str
@@ -222,7 +253,10 @@ class SqlFulfilmentRepository:
         return [line_record(r) for r in self._conn.execute(_LINES, {"order_id": order_id})]
 
     def update_line(self, line_id: int, changes: Mapping[str, Any]) -> None:
-        self._conn.execute(update(ln).where(ln.c.id == line_id).values(**changes))
+        if changes.keys() == {"shipped_qty"}:  # shipping, the one change on the hot path
+            self._conn.execute(_SET_SHIPPED, {"line_id": line_id, "qty": changes["shipped_qty"]})
+        else:
+            self._conn.execute(update(ln).where(ln.c.id == line_id).values(**changes))
 
     def add_package(
         self,
@@ -269,22 +303,21 @@ class SqlFulfilmentRepository:
         self, package: PackageRecord, *, carrier: str, service: str, tracking_number: str, at: datetime
     ) -> int | None:
         row = self._conn.execute(
-            insert_or_nothing(self._conn, sh)
-            .values(
-                order_id=package.order_id,
-                package_id=package.id,
-                warehouse_id=package.warehouse_id,
-                carrier=carrier,
-                service=service,
-                tracking_number=tracking_number,
-                status="shipped",
-                shipped_at=at,
-            )
-            .returning(sh.c.id)
+            _ADD_SHIPMENT(self._conn),
+            {
+                "order_id": package.order_id,
+                "package_id": package.id,
+                "warehouse_id": package.warehouse_id,
+                "carrier": carrier,
+                "service": service,
+                "tracking_number": tracking_number,
+                "status": "shipped",
+                "shipped_at": at,
+            },
         ).first()
         if row is None:
             return None
-        self._conn.execute(update(t.packages).where(t.packages.c.id == package.id).values(status="shipped"))
+        self._conn.execute(_PACKAGE_SHIPPED, {"package_id": package.id})
         shipment_id: int = row.id
         return shipment_id
 
@@ -303,10 +336,12 @@ class SqlFulfilmentRepository:
         return shipment_record(row) if row is not None else None
 
     def set_shipment_status(self, shipment_id: int, status: str, delivered_at: datetime | None) -> None:
-        values: dict[str, Any] = {"status": status}
-        if delivered_at is not None:
-            values["delivered_at"] = delivered_at
-        self._conn.execute(update(sh).where(sh.c.id == shipment_id).values(**values))
+        if delivered_at is None:
+            self._conn.execute(_SHIPMENT_STATUS, {"sid": shipment_id, "status": status})
+        else:
+            self._conn.execute(
+                _SHIPMENT_DELIVERED, {"sid": shipment_id, "status": status, "at": delivered_at}
+            )
 
     def add_carrier_event(
         self,
@@ -376,7 +411,7 @@ class SqlFulfilmentRepository:
         ]
 
     def feedback(self, order_id: int) -> FeedbackRecord | None:
-        r = self._conn.execute(select(t.feedback).where(t.feedback.c.order_id == order_id)).first()
+        r = self._conn.execute(_FEEDBACK, {"order_id": order_id}).first()
         return None if r is None else feedback_record(r)
 
     def save_feedback(self, record: FeedbackRecord, *, new: bool) -> None:
@@ -495,12 +530,7 @@ class SqlFulfilmentRepository:
         )
 
     def backordered_lines(self, product_id: int) -> list[BackorderedLine]:
-        rows = self._conn.execute(
-            select(ln.c.id, ln.c.order_id, o.c.status, ln.c.backordered_qty)
-            .select_from(ln.join(o, o.c.id == ln.c.order_id))
-            .where((ln.c.product_id == product_id) & (ln.c.backordered_qty > 0) & (o.c.status != "cancelled"))
-            .order_by(o.c.promised_date, o.c.placed_at, ln.c.id)
-        )
+        rows = self._conn.execute(_BACKORDERED, {"product_id": product_id})
         return [BackorderedLine(r.id, r.order_id, r.status, r.backordered_qty) for r in rows]
 
 

@@ -27,6 +27,7 @@ _LEASE = (
     .where(ob.c.id.in_(_IDS))
     .values(status="sending", locked_by=bindparam("worker"), locked_until=bindparam("lease_until"))
 )
+_SUBSCRIPTIONS = select(sub).order_by(sub.c.id)
 _MESSAGES = select(ob).where(ob.c.id.in_(_IDS)).order_by(ob.c.id)
 _ATTEMPT = insert(t.outbox_attempts)
 _DELIVERED_VALUES: dict[str, Any] = {
@@ -166,7 +167,7 @@ class SqlOutboxRepository:
             Subscription(
                 r.id, r.url, r.secret, tuple(r.event_types), r.active, r.consecutive_failures, r.created_at
             )
-            for r in self._conn.execute(select(sub).order_by(sub.c.id))
+            for r in self._conn.execute(_SUBSCRIPTIONS)
         ]
 
     def subscription_result(

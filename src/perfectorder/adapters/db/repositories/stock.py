@@ -71,6 +71,7 @@ _BOOK_CAPACITY = PerDialect(_book_capacity)
 _LEVELS = select(
     t.products.c.sku, t.warehouses.c.code, s.c.on_hand, s.c.reserved, s.c.bin_location
 ).select_from(s.join(t.products).join(t.warehouses))
+_LEVEL = _LEVELS.where((s.c.product_id == bindparam("p")) & (s.c.warehouse_id == bindparam("w")))
 
 
 class SqlStockRepository:
@@ -157,8 +158,7 @@ class SqlStockRepository:
         return self._conn.execute(_REMOVE, {"p": product_id, "w": warehouse_id, "d": delta}).rowcount == 1
 
     def level(self, product_id: int, warehouse_id: int) -> StockView | None:
-        stmt = _LEVELS.where((s.c.product_id == product_id) & (s.c.warehouse_id == warehouse_id))
-        row = self._conn.execute(stmt).first()
+        row = self._conn.execute(_LEVEL, {"p": product_id, "w": warehouse_id}).first()
         return _stock_view(row) if row is not None else None
 
     def levels(self, *, sku: str | None, warehouse: str | None, limit: int) -> list[StockView]:

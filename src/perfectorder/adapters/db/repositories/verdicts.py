@@ -34,6 +34,18 @@ def _add_rollups(conn: Connection) -> Any:
 
 
 _ADD_ROLLUPS = PerDialect(_add_rollups)
+_ROLLUP_COLUMNS = (*_KEYS, *COUNTS)
+_ROLLUP_TYPES = ("date", "text", "text", "text", "date", *("int" for _ in COUNTS))
+# PostgreSQL: a batch's rollup moves as one statement over arrays. As an executemany each row was
+# its own INSERT ... ON CONFLICT on the server.
+_QUOTED = {c: f'"{c}"' for c in _ROLLUP_COLUMNS}
+_ARRAYS = ", ".join(f"CAST(:{c} AS {k}[])" for c, k in zip(_ROLLUP_COLUMNS, _ROLLUP_TYPES, strict=True))
+_ADD_ROLLUPS_PG = text(
+    f"INSERT INTO verdict_rollups ({', '.join(_QUOTED[c] for c in _ROLLUP_COLUMNS)}) "
+    f"SELECT * FROM unnest({_ARRAYS}) "
+    f"ON CONFLICT ({', '.join(_QUOTED[c] for c in _KEYS)}) DO UPDATE SET "
+    + ", ".join(f"{_QUOTED[c]} = verdict_rollups.{_QUOTED[c]} + EXCLUDED.{_QUOTED[c]}" for c in COUNTS)
+)
 # Built once: a refresh runs these for every order it judges.
 _DELETE_VERDICTS = delete(ov).where(ov.c.order_id.in_(bindparam("ids", expanding=True)))
 _DELETE_FAILURES = delete(vf).where(vf.c.order_id.in_(bindparam("ids", expanding=True)))
@@ -81,7 +93,9 @@ class SqlVerdictRepository:
             for key, values in sorted(deltas.items(), key=lambda kv: repr(kv[0]))
             if any(values.values())
         ]
-        if changed:
+        if changed and self._conn.dialect.name == "postgresql":
+            self._conn.execute(_ADD_ROLLUPS_PG, {c: [row[c] for row in changed] for c in _ROLLUP_COLUMNS})
+        elif changed:
             self._conn.execute(_ADD_ROLLUPS(self._conn), changed)
         replaced = [new.order_id for old, new in changes if old is not None]
         if replaced:
