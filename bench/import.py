@@ -2,7 +2,7 @@
 "judged": the seconds `perfectorder import history` then takes to store the imported orders'
 verdicts (outside the timed import, which the target is about).
 
-Run:    .venv/bin/python bench/import.py                   (1,000,000 rows: several minutes)
+Run:    .venv/bin/python bench/import.py                   (1,000,000 rows: about 15 minutes)
         .venv/bin/python bench/import.py --rows 50000      (a quick look)
         .venv/bin/python bench/import.py --databases postgresql
 
