@@ -23,6 +23,7 @@ from perfectorder.adapters.db.repositories.fulfilment import (
     shipment_record,
     task_record,
 )
+from perfectorder.adapters.db.repositories.orders import unmeasured_of
 from perfectorder.adapters.db.repositories.outbox import message_record
 from perfectorder.services.verdict_ports import OrderRecords
 
@@ -132,7 +133,7 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
             rescheduled_date=h.rescheduled_date,
             requested_date=h.requested_delivery_date,
             timezone=h.ship_timezone,
-            unmeasured=frozenset(c for c in h.unmeasured.split(",") if c),
+            unmeasured=unmeasured_of(h.unmeasured),
             categories=tuple(sorted(categories.get(h.id, ()))),
             lines=tuple(lines.get(h.id, ())),
             shipments=tuple(shipments.get(h.id, ())),

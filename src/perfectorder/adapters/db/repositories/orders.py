@@ -329,6 +329,11 @@ def _assemble(row: Any, allocation_rows: Any, line_rows: Any, hold_rows: Any) ->
     return _order_view(row, lines, tuple(_hold(r) for r in hold_rows))
 
 
+def unmeasured_of(stored: str) -> frozenset[str]:
+    """The components an order's facts cannot judge, as stored (comma-separated)."""
+    return frozenset(c for c in stored.split(",") if c)
+
+
 def _hold(r: Any) -> HoldView:
     return HoldView(
         r.id, r.reason, r.note, r.placed_at, r.placed_by, r.released_at, r.released_by, r.release_note
@@ -362,7 +367,7 @@ def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ..
         lines=lines,
         holds=holds,
         origin=row.origin,
-        unmeasured=frozenset(c for c in row.unmeasured.split(",") if c),
+        unmeasured=unmeasured_of(row.unmeasured),
     )
 
 

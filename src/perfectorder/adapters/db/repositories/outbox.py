@@ -98,26 +98,23 @@ class SqlOutboxRepository:
     def fanned_out(self, outbox_ids: Sequence[int], *, at: datetime, recipient: str, worker: str) -> None:
         if not outbox_ids:
             return
-        self._conn.execute(
-            _ATTEMPT,
-            [
-                {"outbox_id": i, "attempted_at": at, "ok": True, "error": None, "worker": worker[:100]}
-                for i in outbox_ids
-            ],
-        )
+        self._succeeded([(i, at) for i in outbox_ids], worker)
         self._conn.execute(_DELIVERED, {"ids": list(outbox_ids), "at": at, "to": recipient[:500]})
 
     def delivered_to(self, deliveries: Sequence[tuple[int, str, datetime]], *, worker: str) -> None:
         if not deliveries:
             return
+        self._succeeded([(i, at) for i, _, at in deliveries], worker)
+        self._conn.execute(_DELIVERED_ONE, [{"oid": i, "at": at, "to": to[:500]} for i, to, at in deliveries])
+
+    def _succeeded(self, attempts: Sequence[tuple[int, datetime]], worker: str) -> None:
         self._conn.execute(
             _ATTEMPT,
             [
                 {"outbox_id": i, "attempted_at": at, "ok": True, "error": None, "worker": worker[:100]}
-                for i, _, at in deliveries
+                for i, at in attempts
             ],
         )
-        self._conn.execute(_DELIVERED_ONE, [{"oid": i, "at": at, "to": to[:500]} for i, to, at in deliveries])
 
     def failed(self, outbox_id: int, *, attempts: int, retry_at: datetime | None, error: str) -> None:
         values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "last_error": error[:500]}
