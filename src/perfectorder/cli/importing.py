@@ -34,7 +34,8 @@ def history(
     ] = None,
     chunk: Annotated[int, typer.Option(min=1, max=50_000, help="Orders per transaction")] = 5000,
 ) -> None:
-    """Record past orders as they happened (their times, states, shipments); idempotent."""
+    """Record past orders as they happened (their times, states, shipments), then store their Perfect
+    Order verdicts; idempotent."""
     rules = mapping_from_dict(_or_exit(lambda: csv_files.read_toml(mapping)))
     columns = _or_exit(lambda: csv_files.header(file, encoding=rules.encoding, delimiter=rules.delimiter))
     absent = [c for c in rules.columns.values() if c not in {h.strip() for h in columns}]

@@ -25,7 +25,7 @@ def simulate_command(
     scenario_file: Annotated[Path, typer.Argument(help="Scenario (TOML), e.g. scenarios/demo.toml")],
     seed: Annotated[int | None, typer.Option(help="Overrides the scenario's seed")] = None,
 ) -> None:
-    """Run a scenario into the database: same seed, same store, same report."""
+    """Run a scenario into the database, then store every order's verdict. Same seed, same report."""
     try:
         scenario = scenario_from_dict(read_toml(scenario_file))
     except DomainError as e:
