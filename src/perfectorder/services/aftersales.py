@@ -22,7 +22,7 @@ from perfectorder.domain.orders import (
 from perfectorder.domain.values import Channel, PaymentMethod, PaymentStatus
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.fulfilment_ports import FeedbackRecord, IssueRecord, ReturnRecord
-from perfectorder.services.lifecycle import event, order_state
+from perfectorder.services.lifecycle import event, order_state, visible_order
 from perfectorder.services.ports import Movement, UnitOfWork
 
 FEEDBACK_WINDOW = timedelta(days=30)
@@ -178,6 +178,10 @@ def receive_return(
 
     def work(uow: UnitOfWork) -> ReturnRecord:
         record = uow.fulfilment.return_(return_id)
+        if record is not None:
+            # The order first, then the return read again: a concurrent receipt may have closed it.
+            uow.orders.state(record.order_id, lock=True)
+            record = uow.fulfilment.return_(return_id)
         if record is None or not _visible(uow, record.order_id, caller):
             raise NotFound("return_not_found", f"no return has id {return_id}", field="return_id")
         if record.status != "authorized":
@@ -241,7 +245,7 @@ def receive_return(
 
 def _visible(uow: UnitOfWork, order_id: int, caller: Principal) -> bool:
     try:
-        order_state(uow, order_id, caller)
+        visible_order(uow, order_id, caller)
     except NotFound:
         return False
     return True

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from perfectorder.domain.approval import RiskRules
-from perfectorder.domain.errors import DomainError
+from perfectorder.domain.errors import Conflict
 from perfectorder.domain.verification import Limits
 from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
 
@@ -25,13 +25,15 @@ _ambient: ContextVar[UnitOfWork | None] = ContextVar("perfectorder_ambient_uow",
 _batched: ContextVar[bool] = ContextVar("perfectorder_batched", default=False)
 
 
-class Busy(DomainError):
-    """Retries ran out while other transactions kept winning; the caller should try again shortly."""
-
-    kind = "unavailable"
+class ConcurrentChange(Conflict):
+    """Retries ran out while other transactions kept changing the same thing; nothing was written."""
 
     def __init__(self) -> None:
-        super().__init__("busy", "the system is busy with conflicting changes; retry in a moment")
+        super().__init__(
+            "concurrent_change",
+            "others kept changing the same order or stock while this ran; nothing was changed, "
+            "read it again and retry",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, rea
         except TransientConflict:
             # Jittered backoff so the losers of a race do not collide again in lockstep.
             time.sleep(random.uniform(0, 0.002 * (2**attempt)))
-    raise Busy()
+    raise ConcurrentChange()
 
 
 def read(ctx: ServiceContext, work: Callable[[UnitOfWork], T]) -> T:

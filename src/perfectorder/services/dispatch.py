@@ -313,10 +313,10 @@ def retry_dead(ctx: ServiceContext, outbox_id: int) -> bool:
 
 
 def order_messages(ctx: ServiceContext, order_id: int, *, caller: Any = SYSTEM) -> list[MessageRecord]:
-    from perfectorder.services.lifecycle import order_state
+    from perfectorder.services.lifecycle import visible_order
 
     def work(uow: UnitOfWork) -> list[MessageRecord]:
-        order_state(uow, order_id, caller)
+        visible_order(uow, order_id, caller)
         return uow.outbox.for_order(order_id)
 
     return read(ctx, work)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.fulfilment import Criterion, Stage, packing_differences
+from perfectorder.domain.order import Allocation, Order
 from perfectorder.domain.orders import Action, EventType, OrderStatus
 from perfectorder.domain.promise import backorder_ship_date, delivery_date, earliest_ship_date
 from perfectorder.services.context import ServiceContext, run_transaction
@@ -22,7 +23,7 @@ from perfectorder.services.fulfilment_ports import (
     PackageRecord,
     TaskRecord,
 )
-from perfectorder.services.lifecycle import apply, event, order_state
+from perfectorder.services.lifecycle import apply, event, load_order, order_state
 from perfectorder.services.ports import Movement, TransientConflict, UnitOfWork
 
 
@@ -44,13 +45,13 @@ def release_to_picking(ctx: ServiceContext, order_id: int, *, caller: Principal 
     """Puts the order's reserved units on pick lists, one per warehouse, tasks in bin order."""
 
     def work(uow: UnitOfWork) -> list[int]:
-        state = order_state(uow, order_id, caller)
-        reserved = [a for a in uow.fulfilment.allocations(order_id) if a.status == "reserved"]
-        if not reserved:
-            raise Conflict("nothing_to_pick", f"order {order_id} has no reserved units waiting to be picked")
+        order = load_order(uow, order_id, caller)
         now = ctx.clock.now()
-        apply(uow, state, Action.RELEASE_TO_PICKING, at=now)
-        lists = _pick_lists(uow, reserved, kind="single", now=now, actor=caller.actor)
+        reserved = order.release_to_picking(at=now)
+        uow.orders.save(order, at=now, by=caller.actor)
+        lists = _pick_lists(
+            uow, _records(order, reserved), kind="single", now=now, actor=caller.actor, mark=False
+        )
         event(uow, order_id, EventType.RELEASED_TO_PICKING.value, now, caller.actor, pick_lists=lists)
         return lists
 
@@ -68,21 +69,44 @@ def create_wave(
         now = ctx.clock.now()
         wave: list[AllocationRecord] = []
         elsewhere: list[AllocationRecord] = []
-        for order_id in uow.fulfilment.wave_candidates(wh, ship_by, limit):
-            state = order_state(uow, order_id, caller)
-            apply(uow, state, Action.RELEASE_TO_PICKING, at=now)
-            reserved = [a for a in uow.fulfilment.allocations(order_id) if a.status == "reserved"]
+        # Id order: two waves over the same orders lock them in the same order, never in a cycle.
+        for order_id in sorted(uow.fulfilment.wave_candidates(wh, ship_by, limit)):
+            order = load_order(uow, order_id, caller)
+            if order.status is not OrderStatus.APPROVED or not order.allocations_in("reserved"):
+                continue  # moved on between the candidates' read and the lock
+            reserved = _records(order, order.release_to_picking(at=now))
+            uow.orders.save(order, at=now, by=caller.actor)
             wave += [a for a in reserved if a.warehouse_id == wh]
             elsewhere += [a for a in reserved if a.warehouse_id != wh]
         if not wave:
             raise Conflict("nothing_to_pick", f"no approved orders in {warehouse} are due by {ship_by}")
-        lists = _pick_lists(uow, wave, kind="wave", now=now, actor=caller.actor)
-        lists += _pick_lists(uow, elsewhere, kind="single", now=now, actor=caller.actor) if elsewhere else []
+        lists = _pick_lists(uow, wave, kind="wave", now=now, actor=caller.actor, mark=False)
+        if elsewhere:
+            lists += _pick_lists(uow, elsewhere, kind="single", now=now, actor=caller.actor, mark=False)
         for order_id in sorted({a.order_id for a in wave}):
             event(uow, order_id, EventType.RELEASED_TO_PICKING.value, now, caller.actor, pick_lists=lists[:1])
         return lists
 
     return run_transaction(ctx, work)
+
+
+def _records(order: Order, allocations: Sequence[Allocation]) -> list[AllocationRecord]:
+    sku = {x.id: x.sku for x in order.lines}
+    return [
+        AllocationRecord(
+            a.id,
+            order.id,
+            a.line_id,
+            a.product_id,
+            a.warehouse_id,
+            sku[a.line_id],
+            a.quantity,
+            a.reserves_stock,
+            a.status,
+            a.planned_ship_date,
+        )
+        for a in allocations
+    ]
 
 
 def _warehouse(uow: UnitOfWork, code: str) -> int:
@@ -93,8 +117,16 @@ def _warehouse(uow: UnitOfWork, code: str) -> int:
 
 
 def _pick_lists(
-    uow: UnitOfWork, allocations: Sequence[AllocationRecord], *, kind: str, now: datetime, actor: str
+    uow: UnitOfWork,
+    allocations: Sequence[AllocationRecord],
+    *,
+    kind: str,
+    now: datetime,
+    actor: str,
+    mark: bool = True,
 ) -> list[int]:
+    """Pick lists for these allocations; `mark` moves them to 'picking' (not needed when the Order
+    aggregate already did, in the save before)."""
     by_warehouse: dict[int, list[AllocationRecord]] = defaultdict(list)
     for a in allocations:
         by_warehouse[a.warehouse_id].append(a)
@@ -110,7 +142,8 @@ def _pick_lists(
         )
         pick_list_id = uow.fulfilment.add_pick_list(warehouse_id, kind, now, actor)
         uow.fulfilment.add_tasks(pick_list_id, tasks)
-        uow.fulfilment.set_allocation_status([a.id for a in group], "picking")
+        if mark:
+            uow.fulfilment.set_allocation_status([a.id for a in group], "picking")
         lists.append(pick_list_id)
     return lists
 
@@ -159,6 +192,10 @@ def scan(
 
 def _open_task(uow: UnitOfWork, task_id: int) -> TaskRecord:
     task = uow.fulfilment.task(task_id)
+    if task is not None:
+        # The order first, then the task read again: a cancel may have closed it meanwhile.
+        uow.orders.state(task.order_id, lock=True)
+        task = uow.fulfilment.task(task_id)
     if task is None:
         raise NotFound("task_not_found", f"no pick task has id {task_id}", field="task_id")
     if task.status != "open":

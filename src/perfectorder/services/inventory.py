@@ -6,10 +6,9 @@ from datetime import datetime
 
 from perfectorder.domain.access import SYSTEM
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
-from perfectorder.domain.orders import Action, EventType, HoldReason, OrderStatus
 from perfectorder.domain.promise import earliest_ship_date
 from perfectorder.services.context import ServiceContext, read, run_transaction
-from perfectorder.services.lifecycle import apply, event, order_state
+from perfectorder.services.lifecycle import load_order, save_order
 from perfectorder.services.ports import Movement, TransientConflict, UnitOfWork
 from perfectorder.services.views import MovementView, StockView
 
@@ -26,6 +25,7 @@ def receive_stock(
 
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
+        lock_waiting_orders(uow, product_id)
         uow.stock.receive(product_id, warehouse_id, quantity)
         now = ctx.clock.now()
         uow.stock.record(
@@ -57,6 +57,7 @@ def adjust_stock(
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
         if delta > 0:
+            lock_waiting_orders(uow, product_id)
             uow.stock.receive(product_id, warehouse_id, delta)
             allocate_backorders(uow, product_id, warehouse_id, now=ctx.clock.now(), actor=actor)
         elif not uow.stock.adjust(product_id, warehouse_id, delta):
@@ -111,6 +112,13 @@ def ledger(
     )
 
 
+def lock_waiting_orders(uow: UnitOfWork, product_id: int) -> None:
+    """Locks the orders waiting for this product, in id order, before the stock row is touched: a
+    receipt then takes its locks in the same order as every order change (order, then stock)."""
+    for order_id in sorted({w.order_id for w in uow.fulfilment.backordered_lines(product_id)}):
+        uow.orders.state(order_id, lock=True)
+
+
 def allocate_backorders(
     uow: UnitOfWork, product_id: int, warehouse_id: int, *, now: datetime, actor: str
 ) -> int:
@@ -120,21 +128,15 @@ def allocate_backorders(
     warehouse = next(w for w in reference.warehouses if w.id == warehouse_id)
     allocated = 0
     for waiting in uow.fulfilment.backordered_lines(product_id):
+        order = load_order(uow, waiting.order_id, SYSTEM)
         available = uow.stock.available([product_id]).get((product_id, warehouse_id), 0)
-        take = min(available, waiting.quantity)
-        if take <= 0:
+        take = min(available, order.backordered(waiting.line_id))
+        if available <= 0:
             break
+        if take <= 0:
+            continue
         if not uow.stock.reserve(product_id, warehouse_id, take):
             raise TransientConflict("stock moved while allocating backorders")
-        uow.fulfilment.add_allocation(
-            order_id=waiting.order_id,
-            order_line_id=waiting.line_id,
-            product_id=product_id,
-            warehouse_id=warehouse_id,
-            quantity=take,
-            planned_ship_date=earliest_ship_date(now, warehouse, reference.calendar),
-        )
-        uow.fulfilment.update_line(waiting.line_id, {"backordered_qty": waiting.quantity - take})
         uow.stock.record(
             [
                 Movement(
@@ -146,44 +148,18 @@ def allocate_backorders(
                     "backorder allocated",
                     actor,
                     now,
-                    waiting.order_id,
+                    order.id,
                 )
             ]
         )
-        event(
-            uow,
-            waiting.order_id,
-            EventType.BACKORDER_ALLOCATED.value,
-            now,
-            actor,
-            line_id=waiting.line_id,
+        events = order.allocate_backorder(
+            waiting.line_id,
+            warehouse_id=warehouse_id,
+            warehouse_code=warehouse.code,
             quantity=take,
-            warehouse=warehouse.code,
+            ship_date=earliest_ship_date(now, warehouse, reference.calendar),
+            at=now,
         )
-        release_stock_hold_if_covered(uow, waiting.order_id, now, actor)
+        save_order(uow, order, events, at=now, actor=actor, why="backorder allocated")
         allocated += take
     return allocated
-
-
-def release_stock_hold_if_covered(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
-    if any(x.backordered_qty > 0 for x in uow.fulfilment.lines(order_id)):
-        return
-    holds = uow.orders.open_holds(order_id)
-    stock_holds = [h for h in holds if h.reason == HoldReason.STOCK]
-    for hold in stock_holds:
-        uow.orders.release_hold(hold.id, at=now, by=actor, note="backorder covered by a receipt")
-        event(
-            uow,
-            order_id,
-            EventType.HOLD_RELEASED.value,
-            now,
-            actor,
-            hold_id=hold.id,
-            reason="stock",
-            note="backorder covered by a receipt",
-        )
-    if stock_holds and len(stock_holds) == len(holds):
-        state = order_state(uow, order_id, SYSTEM)
-        if state.status == OrderStatus.ON_HOLD:
-            apply(uow, state, Action.RELEASE_HOLD, at=now, changes={"approved_at": now})
-            event(uow, order_id, EventType.APPROVED.value, now, actor, automatic=True)

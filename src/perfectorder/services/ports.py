@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perfectorder.domain.catalog import Product, ShippingService, Warehouse
+from perfectorder.domain.order import Order
 from perfectorder.domain.promise import WorkCalendar
 from perfectorder.domain.values import Address
 from perfectorder.domain.verification import KnownCustomer
@@ -290,7 +291,15 @@ class OrderRepository(Protocol):
         """The orders that exist of these, read together."""
         ...
 
-    def state(self, order_id: int) -> OrderState | None: ...
+    def load(self, order_id: int) -> Order | None:
+        """The whole order (the aggregate), locked for the rest of the transaction."""
+        ...
+
+    def save(self, order: Order, *, at: datetime, by: str) -> list[int]:
+        """Writes what the order's methods changed, guarded; returns the ids of new holds."""
+        ...
+
+    def state(self, order_id: int, *, lock: bool = False) -> OrderState | None: ...
     def transition(
         self, order_id: int, *, expected: str, target: str, changes: Mapping[str, Any]
     ) -> bool: ...

@@ -47,6 +47,10 @@ def record_carrier_events(
 
 def _apply_one(uow: UnitOfWork, e: CarrierEventInput, now: datetime, actor: str) -> CarrierEventResult:
     shipment = uow.fulfilment.shipment_by_tracking(e.tracking_number)
+    if shipment is not None:
+        # The order first, then the shipment read again: its status decides what this event does.
+        uow.orders.state(shipment.order_id, lock=True)
+        shipment = uow.fulfilment.shipment_by_tracking(e.tracking_number)
     if shipment is None:
         return CarrierEventResult(e.event_id, "unknown_tracking")
     if not uow.fulfilment.add_carrier_event(

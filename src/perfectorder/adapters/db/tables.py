@@ -201,6 +201,8 @@ orders = Table(
     Column("origin", String(10), nullable=False, server_default="live"),
     # Perfect Order components the order has no facts for (comma-separated): reported as not measured.
     Column("unmeasured", String(100), nullable=False, server_default=""),
+    # Raised by every saved change: the order's own compare-and-set, behind the row lock.
+    Column("version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("channel", "external_ref"),
     Index("ix_orders_customer_id", "customer_id", "id"),
     Index("ix_orders_status", "status", "id"),

@@ -11,6 +11,8 @@ from sqlalchemy import BindParameter, Connection, bindparam, insert, select, upd
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing
+from perfectorder.domain.order import Allocation, Line, OpenHold, Order
+from perfectorder.domain.orders import OrderStatus
 from perfectorder.services.ports import (
     NewAllocation,
     NewEvent,
@@ -20,6 +22,7 @@ from perfectorder.services.ports import (
     OpenAllocation,
     OrderFilter,
     OrderState,
+    TransientConflict,
 )
 from perfectorder.services.views import (
     AddressView,
@@ -75,6 +78,61 @@ _ADD_EVENTS = insert(ev)
 _STATE = select(
     o.c.id, o.c.status, o.c.channel, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date
 ).where(o.c.id == bindparam("oid"))
+# Every change to an order starts here: its row is locked before anything about it is decided, so
+# two changes to one order run one after the other (SQLite: BEGIN IMMEDIATE already serialises).
+_LOCK = (
+    select(
+        o.c.id,
+        o.c.status,
+        o.c.channel,
+        o.c.customer_id,
+        o.c.promised_date,
+        o.c.rescheduled_date,
+        o.c.version,
+    )
+    .where(o.c.id == bindparam("oid"))
+    .with_for_update()
+)
+_LOCKED_LINES = select(
+    ln.c.id,
+    ln.c.line_no,
+    ln.c.product_id,
+    ln.c.sku,
+    ln.c.quantity,
+    ln.c.backordered_qty,
+    ln.c.cancelled_qty,
+    ln.c.shipped_qty,
+).where(ln.c.order_id == bindparam("oid"))
+_LOCKED_ALLOCATIONS = select(al).where(al.c.order_id == bindparam("oid")).order_by(al.c.id)
+_LOCKED_HOLDS = (
+    select(h.c.id, h.c.reason, h.c.note)
+    .where((h.c.order_id == bindparam("oid")) & h.c.released_at.is_(None))
+    .order_by(h.c.id)
+)
+_SAVE_LINE = (
+    update(ln)
+    .where(ln.c.id == bindparam("_id"))
+    .values(
+        backordered_qty=bindparam("_backordered"),
+        cancelled_qty=bindparam("_cancelled"),
+        shipped_qty=bindparam("_shipped"),
+    )
+)
+# Guarded: an allocation changes only if it is still what the decision was made on.
+_SAVE_ALLOCATION = (
+    update(al)
+    .where(
+        (al.c.id == bindparam("_id"))
+        & (al.c.status == bindparam("_was_status"))
+        & (al.c.quantity == bindparam("_was_quantity"))
+    )
+    .values(status=bindparam("_status"), quantity=bindparam("_quantity"))
+)
+_RELEASE_HOLD = (
+    update(h)
+    .where((h.c.id == bindparam("_id")) & h.c.released_at.is_(None))
+    .values(released_at=bindparam("_at"), released_by=bindparam("_by"), release_note=bindparam("_note"))
+)
 _OPEN_ALLOCATIONS = (
     select(al).where((al.c.order_id == bindparam("oid")) & (al.c.status == "reserved")).order_by(al.c.id)
 )
@@ -83,6 +141,115 @@ _OPEN_ALLOCATIONS = (
 class SqlOrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def load(self, order_id: int) -> Order | None:
+        """The whole order, its row locked until the transaction ends."""
+        key = {"oid": order_id}
+        row = self._conn.execute(_LOCK, key).first()
+        if row is None:
+            return None
+        lines = [
+            Line(
+                r.id,
+                r.line_no,
+                r.product_id,
+                r.sku,
+                r.quantity,
+                r.backordered_qty,
+                r.cancelled_qty,
+                r.shipped_qty,
+            )
+            for r in self._conn.execute(_LOCKED_LINES, key)
+        ]
+        lines.sort(key=lambda x: x.line_no)
+        allocations = [
+            Allocation(
+                r.id,
+                r.order_line_id,
+                r.product_id,
+                r.warehouse_id,
+                r.quantity,
+                r.reserves_stock,
+                r.status,
+                r.planned_ship_date,
+            )
+            for r in self._conn.execute(_LOCKED_ALLOCATIONS, key)
+        ]
+        holds = [OpenHold(r.id, r.reason, r.note) for r in self._conn.execute(_LOCKED_HOLDS, key)]
+        return Order(
+            id=row.id,
+            status=OrderStatus(row.status),
+            channel=row.channel,
+            customer_id=row.customer_id,
+            promised_date=row.promised_date,
+            rescheduled_date=row.rescheduled_date,
+            version=row.version,
+            lines=lines,
+            allocations=allocations,
+            holds=holds,
+        )
+
+    def save(self, order: Order, *, at: Any, by: str) -> list[int]:
+        """Writes what the order's methods changed; returns the ids of holds it placed.
+
+        Every write is guarded (the version, each allocation's status and quantity, each hold still
+        open): under the row lock they always hold, and if a path ever changed the order without the
+        lock, the loser would be retried from the start instead of writing over the winner.
+        """
+        if not order.changed:
+            return []
+        conn = self._conn
+        changes = {"version": order.version + 1, **order.header_changes}
+        params = {"_oid": order.id, "_v": order.version, **{f"_v_{k}": v for k, v in changes.items()}}
+        if conn.execute(_save_header(tuple(sorted(changes))), params).rowcount != 1:
+            raise TransientConflict(f"order {order.id} changed concurrently")
+        order.version += 1
+        if order.line_changes:
+            by_id = {x.id: x for x in order.lines}
+            conn.execute(
+                _SAVE_LINE,
+                [
+                    {
+                        "_id": line_id,
+                        "_backordered": by_id[line_id].backordered,
+                        "_cancelled": by_id[line_id].cancelled,
+                        "_shipped": by_id[line_id].shipped,
+                    }
+                    for line_id in sorted(order.line_changes)
+                ],
+            )
+        for change in order.allocation_changes:
+            guarded = {
+                "_id": change.allocation_id,
+                "_was_status": change.was_status,
+                "_was_quantity": change.was_quantity,
+                "_status": change.status,
+                "_quantity": change.quantity,
+            }
+            if conn.execute(_SAVE_ALLOCATION, guarded).rowcount != 1:
+                raise TransientConflict(f"allocation {change.allocation_id} changed concurrently")
+        for hold_id, note in order.released_holds:
+            released = {"_id": hold_id, "_at": at, "_by": by, "_note": note[:500]}
+            if conn.execute(_RELEASE_HOLD, released).rowcount != 1:
+                raise TransientConflict(f"hold {hold_id} released concurrently")
+        self.add_allocations(
+            order.id,
+            [
+                NewAllocation(x.line_id, x.product_id, x.warehouse_id, x.quantity, True, x.planned_ship_date)
+                for x in order.new_allocations
+            ],
+        )
+        hold_ids = self.add_holds(order.id, [NewHold(x.reason, x.note, at, by) for x in order.new_holds])
+        order.holds.extend(
+            OpenHold(i, x.reason, x.note) for i, x in zip(hold_ids, order.new_holds, strict=True)
+        )
+        order.header_changes.clear()
+        order.line_changes.clear()
+        order.allocation_changes.clear()
+        order.released_holds.clear()
+        order.new_holds.clear()
+        order.new_allocations.clear()
+        return hold_ids
 
     def add(self, order: NewOrder) -> int | None:
         values: dict[str, Any] = {
@@ -182,8 +349,10 @@ class SqlOrderRepository:
                 ],
             )
 
-    def state(self, order_id: int) -> OrderState | None:
-        row = self._conn.execute(_STATE, {"oid": order_id}).first()
+    def state(self, order_id: int, *, lock: bool = False) -> OrderState | None:
+        """The order's header; with `lock`, its row stays locked until the transaction ends, so a
+        use case that changes the order decides on what no other writer can move under it."""
+        row = self._conn.execute(_LOCK if lock else _STATE, {"oid": order_id}).first()
         return (
             OrderState(
                 row.id, row.status, row.channel, row.customer_id, row.promised_date, row.rescheduled_date
@@ -372,6 +541,20 @@ def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ..
 
 
 _TRANSITIONS: dict[tuple[str, ...], Any] = {}
+_SAVES: dict[tuple[str, ...], Any] = {}
+
+
+def _save_header(columns: tuple[str, ...]) -> Any:
+    """The version compare-and-set UPDATE for one set of changed columns, built once per set."""
+    stmt = _SAVES.get(columns)
+    if stmt is None:
+        stmt = (
+            update(o)
+            .where((o.c.id == bindparam("_oid")) & (o.c.version == bindparam("_v")))
+            .values(**{c: bindparam(f"_v_{c}") for c in columns})
+        )
+        _SAVES[columns] = stmt
+    return stmt
 
 
 def _transition(columns: tuple[str, ...]) -> Any:
@@ -381,7 +564,11 @@ def _transition(columns: tuple[str, ...]) -> Any:
         stmt = (
             update(o)
             .where((o.c.id == bindparam("_oid")) & (o.c.status == bindparam("_expected")))
-            .values(status=bindparam("_target"), **{c: bindparam(f"_v_{c}") for c in columns})
+            .values(
+                status=bindparam("_target"),
+                version=o.c.version + 1,
+                **{c: bindparam(f"_v_{c}") for c in columns},
+            )
         )
         _TRANSITIONS[columns] = stmt
     return stmt
