@@ -4,6 +4,8 @@ Run:    .venv/bin/python bench/capture.py             (about 4 minutes)
         .venv/bin/python bench/capture.py --quick     (about 1.5 minutes)
         .venv/bin/python bench/capture.py --only statements,hot --seconds 5
         .venv/bin/python bench/capture.py --only service --clients 8 --writers 12
+        .venv/bin/python bench/capture.py --only raw,service,statements --clients 8 --baseline-rev a618789 \
+            --rounds 3
 
 Needs PostgreSQL at --pg (trust auth); it creates and drops only databases named po_bench_*.
 
@@ -22,6 +24,25 @@ the previous one is answered) can never show a p99 below 32 / throughput: it mea
 the clients themselves build. Open loop sends orders at fixed rates (shares of the closed-loop
 HTTP throughput at 32 clients, --open-load, 50% and 70% by default) over 32 connections, and times
 each order from the moment it was due, so time spent waiting for a free connection counts too.
+
+Another revision in the same run (--baseline-rev REV, e.g. the commit before a change): REV is
+checked out into a temporary git worktree outside the repository (removed afterwards), and its
+service layer is measured by this same file, so both sides are timed by the same code, in
+subprocesses whose PYTHONPATH starts with the worktree's src: they import REV's perfectorder, not the
+one the venv's editable install points at (each subprocess reports the module's path and the run
+stops if it is not the expected one). REV's runs use their own databases (po_bench_base_*), created
+and migrated by REV's code. With --baseline-rev the current code's service layer is measured the same
+way, in a subprocess importing this checkout's src: in four A/A runs (--baseline-rev HEAD) the
+in-process figure of the same code was 6-14% below the subprocess's, a bias the comparison must not
+carry. Each round measures raw SQL, then both service layers (which one goes first alternates by
+round); the tables show both shares of raw SQL, current/REV (per round too), both revisions'
+statements per capture and the SQL of the statements that differ. Only service layers are compared:
+raw SQL is the same for both, and HTTP is measured for the current code only.
+
+--rounds N repeats the raw-SQL and service runs of the throughput table N times and pools them
+(orders over the rounds' seconds). The machine is shared, so one 8-second round is worth little on
+its own: with both sides in subprocesses, A/A rounds (--baseline-rev HEAD) gave current/REV from
+0.84 to 1.03, so read "by round" before a verdict on a difference of a few percent.
 """
 
 from __future__ import annotations
@@ -30,6 +51,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,8 +60,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +73,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import event
 
+import perfectorder
 from perfectorder.adapters.db.migrate import upgrade
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
@@ -62,8 +85,8 @@ from perfectorder.services.idempotency import fingerprint, run_idempotent
 from perfectorder.services.placing import place_order
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DB = "po_bench_template"
-RUN_DB = "po_bench_run"
+DB_PREFIX = "po_bench_"
+BASELINE_DB_PREFIX = "po_bench_base_"  # another revision's schema: never mixed with the current one's
 BENCH_SKUS = 1024
 STOCK_UNITS = 10_000_000
 HOT_SKUS = ("MUG-CERAMIC-BLUE", "KETTLE-STEEL-17", "TEAPOT-CAST-IRON")
@@ -96,6 +119,19 @@ class Options:
     keep: bool
     open_loads: tuple[float, ...] = (0.5, 0.7)
     open_rate: float | None = None
+    baseline_rev: str | None = None
+    rounds: int = 1
+    db_prefix: str = DB_PREFIX
+    task: str | None = None  # set in a baseline subprocess only: what to measure (see run_task)
+    task_output: str | None = None  # where that subprocess writes its JSON answer
+
+    @property
+    def template_db(self) -> str:
+        return f"{self.db_prefix}template"
+
+    @property
+    def run_db(self) -> str:
+        return f"{self.db_prefix}run"
 
 
 def parse_options(argv: Sequence[str] | None = None) -> Options:
@@ -117,6 +153,17 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--pool-size", type=int, help="Settings.db_pool_size (default: Settings')")
     p.add_argument("--max-overflow", type=int, help="Settings.db_max_overflow (default: Settings')")
     p.add_argument("--keep", action="store_true", help="keep the po_bench_* databases afterwards")
+    p.add_argument("--baseline-rev", help="also measure the service layer of this git revision, same run")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the raw SQL and service runs of the throughput table this many times, pooled",
+    )
+    # Used by this file when it starts itself as a baseline subprocess, not on the command line.
+    p.add_argument("--db-prefix", default=DB_PREFIX, help=argparse.SUPPRESS)
+    p.add_argument("--task", help=argparse.SUPPRESS)
+    p.add_argument("--task-output", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     overrides = {"max_concurrent_writers": a.writers, "db_pool_size": a.pool_size}
     overrides["db_max_overflow"] = a.max_overflow
@@ -134,6 +181,11 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         keep=a.keep,
         open_loads=tuple(float(x) for x in a.open_load.split(",")),
         open_rate=a.open_rate,
+        baseline_rev=a.baseline_rev,
+        rounds=a.rounds,
+        db_prefix=a.db_prefix,
+        task=a.task,
+        task_output=a.task_output,
     )
 
 
@@ -156,10 +208,10 @@ def drop_db(opts: Options, name: str) -> None:
 
 def fresh_run_db(opts: Options) -> str:
     """A new copy of the template, checkpointed so no run pays for the previous run's dirty pages."""
-    drop_db(opts, RUN_DB)
-    admin(opts, f"CREATE DATABASE {RUN_DB} TEMPLATE {TEMPLATE_DB}")
+    drop_db(opts, opts.run_db)
+    admin(opts, f"CREATE DATABASE {opts.run_db} TEMPLATE {opts.template_db}")
     admin(opts, "CHECKPOINT")
-    return db_url(opts, RUN_DB)
+    return db_url(opts, opts.run_db)
 
 
 def app_settings(opts: Options, url: str) -> Settings:
@@ -171,16 +223,16 @@ def create_template(opts: Options) -> str | None:
 
     Returns an API key secret when the app has API keys, so the HTTP runs work with or without auth.
     """
-    drop_db(opts, TEMPLATE_DB)
-    admin(opts, f"CREATE DATABASE {TEMPLATE_DB}")
-    application = build(app_settings(opts, db_url(opts, TEMPLATE_DB)))
+    drop_db(opts, opts.template_db)
+    admin(opts, f"CREATE DATABASE {opts.template_db}")
+    application = build(app_settings(opts, db_url(opts, opts.template_db)))
     try:
         upgrade(application.engine)
         load_sample_store(application.services)
         secret = issue_api_key(application)
     finally:
         application.close()
-    with psycopg.connect(db_url(opts, TEMPLATE_DB), autocommit=True) as conn:
+    with psycopg.connect(db_url(opts, opts.template_db), autocommit=True) as conn:
         add_bench_stock(conn)
         conn.execute("VACUUM ANALYZE")
     return secret
@@ -280,6 +332,7 @@ class Result:
     latencies: list[float]
     outcomes: Counter[str]
     starved: int  # clients that finished no order at all in the window: an unfair queue somewhere
+    round_rates: tuple[float, ...] = ()  # orders/s of each round, when --rounds pooled several
 
     @property
     def rate(self) -> float:
@@ -303,6 +356,24 @@ def merge(path: str, clients: int, seconds: float, recorders: Sequence[Recorder]
         outcomes.update(r.outcomes)
     starved = sum(1 for r in recorders if not r.outcomes)
     return Result(path, clients, seconds, latencies, outcomes, starved)
+
+
+def pool(results: Sequence[Result]) -> Result:
+    """The rounds of one path at one client count as one result: all their orders over all their seconds."""
+    if len(results) == 1:
+        return results[0]
+    outcomes: Counter[str] = Counter()
+    for r in results:
+        outcomes.update(r.outcomes)
+    return Result(
+        results[0].path,
+        results[0].clients,
+        sum(r.seconds for r in results),
+        [x for r in results for x in r.latencies],
+        outcomes,
+        max(r.starved for r in results),  # starved is read against the client count: the worst round's
+        tuple(r.rate for r in results),
+    )
 
 
 Place = Callable[[int], str]  # places order number n of its client, returns "ok" or an error code
@@ -854,6 +925,148 @@ def count_http(application: Application, tag: str, api_key: str | None) -> list[
     return tallies
 
 
+# --- the service layer of two revisions, each in subprocesses (--baseline-rev) -------------------
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Code whose service layer a subprocess measures: it imports perfectorder from `src` and works
+    on the databases named `db_prefix`*."""
+
+    path: str  # the row's name in the tables
+    src: Path
+    db_prefix: str
+
+
+CURRENT = Checkout("service layer", ROOT / "src", DB_PREFIX)
+
+
+@dataclass
+class Baseline:
+    """Another revision, checked out beside the repository."""
+
+    rev: str  # as given on the command line, for the tables
+    commit: str
+    checkout: Checkout
+    tallies: list[Tally] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.checkout.path
+
+
+SETTING_FLAGS = {
+    "max_concurrent_writers": "--writers",
+    "db_pool_size": "--pool-size",
+    "db_max_overflow": "--max-overflow",
+}
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@contextmanager
+def baseline_worktree(rev: str) -> Iterator[Baseline]:
+    """REV in a detached worktree under the temp directory: the repository's own working tree, index
+    and HEAD are left alone (someone may be committing there)."""
+    commit = git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    parent = Path(tempfile.mkdtemp(prefix="po_bench_rev_"))
+    tree = parent / "tree"
+    git("worktree", "add", "--detach", "--quiet", str(tree), commit)
+    try:
+        yield Baseline(rev, commit, Checkout(f"service layer @ {rev}", tree / "src", BASELINE_DB_PREFIX))
+    finally:
+        git("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def run_child(opts: Options, checkout: Checkout, task: str) -> dict[str, Any]:
+    """One task of run_task in a new interpreter that imports the checkout's code; returns its answer."""
+    args = ["--pg", opts.pg, "--seconds", str(opts.seconds), "--warmup", str(opts.warmup)]
+    args += ["--only", ",".join(sorted(opts.only)), "--db-prefix", checkout.db_prefix]
+    for key, value in opts.settings.items():
+        args += [SETTING_FLAGS[key], str(value)]
+    # PYTHONPATH goes before site-packages, whose editable-install .pth points at the repository's src.
+    pythonpath = [str(checkout.src), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
+    fd, output = tempfile.mkstemp(prefix="po_bench_task_", suffix=".json")
+    os.close(fd)
+    try:
+        cmd = [sys.executable, str(Path(__file__).resolve()), *args, "--task", task, "--task-output", output]
+        subprocess.run(cmd, env=env, check=True)
+        answer: dict[str, Any] = json.loads(Path(output).read_text())
+    finally:
+        Path(output).unlink(missing_ok=True)
+    # A figure measured on the wrong code would look like a valid comparison, so refuse it.
+    imported = Path(answer["perfectorder"])
+    if not imported.is_relative_to(checkout.src):
+        raise RuntimeError(f"the {checkout.path} subprocess imported {imported}, not from {checkout.src}")
+    return answer
+
+
+def prepare_baseline(opts: Options, baseline: Baseline) -> None:
+    """REV's template database (its own migrations and sample store) and its statements per capture."""
+    answer = run_child(opts, baseline.checkout, "prepare")
+    baseline.tallies = [tally_from_json(x) for x in answer["tallies"]]
+    console.log(f"{baseline.rev} = {baseline.commit[:12]}, its subprocesses import {answer['perfectorder']}")
+
+
+def measure_in_subprocess(opts: Options, checkout: Checkout, clients: int, hot: bool) -> Result:
+    answer = run_child(opts, checkout, f"{'hot' if hot else 'spread'}:{clients}")
+    return result_from_json(checkout.path, answer["result"])
+
+
+def measure_service_layers(
+    opts: Options, baseline: Baseline | None, clients: int, hot: bool, rev_first: bool = False
+) -> list[Result]:
+    """In-process as usual; with --baseline-rev, the current code and REV, each in a fresh subprocess:
+    the same code measured in this process (after the template and the raw-SQL run) came out 6-14%
+    slower than in a subprocess (A/A runs, --baseline-rev HEAD), which would bias the comparison."""
+    if baseline is None:
+        return [measure_service(opts, clients, hot)]
+    order = (baseline.checkout, CURRENT) if rev_first else (CURRENT, baseline.checkout)
+    return [measure_in_subprocess(opts, checkout, clients, hot) for checkout in order]
+
+
+def run_task(opts: Options) -> None:
+    """The subprocess side of --baseline-rev: one task, with whichever perfectorder PYTHONPATH gave it,
+    on the databases of --db-prefix; the answer goes to --task-output as JSON.
+
+    prepare: create the template, then count statements (if "statements" is in --only).
+    spread:N / hot:N: measure_service at N clients.
+    """
+    assert opts.task and opts.task_output
+    answer: dict[str, Any] = {"perfectorder": perfectorder.__file__}
+    kind, _, clients = opts.task.partition(":")
+    if kind == "prepare":
+        api_key = create_template(opts)
+        tallies = count_statements(opts, api_key) if "statements" in opts.only else []
+        answer["tallies"] = [asdict(t) for t in tallies]
+    elif kind in ("spread", "hot"):
+        answer["result"] = result_to_json(measure_service(opts, int(clients), hot=kind == "hot"))
+    else:
+        raise SystemExit(f"unknown task {opts.task!r}")
+    Path(opts.task_output).write_text(json.dumps(answer))
+
+
+def result_to_json(result: Result) -> dict[str, Any]:
+    # Not asdict: it would rebuild the Counter from (key, count) pairs, counting the pairs.
+    fields = ("clients", "seconds", "latencies", "starved")
+    return {"outcomes": dict(result.outcomes), **{k: getattr(result, k) for k in fields}}
+
+
+def result_from_json(path: str, data: dict[str, Any]) -> Result:
+    return Result(
+        path, data["clients"], data["seconds"], data["latencies"], Counter(data["outcomes"]), data["starved"]
+    )
+
+
+def tally_from_json(data: dict[str, Any]) -> Tally:
+    return Tally(**{**data, "statements": [(sql, sets) for sql, sets in data["statements"]]})
+
+
 # --- report ------------------------------------------------------------------------------------
 
 
@@ -869,7 +1082,9 @@ def fmt_errors(result: Result) -> str:
     return ", ".join(f"{k}×{v}" for k, v in result.errors.most_common(4)) or "-"
 
 
-def throughput_table(results: dict[tuple[str, int], Result], clients: Sequence[int]) -> Table:
+def throughput_table(
+    results: dict[tuple[str, int], Result], clients: Sequence[int], baseline: Baseline | None = None
+) -> Table:
     table = Table(title="Capture, spread over 1024 SKUs (orders/s; latency in ms)", show_lines=False)
     columns = (
         "clients",
@@ -886,7 +1101,7 @@ def throughput_table(results: dict[tuple[str, int], Result], clients: Sequence[i
         table.add_column(col, justify="left" if col in ("path", "errors") else "right")
     for n in clients:
         raw = results.get(("raw SQL", n))
-        for path in ("raw SQL", "service layer", "HTTP"):
+        for path in ("raw SQL", "service layer", *([baseline.path] if baseline else []), "HTTP"):
             r = results.get((path, n))
             if r is None:
                 continue
@@ -977,17 +1192,88 @@ def shorten(sql: str, width: int = 96) -> str:
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
-def hot_table(results: dict[tuple[str, int], Result], low: int, high: int) -> Table:
+def baseline_table(
+    results: dict[tuple[str, int], Result], clients: Sequence[int], baseline: Baseline
+) -> Table:
+    """Both service layers as shares of the same raw-SQL run, and their quotient: above 1.00 the
+    current code keeps more of raw SQL's throughput than REV did."""
+    rev = baseline.rev
+    table = Table(title=f"Service layer: current code vs {rev} ({baseline.commit[:12]}), same run (orders/s)")
+    columns = (
+        "clients",
+        "raw SQL",
+        "current",
+        "current × raw",
+        rev,
+        f"{rev} × raw",
+        f"current / {rev}",
+        "by round",
+        "starved",
+    )
+    for col in columns:
+        table.add_column(col, justify="right")
+    for n in clients:
+        raw = results.get(("raw SQL", n))
+        current, old = results.get(("service layer", n)), results.get((baseline.path, n))
+        if raw is None or current is None or old is None:
+            continue
+        table.add_row(
+            str(n),
+            f"{raw.rate:.0f}",
+            f"{current.rate:.0f}",
+            ratio(current.rate, raw.rate),
+            f"{old.rate:.0f}",
+            ratio(old.rate, raw.rate),
+            ratio(current.rate, old.rate),
+            " ".join(f"{a / b:.2f}" for a, b in zip(current.round_rates, old.round_rates, strict=True) if b)
+            or "-",
+            f"{fmt_starved(current)} / {fmt_starved(old)}",
+        )
+    return table
+
+
+def statements_vs_baseline(tallies: Sequence[Tally], baseline: Baseline) -> Table:
+    """Statements per capture of both revisions, scenario by scenario, and the statements one has and
+    the other has not (same SQL text; a statement whose text changed shows on both sides)."""
+    rev = baseline.rev
+    table = Table(title=f"SQL per capture: current code vs {rev}")
+    for col in ("capture", "current", rev, "only in current", f"only in {rev}"):
+        table.add_column(col, justify="right" if col in ("current", rev) else "left")
+    old_by_scenario = {t.scenario: t for t in baseline.tallies}
+    for t in tallies:
+        old = old_by_scenario.get(t.scenario)
+        if old is None:
+            continue
+        added = ", ".join(label(sql) for sql, _ in extra_statements(old, t)) or "-"
+        gone = ", ".join(label(sql) for sql, _ in extra_statements(t, old)) or "-"
+        table.add_row(t.scenario, str(len(t.statements)), str(len(old.statements)), added, gone)
+    return table
+
+
+def print_statement_differences(tallies: Sequence[Tally], baseline: Baseline) -> None:
+    """The SQL itself of the statements that differ in the plain capture, where labels are not enough."""
+    current = next(t for t in tallies if t.scenario == "service")
+    old = next((t for t in baseline.tallies if t.scenario == "service"), None)
+    if old is None:
+        return
+    for side, base, other in (("current", old, current), (baseline.rev, current, old)):
+        for sql, sets in extra_statements(base, other):
+            console.print(f"only in {side} (service, {sets} row(s)): {' '.join(sql.split())}", markup=False)
+
+
+def hot_table(
+    results: dict[tuple[str, int], Result], low: int, high: int, baseline: Baseline | None = None
+) -> Table:
     table = Table(title=f"Hot SKUs: every order takes one of the same {len(HOT_SKUS)} SKUs (orders/s)")
     columns = ("path", f"{low} clients", f"{high} clients", f"{high}/{low}", "target", "starved", "errors")
     for col in columns:
         table.add_column(col, justify="left" if col in ("path", "errors") else "right")
-    for path in ("raw SQL", "service layer"):
+    for path in ("raw SQL", "service layer", *([baseline.path] if baseline else [])):
         a, b = results.get((path, low)), results.get((path, high))
         if a is None or b is None:
             continue
         keep = b.rate / a.rate if a.rate else 0.0
-        target = mark(keep >= HOT_TARGET) if path == "service layer" else "(reference)"
+        target = mark(keep >= HOT_TARGET) if path != "raw SQL" else "(reference)"
         starved = f"{fmt_starved(a)} / {fmt_starved(b)}"
         errors = f"{fmt_errors(a)} / {fmt_errors(b)}"
         row = (path, f"{a.rate:.0f}", f"{b.rate:.0f}", f"{keep:.2f}", f">= {HOT_TARGET:.2f} {target}")
@@ -998,15 +1284,13 @@ def hot_table(results: dict[tuple[str, int], Result], low: int, high: int) -> Ta
 # --- main --------------------------------------------------------------------------------------
 
 
-def run_all(opts: Options, api_key: str | None) -> None:
+def run_all(opts: Options, api_key: str | None, baseline: Baseline | None = None) -> None:
     spread: dict[tuple[str, int], Result] = {}
     hot: dict[tuple[str, int], Result] = {}
     problems: list[str] = []
     for n in opts.clients:
-        if "raw" in opts.only:
-            spread[("raw SQL", n)] = progress(measure_raw(opts, n, hot=False))
-        if "service" in opts.only:
-            spread[("service layer", n)] = progress(measure_service(opts, n, hot=False))
+        for result in measure_raw_and_service(opts, baseline, n):
+            spread[(result.path, n)] = result
         if "http" in opts.only:
             result, found = measure_http(opts, n, api_key)
             spread[("HTTP", n)] = progress(result)
@@ -1022,8 +1306,25 @@ def run_all(opts: Options, api_key: str | None) -> None:
     if "hot" in opts.only:
         for n in opts.hot_clients:
             hot[("raw SQL", n)] = progress(measure_raw(opts, n, hot=True), "hot ")
-            hot[("service layer", n)] = progress(measure_service(opts, n, hot=True), "hot ")
-    report(opts, spread, tallies, hot, problems, open_loops)
+            for result in measure_service_layers(opts, baseline, n, hot=True):
+                hot[(result.path, n)] = progress(result, "hot ")
+    report(opts, spread, tallies, hot, problems, open_loops, baseline)
+
+
+def measure_raw_and_service(opts: Options, baseline: Baseline | None, clients: int) -> list[Result]:
+    """--rounds times raw SQL, then the service layer right after it, so each round's service figures
+    are divided by a raw figure of the same minute; with two revisions the one that goes first
+    alternates from round to round, so neither always runs in the other's wake. Rounds are pooled."""
+    runs: dict[str, list[Result]] = {}
+    for k in range(opts.rounds):
+        found = [measure_raw(opts, clients, hot=False)] if "raw" in opts.only else []
+        if "service" in opts.only:
+            found += measure_service_layers(opts, baseline, clients, hot=False, rev_first=k % 2 == 1)
+        for result in found:
+            runs.setdefault(result.path, []).append(
+                progress(result, f"round {k + 1}: " if opts.rounds > 1 else "")
+            )
+    return [pool(results) for results in runs.values()]
 
 
 def open_loop_rates(
@@ -1063,6 +1364,7 @@ def report(
     hot: dict[tuple[str, int], Result],
     problems: Sequence[str],
     open_loops: Sequence[tuple[OpenLoop, str]] = (),
+    baseline: Baseline | None = None,
 ) -> None:
     console.rule("perfectorder capture benchmark")
     settings = app_settings(opts, "")
@@ -1071,15 +1373,22 @@ def report(
         f"max_concurrent_writers={settings.max_concurrent_writers}, pool={settings.db_pool_size}"
         f"+{settings.db_max_overflow}; HTTP server: uvicorn, 1 worker, {http_stack()}"
     )
+    # The venv's editable install imports ROOT/src unless PYTHONPATH says otherwise: say which it was.
+    console.print(f"current code: {Path(perfectorder.__file__).parent}")
     if spread:
-        console.print(throughput_table(spread, opts.clients))
+        console.print(throughput_table(spread, opts.clients, baseline))
+    if baseline is not None and any(path == baseline.path for path, _ in spread):
+        console.print(baseline_table(spread, opts.clients, baseline))
     if open_loops or ("HTTP", HTTP_CLIENTS) in spread:
         console.print(latency_table(spread.get(("HTTP", HTTP_CLIENTS)), open_loops))
     if tallies:
         console.print(statements_table(tallies))
         console.print(statement_list(next(t for t in tallies if t.scenario == "service")))
+    if tallies and baseline is not None:
+        console.print(statements_vs_baseline(tallies, baseline))
+        print_statement_differences(tallies, baseline)
     if hot:
-        console.print(hot_table(hot, *opts.hot_clients))
+        console.print(hot_table(hot, *opts.hot_clients, baseline))
     if any(r.starved for r in [*spread.values(), *hot.values()]):
         console.print(
             "[yellow]starved: clients that finished no order in the measured window. Their waits are in no "
@@ -1089,7 +1398,7 @@ def report(
         console.print("[red]uvicorn logged problems:[/red]")
         for line in problems:
             console.print(f"  {line}", markup=False)
-    console.print(targets_table(spread, tallies, hot, open_loops, opts))
+    console.print(targets_table(spread, tallies, hot, open_loops, opts, baseline))
 
 
 def latency_table(closed: Result | None, open_loops: Sequence[tuple[OpenLoop, str]]) -> Table:
@@ -1137,17 +1446,13 @@ def targets_table(
     hot: dict[tuple[str, int], Result],
     open_loops: Sequence[tuple[OpenLoop, str]],
     opts: Options,
+    baseline: Baseline | None = None,
 ) -> Table:
-    """The issue's four targets in one place. A row with starved clients is a MISS whatever its
-    ratio: its throughput came from the lucky clients."""
+    """The issue's four targets in one place (and, with --baseline-rev, the comparison with REV). A row
+    with starved clients is a MISS whatever its ratio: its throughput came from the lucky clients."""
     table = Table(title="Targets")
     for col in ("target", "measured", "verdict"):
         table.add_column(col, justify="left")
-
-    def verdict(ok: bool, *results: Result | None) -> str:
-        starved = sum(r.starved for r in results if r is not None)
-        return mark(ok and not starved) + (f" ({starved} clients starved)" if starved else "")
-
     raw, service = spread.get(("raw SQL", 8)), spread.get(("service layer", 8))
     if raw is not None and service is not None and raw.rate:
         share = service.rate / raw.rate
@@ -1187,7 +1492,45 @@ def targets_table(
             f"{keep:.3f} ({b.rate:.0f} vs {a.rate:.0f} orders/s)",
             verdict(keep >= HOT_TARGET, a, b),
         )
+    if baseline is not None:
+        add_baseline_targets(table, spread, tallies, baseline)
     return table
+
+
+def verdict(ok: bool, *results: Result | None) -> str:
+    starved = sum(r.starved for r in results if r is not None)
+    return mark(ok and not starved) + (f" ({starved} clients starved)" if starved else "")
+
+
+def add_baseline_targets(
+    table: Table, spread: dict[tuple[str, int], Result], tallies: Sequence[Tally], baseline: Baseline
+) -> None:
+    """No slower capture than REV: the service layer's share of raw SQL at 8 clients at or above REV's
+    in the same run, and no judged capture with more statements than REV's."""
+    rev = baseline.rev
+    raw, current, old = (spread.get((path, 8)) for path in ("raw SQL", "service layer", baseline.path))
+    if raw is not None and current is not None and old is not None and raw.rate and old.rate:
+        shares = (current.rate / raw.rate, old.rate / raw.rate)
+        table.add_row(
+            f"service layer at 8 clients: share of raw SQL >= {rev}'s",
+            f"{shares[0]:.3f} vs {shares[1]:.3f} (current / {rev} = {current.rate / old.rate:.3f})",
+            verdict(shares[0] >= shares[1], raw, current, old),
+        )
+    old_by_scenario = {t.scenario: t for t in baseline.tallies}
+    pairs = [
+        (t, old_by_scenario[t.scenario])
+        for t in tallies
+        if "cold" not in t.scenario and t.scenario in old_by_scenario
+    ]
+    if pairs:
+        worst = max(len(t.statements) for t, _ in pairs)
+        worst_old = max(len(o.statements) for _, o in pairs)
+        more = [t.scenario for t, o in pairs if len(t.statements) > len(o.statements)]
+        table.add_row(
+            f"statements per capture <= {rev}'s",
+            f"at most {worst} vs {worst_old}" + (f"; more in: {', '.join(more)}" if more else ""),
+            mark(not more),
+        )
 
 
 def extra_statements(base: Tally, other: Tally) -> list[tuple[str, int]]:
@@ -1203,14 +1546,22 @@ def extra_statements(base: Tally, other: Tally) -> list[tuple[str, int]]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     opts = parse_options(argv)
+    if opts.task:  # a --baseline-rev subprocess: the parent reads its answer and drops its databases
+        run_task(opts)
+        return
     started = time.monotonic()
-    api_key = create_template(opts)
+    worktree = baseline_worktree(opts.baseline_rev) if opts.baseline_rev else nullcontext(None)
     try:
-        run_all(opts, api_key)
+        with worktree as baseline:
+            api_key = create_template(opts)
+            if baseline is not None:
+                prepare_baseline(opts, baseline)
+            run_all(opts, api_key, baseline)
     finally:
         if not opts.keep:
-            drop_db(opts, RUN_DB)
-            drop_db(opts, TEMPLATE_DB)
+            for prefix in (DB_PREFIX, BASELINE_DB_PREFIX):
+                drop_db(opts, f"{prefix}run")
+                drop_db(opts, f"{prefix}template")
     console.print(f"done in {time.monotonic() - started:.0f} s")
 
 

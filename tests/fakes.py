@@ -24,6 +24,7 @@ from perfectorder.services.ports import Movement, NewEvent, OrderState, Transien
 from perfectorder.services.views import (
     AddressView,
     AllocationView,
+    CustomerView,
     HoldView,
     LineView,
     OrderView,
@@ -47,6 +48,8 @@ class Store:
     tasks: dict[int, TaskRecord] = field(default_factory=dict)
     pick_lists: dict[int, str] = field(default_factory=dict)
     booked: dict[tuple[int, date], int] = field(default_factory=dict)
+    payments: list[tuple[int, Any]] = field(default_factory=list)
+    credit_limits: dict[int, Decimal] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def event_types(self, order_id: int) -> list[str]:
@@ -97,6 +100,7 @@ class FakeOrders:
             )
             for x in order.new_allocations
         )
+        self._store.payments += [(order.id, x) for x in order.new_payments]
         order.version += 1
         for pending in (
             order.header_changes,
@@ -105,6 +109,7 @@ class FakeOrders:
             order.new_holds,
             order.released_holds,
             order.new_allocations,
+            order.new_payments,
         ):
             pending.clear()
         self._store.orders[order.id] = copy.deepcopy(order)
@@ -197,6 +202,50 @@ class FakeFulfilment:
             self._store.pick_lists[pick_list_id] = "done"
 
 
+class FakeCustomers:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def lock(self, customer_id: int) -> None:
+        pass  # one writer at a time here
+
+    def get(self, customer_id: int) -> CustomerView | None:
+        limit = self._store.credit_limits.get(customer_id)
+        if limit is None:
+            return None
+        created = datetime(2025, 1, 1, tzinfo=UTC)
+        return CustomerView(
+            customer_id, f"buyer{customer_id}@example.com", "Buyer", "", "b2b", limit, 30, created
+        )
+
+    def credit_held_orders(self, customer_id: int) -> list[int]:
+        return sorted(
+            o.id
+            for o in self._store.orders.values()
+            if o.customer_id == customer_id and any(h.reason == "credit" for h in o.holds)
+        )
+
+    def open_balance(self, customer_id: int) -> Decimal:
+        return sum(
+            (
+                o.outstanding
+                for o in self._store.orders.values()
+                if o.customer_id == customer_id
+                and o.payment_method == "invoice"
+                and not any(h.reason == "credit" for h in o.holds)
+            ),
+            Decimal(0),
+        )
+
+
+class FakePayments:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def for_order(self, order_id: int) -> list[Any]:
+        return [x for oid, x in self._store.payments if oid == order_id]
+
+
 class FakeVerdicts:
     def enqueue(self, order_ids: Sequence[int], *, at: datetime) -> None:
         pass  # the verdict queue only matters to reports, which unit tests do not read
@@ -222,6 +271,8 @@ class FakeUnitOfWork:
         self.stock = FakeStock(self._store)
         self.fulfilment = FakeFulfilment(self._store)
         self.verdicts = FakeVerdicts()
+        self.customers = FakeCustomers(self._store)
+        self.payments = FakePayments(self._store)
         self.outbox = FakeOutbox(self._store)
         return self
 
@@ -312,6 +363,8 @@ def put_order(
     reserved: bool = True,
     channel: str = "web",
     customer_id: int = 1,
+    payment_method: str = "card",
+    price: str = "10.00",
 ) -> Order:
     """An order already placed: one line per (product, quantity), each reserved in warehouse 1
     (and the stock row reserving it), unless `reserved` is False (then backordered)."""
@@ -320,7 +373,15 @@ def put_order(
         line_id = order_id * 100 + line_no
         order_lines.append(
             Line(
-                line_id, line_no, product_id, f"SKU-{product_id}", quantity, 0 if reserved else quantity, 0, 0
+                line_id,
+                line_no,
+                product_id,
+                f"SKU-{product_id}",
+                quantity,
+                0 if reserved else quantity,
+                0,
+                0,
+                Decimal(price),
             )
         )
         if reserved:
@@ -343,6 +404,8 @@ def put_order(
         lines=order_lines,
         allocations=allocations,
         holds=[],
+        payment_method=payment_method,
+        payment_status="pending" if payment_method == "invoice" else "authorized",
     )
     store.orders[order_id] = order
     return order

@@ -57,6 +57,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Application:
         ),
         risk=RiskRules(review_above=Decimal(settings.risk_review_above)),
         retry_attempts=settings.retry_attempts,
+        capture_at_shipment=settings.capture_at == "shipment",
         page_size_limit=settings.page_size_limit,
     )
     limiter: RateLimiter

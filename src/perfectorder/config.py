@@ -24,6 +24,9 @@ class Settings:
     # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
     max_concurrent_writers: int = 6
     retry_attempts: int = 8
+    # When a card, wallet or transfer payment is captured: "shipment" (each parcel's value as it
+    # leaves) or "manual" (POST /orders/{id}/payments/capture).
+    capture_at: str = "shipment"
     page_size_limit: int = 200
     # Per API key; generous by default, an integration that loops by mistake still gets stopped.
     rate_limit_per_second: float = 200.0
@@ -66,6 +69,7 @@ class Settings:
             db_max_overflow=int(get("DB_MAX_OVERFLOW", str(d.db_max_overflow))),
             max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
             retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
+            capture_at=_capture_at(get("CAPTURE_AT", d.capture_at)),
             rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
             redis_url=get("REDIS_URL", "") or None,
@@ -80,3 +84,9 @@ class Settings:
             nats_url=get("NATS_URL", "") or None,
             storefront_url=get("STOREFRONT_URL", d.storefront_url),
         )
+
+
+def _capture_at(value: str) -> str:
+    if value not in ("shipment", "manual"):
+        raise ValueError(f"PERFECTORDER_CAPTURE_AT is 'shipment' or 'manual', not {value!r}")
+    return value

@@ -66,3 +66,33 @@ def test_pick_pack_ship_and_return_from_the_command_line(cli, sqlite_url, clock)
     assert received.exit_code == 0 and "refund 32.00" in received.output
     bad = cli("packs", "create", oid, "--item", "VASE", "--weight", "1", "--size", "1x1x1")
     assert bad.exit_code == 2
+
+
+def test_an_invoice_is_settled_from_the_command_line_and_frees_the_held_order(cli, sqlite_url, clock):
+    application = build(Settings(database_url=sqlite_url), clock=clock)
+    with TestClient(create_app(application=application)) as http:
+        http.headers["Authorization"] = f"Bearer {api_key(application)}"
+        b2b = http.get("/api/v1/customers", params={"email": "purchasing@hotel-aurora.example"}).json()[0]
+        base = order_payload(customer={"id": b2b["id"]}, payment={"method": "invoice"})
+        base.pop("shipping_address")
+        first = http.post(
+            "/api/v1/orders", json={**base, "lines": [{"sku": "CHAIR-BENTWOOD", "quantity": 50}]}
+        ).json()
+        http.post(
+            "/api/v1/orders",
+            json={**base, "external_ref": "CLI-B2", "lines": [{"sku": "RUG-WOOL-160", "quantity": 40}]},
+        )
+        held = http.post(
+            "/api/v1/orders",
+            json={**base, "external_ref": "CLI-B3", "lines": [{"sku": "TABLE-OAK-CUSTOM", "quantity": 5}]},
+        ).json()
+    application.close()
+    assert held["status"] == "on_hold"
+    settled = cli("payments", "settle", str(first["id"]), "--reference", "SEPA-4410")
+    assert settled.exit_code == 0, settled.output
+    assert "settled 8950.00 EUR, outstanding 0.00 EUR" in settled.output
+    assert f"released from credit hold: {held['id']}" in settled.output
+    listed = cli("payments", "list", "--customer", str(b2b["id"])).output
+    assert "settlement" in listed and "8950.00 EUR" in listed and "SEPA-4410" in listed
+    again = cli("payments", "settle", str(first["id"]), "--reference", "SEPA-4411")
+    assert again.exit_code == 2 and "nothing_outstanding" in again.output

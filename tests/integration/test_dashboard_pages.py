@@ -275,3 +275,35 @@ def test_odd_and_hostile_page_parameters_never_break_a_page(operator, path):
     answer = operator.get(path)
     assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
     assert "<script>" not in answer.text  # what the user typed comes back escaped
+
+
+def test_an_operator_records_an_invoice_payment_and_the_credit_held_order_is_released(operator, client):
+    b2b = client.get("/api/v1/customers", params={"email": "purchasing@hotel-aurora.example"}).json()[0]
+    base = order_payload(customer={"id": b2b["id"]}, payment={"method": "invoice"})
+    base.pop("shipping_address")
+    chairs = client.post(
+        "/api/v1/orders", json={**base, "lines": [{"sku": "CHAIR-BENTWOOD", "quantity": 50}]}
+    ).json()
+    client.post(
+        "/api/v1/orders",
+        json={**base, "external_ref": "DASH-B2", "lines": [{"sku": "RUG-WOOL-160", "quantity": 40}]},
+    )
+    held = client.post(
+        "/api/v1/orders",
+        json={**base, "external_ref": "DASH-B3", "lines": [{"sku": "TABLE-OAK-CUSTOM", "quantity": 5}]},
+    ).json()
+    page = operator.get(f"/orders/{chairs['id']}")
+    assert "outstanding <strong>8,950.00 EUR</strong>" in page.text and "Record payment" in page.text
+    unreadable = operator.post(
+        f"/orders/{chairs['id']}/settle",
+        data={"csrf": _csrf(page.text), "amount": "lots", "reference": "R-1"},
+    )
+    assert unreadable.status_code == 422 and "invalid_amount" in unreadable.text
+    settled = operator.post(
+        f"/orders/{chairs['id']}/settle", data={"csrf": _csrf(page.text), "reference": "SEPA-7731"}
+    )
+    assert settled.status_code == 200 and "Payment recorded." in settled.text
+    assert "SEPA-7731" in settled.text and "8,950.00 EUR" in settled.text
+    assert client.get(f"/api/v1/orders/{held['id']}").json()["status"] == "approved"
+    customer_page = operator.get(f"/customers/{b2b['id']}").text
+    assert 'id="customer-payment-list"' in customer_page and "SEPA-7731" in customer_page

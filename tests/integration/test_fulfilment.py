@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -317,3 +318,50 @@ def test_an_unknown_return_reason_is_refused(client, reason):
         json={"reason": reason, "lines": [{"sku": "MUG-CERAMIC-BLUE", "quantity": 1}]},
     )
     assert response.status_code == 422 and response.json()["error"]["code"] == "unknown_reason"
+
+
+def test_a_card_payment_is_captured_as_each_parcel_leaves_and_a_return_refunds_it(client):
+    payload = order_payload(
+        lines=[{"sku": "MUG-CERAMIC-BLUE", "quantity": 2}, {"sku": "CANDLE-SOY-LARGE", "quantity": 1}],
+        payment={"method": "card", "status": "authorized", "authorized_amount": "1000.00"},
+    )
+    order = client.post("/api/v1/orders", json=payload).json()
+    mugs, candle = (Decimal(x["unit_price"]) for x in order["lines"])
+    [pick_list] = client.post(f"/api/v1/orders/{order['id']}/release").json()["pick_lists"]
+    pick_all(client, pick_list)
+    pack_and_ship(client, order["id"], [("MUG-CERAMIC-BLUE", 2), ("CANDLE-SOY-LARGE", 1)], "GLS-8001")
+    payment = client.get(f"/api/v1/orders/{order['id']}").json()["payment"]
+    assert (payment["status"], Decimal(payment["paid"])) == ("captured", 2 * mugs + candle)
+    rma = client.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        json={"reason": "damaged_in_transit", "lines": [{"sku": "MUG-CERAMIC-BLUE", "quantity": 1}]},
+    ).json()
+    client.post(
+        f"/api/v1/returns/{rma['id']}/receive", json={"lines": [{"sku": "MUG-CERAMIC-BLUE", "scrap": 1}]}
+    )
+    moves = client.get(f"/api/v1/orders/{order['id']}/payments").json()["payments"]
+    assert [(m["kind"], Decimal(m["amount"]), m["return_id"]) for m in moves] == [
+        ("capture", 2 * mugs + candle, None),
+        ("refund", mugs, rma["id"]),
+    ]
+    assert Decimal(client.get(f"/api/v1/orders/{order['id']}").json()["payment"]["refunded"]) == mugs
+    types = [e["type"] for e in client.get(f"/api/v1/orders/{order['id']}/timeline").json()["events"]]
+    assert "payment.captured" in types and "payment.refunded" in types
+
+
+def test_a_refund_above_what_the_order_is_worth_is_refused_and_the_return_stays_open(client):
+    order = place(client, ("VASE-GLASS-TALL", 1))
+    [pick_list] = client.post(f"/api/v1/orders/{order['id']}/release").json()["pick_lists"]
+    pick_all(client, pick_list)
+    pack_and_ship(client, order["id"], [("VASE-GLASS-TALL", 1)], "GLS-8002")
+    rma = client.post(
+        f"/api/v1/orders/{order['id']}/returns",
+        json={"reason": "changed_mind", "lines": [{"sku": "VASE-GLASS-TALL", "quantity": 1}]},
+    ).json()
+    refused = client.post(
+        f"/api/v1/returns/{rma['id']}/receive",
+        json={"lines": [{"sku": "VASE-GLASS-TALL", "restock": 1}], "refund": "99999"},
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "refund_above_paid")
+    assert client.get(f"/api/v1/returns/{rma['id']}").json()["status"] == "authorized"
+    assert client.get(f"/api/v1/orders/{order['id']}/payments").json()["payments"] == []

@@ -141,11 +141,13 @@ def test_an_order_goes_from_capture_to_delivery_and_back_as_a_damage_return(clie
         "order.picked",
         "order.packed",
         "order.shipped",
+        "payment.captured",
         "shipment.carrier_event",
         "shipment.carrier_event",
         "shipment.carrier_event",
         "order.delivered",
         "order.return_authorized",
+        "payment.refunded",
         "order.return_received",
         "order.feedback",
     ]

@@ -85,7 +85,62 @@ def test_a_b2b_invoice_order_is_approved_within_credit_and_held_beyond_it(client
     assert [h["reason"] for h in tables.json()["holds"]] == ["credit"]
     assert "exceeds the credit limit 20000" in tables.json()["holds"][0]["note"]
     history = client.get(f"/api/v1/customers/{b2b['id']}").json()
-    assert Decimal(history["open_balance"]) == Decimal("8950") + Decimal("9960") + Decimal("6450")
+    # Credit in use: the approved invoice orders; the held one uses none until it is released.
+    assert Decimal(history["open_balance"]) == Decimal("8950") + Decimal("9960")
+
+
+def test_settling_an_earlier_invoice_releases_the_order_held_for_credit(client):
+    b2b = client.get("/api/v1/customers", params={"email": "purchasing@hotel-aurora.example"}).json()[0]
+    base = order_payload(customer={"id": b2b["id"]}, payment={"method": "invoice"})
+    base.pop("shipping_address")
+    chairs = client.post(
+        "/api/v1/orders", json={**base, "external_ref": "B2B-11", **one_line("CHAIR-BENTWOOD", 50)}
+    )
+    client.post("/api/v1/orders", json={**base, "external_ref": "B2B-12", **one_line("RUG-WOOL-160", 40)})
+    tables = client.post(
+        "/api/v1/orders", json={**base, "external_ref": "B2B-13", **one_line("TABLE-OAK-CUSTOM", 5)}
+    ).json()
+    assert tables["status"] == "on_hold"
+    part = client.post(
+        f"/api/v1/orders/{chairs.json()['id']}/payments/settle",
+        json={"amount": "1000.00", "reference": "SEPA-881"},
+    )
+    assert part.status_code == 200, part.text
+    # 1,000 of 8,950 paid: 17,910 in use + 6,450 is still above the 20,000 limit.
+    assert part.json()["released_orders"] == [] and part.json()["outstanding"] == "7950.00"
+    rest = client.post(
+        f"/api/v1/orders/{chairs.json()['id']}/payments/settle", json={"reference": "SEPA-882"}
+    )
+    assert rest.status_code == 200, rest.text
+    assert rest.json() == {
+        "order_id": chairs.json()["id"],
+        "amount": "7950.00",
+        "currency": "EUR",
+        "outstanding": "0.00",
+        "released_orders": [tables["id"]],
+    }
+    released = client.get(f"/api/v1/orders/{tables['id']}").json()
+    assert released["status"] == "approved" and released["holds"][0]["released_at"] is not None
+    again = client.post(
+        f"/api/v1/orders/{chairs.json()['id']}/payments/settle", json={"reference": "SEPA-883"}
+    )
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "nothing_outstanding")
+    paid = client.get(f"/api/v1/orders/{chairs.json()['id']}").json()["payment"]
+    assert (paid["status"], paid["paid"]) == ("paid", "8950.00")
+    history = client.get(f"/api/v1/customers/{b2b['id']}/payments").json()["payments"]
+    assert [(p["kind"], p["amount"], p["reference"]) for p in history] == [
+        ("settlement", "7950.00", "SEPA-882"),
+        ("settlement", "1000.00", "SEPA-881"),
+    ]
+    assert Decimal(client.get(f"/api/v1/customers/{b2b['id']}").json()["open_balance"]) == Decimal(
+        "9960"
+    ) + Decimal("6450")
+
+
+def test_a_card_order_cannot_be_settled_like_an_invoice(client):
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    refused = client.post(f"/api/v1/orders/{order['id']}/payments/settle", json={"reference": "X-1"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "not_invoiced")
 
 
 def test_an_order_larger_than_one_warehouse_is_split(client):

@@ -3,6 +3,7 @@ step that the stock rows, the ledger and the allocations still agree."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from perfectorder.domain.errors import Conflict, DomainError
 from perfectorder.domain.orders import CustomerInput, HoldReason, LineInput, PaymentInput, PlaceOrder
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod
 from perfectorder.sample_data import load_sample_store
-from perfectorder.services import inventory, orders
+from perfectorder.services import fulfilment, inventory, orders
 from perfectorder.services.placing import place_order
 from tests.conftest import START, make_application
 from tests.stock_checks import (
@@ -138,3 +139,130 @@ def test_stock_invariants_hold_under_any_sequence_of_operations(machine_applicat
     )
     StockMachine.TestCase.settings = run
     StockMachine.TestCase().runTest()
+
+
+# Every change an order can go through, as a call that may be refused (a refusal is an answer).
+ORDER_CHANGES = (
+    "cancel",
+    "cancel_line",
+    "hold",
+    "release_hold",
+    "release",
+    "reschedule",
+    "receive",
+    "adjust",
+    "place",
+)
+
+
+class ConcurrentStockMachine(StockMachine):
+    """The same store, with pairs of changes sent from two threads at the same moment: on
+    PostgreSQL these really interleave, and the invariants must hold after every pair."""
+
+    @rule(
+        first=st.sampled_from(ORDER_CHANGES),
+        second=st.sampled_from(ORDER_CHANGES),
+        order_id=StockMachine.placed,
+        # Mostly a fresh order with every unit reserved, both changes on it: where a missing guard
+        # shows. Otherwise two orders from the run, which may be in any state by now.
+        fresh=st.sampled_from([True, True, True, False]),
+        other_id=StockMachine.placed,
+    )
+    def two_at_once(self, first: str, second: str, order_id: int, fresh: bool, other_id: int) -> None:
+        if fresh:
+            order_id = self.place({"MUG-CERAMIC-BLUE": 3, "KETTLE-STEEL-17": 2}, False)
+        targets = (order_id, order_id if fresh else other_id)
+        barrier = threading.Barrier(2)
+        failures: list[BaseException] = []
+
+        def change(name: str, target: int) -> None:
+            barrier.wait()
+            try:
+                self._change(name, target)
+            except DomainError as refused:
+                assert refused.code and refused.code != "stock_inconsistent", refused
+            except BaseException as e:  # reported to the test below, from this thread
+                failures.append(e)
+
+        threads = [
+            threading.Thread(target=change, args=(name, target))
+            for name, target in zip((first, second), targets, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not failures, failures
+
+    def _change(self, name: str, order_id: int) -> None:
+        ctx = self.ctx
+        if name == "receive":
+            inventory.receive_stock(ctx, sku="MUG-CERAMIC-BLUE", warehouse="BER", quantity=3, reason="PO")
+        elif name == "adjust":
+            inventory.adjust_stock(ctx, sku="MUG-CERAMIC-BLUE", warehouse="BER", delta=-1, reason="dropped")
+        elif name == "place":
+            self.place({"MUG-CERAMIC-BLUE": 2, "KETTLE-STEEL-17": 1}, True)
+        elif order_id < 0:
+            return
+        elif name == "cancel":
+            orders.cancel_order(ctx, order_id, reason="changed mind")
+        elif name == "cancel_line":
+            orders.cancel_line(ctx, order_id, 1, quantity=1, reason="one fewer")
+        elif name == "hold":
+            orders.hold_order(ctx, order_id, reason=HoldReason.RISK, note="looks odd")
+        elif name == "release_hold":
+            view = orders.get_order(ctx, order_id)
+            for hold in [h for h in view.holds if h.released_at is None][:1]:
+                orders.release_hold(ctx, order_id, hold.id, note="fine")
+        elif name == "release":
+            fulfilment.release_to_picking(ctx, order_id)
+        elif name == "reschedule":
+            orders.reschedule_order(ctx, order_id, new_date=START.date() + timedelta(days=30), reason="later")
+
+    @invariant()
+    def stock_and_ledger_agree(self) -> None:
+        assert_no_negative_or_overreserved_stock(self.application.engine)
+        assert_ledger_adds_up(self.application.engine)
+        # Units on a pick list stay reserved until picked.
+        assert_reservations_belong_to_open_allocations(self.application.engine, ["reserved", "picking"])
+
+    @invariant()
+    def no_order_line_is_reserved_twice(self) -> None:
+        a, ln, o = t.allocations, t.order_lines, t.orders
+        live = (a.c.order_line_id == ln.c.id) & a.c.status.in_(["reserved", "picking"])
+        with self.application.engine.connect() as conn:
+            over = conn.execute(
+                select(ln.c.id)
+                .join(o, o.c.id == ln.c.order_id)
+                .outerjoin(a, live)
+                .where(o.c.status != "cancelled")
+                .group_by(ln.c.id, ln.c.quantity, ln.c.backordered_qty, ln.c.cancelled_qty)
+                .having(
+                    func.coalesce(func.sum(a.c.quantity), 0) + ln.c.backordered_qty + ln.c.cancelled_qty
+                    != ln.c.quantity
+                )
+            ).all()
+        assert over == []
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_stock_invariants_hold_when_changes_to_one_order_interleave(postgres_url: str) -> None:
+    clock = SimulatedClock(START)
+    application = make_application(postgres_url, clock)
+    load_sample_store(application.services)
+    for sku in SKUS[:3]:
+        # Plenty on the shelf: orders reserve rather than backorder, so releases really race.
+        inventory.receive_stock(application.services, sku=sku, warehouse="BER", quantity=2_000, reason="PO")
+    clock.advance(timedelta(minutes=1))
+    try:
+        ConcurrentStockMachine.application = application
+        ConcurrentStockMachine.TestCase.settings = settings(
+            max_examples=15,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        ConcurrentStockMachine.TestCase().runTest()
+    finally:
+        application.close()

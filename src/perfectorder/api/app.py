@@ -26,6 +26,7 @@ from perfectorder.api.routes import (
     messages,
     metrics,
     orders,
+    payments,
     stock,
 )
 from perfectorder.api.security import KeyCache, Require
@@ -69,7 +70,19 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.state.metrics = ApiMetrics()
     app.state.key_cache = KeyCache()
     install_error_handlers(app)
-    for module in (orders, fulfilment, messages, metrics, catalog, stock, customers, audit, auth, health):
+    for module in (
+        orders,
+        fulfilment,
+        payments,
+        messages,
+        metrics,
+        catalog,
+        stock,
+        customers,
+        audit,
+        auth,
+        health,
+    ):
         app.include_router(module.router)
     for page_module in (web_routes, web_orders, web_operations):
         app.include_router(page_module.router)

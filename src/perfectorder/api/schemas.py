@@ -172,6 +172,59 @@ class PaymentPublic(Out):
     status: str | None
     authorized_amount: Amount | None
     reference: str | None
+    paid: Amount = Field(description="Captured, collected or settled so far")
+    invoiced: Amount = Field(description="Invoiced so far (invoice orders, at shipment)")
+    refunded: Amount = Field(description="Refunded, or credited on the invoice, so far")
+
+
+class PaymentRecordPublic(Out):
+    id: int
+    order_id: int
+    customer_id: int
+    kind: str = Field(description="capture | invoice | settlement | refund")
+    amount: Amount
+    currency: str
+    method: str | None
+    reference: str
+    return_id: int | None
+    occurred_at: datetime
+    actor: str
+
+
+class PaymentList(BaseModel):
+    payments: list[PaymentRecordPublic]
+
+
+class SettleRequest(In):
+    amount: Decimal | None = Field(
+        default=None,
+        gt=Decimal(0),
+        le=Decimal("1e12"),
+        decimal_places=4,
+        description="Defaults to all outstanding",
+    )
+    reference: str = Field(
+        min_length=1, max_length=100, description="The bank transfer's or remittance's reference"
+    )
+
+
+class CaptureRequest(In):
+    amount: Decimal | None = Field(
+        default=None,
+        gt=Decimal(0),
+        le=Decimal("1e12"),
+        decimal_places=4,
+        description="Defaults to all outstanding",
+    )
+    reference: str = Field(default="", max_length=100)
+
+
+class SettlementPublic(Out):
+    order_id: int
+    amount: Amount
+    currency: str
+    outstanding: Amount
+    released_orders: list[int] = Field(description="Orders of the customer whose credit hold this cleared")
 
 
 class OrderPublic(Out):

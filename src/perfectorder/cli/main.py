@@ -15,6 +15,7 @@ from perfectorder.cli import fulfilment as fulfilment_cli
 from perfectorder.cli import importing as importing_cli
 from perfectorder.cli import metrics as metrics_cli
 from perfectorder.cli import outbox as outbox_cli
+from perfectorder.cli import payments as payments_cli
 from perfectorder.cli import report as report_cli
 from perfectorder.cli import simulate as simulate_cli
 from perfectorder.cli.common import console, err, run
@@ -44,6 +45,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
 app.add_typer(fulfilment_cli.picks, name="picks")
+app.add_typer(payments_cli.payments, name="payments")
 app.add_typer(fulfilment_cli.packs, name="packs")
 app.add_typer(fulfilment_cli.shipments, name="shipments")
 app.add_typer(fulfilment_cli.returns, name="returns")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from perfectorder.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
@@ -34,6 +35,12 @@ class Line:
     backordered: int
     cancelled: int
     shipped: int
+    unit_price: Decimal = Decimal(0)
+
+    @property
+    def due(self) -> Decimal:
+        """What the customer pays for this line: every unit not cancelled."""
+        return self.unit_price * (self.quantity - self.cancelled)
 
     @property
     def open_qty(self) -> int:
@@ -92,6 +99,23 @@ class NewAllocationRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentEntry:
+    """One row of the payments ledger: `capture`, `invoice`, `settlement` or `refund`."""
+
+    kind: str
+    amount: Decimal
+    reference: str = ""
+    return_id: int | None = None
+
+
+# How an order's money moves, by payment method: captured when the goods leave (or by hand),
+# collected by the carrier at the door, or invoiced at shipment and settled later.
+CAPTURED_METHODS = frozenset({"card", "wallet", "bank_transfer"})
+INVOICE = "invoice"
+CASH_ON_DELIVERY = "cash_on_delivery"
+
+
+@dataclass(frozen=True, slots=True)
 class NewHoldRequest:
     reason: str
     note: str
@@ -115,12 +139,19 @@ class Order:
     lines: list[Line]
     allocations: list[Allocation]
     holds: list[OpenHold]
+    currency: str = "EUR"
+    payment_method: str | None = None
+    payment_status: str | None = None
+    paid: Decimal = Decimal(0)
+    invoiced: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
     # What the methods changed, drained by the repository's save.
     header_changes: dict[str, Any] = field(default_factory=dict)
     line_changes: dict[int, dict[str, int]] = field(default_factory=dict)
     allocation_changes: list[AllocationChange] = field(default_factory=list)
     new_holds: list[NewHoldRequest] = field(default_factory=list)
     new_allocations: list[NewAllocationRequest] = field(default_factory=list)
+    new_payments: list[PaymentEntry] = field(default_factory=list)
     released_holds: list[tuple[int, str]] = field(default_factory=list)
     stock_moves: list[StockMove] = field(default_factory=list)
     unbooked_days: list[tuple[int, date]] = field(default_factory=list)
@@ -149,6 +180,7 @@ class Order:
             or self.new_holds
             or self.released_holds
             or self.new_allocations
+            or self.new_payments
         )
 
     # -- the operator's verbs before fulfilment --------------------------------------------
@@ -208,22 +240,9 @@ class Order:
     def release_stock_holds_if_covered(self, *, note: str, at: datetime) -> list[DomainEvent]:
         """Once no line waits for stock, its stock holds have nothing left to wait for; with no
         other hold left, the order is approved."""
-        stock_holds = [h for h in self.holds if h.reason == HoldReason.STOCK]
-        if not stock_holds or any(line.backordered for line in self.lines):
+        if any(line.backordered for line in self.lines):
             return []
-        events = []
-        for hold in stock_holds:
-            self.holds.remove(hold)
-            self.released_holds.append((hold.id, note))
-            events.append(
-                DomainEvent(
-                    EventType.HOLD_RELEASED, {"hold_id": hold.id, "reason": hold.reason, "note": note}
-                )
-            )
-        if not self.holds and self.status is OrderStatus.ON_HOLD:
-            self._move(Action.RELEASE_HOLD, at, approved_at=at)
-            events.append(DomainEvent(EventType.APPROVED, {"automatic": True}))
-        return events
+        return self.release_holds_of(HoldReason.STOCK, note=note, at=at)
 
     def hold(self, reason: HoldReason, *, note: str, at: datetime) -> list[DomainEvent]:
         next_status(self.status, Action.HOLD)
@@ -306,6 +325,136 @@ class Order:
         for alloc in reserved:
             self._change_allocation(alloc, status="picking")
         return reserved
+
+    # -- money -------------------------------------------------------------------------------
+
+    @property
+    def due(self) -> Decimal:
+        """What the customer owes for the order as it stands: every unit not cancelled."""
+        if self.status is OrderStatus.CANCELLED:
+            return Decimal(0)
+        return sum((line.due for line in self.lines), Decimal(0))
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What is still to be paid: due, less what was paid and what was refunded or credited."""
+        return max(self.due - self.paid - self.refunded, Decimal(0))
+
+    def bill_shipment(self, value: Decimal, *, capture: bool) -> list[DomainEvent]:
+        """The goods worth `value` have left: an invoice is issued for them, or an authorized card
+        payment is captured for them (when `capture`, the store's setting); cash waits for the door."""
+        if self.payment_method == INVOICE:
+            amount = min(value, self.due - self.invoiced)
+            if amount <= 0:
+                return []
+            self.invoiced += amount
+            self._pay(PaymentEntry("invoice", amount), status="invoiced" if self.outstanding else "paid")
+            return [DomainEvent(EventType.INVOICED, self._money(amount))]
+        if (
+            capture
+            and self.payment_method in CAPTURED_METHODS
+            and self.payment_status in ("authorized", "captured")
+        ):
+            return self._capture(min(value, self.due - self.paid - self.refunded), "captured at shipment")
+        return []
+
+    def collect_on_delivery(self) -> list[DomainEvent]:
+        """The carrier took the cash at the door."""
+        if self.payment_method != CASH_ON_DELIVERY:
+            return []
+        return self._capture(self.outstanding, "cash collected on delivery")
+
+    def capture_payment(self, amount: Decimal | None, *, reference: str = "") -> list[DomainEvent]:
+        """A capture by hand (when the store does not capture at shipment), up to what is due."""
+        if self.payment_method not in CAPTURED_METHODS or self.payment_status not in (
+            "authorized",
+            "captured",
+        ):
+            raise Conflict(
+                "not_capturable",
+                f"order {self.id} has no authorized card, wallet or transfer payment to capture",
+            )
+        amount = self._within(amount, self.outstanding, "capture")
+        return self._capture(amount, reference or "captured by hand")
+
+    def settle(self, amount: Decimal | None, *, reference: str) -> list[DomainEvent]:
+        """The customer paid (part of) an invoice; defaults to everything still outstanding."""
+        if self.payment_method != INVOICE:
+            raise Conflict("not_invoiced", f"order {self.id} is not paid by invoice; nothing to settle")
+        amount = self._within(amount, self.outstanding, "settle")
+        self.paid += amount
+        self._pay(
+            PaymentEntry("settlement", amount, reference.strip()),
+            status="paid" if not self.outstanding else None,
+        )
+        return [DomainEvent(EventType.SETTLED, {**self._money(amount), "reference": reference.strip()})]
+
+    def refund(self, amount: Decimal, *, return_id: int) -> list[DomainEvent]:
+        """Money back for a return: a refund of what was paid, or a credit note on the invoice."""
+        if amount <= 0:
+            return []
+        ceiling = max(self.paid, self.invoiced, self.due) - self.refunded
+        if amount > ceiling:
+            raise InvalidInput(
+                "refund_above_paid",
+                f"at most {ceiling} {self.currency} can still be refunded on order {self.id}",
+                field="refund",
+                details={"refundable": str(ceiling)},
+            )
+        self.refunded += amount
+        self._pay(PaymentEntry("refund", amount, return_id=return_id))
+        return [DomainEvent(EventType.REFUNDED, {**self._money(amount), "return_id": return_id})]
+
+    def _capture(self, amount: Decimal, reference: str) -> list[DomainEvent]:
+        if amount <= 0:
+            return []
+        self.paid += amount
+        self._pay(PaymentEntry("capture", amount, reference), status="captured")
+        return [DomainEvent(EventType.CAPTURED, {**self._money(amount), "method": self.payment_method})]
+
+    def _within(self, amount: Decimal | None, ceiling: Decimal, verb: str) -> Decimal:
+        if ceiling <= 0:
+            raise Conflict("nothing_outstanding", f"order {self.id} has nothing left to {verb}")
+        if amount is None:
+            return ceiling
+        if amount <= 0 or amount > ceiling:
+            raise InvalidInput(
+                "invalid_amount",
+                f"{verb} between 0 and {ceiling} {self.currency} on order {self.id}",
+                field="amount",
+                details={"outstanding": str(ceiling)},
+            )
+        return amount
+
+    def _pay(self, entry: PaymentEntry, *, status: str | None = None) -> None:
+        self.new_payments.append(entry)
+        if status is not None:
+            self.payment_status = status
+        changes: dict[str, Any] = {"paid_amount": self.paid, "invoiced_amount": self.invoiced}
+        changes["refunded_amount"] = self.refunded
+        if status is not None:
+            changes["payment_status"] = status
+        self.header_changes.update(changes)
+
+    def _money(self, amount: Decimal) -> dict[str, Any]:
+        return {"amount": str(amount), "currency": self.currency}
+
+    def release_holds_of(self, reason: HoldReason, *, note: str, at: datetime) -> list[DomainEvent]:
+        """Releases every open hold of one reason; with none other left, the order is approved."""
+        releasing = [h for h in self.holds if h.reason == reason]
+        events = []
+        for hold in releasing:
+            self.holds.remove(hold)
+            self.released_holds.append((hold.id, note))
+            events.append(
+                DomainEvent(
+                    EventType.HOLD_RELEASED, {"hold_id": hold.id, "reason": hold.reason, "note": note}
+                )
+            )
+        if releasing and not self.holds and self.status is OrderStatus.ON_HOLD:
+            self._move(Action.RELEASE_HOLD, at, approved_at=at)
+            events.append(DomainEvent(EventType.APPROVED, {"automatic": True}))
+        return events
 
     # -- the mechanics every verb shares ---------------------------------------------------
 

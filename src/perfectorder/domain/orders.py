@@ -118,6 +118,10 @@ class EventType(enum.StrEnum):
     FEEDBACK = "order.feedback"
     RETURN_AUTHORIZED = "order.return_authorized"
     RETURN_RECEIVED = "order.return_received"
+    CAPTURED = "payment.captured"
+    INVOICED = "payment.invoiced"
+    SETTLED = "payment.settled"
+    REFUNDED = "payment.refunded"
 
 
 @dataclass(frozen=True, slots=True)

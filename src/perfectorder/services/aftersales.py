@@ -22,7 +22,7 @@ from perfectorder.domain.orders import (
 from perfectorder.domain.values import Channel, PaymentMethod, PaymentStatus
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.fulfilment_ports import FeedbackRecord, IssueRecord, ReturnRecord
-from perfectorder.services.lifecycle import event, order_state, visible_order
+from perfectorder.services.lifecycle import event, load_order, order_state, save_order, visible_order
 from perfectorder.services.ports import Movement, UnitOfWork
 
 FEEDBACK_WINDOW = timedelta(days=30)
@@ -226,6 +226,8 @@ def receive_return(
         if exchange and refund is None:
             amount = Decimal(0)
         uow.fulfilment.close_return(return_id, at=now, refund=amount, exchange_order_id=exchange_id)
+        order = load_order(uow, record.order_id, caller)
+        save_order(uow, order, order.refund(amount, return_id=return_id), at=now, actor=actor, why="refund")
         event(
             uow,
             record.order_id,

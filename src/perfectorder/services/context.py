@@ -44,6 +44,7 @@ class ServiceContext:
     risk: RiskRules = field(default_factory=lambda: RiskRules(review_above=Decimal("10000")))
     retry_attempts: int = 8
     page_size_limit: int = 200
+    capture_at_shipment: bool = True
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

@@ -51,6 +51,9 @@ def scan_late_releases(ctx: ServiceContext) -> int:
         reference = uow.warehouses.reference()
         marked = 0
         for order_id, service in uow.orders.unshipped_past_ship_date(now.date(), OPEN_BEFORE_SHIPPING):
+            # The candidates were read before the lock: one may have shipped or been cancelled since.
+            if order_state(uow, order_id, SYSTEM).status not in OPEN_BEFORE_SHIPPING:
+                continue
             transit = reference.services[service].transit_days if service in reference.services else 2
             new_date = delivery_date(
                 reference.calendar.next_working_day(now.date()), transit, reference.calendar

@@ -23,7 +23,7 @@ from perfectorder.services.fulfilment_ports import (
     PackageRecord,
     TaskRecord,
 )
-from perfectorder.services.lifecycle import apply, event, load_order, order_state
+from perfectorder.services.lifecycle import apply, event, load_order, order_state, save_order
 from perfectorder.services.ports import Movement, TransientConflict, UnitOfWork
 
 
@@ -348,8 +348,11 @@ def _resource(
         if missing == 0 or warehouse.id == task.warehouse_id:
             continue
         take = min(missing, available.get((task.product_id, warehouse.id), 0))
-        if take <= 0 or not uow.stock.reserve(task.product_id, warehouse.id, take):
+        if take <= 0:
             continue
+        if not uow.stock.reserve(task.product_id, warehouse.id, take):
+            # Taken by someone else since it was read: run again rather than backorder needlessly.
+            raise TransientConflict("stock moved while re-sourcing a short pick")
         allocation_id = uow.fulfilment.add_allocation(
             order_id=task.order_id,
             order_line_id=line_id,
@@ -513,9 +516,21 @@ def ship(
             service=service,
             tracking_number=tracking_number,
         )
+        _bill(ctx, uow, order_id, package, now, actor)
         return shipment_id
 
     return run_transaction(ctx, work)
+
+
+def _bill(
+    ctx: ServiceContext, uow: UnitOfWork, order_id: int, package: PackageRecord, now: datetime, actor: str
+) -> None:
+    """The parcel's value is invoiced, or captured from the authorized payment, as it leaves."""
+    order = load_order(uow, order_id, SYSTEM)
+    price = {x.sku: x.unit_price for x in order.lines}
+    value = sum((price.get(sku, Decimal(0)) * quantity for sku, quantity in package.items), Decimal(0))
+    events = order.bill_shipment(value, capture=ctx.capture_at_shipment)
+    save_order(uow, order, events, at=now, actor=actor, why="shipment billed")
 
 
 def _count_shipped(uow: UnitOfWork, order_id: int, package: PackageRecord) -> None:

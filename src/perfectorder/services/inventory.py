@@ -25,7 +25,7 @@ def receive_stock(
 
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
-        lock_waiting_orders(uow, product_id)
+        locked = lock_waiting_orders(uow, product_id)
         uow.stock.receive(product_id, warehouse_id, quantity)
         now = ctx.clock.now()
         uow.stock.record(
@@ -35,7 +35,7 @@ def receive_stock(
                 )
             ]
         )
-        allocate_backorders(uow, product_id, warehouse_id, now=now, actor=actor)
+        allocate_backorders(uow, product_id, warehouse_id, locked, now=now, actor=actor)
         return _level(uow, product_id, warehouse_id)
 
     return run_transaction(ctx, work)
@@ -57,9 +57,9 @@ def adjust_stock(
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
         if delta > 0:
-            lock_waiting_orders(uow, product_id)
+            locked = lock_waiting_orders(uow, product_id)
             uow.stock.receive(product_id, warehouse_id, delta)
-            allocate_backorders(uow, product_id, warehouse_id, now=ctx.clock.now(), actor=actor)
+            allocate_backorders(uow, product_id, warehouse_id, locked, now=ctx.clock.now(), actor=actor)
         elif not uow.stock.adjust(product_id, warehouse_id, delta):
             current = uow.stock.level(product_id, warehouse_id)
             raise Conflict(
@@ -112,22 +112,28 @@ def ledger(
     )
 
 
-def lock_waiting_orders(uow: UnitOfWork, product_id: int) -> None:
+def lock_waiting_orders(uow: UnitOfWork, product_id: int) -> frozenset[int]:
     """Locks the orders waiting for this product, in id order, before the stock row is touched: a
     receipt then takes its locks in the same order as every order change (order, then stock)."""
-    for order_id in sorted({w.order_id for w in uow.fulfilment.backordered_lines(product_id)}):
+    waiting = sorted({w.order_id for w in uow.fulfilment.backordered_lines(product_id)})
+    for order_id in waiting:
         uow.orders.state(order_id, lock=True)
+    return frozenset(waiting)
 
 
 def allocate_backorders(
-    uow: UnitOfWork, product_id: int, warehouse_id: int, *, now: datetime, actor: str
+    uow: UnitOfWork, product_id: int, warehouse_id: int, locked: frozenset[int], *, now: datetime, actor: str
 ) -> int:
     """Gives newly received units to backordered lines, oldest promise first. An order whose
-    backorder is now fully covered loses its stock hold and, with no other hold, is approved."""
+    backorder is now fully covered loses its stock hold and, with no other hold, is approved.
+    Only orders locked before the stock row take part; one that started waiting since then (its
+    lock would come after the stock row's) is served by the next receipt."""
     reference = uow.warehouses.reference()
     warehouse = next(w for w in reference.warehouses if w.id == warehouse_id)
     allocated = 0
     for waiting in uow.fulfilment.backordered_lines(product_id):
+        if waiting.order_id not in locked:
+            continue
         order = load_order(uow, waiting.order_id, SYSTEM)
         available = uow.stock.available([product_id]).get((product_id, warehouse_id), 0)
         take = min(available, order.backordered(waiting.line_id))

@@ -84,12 +84,14 @@ def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, actor: str)
         limits=ctx.limits,
         today=now.date(),
     )
+    # Credit before stock: locks go customer, then orders, then stock rows, in every use case.
+    credit = _credit(uow, cmd, customer)
     plan = _source_and_reserve(uow, verified, reference, cmd.backorder_policy)
     promise = _promise(uow, cmd, verified, plan, reference, now)
     holds = decide_holds(
         total=verified.total,
         payment=cmd.payment,
-        credit=_credit(uow, cmd, customer),
+        credit=credit,
         risk=ctx.risk,
         backordered_units=sum(plan.backorders.values()),
     )
@@ -126,6 +128,8 @@ def _new_customer(uow: UnitOfWork, cmd: PlaceOrder, verified: VerifiedOrder, now
 def _credit(uow: UnitOfWork, cmd: PlaceOrder, customer: CustomerRecord | None) -> CreditPosition | None:
     if cmd.payment is None or cmd.payment.method is not PaymentMethod.INVOICE or customer is None:
         return None
+    # Two invoice orders of one customer at once must not both fit under the same credit line.
+    uow.customers.lock(customer.known.id)
     return CreditPosition(customer.credit_limit, uow.customers.open_balance(customer.known.id))
 
 

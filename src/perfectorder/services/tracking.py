@@ -13,7 +13,7 @@ from perfectorder.domain.promise import delivery_date
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.delays import mark_at_risk
 from perfectorder.services.fulfilment_ports import IssueRecord, ShipmentRecord
-from perfectorder.services.lifecycle import apply, event, order_state
+from perfectorder.services.lifecycle import apply, event, load_order, order_state, save_order
 from perfectorder.services.ports import UnitOfWork
 
 
@@ -38,6 +38,10 @@ def record_carrier_events(
 ) -> list[CarrierEventResult]:
     def work(uow: UnitOfWork) -> list[CarrierEventResult]:
         now = ctx.clock.now()
+        # The batch's orders locked up front in id order, so two batches never wait in a cycle.
+        shipments = [uow.fulfilment.shipment_by_tracking(n) for n in {e.tracking_number for e in events}]
+        for order_id in sorted({s.order_id for s in shipments if s is not None}):
+            uow.orders.state(order_id, lock=True)
         return [_apply_one(uow, e, now, caller.actor) for e in sorted(events, key=lambda e: e.occurred_at)]
 
     results = run_transaction(ctx, work)
@@ -138,3 +142,5 @@ def _deliver_if_complete(uow: UnitOfWork, order_id: int, now: datetime, actor: s
     delivered_at = max(s.delivered_at for s in shipments if s.delivered_at is not None)
     apply(uow, state, Action.DELIVER, at=now, changes={"delivered_at": delivered_at})
     event(uow, order_id, EventType.DELIVERED.value, now, actor, delivered_at=delivered_at.isoformat())
+    order = load_order(uow, order_id, SYSTEM)
+    save_order(uow, order, order.collect_on_delivery(), at=now, actor=actor, why="cash collected")

@@ -157,6 +157,26 @@ class PaymentView:
     status: str | None
     authorized_amount: Decimal | None
     reference: str | None
+    paid: Decimal = Decimal(0)
+    invoiced: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """One movement of money for an order: capture, invoice, settlement or refund."""
+
+    id: int
+    order_id: int
+    customer_id: int
+    kind: str
+    amount: Decimal
+    currency: str
+    method: str | None
+    reference: str
+    return_id: int | None
+    occurred_at: datetime
+    actor: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
-from perfectorder.services import board, catalog, customers, verdicts
+from perfectorder.services import board, catalog, customers, payments, verdicts
 from perfectorder.services.board_ports import BoardQuery
 from perfectorder.web.charts import bars, stacked_columns
 from perfectorder.web.common import Session, problem, render, require, services_of
@@ -104,6 +104,7 @@ def customer_page(request: Request, customer_id: int, page: Page = 1) -> Respons
             "orders": orders,
             "perfect": board.customer_perfect_order(services, customer_id),
             "feedback": board.customer_feedback(services, customer_id),
+            "payments": payments.customer_payments(services, customer_id, limit=50),
         },
     )
 

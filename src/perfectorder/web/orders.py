@@ -4,6 +4,7 @@ services as the API (so the same rules, events and messages), after the form's C
 from __future__ import annotations
 
 from datetime import UTC, date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import anyio
@@ -14,7 +15,7 @@ from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError, InvalidInput
 from perfectorder.domain.fulfilment import RETURN_REASONS
 from perfectorder.domain.orders import OrderStatus
-from perfectorder.services import aftersales, board, facts, verdicts
+from perfectorder.services import aftersales, board, facts, payments, verdicts
 from perfectorder.services import orders as order_service
 from perfectorder.services.board_ports import AGE_BUCKETS, OPEN_STATUSES, BoardQuery
 from perfectorder.services.dispatch import order_messages
@@ -29,6 +30,7 @@ DONE = {
     "cancelled": "Order cancelled; its stock is available again.",
     "rescheduled": "New expected date saved; the customer is told.",
     "return": "Return opened.",
+    "settled": "Payment recorded.",
 }
 
 
@@ -127,6 +129,8 @@ def _order_page(
         "verdict": verdicts.order_verdict(services, order_id, caller=caller),
         "timeline": order_service.order_timeline(services, order_id, caller=caller),
         "messages": order_messages(services, order_id, caller=caller),
+        "payments": payments.order_payments(services, order_id, caller=caller),
+        "outstanding": _outstanding(order),
         "tracking": board.tracking(services, order_id),
         "open_holds": [h for h in order.holds if h.released_at is None],
         "can_manage": caller.can(Permission.ORDERS_MANAGE),
@@ -140,6 +144,15 @@ def _order_page(
     }
     status = 200 if error is None else 409
     return render(request, "order.html", context, status_code=status)
+
+
+def _outstanding(order: Any) -> Decimal | None:
+    """What an invoice customer still owes on this order; None for other payment methods."""
+    if order.payment.method != "invoice" or order.status == "cancelled":
+        return None
+    due = sum((x.unit_price * (x.quantity - x.cancelled_qty) for x in order.lines), Decimal(0))
+    left: Decimal = due - order.payment.paid - order.payment.refunded
+    return max(left, Decimal(0))
 
 
 def _act(
@@ -214,6 +227,28 @@ def reschedule(
         )
 
     return _act(request, order_id, csrf, Permission.ORDERS_MANAGE, call, "rescheduled")
+
+
+@router.post("/orders/{order_id}/settle")
+def settle(
+    request: Request,
+    order_id: int,
+    csrf: Annotated[str, Form(max_length=200)],
+    reference: Annotated[str, Form(max_length=100)] = "",
+    amount: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    def call(session: Session) -> None:
+        try:
+            paid = Decimal(amount.strip()) if amount.strip() else None
+        except InvalidOperation as e:
+            raise InvalidInput("invalid_amount", "write the amount as 1234.50", field="amount") from e
+        if not reference.strip():
+            raise InvalidInput("reference_required", "give the payment's reference", field="reference")
+        payments.settle_invoice(
+            services_of(request), order_id, amount=paid, reference=reference, caller=session.caller
+        )
+
+    return _act(request, order_id, csrf, Permission.ORDERS_MANAGE, call, "settled")
 
 
 @router.post("/orders/{order_id}/returns")

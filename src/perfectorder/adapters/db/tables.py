@@ -203,6 +203,10 @@ orders = Table(
     Column("unmeasured", String(100), nullable=False, server_default=""),
     # Raised by every saved change: the order's own compare-and-set, behind the row lock.
     Column("version", Integer, nullable=False, server_default="0"),
+    # Running sums of the payments ledger below, kept with the order so its rules need no extra read.
+    Column("paid_amount", ExactDecimal(), nullable=False, server_default="0"),
+    Column("invoiced_amount", ExactDecimal(), nullable=False, server_default="0"),
+    Column("refunded_amount", ExactDecimal(), nullable=False, server_default="0"),
     UniqueConstraint("channel", "external_ref"),
     Index("ix_orders_customer_id", "customer_id", "id"),
     Index("ix_orders_status", "status", "id"),
@@ -240,6 +244,27 @@ allocations = Table(
     Column("status", String(20), nullable=False),
     Column("planned_ship_date", Date, nullable=False),
     CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+# Money that moved for an order: captured (card, wallet, cash collected), invoiced, settled
+# (an invoice paid), refunded (or a credit note on an invoice). Sums equal the order's columns.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(20), nullable=True),
+    Column("reference", String(100), nullable=False, server_default=""),
+    Column("return_id", Integer, ForeignKey("returns.id"), nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    Index("ix_payments_order_id", "order_id", "id"),
+    Index("ix_payments_customer_id", "customer_id", "id"),
 )
 
 order_holds = Table(

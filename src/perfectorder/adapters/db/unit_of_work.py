@@ -22,6 +22,7 @@ from perfectorder.adapters.db.repositories.history import SqlHistoryRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
+from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
 from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
 from perfectorder.services.ports import TransientConflict
@@ -128,6 +129,7 @@ class SqlAlchemyUnitOfWork:
         self.stock = SqlStockRepository(conn)
         self.customers = SqlCustomerRepository(conn)
         self.orders = SqlOrderRepository(conn)
+        self.payments = SqlPaymentRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.access = SqlAccessRepository(conn, self._audit_log)
         self.fulfilment = SqlFulfilmentRepository(conn)

@@ -116,14 +116,50 @@ class SqlCustomerRepository:
         )
 
     def open_balance(self, customer_id: int) -> Decimal:
-        stmt = select(func.coalesce(func.sum(o.c.total, type_=ExactDecimal()), 0)).where(
+        """Credit in use: what the customer's live invoice orders still owe (units not cancelled,
+        less what was settled or credited). Orders waiting on a credit hold use none yet."""
+        ln, h = t.order_lines, t.order_holds
+        credit_held = (
+            select(h.c.id)
+            .where((h.c.order_id == o.c.id) & (h.c.reason == "credit") & h.c.released_at.is_(None))
+            .exists()
+        )
+        counted = (
             (o.c.customer_id == customer_id)
             & (o.c.payment_method == "invoice")
             & (o.c.status != "cancelled")
-            & (func.coalesce(o.c.payment_status, "") != "captured")
+            & ~credit_held
         )
-        value = self._conn.execute(stmt).scalar_one()
-        return value if isinstance(value, Decimal) else Decimal(value)
+        due = self._conn.execute(
+            select(
+                func.coalesce(
+                    func.sum(ln.c.unit_price * (ln.c.quantity - ln.c.cancelled_qty), type_=ExactDecimal()), 0
+                )
+            )
+            .select_from(ln.join(o, o.c.id == ln.c.order_id))
+            .where(counted)
+        ).scalar_one()
+        settled = self._conn.execute(
+            select(
+                func.coalesce(func.sum(o.c.paid_amount + o.c.refunded_amount, type_=ExactDecimal()), 0)
+            ).where(counted)
+        ).scalar_one()
+        return max(Decimal(due) - Decimal(settled), Decimal(0))
+
+    def lock(self, customer_id: int) -> None:
+        """Serialises credit decisions for one customer (placing on invoice, settling)."""
+        self._conn.execute(select(c.c.id).where(c.c.id == customer_id).with_for_update())
+
+    def credit_held_orders(self, customer_id: int) -> list[int]:
+        h = t.order_holds
+        rows = self._conn.execute(
+            select(o.c.id)
+            .join(h, h.c.order_id == o.c.id)
+            .where((o.c.customer_id == customer_id) & (h.c.reason == "credit") & h.c.released_at.is_(None))
+            .group_by(o.c.id)
+            .order_by(o.c.id)
+        )
+        return [r.id for r in rows]
 
 
 def _view(row: Any, addresses: tuple[AddressView, ...]) -> CustomerView:

@@ -89,6 +89,12 @@ _LOCK = (
         o.c.promised_date,
         o.c.rescheduled_date,
         o.c.version,
+        o.c.currency,
+        o.c.payment_method,
+        o.c.payment_status,
+        o.c.paid_amount,
+        o.c.invoiced_amount,
+        o.c.refunded_amount,
     )
     .where(o.c.id == bindparam("oid"))
     .with_for_update()
@@ -102,6 +108,7 @@ _LOCKED_LINES = select(
     ln.c.backordered_qty,
     ln.c.cancelled_qty,
     ln.c.shipped_qty,
+    ln.c.unit_price,
 ).where(ln.c.order_id == bindparam("oid"))
 _LOCKED_ALLOCATIONS = select(al).where(al.c.order_id == bindparam("oid")).order_by(al.c.id)
 _LOCKED_HOLDS = (
@@ -133,6 +140,7 @@ _RELEASE_HOLD = (
     .where((h.c.id == bindparam("_id")) & h.c.released_at.is_(None))
     .values(released_at=bindparam("_at"), released_by=bindparam("_by"), release_note=bindparam("_note"))
 )
+_ADD_PAYMENTS = insert(t.payments)
 _OPEN_ALLOCATIONS = (
     select(al).where((al.c.order_id == bindparam("oid")) & (al.c.status == "reserved")).order_by(al.c.id)
 )
@@ -158,6 +166,7 @@ class SqlOrderRepository:
                 r.backordered_qty,
                 r.cancelled_qty,
                 r.shipped_qty,
+                r.unit_price,
             )
             for r in self._conn.execute(_LOCKED_LINES, key)
         ]
@@ -187,6 +196,12 @@ class SqlOrderRepository:
             lines=lines,
             allocations=allocations,
             holds=holds,
+            currency=row.currency,
+            payment_method=row.payment_method,
+            payment_status=row.payment_status,
+            paid=row.paid_amount,
+            invoiced=row.invoiced_amount,
+            refunded=row.refunded_amount,
         )
 
     def save(self, order: Order, *, at: Any, by: str) -> list[int]:
@@ -239,6 +254,25 @@ class SqlOrderRepository:
                 for x in order.new_allocations
             ],
         )
+        if order.new_payments:
+            conn.execute(
+                _ADD_PAYMENTS,
+                [
+                    {
+                        "order_id": order.id,
+                        "customer_id": order.customer_id,
+                        "kind": x.kind,
+                        "amount": x.amount,
+                        "currency": order.currency,
+                        "method": order.payment_method,
+                        "reference": x.reference[:100],
+                        "return_id": x.return_id,
+                        "occurred_at": at,
+                        "actor": by[:100],
+                    }
+                    for x in order.new_payments
+                ],
+            )
         hold_ids = self.add_holds(order.id, [NewHold(x.reason, x.note, at, by) for x in order.new_holds])
         order.holds.extend(
             OpenHold(i, x.reason, x.note) for i, x in zip(hold_ids, order.new_holds, strict=True)
@@ -249,6 +283,7 @@ class SqlOrderRepository:
         order.released_holds.clear()
         order.new_holds.clear()
         order.new_allocations.clear()
+        order.new_payments.clear()
         return hold_ids
 
     def add(self, order: NewOrder) -> int | None:
@@ -527,7 +562,13 @@ def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ..
         rescheduled_date=row.rescheduled_date,
         reschedule_reason=row.reschedule_reason,
         payment=PaymentView(
-            row.payment_method, row.payment_status, row.payment_authorized, row.payment_reference
+            row.payment_method,
+            row.payment_status,
+            row.payment_authorized,
+            row.payment_reference,
+            row.paid_amount,
+            row.invoiced_amount,
+            row.refunded_amount,
         ),
         note=row.note,
         placed_at=row.placed_at,

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, 
 
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.repositories.order_records import read_records
-from perfectorder.adapters.db.sql import insert_or_nothing, upsert
+from perfectorder.adapters.db.sql import upsert
 from perfectorder.adapters.db.tables import order_verdicts as ov
 from perfectorder.adapters.db.tables import orders
 from perfectorder.adapters.db.tables import verdict_failures as vf
@@ -22,7 +22,17 @@ from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
 from perfectorder.services.verdict_ports import OrderRecords
 
-_ENQUEUE = PerDialect(lambda conn: insert_or_nothing(conn, vq))
+
+def _enqueue(conn: Connection) -> Any:
+    # DO UPDATE, not DO NOTHING: it waits for a refresher that holds the row (it is judging what it
+    # read before this change committed), then queues the order again once that refresh is done.
+    stmt = upsert(conn, vq)
+    return stmt.on_conflict_do_update(
+        index_elements=[vq.c.order_id], set_={"queued_at": stmt.excluded.queued_at}
+    )
+
+
+_ENQUEUE = PerDialect(_enqueue)
 _KEYS = ("day", "dimension", "key", "state", "final_from")
 
 
@@ -59,7 +69,8 @@ class SqlVerdictRepository:
 
     def enqueue(self, order_ids: Sequence[int], *, at: datetime) -> None:
         if order_ids:
-            self._conn.execute(_ENQUEUE(self._conn), [{"order_id": i, "queued_at": at} for i in order_ids])
+            rows = [{"order_id": i, "queued_at": at} for i in sorted(set(order_ids))]
+            self._conn.execute(_ENQUEUE(self._conn), rows)
 
     def queued(self, limit: int) -> list[int]:
         # Several refreshers (API processes, workers) each take their own orders, never the same one.
