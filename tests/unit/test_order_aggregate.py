@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -179,3 +180,46 @@ def test_a_backorder_allocation_never_exceeds_what_the_line_waits_for():
 def test_a_cancelled_order_waits_for_no_backorder():
     order = an_order(OrderStatus.CANCELLED, quantity=5, backordered=2)
     assert order.backordered(101) == 0
+
+
+def test_the_last_pick_moves_the_order_to_picked_and_a_short_one_keeps_what_was_found():
+    order = an_order(OrderStatus.PICKING, allocations=[(2, "picking"), (1, "picking")])
+    assert order.complete_pick(11, 2, at=NOW) == []
+    assert order.status is OrderStatus.PICKING
+    [picked] = order.complete_pick(12, 0, at=NOW)
+    assert picked.type is EventType.PICKED and order.status is OrderStatus.PICKED
+    assert [(a.status, a.quantity) for a in order.allocations] == [("picked", 2), ("short", 1)]
+    with pytest.raises(Conflict) as refused:
+        order.complete_pick(11, 2, at=NOW)
+    assert refused.value.code == "task_closed"
+
+
+def test_packing_needs_a_picked_order_and_says_what_was_picked():
+    with pytest.raises(InvalidTransition):
+        an_order().pack(at=NOW)
+    order = an_order(OrderStatus.PICKED, allocations=[(2, "picked"), (1, "picked")])
+    assert order.pack(at=NOW) == {"LANTERN-BRASS": 3}
+    assert {a.status for a in order.allocations} == {"packed"}
+
+
+def test_shipping_counts_units_on_their_lines_and_ships_the_order_with_its_last_parcel():
+    order = an_order(OrderStatus.PACKED, allocations=[(3, "packed")])
+    assert order.ship_package([("LANTERN-BRASS", 2)], last_packed=False, first=True, at=NOW) is False
+    assert order.status is OrderStatus.PARTIALLY_SHIPPED and order.header_changes["shipped_at"] == NOW
+    assert order.ship_package([("LANTERN-BRASS", 5)], last_packed=True, first=False, at=NOW) is True
+    assert order.lines[0].shipped == 3 and order.status is OrderStatus.SHIPPED
+    assert {a.status for a in order.allocations} == {"shipped"}
+
+
+def test_an_order_not_packed_cannot_ship():
+    with pytest.raises(Conflict) as refused:
+        an_order().ship_package([("LANTERN-BRASS", 1)], last_packed=True, first=True, at=NOW)
+    assert refused.value.code == "not_ready_to_ship"
+
+
+def test_delivery_collects_cash_at_the_door():
+    order = an_order(OrderStatus.SHIPPED, allocations=[(3, "shipped")])
+    order.payment_method, order.lines[0].unit_price = "cash_on_delivery", Decimal("12.50")
+    events = order.deliver(NOW, at=NOW)
+    assert [e.type for e in events] == [EventType.DELIVERED, EventType.CAPTURED]
+    assert order.paid == Decimal("37.50") and order.status is OrderStatus.DELIVERED

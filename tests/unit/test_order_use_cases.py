@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -96,3 +97,57 @@ def test_cancelling_a_picking_order_closes_its_tasks_and_releases_the_units():
     orders.cancel_order(ctx, 7, reason="fraud confirmed")
     assert {x.status for x in store.tasks.values()} == {"cancelled"}
     assert store.stock[(501, 1)] == [13, 0]
+
+
+def _picked(ctx, store) -> None:
+    fulfilment.release_to_picking(ctx, 7)
+    for task in list(store.tasks.values()):
+        fulfilment.scan(ctx, task.id, code=task.sku, quantity=task.quantity)
+
+
+def test_scanning_the_last_task_takes_the_units_off_the_shelf_and_the_order_is_picked():
+    ctx, store = fake_services()
+    put_order(store, lines=[(501, 3)])
+    fulfilment.release_to_picking(ctx, 7)
+    [task] = store.tasks.values()
+    fulfilment.scan(ctx, task.id, code=task.sku, quantity=2)
+    assert store.orders[7].status is OrderStatus.PICKING and store.stock[(501, 1)] == [13, 3]
+    fulfilment.scan(ctx, task.id, code=task.sku, quantity=1)
+    assert store.orders[7].status is OrderStatus.PICKED and store.stock[(501, 1)] == [10, 0]
+    assert store.event_types(7)[-1] == "order.picked"
+
+
+def test_a_wrong_scan_is_refused_and_recorded():
+    ctx, store = fake_services()
+    put_order(store, lines=[(501, 3)])
+    fulfilment.release_to_picking(ctx, 7)
+    [task] = store.tasks.values()
+    with pytest.raises(Conflict) as refused:
+        fulfilment.scan(ctx, task.id, code="SKU-999", quantity=1)
+    assert refused.value.code == "wrong_item"
+    assert store.scans[-1][3] == "wrong_item" and store.event_types(7)[-1] == "order.picking_error"
+
+
+def test_packing_too_early_says_the_order_is_not_picked():
+    ctx, store = fake_services()
+    put_order(store)
+    with pytest.raises(Conflict) as refused:
+        fulfilment.pack(ctx, 7, [fulfilment.PackageSpec((("SKU-501", 3),), Decimal("1"), (20, 20, 20))])
+    assert refused.value.code == "invalid_transition" and store.packages == {}
+
+
+def test_packing_and_shipping_capture_the_card_payment_for_what_left():
+    ctx, store = fake_services()
+    put_order(store, lines=[(501, 3)], price="12.00")
+    _picked(ctx, store)
+    [package] = fulfilment.pack(
+        ctx, 7, [fulfilment.PackageSpec((("SKU-501", 2),), Decimal("1"), (20, 20, 20))]
+    )
+    assert store.issues[0][1].code == "packing_mismatch"  # three picked, two packed
+    fulfilment.ship(ctx, 7, package, carrier="DHL", service="standard", tracking_number="JJD-1")
+    order = store.orders[7]
+    assert order.status is OrderStatus.PARTIALLY_SHIPPED and order.lines[0].shipped == 2
+    assert order.paid == Decimal("24.00") and [x.kind for _, x in store.payments] == ["capture"]
+    with pytest.raises(Conflict) as refused:
+        fulfilment.ship(ctx, 7, package, carrier="DHL", service="standard", tracking_number="JJD-2")
+    assert refused.value.code == "not_ready_to_ship"

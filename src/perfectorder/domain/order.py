@@ -9,6 +9,7 @@ and the service applies them as guarded single statements naming those allocatio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -325,6 +326,69 @@ class Order:
         for alloc in reserved:
             self._change_allocation(alloc, status="picking")
         return reserved
+
+    # -- the warehouse and the carrier ------------------------------------------------------
+
+    def complete_pick(self, allocation_id: int, picked: int, *, at: datetime) -> list[DomainEvent]:
+        """A pick task is done: its allocation now stands for the units really picked (none found
+        leaves it short). Once nothing of the order is left on a pick list, the order is picked."""
+        alloc = self._allocation(allocation_id)
+        if alloc.status != "picking" or not 0 <= picked <= alloc.quantity:
+            raise Conflict("task_closed", f"allocation {allocation_id} is {alloc.status}, not on a pick list")
+        self._change_allocation(
+            alloc, status="picked" if picked else "short", quantity=picked or alloc.quantity
+        )
+        if self.status is OrderStatus.PICKING and not self.allocations_in("picking"):
+            self._move(Action.FINISH_PICKING, at)
+            return [DomainEvent(EventType.PICKED, {})]
+        self._set(at)
+        return []
+
+    def pack(self, *, at: datetime) -> dict[str, int]:
+        """Everything picked goes into packages; returns the units picked per SKU, which the
+        packing check compares with what was packed."""
+        self._move(Action.PACK, at)
+        sku = {x.id: x.sku for x in self.lines}
+        expected: dict[str, int] = {}
+        for alloc in self.allocations_in("picked"):
+            expected[sku[alloc.line_id]] = expected.get(sku[alloc.line_id], 0) + alloc.quantity
+            self._change_allocation(alloc, status="packed")
+        return expected
+
+    def ship_package(
+        self, items: Sequence[tuple[str, int]], *, last_packed: bool, first: bool, at: datetime
+    ) -> bool:
+        """One package leaves. Its units count as shipped on their lines (never beyond what is
+        still wanted); with no packed package left, the packed allocations have left too. Returns
+        True when nothing of the order is left to ship."""
+        if self.status not in (OrderStatus.PACKED, OrderStatus.PARTIALLY_SHIPPED):
+            raise Conflict("not_ready_to_ship", f"order {self.id} is {self.status.value}, not packed")
+        by_sku = {x.sku: x for x in self.lines}
+        for sku, quantity in items:
+            line = by_sku.get(sku)
+            if line is not None:
+                self._change_line(line, shipped=min(line.quantity - line.cancelled, line.shipped + quantity))
+        if last_packed:
+            for alloc in self.allocations_in("packed"):
+                self._change_allocation(alloc, status="shipped")
+        everything = last_packed and all(x.open_qty <= 0 for x in self.lines)
+        self._move(
+            Action.SHIP_ALL if everything else Action.SHIP_PART, at, **({"shipped_at": at} if first else {})
+        )
+        return everything
+
+    def deliver(self, delivered_at: datetime, *, at: datetime) -> list[DomainEvent]:
+        """Every parcel has arrived; cash on delivery is collected at the door."""
+        self._move(Action.DELIVER, at, delivered_at=delivered_at)
+        return [
+            DomainEvent(EventType.DELIVERED, {"delivered_at": delivered_at.isoformat()})
+        ] + self.collect_on_delivery()
+
+    def _allocation(self, allocation_id: int) -> Allocation:
+        for alloc in self.allocations:
+            if alloc.id == allocation_id:
+                return alloc
+        raise NotFound("allocation_not_found", f"order {self.id} has no allocation {allocation_id}")
 
     # -- money -------------------------------------------------------------------------------
 

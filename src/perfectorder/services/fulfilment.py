@@ -11,8 +11,8 @@ from decimal import Decimal
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.fulfilment import Criterion, Stage, packing_differences
-from perfectorder.domain.order import Allocation, Order
-from perfectorder.domain.orders import Action, EventType, OrderStatus
+from perfectorder.domain.order import Allocation, DomainEvent, Order
+from perfectorder.domain.orders import EventType, OrderStatus
 from perfectorder.domain.promise import backorder_ship_date, delivery_date, earliest_ship_date
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.delays import mark_at_risk
@@ -20,10 +20,9 @@ from perfectorder.services.fulfilment_ports import (
     AllocationRecord,
     IssueRecord,
     NewTask,
-    PackageRecord,
     TaskRecord,
 )
-from perfectorder.services.lifecycle import apply, event, load_order, order_state, save_order
+from perfectorder.services.lifecycle import event, load_order, save_order
 from perfectorder.services.ports import Movement, TransientConflict, UnitOfWork
 
 
@@ -233,8 +232,10 @@ def _refuse_scan(
 def _complete_task(
     uow: UnitOfWork, task: TaskRecord, picked: int, status: str, now: datetime, actor: str
 ) -> None:
-    allocation = next(a for a in uow.fulfilment.allocations(task.order_id) if a.id == task.allocation_id)
-    if picked and allocation.reserves_stock:
+    # Loaded here, not at the start: a short pick may have re-sourced into new allocations since.
+    order = load_order(uow, task.order_id, SYSTEM)
+    reserves_stock = next(a.reserves_stock for a in order.allocations if a.id == task.allocation_id)
+    if picked and reserves_stock:
         if not uow.stock.take_reserved(task.product_id, task.warehouse_id, picked):
             raise TransientConflict("stock row moved under a pick")
         uow.stock.record(
@@ -253,18 +254,9 @@ def _complete_task(
             ]
         )
     uow.fulfilment.update_task(task.id, picked_qty=picked, status=status)
-    uow.fulfilment.set_allocation_status([allocation.id], "picked" if picked else "short")
     uow.fulfilment.close_pick_list_if_done(task.pick_list_id, now)
-    _finish_picking_if_done(uow, task.order_id, now, actor)
-
-
-def _finish_picking_if_done(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
-    if any(t.status == "open" for t in uow.fulfilment.tasks(order_id=order_id)):
-        return
-    state = order_state(uow, order_id, SYSTEM)
-    if state.status == OrderStatus.PICKING:
-        apply(uow, state, Action.FINISH_PICKING, at=now)
-        event(uow, order_id, EventType.PICKED.value, now, actor)
+    events = order.complete_pick(task.allocation_id, picked, at=now)
+    save_order(uow, order, events, at=now, actor=actor, why="picked")
 
 
 def short_pick(ctx: ServiceContext, task_id: int, *, found: int, caller: Principal = SYSTEM) -> TaskRecord:
@@ -322,17 +314,10 @@ def short_pick(ctx: ServiceContext, task_id: int, *, found: int, caller: Princip
             resourced=resourced,
             backordered=backordered,
         )
-        _shrink_allocation(uow, task, found)
         _complete_task(uow, task, found, "short", now, actor)
         return task
 
     return run_transaction(ctx, work)
-
-
-def _shrink_allocation(uow: UnitOfWork, task: TaskRecord, found: int) -> None:
-    # The allocation now stands for what was really picked; the rest lives in new allocations.
-    if found:
-        uow.orders.resize_allocation(task.allocation_id, found)
 
 
 def _resource(
@@ -409,14 +394,13 @@ def pack(
         raise InvalidInput("empty_package", "every package needs at least one item", field="packages")
 
     def work(uow: UnitOfWork) -> list[int]:
-        state = order_state(uow, order_id, caller)
+        order = load_order(uow, order_id, caller)
         now, actor = ctx.clock.now(), caller.actor
-        picked = [a for a in uow.fulfilment.allocations(order_id) if a.status == "picked"]
-        expected: dict[str, int] = defaultdict(int)
-        for a in picked:
-            expected[a.sku] += a.quantity
+        picked_in = {a.warehouse_id for a in order.allocations_in("picked")}
+        # First the order's own rule (is it picked?), so packing too early says so.
+        expected = order.pack(at=now)
         warehouses = {w.code: w.id for w in uow.warehouses.reference().warehouses}
-        default = picked[0].warehouse_id if len({a.warehouse_id for a in picked}) == 1 else None
+        default = next(iter(picked_in)) if len(picked_in) == 1 else None
         ids = []
         for spec in packages:
             warehouse_id = warehouses.get(spec.warehouse or "") or default
@@ -435,16 +419,16 @@ def pack(
                     by=actor,
                 )
             )
-        apply(uow, state, Action.PACK, at=now)
-        uow.fulfilment.set_allocation_status([a.id for a in picked], "packed")
+        events = []
         differences = packing_differences(expected, [item for p in packages for item in p.items])
         if differences:
             detail = "; ".join(f"{d.sku}: picked {d.expected}, packed {d.packed}" for d in differences)
             uow.fulfilment.add_issue(
                 order_id, IssueRecord(Criterion.ACCURATE, Stage.PACKING, "packing_mismatch", detail, now)
             )
-            event(uow, order_id, EventType.PACKING_MISMATCH.value, now, actor, differences=detail)
-        event(uow, order_id, EventType.PACKED.value, now, actor, packages=ids)
+            events.append(DomainEvent(EventType.PACKING_MISMATCH, {"differences": detail}))
+        events.append(DomainEvent(EventType.PACKED, {"packages": ids}))
+        save_order(uow, order, events, at=now, actor=actor, why="packed")
         return ids
 
     return run_transaction(ctx, work)
@@ -467,21 +451,19 @@ def ship(
         )
 
     def work(uow: UnitOfWork) -> int:
-        state = order_state(uow, order_id, caller)
+        order = load_order(uow, order_id, caller)
         packages = uow.fulfilment.packages(order_id)
         package = next((p for p in packages if p.id == package_id), None)
         if package is None:
             raise NotFound(
                 "package_not_found", f"order {order_id} has no package {package_id}", field="package_id"
             )
-        if package.status != "packed" or state.status not in (
-            OrderStatus.PACKED,
-            OrderStatus.PARTIALLY_SHIPPED,
-        ):
-            raise Conflict(
-                "not_ready_to_ship", f"package {package_id} is {package.status}; order is {state.status}"
-            )
+        if package.status != "packed":
+            raise Conflict("not_ready_to_ship", f"package {package_id} is {package.status}")
         now, actor = ctx.clock.now(), caller.actor
+        first = not uow.fulfilment.shipments(order_id)
+        still_packed = [p for p in packages if p.status == "packed" and p.id != package_id]
+        everything = order.ship_package(package.items, last_packed=not still_packed, first=first, at=now)
         shipment_id = uow.fulfilment.add_shipment(
             package,
             carrier=carrier.strip(),
@@ -495,48 +477,19 @@ def ship(
                 f"tracking number {tracking_number} is already in use",
                 field="tracking_number",
             )
-        _count_shipped(uow, order_id, package)
-        still_packed = [p for p in packages if p.status == "packed" and p.id != package_id]
-        if not still_packed:
-            packed = [a.id for a in uow.fulfilment.allocations(order_id) if a.status == "packed"]
-            uow.fulfilment.set_allocation_status(packed, "shipped")
-        everything = not still_packed and all(x.open_qty <= 0 for x in uow.fulfilment.lines(order_id))
-        first = {} if uow.fulfilment.shipments(order_id)[:-1] else {"shipped_at": now}
-        apply(uow, state, Action.SHIP_ALL if everything else Action.SHIP_PART, at=now, changes=first)
-        kind = EventType.SHIPPED if everything else EventType.PARTIALLY_SHIPPED
-        event(
-            uow,
-            order_id,
-            kind.value,
-            now,
-            actor,
-            shipment_id=shipment_id,
-            package_id=package_id,
-            carrier=carrier,
-            service=service,
-            tracking_number=tracking_number,
-        )
-        _bill(ctx, uow, order_id, package, now, actor)
+        shipped = {
+            "shipment_id": shipment_id,
+            "package_id": package_id,
+            "carrier": carrier,
+            "service": service,
+            "tracking_number": tracking_number,
+        }
+        events = [DomainEvent(EventType.SHIPPED if everything else EventType.PARTIALLY_SHIPPED, shipped)]
+        # The parcel's value is invoiced, or captured from the authorized payment, as it leaves.
+        price = {x.sku: x.unit_price for x in order.lines}
+        value = sum((price.get(sku, Decimal(0)) * quantity for sku, quantity in package.items), Decimal(0))
+        events += order.bill_shipment(value, capture=ctx.capture_at_shipment)
+        save_order(uow, order, events, at=now, actor=actor, why="shipped")
         return shipment_id
 
     return run_transaction(ctx, work)
-
-
-def _bill(
-    ctx: ServiceContext, uow: UnitOfWork, order_id: int, package: PackageRecord, now: datetime, actor: str
-) -> None:
-    """The parcel's value is invoiced, or captured from the authorized payment, as it leaves."""
-    order = load_order(uow, order_id, SYSTEM)
-    price = {x.sku: x.unit_price for x in order.lines}
-    value = sum((price.get(sku, Decimal(0)) * quantity for sku, quantity in package.items), Decimal(0))
-    events = order.bill_shipment(value, capture=ctx.capture_at_shipment)
-    save_order(uow, order, events, at=now, actor=actor, why="shipment billed")
-
-
-def _count_shipped(uow: UnitOfWork, order_id: int, package: PackageRecord) -> None:
-    lines = {x.sku: x for x in uow.fulfilment.lines(order_id)}
-    for sku, quantity in package.items:
-        line = lines.get(sku)
-        if line is not None:
-            shipped = min(line.quantity - line.cancelled_qty, line.shipped_qty + quantity)
-            uow.fulfilment.update_line(line.id, {"shipped_qty": shipped})

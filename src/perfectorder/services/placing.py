@@ -38,12 +38,11 @@ from perfectorder.services.ports import (
     UnitOfWork,
 )
 from perfectorder.services.views import (
-    AddressView,
     AllocationView,
     HoldView,
     LineView,
     OrderView,
-    PaymentView,
+    order_view,
 )
 
 
@@ -212,29 +211,28 @@ def _record(
 ) -> OrderView:
     status = OrderStatus.ON_HOLD if holds else OrderStatus.APPROVED
     payment = cmd.payment
-    order_id = uow.orders.add(
-        NewOrder(
-            channel=cmd.channel.value,
-            external_ref=cmd.external_ref.strip(),
-            customer_id=customer_id,
-            status=status.value,
-            currency=cmd.currency,
-            total=verified.total.amount,
-            address=verified.address,
-            shipping_service=cmd.shipping_service,
-            backorder_policy=cmd.backorder_policy.value,
-            requested_delivery_date=cmd.requested_delivery_date,
-            promised_ship_date=promise.first_ship_date,
-            promised_date=promise.promised_date,
-            payment_method=payment.method.value if payment else None,
-            payment_status=payment.status.value if payment else None,
-            payment_authorized=payment.authorized_amount if payment else None,
-            payment_reference=payment.reference if payment else None,
-            note=cmd.note,
-            placed_at=now,
-            approved_at=None if holds else now,
-        )
+    new = NewOrder(
+        channel=cmd.channel.value,
+        external_ref=cmd.external_ref.strip(),
+        customer_id=customer_id,
+        status=status.value,
+        currency=cmd.currency,
+        total=verified.total.amount,
+        address=verified.address,
+        shipping_service=cmd.shipping_service,
+        backorder_policy=cmd.backorder_policy.value,
+        requested_delivery_date=cmd.requested_delivery_date,
+        promised_ship_date=promise.first_ship_date,
+        promised_date=promise.promised_date,
+        payment_method=payment.method.value if payment else None,
+        payment_status=payment.status.value if payment else None,
+        payment_authorized=payment.authorized_amount if payment else None,
+        payment_reference=payment.reference if payment else None,
+        note=cmd.note,
+        placed_at=now,
+        approved_at=None if holds else now,
     )
+    order_id = uow.orders.add(new)
     if order_id is None:
         raise Conflict(
             "duplicate_order",
@@ -260,38 +258,12 @@ def _record(
     hold_ids = uow.orders.add_holds(order_id, [NewHold(h.reason.value, h.note, now, actor) for h in holds])
     add_events(uow, order_id, _placement_events(cmd, verified, plan, promise, holds, hold_ids, now, actor))
     # Built from what was just written rather than read back: a capture stays within its statement budget.
-    return OrderView(
-        id=order_id,
-        channel=cmd.channel.value,
-        external_ref=cmd.external_ref.strip(),
-        customer_id=customer_id,
-        status=status.value,
-        currency=cmd.currency,
-        total=verified.total.amount,
-        shipping_address=AddressView(**{f: getattr(verified.address, f) for f in AddressView.__slots__}),
-        shipping_service=cmd.shipping_service,
-        backorder_policy=cmd.backorder_policy.value,
-        requested_delivery_date=cmd.requested_delivery_date,
-        promised_ship_date=promise.first_ship_date,
-        promised_date=promise.promised_date,
-        rescheduled_date=None,
-        reschedule_reason=None,
-        payment=PaymentView(
-            method=payment.method.value if payment else None,
-            status=payment.status.value if payment else None,
-            authorized_amount=payment.authorized_amount if payment else None,
-            reference=payment.reference if payment else None,
-        ),
-        note=cmd.note,
-        placed_at=now,
-        approved_at=None if holds else now,
-        cancelled_at=None,
-        lines=_line_views(verified, plan, promise, reference_codes),
-        holds=tuple(
-            HoldView(hold_id, h.reason.value, h.note, now, actor, None, None, None)
-            for h, hold_id in zip(holds, hold_ids, strict=True)
-        ),
+    holds_written = tuple(
+        HoldView(hold_id, h.reason.value, h.note, now, actor, None, None, None)
+        for h, hold_id in zip(holds, hold_ids, strict=True)
     )
+    lines = _line_views(verified, plan, promise, reference_codes)
+    return order_view({**new.columns(), "id": order_id}, lines, holds_written)
 
 
 def _line_views(

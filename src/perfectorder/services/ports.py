@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.history_ports import HistoryRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
+    ADDRESS_FIELDS,
     CustomerView,
     EventView,
     HoldView,
@@ -124,6 +125,13 @@ class NewOrder:
     note: str
     placed_at: datetime
     approved_at: datetime | None
+
+    def columns(self) -> dict[str, Any]:
+        """The order's stored columns: what the repository inserts, and what `order_view` reads."""
+        values = {f: getattr(self, f) for f in self.__slots__ if f != "address"}
+        values.update({f"ship_{f}": getattr(self.address, f, "") for f in ADDRESS_FIELDS})
+        values["updated_at"] = self.placed_at
+        return values
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.fulfilment import CLAIM_EVENTS, SHIPMENT_STATUS_AFTER, CarrierEventType, Stage
-from perfectorder.domain.orders import Action, EventType, OrderStatus
+from perfectorder.domain.orders import EventType, OrderStatus
 from perfectorder.domain.promise import delivery_date
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.delays import mark_at_risk
 from perfectorder.services.fulfilment_ports import IssueRecord, ShipmentRecord
-from perfectorder.services.lifecycle import apply, event, load_order, order_state, save_order
+from perfectorder.services.lifecycle import event, load_order, save_order
 from perfectorder.services.ports import UnitOfWork
 
 
@@ -136,11 +136,9 @@ def _open_claim(
 
 def _deliver_if_complete(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
     shipments = uow.fulfilment.shipments(order_id)
-    state = order_state(uow, order_id, SYSTEM)
-    if state.status != OrderStatus.SHIPPED or any(s.delivered_at is None for s in shipments):
+    order = load_order(uow, order_id, SYSTEM)
+    if order.status is not OrderStatus.SHIPPED or any(s.delivered_at is None for s in shipments):
         return
     delivered_at = max(s.delivered_at for s in shipments if s.delivered_at is not None)
-    apply(uow, state, Action.DELIVER, at=now, changes={"delivered_at": delivered_at})
-    event(uow, order_id, EventType.DELIVERED.value, now, actor, delivered_at=delivered_at.isoformat())
-    order = load_order(uow, order_id, SYSTEM)
-    save_order(uow, order, order.collect_on_delivery(), at=now, actor=actor, why="cash collected")
+    events = order.deliver(delivered_at, at=now)
+    save_order(uow, order, events, at=now, actor=actor, why="delivered")

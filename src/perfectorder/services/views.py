@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -233,3 +234,49 @@ class EventView:
 class Page(Generic[T]):
     items: tuple[T, ...]
     next_cursor: str | None
+
+
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
+_ZERO = Decimal(0)
+
+
+def order_view(
+    columns: Mapping[str, Any], lines: tuple[LineView, ...], holds: tuple[HoldView, ...]
+) -> OrderView:
+    """The one mapper from an order's stored columns to what API, dashboard and CLI show. The
+    repository passes the row it read; placing passes what it has just written (columns a new order
+    does not have yet fall back to their defaults), so both answers are built the same way."""
+    return OrderView(
+        id=columns["id"],
+        channel=columns["channel"],
+        external_ref=columns["external_ref"],
+        customer_id=columns["customer_id"],
+        status=columns["status"],
+        currency=columns["currency"],
+        total=columns["total"],
+        shipping_address=AddressView(**{f: columns[f"ship_{f}"] or "" for f in ADDRESS_FIELDS}),
+        shipping_service=columns["shipping_service"],
+        backorder_policy=columns["backorder_policy"],
+        requested_delivery_date=columns["requested_delivery_date"],
+        promised_ship_date=columns["promised_ship_date"],
+        promised_date=columns["promised_date"],
+        rescheduled_date=columns.get("rescheduled_date"),
+        reschedule_reason=columns.get("reschedule_reason"),
+        payment=PaymentView(
+            columns["payment_method"],
+            columns["payment_status"],
+            columns["payment_authorized"],
+            columns["payment_reference"],
+            columns.get("paid_amount", _ZERO),
+            columns.get("invoiced_amount", _ZERO),
+            columns.get("refunded_amount", _ZERO),
+        ),
+        note=columns["note"],
+        placed_at=columns["placed_at"],
+        approved_at=columns["approved_at"],
+        cancelled_at=columns.get("cancelled_at"),
+        lines=lines,
+        holds=holds,
+        origin=columns.get("origin", "live"),
+        unmeasured=frozenset(c for c in columns.get("unmeasured", "").split(",") if c),
+    )

@@ -12,7 +12,6 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy import JSON, Connection, Table, insert, select, text
 
-from perfectorder.adapters.db.repositories.orders import ADDRESS_FIELDS
 from perfectorder.adapters.db.tables import (
     customers,
     feedback,
@@ -26,6 +25,7 @@ from perfectorder.adapters.db.tables import (
     warehouses,
 )
 from perfectorder.services.history_ports import PastOrder, PastProduct
+from perfectorder.services.views import ADDRESS_FIELDS
 
 _WRITTEN = (
     customers,

@@ -25,14 +25,13 @@ from perfectorder.services.ports import (
     TransientConflict,
 )
 from perfectorder.services.views import (
-    AddressView,
     AllocationView,
     EventView,
     HoldView,
     LineView,
     OrderSummary,
     OrderView,
-    PaymentView,
+    order_view,
 )
 
 o, ln, al, h, ev = t.orders, t.order_lines, t.allocations, t.order_holds, t.order_events
@@ -57,7 +56,6 @@ _MANY_ALLOCATIONS = (
 )
 _MANY_LINES = select(ln).where(ln.c.order_id.in_(_IDS)).order_by(ln.c.order_id, ln.c.line_no)
 _MANY_HOLDS = select(h).where(h.c.order_id.in_(_IDS)).order_by(h.c.id)
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone", "timezone")
 _SUMMARY = select(
     o.c.id,
     o.c.channel,
@@ -287,29 +285,7 @@ class SqlOrderRepository:
         return hold_ids
 
     def add(self, order: NewOrder) -> int | None:
-        values: dict[str, Any] = {
-            "channel": order.channel,
-            "external_ref": order.external_ref,
-            "customer_id": order.customer_id,
-            "status": order.status,
-            "currency": order.currency,
-            "total": order.total,
-            "shipping_service": order.shipping_service,
-            "backorder_policy": order.backorder_policy,
-            "requested_delivery_date": order.requested_delivery_date,
-            "promised_ship_date": order.promised_ship_date,
-            "promised_date": order.promised_date,
-            "payment_method": order.payment_method,
-            "payment_status": order.payment_status,
-            "payment_authorized": order.payment_authorized,
-            "payment_reference": order.payment_reference,
-            "note": order.note,
-            "placed_at": order.placed_at,
-            "approved_at": order.approved_at,
-            "updated_at": order.placed_at,
-        }
-        values.update({f"ship_{f}": getattr(order.address, f) for f in ADDRESS_FIELDS})
-        row = self._conn.execute(_ADD_ORDER(self._conn), values).first()
+        row = self._conn.execute(_ADD_ORDER(self._conn), order.columns()).first()
         return row.id if row is not None else None
 
     def add_lines(self, order_id: int, lines: Sequence[NewLine]) -> list[int]:
@@ -545,40 +521,7 @@ def _hold(r: Any) -> HoldView:
 
 
 def _order_view(row: Any, lines: tuple[LineView, ...], holds: tuple[HoldView, ...]) -> OrderView:
-    return OrderView(
-        id=row.id,
-        channel=row.channel,
-        external_ref=row.external_ref,
-        customer_id=row.customer_id,
-        status=row.status,
-        currency=row.currency,
-        total=row.total,
-        shipping_address=AddressView(**{f: getattr(row, f"ship_{f}") for f in ADDRESS_FIELDS}),
-        shipping_service=row.shipping_service,
-        backorder_policy=row.backorder_policy,
-        requested_delivery_date=row.requested_delivery_date,
-        promised_ship_date=row.promised_ship_date,
-        promised_date=row.promised_date,
-        rescheduled_date=row.rescheduled_date,
-        reschedule_reason=row.reschedule_reason,
-        payment=PaymentView(
-            row.payment_method,
-            row.payment_status,
-            row.payment_authorized,
-            row.payment_reference,
-            row.paid_amount,
-            row.invoiced_amount,
-            row.refunded_amount,
-        ),
-        note=row.note,
-        placed_at=row.placed_at,
-        approved_at=row.approved_at,
-        cancelled_at=row.cancelled_at,
-        lines=lines,
-        holds=holds,
-        origin=row.origin,
-        unmeasured=unmeasured_of(row.unmeasured),
-    )
+    return order_view(row._mapping, lines, holds)
 
 
 _TRANSITIONS: dict[tuple[str, ...], Any] = {}
