@@ -160,6 +160,7 @@ class FakeOrders:
                 True,
                 "reserved",
                 x.planned_ship_date,
+                False,  # a backorder allocation books no shipping slot
             )
             for x in order.new_allocations
         )
@@ -251,6 +252,7 @@ class FakeOrders:
                 x.reserves_stock,
                 "reserved",
                 x.planned_ship_date,
+                x.books_capacity,
             )
             for x in allocations
         ]
@@ -419,6 +421,7 @@ class FakeFulfilment:
                 True,
                 "reserved",
                 planned_ship_date,
+                False,  # re-sourced: books no shipping slot
             )
         )
         return allocation_id

@@ -118,3 +118,13 @@ def test_a_held_order_that_does_not_fit_keeps_later_ones_waiting():
     done = payments.settle_invoice(ctx, 7, amount=Decimal("100.00"), reference="SEPA-10")
     assert done.released_orders == ()  # 300 in use + 300 > 500; order 9 waits its turn
     assert store.orders[9].status is OrderStatus.ON_HOLD
+
+
+def test_amounts_as_stored_with_four_decimals_are_whole_cents_and_accepted():
+    order = priced(an_order(OrderStatus.DELIVERED), method="card", status="captured", price="12.9000")
+    order.paid = Decimal("38.7000")
+    [refunded] = order.refund(Decimal("12.9000"), return_id=3)
+    assert refunded.data["amount"] == "12.9000" and order.refunded == Decimal("12.90")
+    with pytest.raises(InvalidInput) as refused:
+        order.refund(Decimal("0.0050"), return_id=4)
+    assert refused.value.code == "too_many_decimals"

@@ -17,6 +17,7 @@ from typing import Any
 
 from perfectorder.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from perfectorder.domain.orders import RESERVED_ONLY, Action, EventType, HoldReason, OrderStatus, next_status
+from perfectorder.domain.values import in_minor_units
 
 # Allocations that still hold units for the order; the rest are history.
 LIVE = frozenset({"reserved", "picking", "picked", "packed"})
@@ -59,6 +60,7 @@ class Allocation:
     reserves_stock: bool
     status: str
     planned_ship_date: date
+    books_capacity: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +459,7 @@ class Order:
         """Money back for a return: a refund of what was paid, or a credit note on the invoice."""
         if amount <= 0:
             return []
+        self._check_scale(amount, "refund")
         ceiling = max(self.paid, self.invoiced, self.due) - self.refunded
         if amount > ceiling:
             raise InvalidInput(
@@ -481,6 +484,7 @@ class Order:
             raise Conflict("nothing_outstanding", f"order {self.id} has nothing left to {verb}")
         if amount is None:
             return ceiling
+        self._check_scale(amount, "amount")
         if amount <= 0 or amount > ceiling:
             raise InvalidInput(
                 "invalid_amount",
@@ -489,6 +493,15 @@ class Order:
                 details={"outstanding": str(ceiling)},
             )
         return amount
+
+    def _check_scale(self, amount: Decimal, field: str) -> None:
+        # Money moves in the currency's own units: a settlement of 0.005 EUR cannot happen.
+        if in_minor_units(amount, self.currency) != amount:
+            raise InvalidInput(
+                "too_many_decimals",
+                f"{amount} has more decimals than {self.currency} has; round it to the currency",
+                field=field,
+            )
 
     def _pay(self, entry: PaymentEntry, *, status: str | None = None) -> None:
         self.new_payments.append(entry)
@@ -550,7 +563,11 @@ class Order:
         the shelf; the shipping day each reserved allocation booked is freed."""
         units = 0
         freed_days = sorted(
-            {(a.warehouse_id, a.planned_ship_date) for a in allocations if a.status == "reserved"}
+            {
+                (a.warehouse_id, a.planned_ship_date)
+                for a in allocations
+                if a.status == "reserved" and a.books_capacity
+            }
         )
         for alloc in sorted(allocations, key=lambda a: (a.product_id, a.warehouse_id, a.id)):
             if alloc.reserves_stock:

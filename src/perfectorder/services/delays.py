@@ -24,6 +24,9 @@ def mark_at_risk(
 ) -> bool:
     """True when this call marked the order (a second trigger for the same order does nothing)."""
     state = order_state(uow, order_id, SYSTEM)
+    # A delay reported after delivery (or for a cancelled order) has nothing left to put at risk.
+    if state.status in ("delivered", "cancelled"):
+        return False
     if not uow.orders.mark_at_risk(order_id, at=now, reason=reason):
         return False
     if new_date > (state.rescheduled_date or state.promised_date):

@@ -71,7 +71,9 @@ def create_wave(
         # Id order: two waves over the same orders lock them in the same order, never in a cycle.
         for order_id in sorted(uow.fulfilment.wave_candidates(wh, ship_by, limit)):
             order = load_order(uow, order_id, caller)
-            if order.status is not OrderStatus.APPROVED or not order.allocations_in("reserved"):
+            # A partly shipped order whose backorder a receipt has filled goes round again too.
+            waiting = order.status in (OrderStatus.APPROVED, OrderStatus.PARTIALLY_SHIPPED)
+            if not waiting or not order.allocations_in("reserved"):
                 continue  # moved on between the candidates' read and the lock
             reserved = _records(order, order.release_to_picking(at=now))
             uow.orders.save(order, at=now, by=caller.actor)
@@ -274,23 +276,10 @@ def short_pick(ctx: ServiceContext, task_id: int, *, found: int, caller: Princip
         now, actor = ctx.clock.now(), caller.actor
         missing = task.quantity - found
         uow.fulfilment.add_scan(task, task.sku, missing, "short", now, actor)
-        if not uow.stock.take_reserved(task.product_id, task.warehouse_id, missing):
-            raise TransientConflict("stock row moved under a short pick")
-        uow.stock.record(
-            [
-                Movement(
-                    task.product_id,
-                    task.warehouse_id,
-                    "adjustment",
-                    -missing,
-                    -missing,
-                    f"short pick: {missing} not at bin {task.bin_location or '?'}",
-                    actor,
-                    now,
-                    task.order_id,
-                )
-            ]
-        )
+        order = load_order(uow, task.order_id, SYSTEM)
+        # A made-to-order unit reserved nothing on the shelf, so there is nothing to write off.
+        if next(a.reserves_stock for a in order.allocations if a.id == task.allocation_id):
+            _write_off(uow, task, missing, now, actor)
         uow.fulfilment.add_issue(
             task.order_id,
             IssueRecord(
@@ -318,6 +307,26 @@ def short_pick(ctx: ServiceContext, task_id: int, *, found: int, caller: Princip
         return task
 
     return run_transaction(ctx, work)
+
+
+def _write_off(uow: UnitOfWork, task: TaskRecord, missing: int, now: datetime, actor: str) -> None:
+    if not uow.stock.take_reserved(task.product_id, task.warehouse_id, missing):
+        raise TransientConflict("stock row moved under a short pick")
+    uow.stock.record(
+        [
+            Movement(
+                task.product_id,
+                task.warehouse_id,
+                "adjustment",
+                -missing,
+                -missing,
+                f"short pick: {missing} not at bin {task.bin_location or '?'}",
+                actor,
+                now,
+                task.order_id,
+            )
+        ]
+    )
 
 
 def _resource(

@@ -9,7 +9,7 @@ from datetime import date
 
 from perfectorder.domain.access import SYSTEM, Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput
-from perfectorder.domain.orders import EventType, HoldReason
+from perfectorder.domain.orders import EventType, HoldReason, OrderStatus
 from perfectorder.services.aftersales import AFTER_SHIPPING
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.lifecycle import event, load_order, not_found, save_order, visible_order
@@ -17,6 +17,7 @@ from perfectorder.services.ports import (
     OrderFilter,
     UnitOfWork,
 )
+from perfectorder.services.tracking import deliver_if_complete
 from perfectorder.services.views import EventView, OrderSummary, OrderView, Page
 
 
@@ -147,6 +148,9 @@ def cancel_line(
         now = ctx.clock.now()
         events = order.cancel_line(line_no, quantity, reason=reason, at=now)
         save_order(uow, order, events, at=now, actor=caller.actor, why=f"line {line_no} cancelled")
+        if order.status is OrderStatus.SHIPPED:
+            # The rest was cancelled; if every parcel has already arrived, the order is delivered now.
+            deliver_if_complete(uow, order_id, now, caller.actor)
         return _reload(uow, order_id)
 
     return run_transaction(ctx, work)

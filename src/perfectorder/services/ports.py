@@ -152,6 +152,7 @@ class NewAllocation:
     quantity: int
     reserves_stock: bool
     planned_ship_date: date
+    books_capacity: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,7 @@ def _apply_one(uow: UnitOfWork, e: CarrierEventInput, now: datetime, actor: str)
             actor=actor,
         )
     if delivered is not None:
-        _deliver_if_complete(uow, shipment.order_id, now, actor)
+        deliver_if_complete(uow, shipment.order_id, now, actor)
     return CarrierEventResult(e.event_id, "applied")
 
 
@@ -134,7 +134,7 @@ def _open_claim(
     )
 
 
-def _deliver_if_complete(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
+def deliver_if_complete(uow: UnitOfWork, order_id: int, now: datetime, actor: str) -> None:
     shipments = uow.fulfilment.shipments(order_id)
     order = load_order(uow, order_id, SYSTEM)
     if order.status is not OrderStatus.SHIPPED or any(s.delivered_at is None for s in shipments):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     text,
+    true,
 )
 
 from perfectorder.adapters.db.types import ExactDecimal, UtcDateTime
@@ -243,6 +244,9 @@ allocations = Table(
     Column("reserves_stock", Boolean, nullable=False),
     Column("status", String(20), nullable=False),
     Column("planned_ship_date", Date, nullable=False),
+    # Placing books one slot of the warehouse's daily capacity; backorder and re-sourced allocations
+    # ship on whatever day comes, and book none, so a cancel must not give one back for them.
+    Column("books_capacity", Boolean, nullable=False, server_default=true()),
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 

@@ -152,6 +152,7 @@ class SqlFulfilmentRepository:
             "reserves_stock": True,
             "status": "reserved",
             "planned_ship_date": planned_ship_date,
+            "books_capacity": False,  # re-sourced: ships on whatever day comes, booked no slot
         }
         allocation_id: int = self._conn.execute(_ADD_ALLOCATION, values).scalar_one()
         return allocation_id

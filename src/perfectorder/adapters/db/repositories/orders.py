@@ -179,6 +179,7 @@ class SqlOrderRepository:
                 r.reserves_stock,
                 r.status,
                 r.planned_ship_date,
+                r.books_capacity,
             )
             for r in self._conn.execute(_LOCKED_ALLOCATIONS, key)
         ]
@@ -248,7 +249,15 @@ class SqlOrderRepository:
         self.add_allocations(
             order.id,
             [
-                NewAllocation(x.line_id, x.product_id, x.warehouse_id, x.quantity, True, x.planned_ship_date)
+                NewAllocation(
+                    x.line_id,
+                    x.product_id,
+                    x.warehouse_id,
+                    x.quantity,
+                    True,
+                    x.planned_ship_date,
+                    books_capacity=False,
+                )
                 for x in order.new_allocations
             ],
         )
@@ -321,6 +330,7 @@ class SqlOrderRepository:
                         "reserves_stock": x.reserves_stock,
                         "status": "reserved",
                         "planned_ship_date": x.planned_ship_date,
+                        "books_capacity": x.books_capacity,
                     }
                     for x in allocations
                 ],
