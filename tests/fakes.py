@@ -734,6 +734,9 @@ class FakeCustomers:
             known = self._store.customers[customer_id]
             self._store.customers[customer_id] = replace(known, default_address=address)
 
+    def ordered_through(self, customer_id: int, channel: str) -> bool:
+        return any(o.customer_id == customer_id and o.channel == channel for o in self._store.orders.values())
+
     def lock(self, customer_id: int) -> None:
         pass  # one writer at a time here
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from perfectorder.domain.access import SYSTEM, Permission, Principal, Role
 from perfectorder.domain.approval import CreditPosition, decide_holds
@@ -21,7 +22,7 @@ from perfectorder.domain.promise import (
 )
 from perfectorder.domain.sourcing import Allocation, SourcingPlan, plan_sourcing
 from perfectorder.domain.values import BackorderPolicy, FulfilmentMode, PaymentMethod
-from perfectorder.domain.verification import VerifiedOrder, verify_order
+from perfectorder.domain.verification import KnownCustomer, VerifiedOrder, verify_order
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.notify import add_events
 from perfectorder.services.ports import (
@@ -65,13 +66,13 @@ def place_order(ctx: ServiceContext, cmd: PlaceOrder, *, caller: Principal = SYS
             f"this key places orders for channel '{caller.channel}' only",
             field="channel",
         )
-    return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, actor=caller.actor))
+    return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, caller=caller))
 
 
-def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, actor: str) -> OrderView:
-    now = ctx.clock.now()
+def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, caller: Principal) -> OrderView:
+    now, actor = ctx.clock.now(), caller.actor
     reference = uow.warehouses.reference()
-    customer = _find_customer(uow, cmd)
+    customer = _walled(uow, _find_customer(uow, cmd), cmd, caller)
     # Never look up more SKUs than an order may have: the limit is checked by verification.
     skus = [line.sku for line in cmd.lines[: ctx.limits.max_lines]]
     products = uow.products.for_order(skus) if skus else {}
@@ -107,6 +108,23 @@ def _find_customer(uow: UnitOfWork, cmd: PlaceOrder) -> CustomerRecord | None:
     if given.id is None and email is None:
         return None
     return uow.customers.for_order(customer_id=given.id, email=email if given.id is None else None)
+
+
+def _walled(
+    uow: UnitOfWork, found: CustomerRecord | None, cmd: PlaceOrder, caller: Principal
+) -> CustomerRecord | None:
+    """What a tenant's key may use of a customer it named. Staff keys use everything. A channel
+    names by id only the customers who ordered through it (anyone else is unknown, exactly like an
+    id that does not exist). By e-mail it may attach an order to an existing customer, but takes
+    nothing stored with them: no address, no credit line, and nothing of theirs is echoed."""
+    if found is None or caller.role is not Role.CHANNEL or caller.channel is None:
+        return found
+    if uow.customers.ordered_through(found.known.id, caller.channel):
+        return found
+    if cmd.customer is not None and cmd.customer.id is not None:
+        return None
+    stranger = KnownCustomer(found.known.id, found.known.email, found.known.name, default_address=None)
+    return CustomerRecord(stranger, credit_limit=Decimal(0))
 
 
 def _new_customer(uow: UnitOfWork, cmd: PlaceOrder, verified: VerifiedOrder, now: datetime) -> int:

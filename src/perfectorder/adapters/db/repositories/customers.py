@@ -30,6 +30,11 @@ _FOR_ORDER = select(
 # Built once, executed with parameters (see PerDialect): every capture runs one of these.
 _FOR_ORDER_BY_ID = _FOR_ORDER.where(c.c.id == bindparam("cid")).limit(1)
 _FOR_ORDER_BY_EMAIL = _FOR_ORDER.where(c.c.email == bindparam("email")).limit(1)
+_ORDERED_THROUGH = (
+    select(o.c.id)
+    .where((o.c.customer_id == bindparam("cid")) & (o.c.channel == bindparam("channel")))
+    .limit(1)
+)
 _ADD = PerDialect(lambda conn: insert_or_nothing(conn, c).returning(c.c.id))
 _ADD_ADDRESS = insert(a)
 
@@ -145,6 +150,11 @@ class SqlCustomerRepository:
             ).where(counted)
         ).scalar_one()
         return max(Decimal(due) - Decimal(settled), Decimal(0))
+
+    def ordered_through(self, customer_id: int, channel: str) -> bool:
+        return (
+            self._conn.execute(_ORDERED_THROUGH, {"cid": customer_id, "channel": channel}).first() is not None
+        )
 
     def lock(self, customer_id: int) -> None:
         """Serialises credit decisions for one customer (placing on invoice, settling)."""

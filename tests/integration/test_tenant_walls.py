@@ -1,0 +1,94 @@
+"""A channel's key sees and uses only its own customers: no other channel's customer by id, no
+stored address or credit line borrowed by naming someone's e-mail."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from perfectorder.api.app import create_app
+from perfectorder.domain.access import Role
+from tests.conftest import api_key
+from tests.factories import order_payload
+
+B2B_EMAIL = "purchasing@hotel-aurora.example"
+ELSEWHERE = {
+    "name": "Pickup Point 12",
+    "line1": "Hafenstrasse 3",
+    "city": "Hamburg",
+    "postal_code": "20359",
+    "country": "DE",
+    "timezone": "Europe/Berlin",
+}
+
+
+@pytest.fixture
+def marketplace(application):
+    with TestClient(create_app(application=application), raise_server_exceptions=False) as http:
+        http.headers["Authorization"] = f"Bearer {api_key(application, Role.CHANNEL, channel='marketplace')}"
+        yield http
+
+
+def _b2b(client) -> dict:
+    return client.get("/api/v1/customers", params={"email": B2B_EMAIL}).json()[0]
+
+
+def test_another_channels_customer_by_id_is_refused_exactly_like_one_that_does_not_exist(client, marketplace):
+    b2b = _b2b(client)
+    theirs = order_payload(channel="marketplace", customer={"id": b2b["id"]}, payment={"method": "invoice"})
+    nobody = order_payload(channel="marketplace", customer={"id": 999_999}, payment={"method": "invoice"})
+    refused, missing = (
+        marketplace.post("/api/v1/orders", json=theirs),
+        marketplace.post("/api/v1/orders", json=nobody),
+    )
+    assert (refused.status_code, missing.status_code) == (422, 422)
+    assert refused.json()["error"]["code"] == missing.json()["error"]["code"] == "unknown_customer"
+    assert refused.json()["error"]["message"].replace(str(b2b["id"]), "N") == missing.json()["error"][
+        "message"
+    ].replace("999999", "N")
+
+
+def test_naming_a_customer_by_email_borrows_neither_their_address_nor_their_credit(client, marketplace):
+    by_email = order_payload(
+        channel="marketplace",
+        customer={"email": B2B_EMAIL, "name": "Someone"},
+        payment={"method": "invoice"},
+    )
+    by_email.pop("shipping_address")
+    no_address = marketplace.post("/api/v1/orders", json=by_email)
+    assert no_address.status_code == 422 and no_address.json()["error"]["code"] == "address_required"
+    placed = marketplace.post("/api/v1/orders", json={**by_email, "shipping_address": ELSEWHERE})
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert order["shipping_address"]["line1"] == "Hafenstrasse 3"  # only what the caller sent
+    assert order["status"] == "on_hold" and [h["reason"] for h in order["holds"]] == ["credit"]
+    assert "credit limit" not in order["holds"][0]["note"]  # nothing about the stored credit line
+
+
+def test_a_customer_who_ordered_through_the_channel_can_be_named_by_id_afterwards(marketplace):
+    first = marketplace.post(
+        "/api/v1/orders",
+        json=order_payload(
+            channel="marketplace",
+            customer={"email": "tomas.lindqvist@example.com", "name": "Tomas Lindqvist"},
+            payment={"method": "cash_on_delivery"},
+        ),
+    ).json()
+    again = marketplace.post(
+        "/api/v1/orders",
+        json=order_payload(
+            channel="marketplace",
+            customer={"id": first["customer_id"]},
+            payment={"method": "cash_on_delivery"},
+        ),
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["customer_id"] == first["customer_id"]
+
+
+def test_staff_keys_still_name_any_customer(client):
+    b2b = _b2b(client)
+    payload = order_payload(customer={"id": b2b["id"]}, payment={"method": "invoice"})
+    payload.pop("shipping_address")
+    placed = client.post("/api/v1/orders", json=payload)
+    assert placed.status_code == 201 and placed.json()["status"] == "approved"
