@@ -20,6 +20,10 @@ class Settings:
     risk_review_above: Decimal = Decimal("10000")
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Seconds to wait for a new PostgreSQL connection, and for a free one from the pool, before a
+    # request is answered 503 database_unavailable instead of hanging with the database.
+    db_connect_timeout: int = 5
+    db_pool_timeout: int = 5
     # Writers admitted to the database at once per process: beyond this, requests queue in memory
     # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
     max_concurrent_writers: int = 6
@@ -67,6 +71,8 @@ class Settings:
             risk_review_above=Decimal(get("RISK_REVIEW_ABOVE", str(d.risk_review_above))),
             db_pool_size=int(get("DB_POOL_SIZE", str(d.db_pool_size))),
             db_max_overflow=int(get("DB_MAX_OVERFLOW", str(d.db_max_overflow))),
+            db_connect_timeout=int(get("DB_CONNECT_TIMEOUT", str(d.db_connect_timeout))),
+            db_pool_timeout=int(get("DB_POOL_TIMEOUT", str(d.db_pool_timeout))),
             max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
             retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
             capture_at=_capture_at(get("CAPTURE_AT", d.capture_at)),

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from perfectorder.domain.errors import DomainError
+from perfectorder.adapters.db.unit_of_work import is_unreachable
+from perfectorder.domain.errors import DomainError, Unavailable
 
 log = logging.getLogger("perfectorder.api")
 
@@ -145,6 +147,18 @@ def install_error_handlers(app: FastAPI) -> None:
         code = CODE_BY_STATUS.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if not (isinstance(exc, (OperationalError, InterfaceError)) and is_unreachable(exc)):
+            log.exception("unhandled database error", exc_info=exc)
+            return error_response(
+                500, "internal_error", "something went wrong on our side; it has been logged"
+            )
+        log.warning("database unavailable: %s", exc)
+        error = Unavailable()
+        return error_response(503, error.code, error.message, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -196,3 +196,45 @@ class AuditTrail:
             except Exception:
                 # The answer is already sent; a failed audit write must not turn it into a crash.
                 log.exception("could not write the audit entry %s", entry)
+
+
+# Our pages load only our own script, style and images, are never framed, and post only to us.
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+# Swagger UI and ReDoc come with their own (third-party) assets; the policy above would blank them.
+_OWN_ASSETS_ONLY_EXCEPT = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no sniffing, no framing, no referrer beyond us; pages get a
+    content security policy, and answers with personal data are never stored by a cache."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                if content_type.startswith(b"text/html") and not path.startswith(_OWN_ASSETS_ONLY_EXCEPT):
+                    headers.append((b"content-security-policy", PAGE_POLICY.encode()))
+                if b"cache-control" not in names and not path.startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

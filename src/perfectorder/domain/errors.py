@@ -36,6 +36,21 @@ class Conflict(DomainError):
     kind = "conflict"
 
 
+class Unavailable(DomainError):
+    """The database cannot be reached just now (HTTP 503 with Retry-After). Nothing was written,
+    or, if the connection broke during the commit, the caller cannot know: retry with the same
+    Idempotency-Key and the answer says which."""
+
+    kind = "unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "database_unavailable",
+            "the database cannot be reached just now; retry in a few seconds (with the same Idempotency-Key)",
+            details={"retry_after_seconds": 5},
+        )
+
+
 class InsufficientStock(Conflict):
     def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None):
         super().__init__("insufficient_stock", message, field=field, details=details)

@@ -76,7 +76,11 @@ def decode_cursor(cursor: str | None) -> int | None:
         prefix, value = raw.split(":", 1)
         if prefix != "id":
             raise ValueError(prefix)
-        return int(value)
+        last_id = int(value)
+        # Ids are 32-bit in the schema: anything beyond was never handed out as a cursor.
+        if not 0 < last_id <= 2**31 - 1:
+            raise ValueError(value)
+        return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as e:
         raise InvalidInput("invalid_cursor", "use the next_cursor of a previous page", field="cursor") from e
 

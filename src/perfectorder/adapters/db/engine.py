@@ -49,6 +49,8 @@ def build_engine(settings: Settings) -> Engine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_args={"connect_timeout": settings.db_connect_timeout},
         # Kept on purpose: the ping is one round trip of ~0.1 ms per checkout against ~3 ms per capture
         # (turning it off measured within the noise of bench/capture.py), and without it a connection
         # cut by a PostgreSQL restart or failover fails the next request that draws it: run_transaction

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.repositories.access import AuditLog, SqlAccessRepository
@@ -25,6 +25,7 @@ from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
 from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
+from perfectorder.domain.errors import InvalidInput, Unavailable
 from perfectorder.services.ports import TransientConflict
 
 # SQLSTATEs that mean "you lost a race, the same transaction may well succeed if run again".
@@ -116,7 +117,10 @@ class SqlAlchemyUnitOfWork:
         if self._gate is not None:
             self._gate.acquire()
         try:
-            conn = self._engine.connect()
+            try:
+                conn = self._engine.connect()
+            except DBAPIError as e:
+                raise _translated(e) from e
             if self._read_only:
                 conn = conn.execution_options(read_only=True)
             self._conn = conn
@@ -144,9 +148,7 @@ class SqlAlchemyUnitOfWork:
         try:
             self._tx.commit()
         except DBAPIError as e:
-            if is_retryable(e):
-                raise TransientConflict(str(e.orig)) from e
-            raise
+            raise _translated(e) from e
         for callback in self._on_commit:
             callback()
 
@@ -173,8 +175,13 @@ class SqlAlchemyUnitOfWork:
                 self._tx.rollback()
         finally:
             self._close()
-        if isinstance(exc, DBAPIError) and is_retryable(exc):
-            raise TransientConflict(str(exc.orig)) from exc
+        if isinstance(exc, OverflowError):
+            # SQLite's driver refuses an integer beyond 64 bits before it reaches the database.
+            raise out_of_range() from exc
+        if isinstance(exc, DBAPIError):
+            translated = _translated(exc)
+            if translated is not exc:
+                raise translated from exc
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -183,6 +190,44 @@ class SqlAlchemyUnitOfWork:
         if self._gate is not None:
             self._gate.release()
             self._gate = None
+
+
+def _translated(error: DBAPIError) -> Exception:
+    """A lost race becomes TransientConflict (run again); a database that cannot be reached becomes
+    Unavailable (503); anything else stays what it is, a bug to see."""
+    if is_retryable(error):
+        return TransientConflict(str(error.orig))
+    if getattr(error.orig, "sqlstate", None) == "22003":
+        return out_of_range()
+    if is_unreachable(error):
+        return Unavailable()
+    return error
+
+
+# Connection exceptions (class 08), the server shutting down or refusing connections for now, too
+# many connections: the database is not there for us, which a retry a little later may change.
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+SQLITE_UNREACHABLE = ("unable to open database", "disk i/o error", "database disk image is malformed")
+
+
+def is_unreachable(error: DBAPIError) -> bool:
+    """True when the database cannot be reached, as opposed to refusing this statement (a missing
+    table, a bad value: those are bugs to see, not outages to wait out)."""
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate: str | None = getattr(error.orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(UNREACHABLE_SQLSTATES)
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return str(error.orig).lower().startswith(SQLITE_UNREACHABLE)
+    # psycopg reports a refused, timed-out or closed connection without a SQLSTATE.
+    return True
+
+
+def out_of_range() -> InvalidInput:
+    return InvalidInput("out_of_range", "a number in the request is beyond what can be stored; check the ids")
 
 
 def is_retryable(error: DBAPIError) -> bool:
