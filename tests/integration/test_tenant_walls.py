@@ -92,3 +92,11 @@ def test_staff_keys_still_name_any_customer(client):
     payload.pop("shipping_address")
     placed = client.post("/api/v1/orders", json=payload)
     assert placed.status_code == 201 and placed.json()["status"] == "approved"
+
+
+def test_a_channel_sees_a_products_price_but_not_what_it_costs_us(client, marketplace):
+    staff = client.get("/api/v1/products/MUG-CERAMIC-BLUE").json()
+    theirs = marketplace.get("/api/v1/products/MUG-CERAMIC-BLUE").json()
+    assert staff["unit_cost"] is not None and theirs["unit_cost"] is None
+    assert theirs["price"] == staff["price"]
+    assert all(p["unit_cost"] is None for p in marketplace.get("/api/v1/products").json())

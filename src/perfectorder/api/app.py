@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 import perfectorder
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
-from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics
+from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics, SecurityHeaders
 from perfectorder.api.routes import (
     audit,
     auth,
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -16,9 +16,10 @@ from perfectorder.api.schemas import (
     WarehouseCreate,
     WarehousePublic,
 )
+from perfectorder.domain.access import Principal, Role
 from perfectorder.services import catalog
 from perfectorder.services.ports import ProductSpec, WarehouseSpec
-from perfectorder.services.views import ShippingServiceView
+from perfectorder.services.views import ProductView, ShippingServiceView
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -56,14 +57,11 @@ def create_product(
 )
 def list_products(
     services: Services,
-    _caller: CatalogReader,
+    caller: CatalogReader,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ProductPublic]:
-    return [
-        ProductPublic.model_validate(p)
-        for p in catalog.list_products(services, after_id=after_id, limit=limit)
-    ]
+    return [_shown(p, caller) for p in catalog.list_products(services, after_id=after_id, limit=limit)]
 
 
 @router.get(
@@ -73,9 +71,17 @@ def list_products(
     responses=error_responses(404, 422),
 )
 def get_product(
-    sku: Annotated[str, Path(max_length=64)], services: Services, _caller: CatalogReader
+    sku: Annotated[str, Path(max_length=64)], services: Services, caller: CatalogReader
 ) -> ProductPublic:
-    return ProductPublic.model_validate(catalog.get_product(services, sku))
+    return _shown(catalog.get_product(services, sku), caller)
+
+
+def _shown(product: ProductView, caller: Principal) -> ProductPublic:
+    """What we pay for a product is ours: sales channels and customers see its price, not its cost."""
+    public = ProductPublic.model_validate(product)
+    if caller.role in (Role.CHANNEL, Role.CUSTOMER):
+        return public.model_copy(update={"unit_cost": None})
+    return public
 
 
 @router.post(
