@@ -10,6 +10,7 @@ from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
 from tests.conftest import api_key
 from tests.factories import order_payload
+from tests.integration.test_communication import dispatcher, drain, smtp  # noqa: F401 - smtp is a fixture
 
 B2B_EMAIL = "purchasing@hotel-aurora.example"
 ELSEWHERE = {
@@ -100,3 +101,38 @@ def test_a_channel_sees_a_products_price_but_not_what_it_costs_us(client, market
     assert staff["unit_cost"] is not None and theirs["unit_cost"] is None
     assert theirs["price"] == staff["price"]
     assert all(p["unit_cost"] is None for p in marketplace.get("/api/v1/products").json())
+
+
+def test_a_channel_sees_what_happened_to_its_order_but_not_who_of_our_staff_did_it_nor_our_notes(
+    client,
+    marketplace,
+    application,
+    smtp,  # noqa: F811 - the SMTP fixture imported above
+    clock,
+):
+    client.post(
+        "/api/v1/webhook-subscriptions",
+        json={"url": "https://erp.example.com/hooks/po", "event_types": ["*"]},
+    )
+    order = marketplace.post(
+        "/api/v1/orders", json=order_payload(channel="marketplace", payment={"method": "cash_on_delivery"})
+    ).json()
+    client.post(
+        f"/api/v1/orders/{order['id']}/holds",
+        json={"reason": "risk", "note": "same card as the chargeback in May"},
+    )
+    theirs = marketplace.get(f"/api/v1/orders/{order['id']}/timeline").json()["events"]
+    ours = client.get(f"/api/v1/orders/{order['id']}/timeline").json()["events"]
+    [held] = [e for e in theirs if e["type"] == "order.held"]
+    assert held["actor"] == "staff" and "note" not in held["data"] and held["data"]["reason"] == "risk"
+    [our_held] = [e for e in ours if e["type"] == "order.held"]
+    assert our_held["actor"].startswith("key:") and "chargeback" in our_held["data"]["note"]
+    assert theirs[0]["actor"] == ours[0]["actor"]  # its own placing stays in its own name
+    drain(
+        dispatcher(application, smtp[1]), clock, rounds=2
+    )  # e-mails sent, webhook copies made (and failing)
+    their_messages = marketplace.get(f"/api/v1/orders/{order['id']}/messages").json()
+    our_messages = client.get(f"/api/v1/orders/{order['id']}/messages").json()
+    assert {m["channel"] for m in their_messages} == {"email"}
+    assert "https://erp.example.com/hooks/po" not in str(their_messages)
+    assert {m["channel"] for m in our_messages} == {"email", "webhook"}

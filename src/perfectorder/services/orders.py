@@ -34,7 +34,24 @@ def order_timeline(ctx: ServiceContext, order_id: int, *, caller: Principal = SY
         visible_order(uow, order_id, caller)
         return uow.orders.timeline(order_id)
 
-    return read(ctx, work)
+    events = read(ctx, work)
+    return events if caller.role not in TENANTS else [_as_tenant_sees(e, caller) for e in events]
+
+
+# Roles that see their own orders only: they see what happened, not who on our staff did it or
+# what we noted about them.
+TENANTS = frozenset({Role.CHANNEL, Role.CUSTOMER})
+_INTERNAL_NOTES = frozenset({"note", "hold_id"})
+
+
+def _as_tenant_sees(e: EventView, caller: Principal) -> EventView:
+    actor = e.actor if e.actor == caller.actor or e.actor.startswith(("channel:", "system")) else "staff"
+    data = (
+        {k: v for k, v in e.data.items() if k not in _INTERNAL_NOTES}
+        if e.type.startswith("order.hold") or e.type == "order.held"
+        else e.data
+    )
+    return replace(e, actor=actor, data=data)
 
 
 def list_orders(
