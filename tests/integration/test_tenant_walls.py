@@ -136,3 +136,16 @@ def test_a_channel_sees_what_happened_to_its_order_but_not_who_of_our_staff_did_
     assert {m["channel"] for m in their_messages} == {"email"}
     assert "https://erp.example.com/hooks/po" not in str(their_messages)
     assert {m["channel"] for m in our_messages} == {"email", "webhook"}
+
+
+def test_the_stock_ledger_shows_a_channel_its_own_orders_and_nobody_elses(client, marketplace):
+    web = client.post("/api/v1/orders", json=order_payload(payment={"method": "cash_on_delivery"})).json()
+    own = marketplace.post(
+        "/api/v1/orders", json=order_payload(channel="marketplace", payment={"method": "cash_on_delivery"})
+    ).json()
+    rows = marketplace.get("/api/v1/stock/ledger", params={"sku": "MUG-CERAMIC-BLUE"}).json()
+    ours = client.get("/api/v1/stock/ledger", params={"sku": "MUG-CERAMIC-BLUE"}).json()
+    assert web["id"] in {r["order_id"] for r in ours}
+    seen = {r["order_id"] for r in rows}
+    assert web["id"] not in seen and own["id"] in seen
+    assert {r["actor"] for r in rows if r["order_id"] is None} <= {"staff"}

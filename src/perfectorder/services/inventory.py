@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from perfectorder.domain.access import SYSTEM
+from perfectorder.domain.access import SYSTEM, Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.promise import earliest_ship_date
 from perfectorder.services.context import ServiceContext, read, run_transaction
@@ -105,11 +106,30 @@ def stock_levels(
 
 
 def ledger(
-    ctx: ServiceContext, *, sku: str | None, warehouse: str | None, after_id: int | None, limit: int
+    ctx: ServiceContext,
+    *,
+    sku: str | None,
+    warehouse: str | None,
+    after_id: int | None,
+    limit: int,
+    caller: Principal = SYSTEM,
 ) -> list[MovementView]:
-    return read(
-        ctx, lambda uow: uow.stock.movements(sku=sku, warehouse=warehouse, after_id=after_id, limit=limit)
-    )
+    def work(uow: UnitOfWork) -> list[MovementView]:
+        rows = uow.stock.movements(sku=sku, warehouse=warehouse, after_id=after_id, limit=limit)
+        if caller.role not in (Role.CHANNEL, Role.CUSTOMER):
+            return rows
+        # A tenant sees how stock moved, not for whose orders nor which of our people moved it.
+        owners = uow.orders.owners(sorted({r.order_id for r in rows if r.order_id is not None}))
+        return [
+            replace(
+                r,
+                order_id=r.order_id if r.order_id in owners and caller.sees(**owners[r.order_id]) else None,
+                actor=r.actor if r.actor == caller.actor else "staff",
+            )
+            for r in rows
+        ]
+
+    return read(ctx, work)
 
 
 def lock_waiting_orders(uow: UnitOfWork, product_id: int) -> frozenset[int]:

@@ -99,11 +99,13 @@ def adjust(
 )
 def ledger(
     services: Services,
-    _caller: StockReader,
+    caller: StockReader,
     sku: Sku = None,
     warehouse: WarehouseCode = None,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[MovementPublic]:
-    rows = inventory.ledger(services, sku=sku, warehouse=warehouse, after_id=after_id, limit=limit)
+    rows = inventory.ledger(
+        services, sku=sku, warehouse=warehouse, after_id=after_id, limit=limit, caller=caller
+    )
     return [MovementPublic.model_validate(r) for r in rows]

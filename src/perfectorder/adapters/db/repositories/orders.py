@@ -139,6 +139,7 @@ _RELEASE_HOLD = (
     .values(released_at=bindparam("_at"), released_by=bindparam("_by"), release_note=bindparam("_note"))
 )
 _ADD_PAYMENTS = insert(t.payments)
+_OWNERS = select(o.c.id, o.c.channel, o.c.customer_id).where(o.c.id.in_(bindparam("ids", expanding=True)))
 _OPEN_ALLOCATIONS = (
     select(al).where((al.c.order_id == bindparam("oid")) & (al.c.status == "reserved")).order_by(al.c.id)
 )
@@ -386,6 +387,12 @@ class SqlOrderRepository:
         params = {"_oid": order_id, "_expected": expected, "_target": target}
         params.update({f"_v_{k}": v for k, v in changes.items()})
         return self._conn.execute(_transition(tuple(sorted(changes))), params).rowcount == 1
+
+    def owners(self, order_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        if not order_ids:
+            return {}
+        rows = self._conn.execute(_OWNERS, {"ids": list(order_ids)})
+        return {r.id: {"channel": r.channel, "customer_id": r.customer_id} for r in rows}
 
     def open_allocations(self, order_id: int) -> list[OpenAllocation]:
         rows = self._conn.execute(_OPEN_ALLOCATIONS, {"oid": order_id})
