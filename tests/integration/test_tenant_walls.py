@@ -149,3 +149,29 @@ def test_the_stock_ledger_shows_a_channel_its_own_orders_and_nobody_elses(client
     seen = {r["order_id"] for r in rows}
     assert web["id"] not in seen and own["id"] in seen
     assert {r["actor"] for r in rows if r["order_id"] is None} <= {"staff"}
+
+
+def test_dashboard_users_are_staff_and_a_tenant_role_cannot_log_in_with_a_session(application, anonymous):
+    from perfectorder.domain.errors import InvalidInput
+    from perfectorder.services import access
+
+    for role in (Role.CHANNEL, Role.CUSTOMER):
+        with pytest.raises(InvalidInput) as refused:
+            access.create_user(
+                application.services,
+                application.passwords,
+                username=f"t-{role.value}",
+                password="x" * 16,
+                role=role,
+            )
+        assert refused.value.code == "role_not_for_users"
+    # One made before this rule (written straight to the store) cannot open a session either.
+    password_hash = application.passwords.hash("correct horse battery")
+    with application.services.uow() as uow:
+        uow.access.add_user(
+            "legacy-shop", password_hash, Role.CHANNEL.value, application.services.clock.now()
+        )
+        uow.commit()
+    answer = anonymous.post("/login", data={"username": "legacy-shop", "password": "correct horse battery"})
+    assert answer.status_code == 401 and "dashboard users are staff" in answer.text
+    assert "set-cookie" not in answer.headers and anonymous.get("/api/v1/orders").status_code == 401

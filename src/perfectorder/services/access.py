@@ -130,6 +130,8 @@ def _bad_key() -> Unauthenticated:
 def create_user(
     ctx: ServiceContext, hasher: PasswordHasher, *, username: str, password: str, role: Role
 ) -> int:
+    if role not in STAFF:
+        raise _not_for_users()
     if len(password) < 12:
         raise InvalidInput("weak_password", "use a password of at least 12 characters", field="password")
     if not username.strip():
@@ -145,6 +147,19 @@ def create_user(
     return run_transaction(ctx, work)
 
 
+# Dashboard users are our staff. A channel or a customer portal is a tenant: it gets an API key,
+# which carries its channel or customer; a session carries neither and would see every tenant.
+STAFF = frozenset({Role.ADMIN, Role.OPERATOR, Role.ANALYST})
+
+
+def _not_for_users() -> InvalidInput:
+    return InvalidInput(
+        "role_not_for_users",
+        "dashboard users are staff (admin, operator or analyst); give a channel or a customer an API key",
+        field="role",
+    )
+
+
 def login(ctx: ServiceContext, hasher: PasswordHasher, *, username: str, password: str) -> IssuedSession:
     """Opens a session; after MAX_FAILED_LOGINS failures in a row the account locks for a while."""
     now = ctx.clock.now()
@@ -158,6 +173,8 @@ def login(ctx: ServiceContext, hasher: PasswordHasher, *, username: str, passwor
             _record_failure(ctx, user.id, user.failed_logins + 1, now)
         raise Unauthenticated("invalid_credentials", "wrong username or password")
     assert user is not None
+    if Role(user.role) not in STAFF:
+        raise _not_for_users()
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
 
@@ -200,6 +217,9 @@ def session_principal(ctx: ServiceContext, token: str) -> tuple[Principal, str]:
     if record is None or record.ended_at is not None or record.expires_at <= now:
         raise Unauthenticated("session_expired", "the session has ended; log in again")
     user = record.user
+    if Role(user.role) not in STAFF:
+        # A session has no channel or customer to scope it to, so it would see every tenant.
+        raise Unauthenticated("session_expired", "the session has ended; log in again")
     return Principal(name=user.username, role=Role(user.role), user_id=user.id), record.csrf_token
 
 
