@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
@@ -34,6 +34,22 @@ MAX_INT = 2**31 - 1
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        # `"quantity": true` must not order one unit, nor "2" or 2.0 two: a client that sends the
+        # wrong type has a bug we should tell it about, not guess around.
+        wanted = _plain_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if value is None:
+            return value
+        if wanted is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise PydanticCustomError(
+                "int_type", "give a whole number (a JSON integer, not text or a fraction)"
+            )
+        if wanted is bool and not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "give true or false")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _printable(cls, value: Any) -> Any:
@@ -50,6 +66,16 @@ class In(BaseModel):
                     "less_than_equal", "the time is outside the supported calendar (years 2 to 9998)"
                 ) from None
         return value
+
+
+def _plain_type(annotation: Any) -> Any:
+    """int for `int` and `int | None`, bool for `bool` and `bool | None`; None for anything else."""
+    if annotation in (int, bool):
+        return annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and args[0] in (int, bool) and type(None) in get_args(annotation):
+        return args[0]
+    return None
 
 
 class AddressIn(In):
