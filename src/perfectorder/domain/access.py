@@ -48,6 +48,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+TENANT_ROLES = frozenset({Role.CHANNEL, Role.CUSTOMER})
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The authenticated caller: an API key or a dashboard user."""
@@ -58,6 +61,11 @@ class Principal:
     customer_id: int | None = None
     key_id: int | None = None
     user_id: int | None = None
+
+    @property
+    def is_tenant(self) -> bool:
+        """A channel or a customer portal: sees its own orders only, and none of our internals."""
+        return self.role in TENANT_ROLES
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]

@@ -259,16 +259,7 @@ class Order:
         hold = next((h for h in self.holds if h.id == hold_id), None)
         if hold is None:
             raise NotFound("hold_not_found", f"order {self.id} has no open hold {hold_id}", field="hold_id")
-        note = note.strip()
-        self.holds.remove(hold)
-        self.released_holds.append((hold_id, note))
-        events = [
-            DomainEvent(EventType.HOLD_RELEASED, {"hold_id": hold_id, "reason": hold.reason, "note": note})
-        ]
-        if not self.holds and self.status is OrderStatus.ON_HOLD:
-            self._move(Action.RELEASE_HOLD, at, approved_at=at)
-            events.append(DomainEvent(EventType.APPROVED, {"automatic": False}))
-        return events
+        return self._release([hold], note.strip(), at, automatic=False)
 
     def reschedule(self, new_date: date, *, reason: str, today: date, at: datetime) -> list[DomainEvent]:
         """Stores a new expected date beside the original promise, which never changes."""
@@ -518,19 +509,21 @@ class Order:
 
     def release_holds_of(self, reason: HoldReason, *, note: str, at: datetime) -> list[DomainEvent]:
         """Releases every open hold of one reason; with none other left, the order is approved."""
-        releasing = [h for h in self.holds if h.reason == reason]
+        return self._release([h for h in self.holds if h.reason == reason], note, at, automatic=True)
+
+    def _release(
+        self, holds: list[OpenHold], note: str, at: datetime, *, automatic: bool
+    ) -> list[DomainEvent]:
+        """Releases these open holds; the last one gone approves an order that was on hold."""
         events = []
-        for hold in releasing:
+        for hold in holds:
             self.holds.remove(hold)
             self.released_holds.append((hold.id, note))
-            events.append(
-                DomainEvent(
-                    EventType.HOLD_RELEASED, {"hold_id": hold.id, "reason": hold.reason, "note": note}
-                )
-            )
-        if releasing and not self.holds and self.status is OrderStatus.ON_HOLD:
+            data = {"hold_id": hold.id, "reason": hold.reason, "note": note}
+            events.append(DomainEvent(EventType.HOLD_RELEASED, data))
+        if holds and not self.holds and self.status is OrderStatus.ON_HOLD:
             self._move(Action.RELEASE_HOLD, at, approved_at=at)
-            events.append(DomainEvent(EventType.APPROVED, {"automatic": True}))
+            events.append(DomainEvent(EventType.APPROVED, {"automatic": automatic}))
         return events
 
     # -- the mechanics every verb shares ---------------------------------------------------

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from perfectorder.domain.access import Principal, Role
+from perfectorder.domain.access import TENANT_ROLES, Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput, Locked, NotFound, Unauthenticated
 from perfectorder.domain.values import Channel
 from perfectorder.services.context import ServiceContext, read, run_transaction
@@ -149,7 +149,7 @@ def create_user(
 
 # Dashboard users are our staff. A channel or a customer portal is a tenant: it gets an API key,
 # which carries its channel or customer; a session carries neither and would see every tenant.
-STAFF = frozenset({Role.ADMIN, Role.OPERATOR, Role.ANALYST})
+STAFF = frozenset(set(Role) - TENANT_ROLES)
 
 
 def _not_for_users() -> InvalidInput:

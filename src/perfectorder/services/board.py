@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Generic, TypeVar
 
-from perfectorder.domain.access import SYSTEM, Principal, Role
+from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Forbidden, InvalidInput
 from perfectorder.metrics.rollup import fully_measured
 from perfectorder.services.board_ports import (
@@ -90,7 +90,7 @@ def _paged(rows: list[T], page: int) -> Paged[T]:
 
 def _store_wide(caller: Principal) -> None:
     # The board shows every channel's orders; tenants' keys read their own orders through the API.
-    if caller.role in (Role.CHANNEL, Role.CUSTOMER):
+    if caller.is_tenant:
         raise Forbidden("forbidden", "the dashboard shows the whole store; use the API with your key")
 
 

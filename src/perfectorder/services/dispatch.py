@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from perfectorder.domain.access import SYSTEM, Role
+from perfectorder.domain.access import SYSTEM
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.outbox_ports import (
     DeliveryFailed,
@@ -318,7 +318,7 @@ def order_messages(ctx: ServiceContext, order_id: int, *, caller: Any = SYSTEM) 
     def work(uow: UnitOfWork) -> list[MessageRecord]:
         visible_order(uow, order_id, caller)
         found = uow.outbox.for_order(order_id)
-        if caller is not SYSTEM and caller.role in (Role.CHANNEL, Role.CUSTOMER):
+        if caller.is_tenant:
             # A tenant sees the e-mails its order caused, not our webhook subscribers or their errors.
             return [m for m in found if m.kind == "email"]
         return found

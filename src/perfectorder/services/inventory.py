@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from perfectorder.domain.access import SYSTEM, Principal, Role
+from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.promise import earliest_ship_date
 from perfectorder.services.context import ServiceContext, read, run_transaction
@@ -116,7 +116,7 @@ def ledger(
 ) -> list[MovementView]:
     def work(uow: UnitOfWork) -> list[MovementView]:
         rows = uow.stock.movements(sku=sku, warehouse=warehouse, after_id=after_id, limit=limit)
-        if caller.role not in (Role.CHANNEL, Role.CUSTOMER):
+        if not caller.is_tenant:
             return rows
         # A tenant sees how stock moved, not for whose orders nor which of our people moved it.
         owners = uow.orders.owners(sorted({r.order_id for r in rows if r.order_id is not None}))

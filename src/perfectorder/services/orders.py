@@ -35,12 +35,10 @@ def order_timeline(ctx: ServiceContext, order_id: int, *, caller: Principal = SY
         return uow.orders.timeline(order_id)
 
     events = read(ctx, work)
-    return events if caller.role not in TENANTS else [_as_tenant_sees(e, caller) for e in events]
+    # A tenant sees what happened, not who on our staff did it or what we noted about them.
+    return [_as_tenant_sees(e, caller) for e in events] if caller.is_tenant else events
 
 
-# Roles that see their own orders only: they see what happened, not who on our staff did it or
-# what we noted about them.
-TENANTS = frozenset({Role.CHANNEL, Role.CUSTOMER})
 _INTERNAL_NOTES = frozenset({"note", "hold_id"})
 
 

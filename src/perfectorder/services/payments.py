@@ -40,7 +40,8 @@ def settle_invoice(
         customer_id = visible_order(uow, order_id, caller).customer_id
         # Customer, then orders in id order: the order every use case takes its locks in.
         uow.customers.lock(customer_id)
-        for locking in sorted({order_id, *uow.customers.credit_held_orders(customer_id)}):
+        held = uow.customers.credit_held_orders(customer_id)
+        for locking in sorted({order_id, *held}):
             uow.orders.state(locking, lock=True)
         order = load_order(uow, order_id, caller)
         now = ctx.clock.now()
@@ -48,7 +49,7 @@ def settle_invoice(
         settled = Decimal(events[0].data["amount"])
         save_order(uow, order, events, at=now, actor=caller.actor, why="invoice settled")
         released = release_credit_holds(
-            uow, customer_id, at=now, actor=caller.actor, why=f"order {order_id} settled"
+            uow, customer_id, held, at=now, actor=caller.actor, why=f"order {order_id} settled"
         )
         return Settlement(order_id, settled, order.currency, order.outstanding, tuple(released))
 
@@ -56,22 +57,23 @@ def settle_invoice(
 
 
 def release_credit_holds(
-    uow: UnitOfWork, customer_id: int, *, at: datetime, actor: str, why: str
+    uow: UnitOfWork, customer_id: int, held: list[int], *, at: datetime, actor: str, why: str
 ) -> list[int]:
-    """Takes the customer's credit-held orders oldest first while each fits under the credit line.
-    The caller holds the customer's lock, so no other credit decision runs meanwhile."""
+    """Takes the customer's credit-held orders (`held`, oldest first) while each fits under the
+    credit line. The caller read them under the customer's lock, so no other credit decision runs
+    meanwhile."""
     customer = uow.customers.get(customer_id)
     if customer is None:
         return []
     in_use = uow.customers.open_balance(customer_id)
     released = []
-    for held_id in uow.customers.credit_held_orders(customer_id):
-        held = uow.orders.load(held_id)
-        if held is None or in_use + held.outstanding > customer.credit_limit:
+    for held_id in held:
+        order = uow.orders.load(held_id)
+        if order is None or in_use + order.outstanding > customer.credit_limit:
             break  # oldest first: a later, smaller order does not jump the queue
-        events = held.release_holds_of(HoldReason.CREDIT, note=f"credit available again: {why}", at=at)
-        save_order(uow, held, events, at=at, actor=actor, why="credit hold released")
-        in_use += held.outstanding
+        events = order.release_holds_of(HoldReason.CREDIT, note=f"credit available again: {why}", at=at)
+        save_order(uow, order, events, at=at, actor=actor, why="credit hold released")
+        in_use += order.outstanding
         released.append(held_id)
     return released
 

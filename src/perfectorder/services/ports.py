@@ -26,7 +26,6 @@ from perfectorder.services.views import (
     ADDRESS_FIELDS,
     CustomerView,
     EventView,
-    HoldView,
     MovementView,
     OrderSummary,
     OrderView,
@@ -182,16 +181,6 @@ class OrderState:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenAllocation:
-    id: int
-    product_id: int
-    warehouse_id: int
-    quantity: int
-    reserves_stock: bool
-    planned_ship_date: date
-
-
-@dataclass(frozen=True, slots=True)
 class OrderFilter:
     status: str | None = None
     channel: str | None = None
@@ -328,13 +317,8 @@ class OrderRepository(Protocol):
     def transition(
         self, order_id: int, *, expected: str, target: str, changes: Mapping[str, Any]
     ) -> bool: ...
-    def open_allocations(self, order_id: int) -> list[OpenAllocation]: ...
     def mark_at_risk(self, order_id: int, *, at: datetime, reason: str) -> bool: ...
     def unshipped_past_ship_date(self, today: date, statuses: Sequence[str]) -> list[tuple[int, str]]: ...
-    def resize_allocation(self, allocation_id: int, quantity: int) -> None: ...
-    def close_allocations(self, allocation_ids: Sequence[int], status: str) -> None: ...
-    def open_holds(self, order_id: int) -> list[HoldView]: ...
-    def release_hold(self, hold_id: int, *, at: datetime, by: str, note: str) -> bool: ...
     def page(self, flt: OrderFilter, *, before_id: int | None, limit: int) -> list[OrderSummary]: ...
     def timeline(self, order_id: int) -> list[EventView]: ...
 

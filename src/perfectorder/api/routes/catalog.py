@@ -16,7 +16,7 @@ from perfectorder.api.schemas import (
     WarehouseCreate,
     WarehousePublic,
 )
-from perfectorder.domain.access import Principal, Role
+from perfectorder.domain.access import Principal
 from perfectorder.services import catalog
 from perfectorder.services.ports import ProductSpec, WarehouseSpec
 from perfectorder.services.views import ProductView, ShippingServiceView
@@ -79,7 +79,7 @@ def get_product(
 def _shown(product: ProductView, caller: Principal) -> ProductPublic:
     """What we pay for a product is ours: sales channels and customers see its price, not its cost."""
     public = ProductPublic.model_validate(product)
-    if caller.role in (Role.CHANNEL, Role.CUSTOMER):
+    if caller.is_tenant:
         return public.model_copy(update={"unit_cost": None})
     return public
 

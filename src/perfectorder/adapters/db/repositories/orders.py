@@ -19,7 +19,6 @@ from perfectorder.services.ports import (
     NewHold,
     NewLine,
     NewOrder,
-    OpenAllocation,
     OrderFilter,
     OrderState,
     TransientConflict,
@@ -140,9 +139,6 @@ _RELEASE_HOLD = (
 )
 _ADD_PAYMENTS = insert(t.payments)
 _OWNERS = select(o.c.id, o.c.channel, o.c.customer_id).where(o.c.id.in_(bindparam("ids", expanding=True)))
-_OPEN_ALLOCATIONS = (
-    select(al).where((al.c.order_id == bindparam("oid")) & (al.c.status == "reserved")).order_by(al.c.id)
-)
 
 
 class SqlOrderRepository:
@@ -394,15 +390,6 @@ class SqlOrderRepository:
         rows = self._conn.execute(_OWNERS, {"ids": list(order_ids)})
         return {r.id: {"channel": r.channel, "customer_id": r.customer_id} for r in rows}
 
-    def open_allocations(self, order_id: int) -> list[OpenAllocation]:
-        rows = self._conn.execute(_OPEN_ALLOCATIONS, {"oid": order_id})
-        return [
-            OpenAllocation(
-                r.id, r.product_id, r.warehouse_id, r.quantity, r.reserves_stock, r.planned_ship_date
-            )
-            for r in rows
-        ]
-
     def mark_at_risk(self, order_id: int, *, at: Any, reason: str) -> bool:
         stmt = (
             update(o)
@@ -423,27 +410,6 @@ class SqlOrderRepository:
             .limit(1000)
         )
         return [(r.id, r.shipping_service) for r in rows]
-
-    def resize_allocation(self, allocation_id: int, quantity: int) -> None:
-        self._conn.execute(update(al).where(al.c.id == allocation_id).values(quantity=quantity))
-
-    def close_allocations(self, allocation_ids: Sequence[int], status: str) -> None:
-        if allocation_ids:
-            self._conn.execute(update(al).where(al.c.id.in_(list(allocation_ids))).values(status=status))
-
-    def open_holds(self, order_id: int) -> list[HoldView]:
-        rows = self._conn.execute(
-            select(h).where((h.c.order_id == order_id) & h.c.released_at.is_(None)).order_by(h.c.id)
-        )
-        return [_hold(r) for r in rows]
-
-    def release_hold(self, hold_id: int, *, at: Any, by: str, note: str) -> bool:
-        stmt = (
-            update(h)
-            .where((h.c.id == hold_id) & h.c.released_at.is_(None))
-            .values(released_at=at, released_by=by, release_note=note[:500])
-        )
-        return self._conn.execute(stmt).rowcount == 1
 
     def get(self, order_id: int) -> OrderView | None:
         key = {"order_id": order_id}
