@@ -28,7 +28,7 @@ from perfectorder.bootstrap import Application
 from perfectorder.domain.orders import CustomerInput, LineInput, PaymentInput, PlaceOrder
 from perfectorder.domain.values import Channel, PaymentMethod
 from perfectorder.sample_data import load_sample_store
-from perfectorder.services import aftersales, catalog, facts, fulfilment, inventory
+from perfectorder.services import aftersales, catalog, customers, facts, fulfilment, inventory
 from perfectorder.services.placing import place_order
 from perfectorder.services.ports import ProductSpec
 from tests.conftest import api_key, make_application
@@ -56,6 +56,8 @@ EVENTS = {
     "ship": ("order.shipped", "order.partially_shipped"),
     "open_return": ("order.return_authorized",),
     "receive_return": ("order.return_received",),
+    "pack": ("order.packed",),
+    "settle": ("payment.settled",),
 }
 
 
@@ -102,6 +104,15 @@ def ship(target: Target) -> tuple[str, str, dict]:
     return "ship", path, {"carrier": "DHL", "tracking_number": f"RACE-{uuid.uuid4().hex[:12]}"}
 
 
+def pack(target: Target) -> tuple[str, str, dict]:
+    parcel = {"items": [{"sku": SKU, "quantity": 3}], "weight_kg": "1.5", "length_cm": 30, "width_cm": 20}
+    return "pack", f"/api/v1/orders/{target.order_id}/packages", {"packages": [{**parcel, "height_cm": 20}]}
+
+
+def settle(target: Target) -> tuple[str, str, dict]:
+    return "settle", f"/api/v1/orders/{target.order_id}/payments/settle", {"reference": "SEPA-RACE"}
+
+
 def open_return(target: Target) -> tuple[str, str, dict]:
     body = {"reason": "damaged_in_transit", "lines": [{"sku": SKU, "quantity": 2}]}
     return "open_return", f"/api/v1/orders/{target.order_id}/returns", body
@@ -132,6 +143,30 @@ class Store:
         assert order.status == "approved", order.status
         return Target(order.id)
 
+    def invoiced(self) -> Target:
+        """An approved invoice order of the B2B customer (it fits well under their credit line)."""
+        [b2b] = customers.list_customers(
+            self.ctx, email="purchasing@hotel-aurora.example", after_id=None, limit=1
+        )
+        command = PlaceOrder(
+            channel=Channel.WEB,
+            external_ref=f"RACE-{next(_refs)}",
+            currency="EUR",
+            lines=(LineInput(SKU, 3),),
+            customer=CustomerInput(id=b2b.id),
+            payment=PaymentInput(PaymentMethod.INVOICE),
+        )
+        order = place_order(self.ctx, command)
+        assert order.status == "approved", order.status
+        return Target(order.id)
+
+    def picked(self) -> Target:
+        target = self.approved()
+        fulfilment.release_to_picking(self.ctx, target.order_id)
+        for task in facts.order_facts(self.ctx, target.order_id).pick_tasks:
+            fulfilment.scan(self.ctx, task.id, code=task.sku, quantity=task.quantity)
+        return target
+
     def held(self) -> Target:
         from perfectorder.domain.orders import HoldReason
         from perfectorder.services import orders
@@ -142,10 +177,7 @@ class Store:
         return target
 
     def packed(self) -> Target:
-        target = self.approved()
-        fulfilment.release_to_picking(self.ctx, target.order_id)
-        for task in facts.order_facts(self.ctx, target.order_id).pick_tasks:
-            fulfilment.scan(self.ctx, task.id, code=task.sku, quantity=task.quantity)
+        target = self.picked()
         spec = fulfilment.PackageSpec(((SKU, 3),), Decimal("1.5"), (30, 20, 20))
         [target.package_id] = fulfilment.pack(self.ctx, target.order_id, [spec])
         return target
@@ -239,6 +271,10 @@ PAIRS: dict[str, tuple[str, Request, Request]] = {
     "reschedule x cancel": ("approved", reschedule, cancel),
     "open_return x open_return": ("shipped", open_return, open_return),
     "receive_return x receive_return": ("returning", receive_return, receive_return),
+    "pack x cancel": ("picked", pack, cancel),
+    "ship x ship": ("packed", ship, ship),
+    "settle x settle": ("invoiced", settle, settle),
+    "settle x cancel": ("invoiced", settle, cancel),
 }
 # Pairs that succeed together whichever comes first.
 COMMUTING = {"cancel_line x cancel_line", "hold x release_hold"}
@@ -300,6 +336,11 @@ def _check_pair_outcome(store: Store, pair: str, target: Target, responses: list
     with store.application.engine.connect() as conn:
         order = conn.execute(select(t.orders).where(t.orders.c.id == target.order_id)).one()
         line = conn.execute(select(t.order_lines).where(t.order_lines.c.order_id == target.order_id)).one()
+        paid = conn.execute(
+            select(func.coalesce(func.sum(t.payments.c.amount), 0)).where(
+                (t.payments.c.order_id == target.order_id) & t.payments.c.kind.in_(["capture", "settlement"])
+            )
+        ).scalar_one()
         returned = conn.execute(
             select(func.coalesce(func.sum(t.return_lines.c.quantity), 0))
             .select_from(t.return_lines.join(t.returns))
@@ -319,4 +360,11 @@ def _check_pair_outcome(store: Store, pair: str, target: Target, responses: list
         assert codes.count(201) == 1 and returned == 2
     if pair == "receive_return x receive_return":
         assert sorted(codes) == [200, 409]
+    if pair in ("pack x cancel", "settle x cancel") and codes[1] == 200:
+        assert order.status == "cancelled"  # packed or settled first, then cancelled: it stays so
+    if pair in ("ship x ship", "settle x settle"):
+        # Shipping one parcel twice, settling what is already settled: one of the two wins.
+        assert sum(r.is_success for r in responses) == 1, [r.text for r in responses]
+    # Money: the order's paid sum is its ledger's, and never more than the order is worth.
+    assert order.paid_amount == paid and order.paid_amount <= order.total
     assert returned <= line.shipped_qty
