@@ -17,6 +17,8 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._up = threading.Event()
         self._up.set()
+        self._flowing = threading.Event()
+        self._flowing.set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def cut(self) -> None:
@@ -34,6 +36,14 @@ class CuttableProxy:
 
     def restore(self) -> None:
         self._up.set()
+
+    def freeze(self) -> None:
+        """Connections stay open but nothing passes either way until `thaw`: a database whose
+        processes are stopped (SIGSTOP), which the kernel keeps accepting connections for."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     def close(self) -> None:
         self.cut()
@@ -62,6 +72,7 @@ class CuttableProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(chunk)
         except OSError:
             pass

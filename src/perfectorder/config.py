@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 DEFAULT_DATABASE_URL = "sqlite:///perfectorder.db"
+DEFAULT_STATEMENT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,12 @@ class Settings:
     # request is answered 503 database_unavailable instead of hanging with the database.
     db_connect_timeout: int = 5
     db_pool_timeout: int = 5
+    # Seconds PostgreSQL may spend on one statement (0: no limit). Unset, the API server and the worker
+    # use DEFAULT_STATEMENT_TIMEOUT and command-line jobs (imports, reports, the simulator) none.
+    db_statement_timeout: float | None = None
+    # Seconds an HTTP call may take before it is answered 503 request_timeout: a frozen database
+    # would otherwise hold every caller for as long as it stays frozen.
+    request_timeout: float = 10.0
     # Writers admitted to the database at once per process: beyond this, requests queue in memory
     # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
     max_concurrent_writers: int = 6
@@ -53,6 +60,14 @@ class Settings:
     def with_bulk_writes(self) -> Settings:
         return replace(self, bulk_writes=True)
 
+    def for_jobs(self) -> Settings:
+        """Imports, reports and the simulator run long statements on purpose."""
+        return self if self.db_statement_timeout is not None else replace(self, db_statement_timeout=0)
+
+    @property
+    def statement_timeout(self) -> float:
+        return DEFAULT_STATEMENT_TIMEOUT if self.db_statement_timeout is None else self.db_statement_timeout
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -73,6 +88,8 @@ class Settings:
             db_max_overflow=int(get("DB_MAX_OVERFLOW", str(d.db_max_overflow))),
             db_connect_timeout=int(get("DB_CONNECT_TIMEOUT", str(d.db_connect_timeout))),
             db_pool_timeout=int(get("DB_POOL_TIMEOUT", str(d.db_pool_timeout))),
+            db_statement_timeout=_optional_float(get("DB_STATEMENT_TIMEOUT", "")),
+            request_timeout=float(get("REQUEST_TIMEOUT", str(d.request_timeout))),
             max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
             retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
             capture_at=_capture_at(get("CAPTURE_AT", d.capture_at)),
@@ -90,6 +107,10 @@ class Settings:
             nats_url=get("NATS_URL", "") or None,
             storefront_url=get("STOREFRONT_URL", d.storefront_url),
         )
+
+
+def _optional_float(value: str) -> float | None:
+    return float(value) if value.strip() else None
 
 
 def _capture_at(value: str) -> str:

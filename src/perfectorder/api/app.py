@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,14 @@ from fastapi.staticfiles import StaticFiles
 import perfectorder
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
-from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics, SecurityHeaders
+from perfectorder.api.middleware import (
+    ApiMetrics,
+    AuditTrail,
+    BodySizeLimit,
+    RequestDeadline,
+    RequestMetrics,
+    SecurityHeaders,
+)
 from perfectorder.api.routes import (
     audit,
     auth,
@@ -33,23 +41,32 @@ from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.services import access
-from perfectorder.services.ports import AuditEntry
+from perfectorder.services.ports import Amendment, AuditEntry
 from perfectorder.web import operations as web_operations
 from perfectorder.web import orders as web_orders
 from perfectorder.web import routes as web_routes
+
+log = logging.getLogger("perfectorder.audit")
 
 
 def create_app(settings: Settings | None = None, *, application: Application | None = None) -> FastAPI:
     application = application or build(settings or Settings.from_env())
     services = application.services
-    record: Callable[[AuditEntry], None]
+    record: Callable[[AuditEntry | Amendment], None]
     flush: Callable[[], Any]
     if isinstance(services.uow, SqlAlchemyUnitOfWorkFactory):
-        # Audit rows are queued and written in batches off the request path and outside the writer
-        # gate; reading the log flushes the queue first, so a request's row is visible once answered.
-        record, flush, blocking = services.uow.audit_log.add, services.uow.audit_log.flush, False
+        # Calls that changed nothing are queued and written in batches off the request path and
+        # outside the writer gate; reading the log flushes the queue first.
+        audit_log = services.uow.audit_log
+        record, flush, blocking = audit_log.add, audit_log.flush, False
     else:
-        record, flush, blocking = (lambda entry: access.record_audit(services, entry)), (lambda: 0), True
+        audit_log = None
+
+        def record(item: AuditEntry | Amendment) -> None:
+            if isinstance(item, AuditEntry):
+                access.record_audit(services, item)
+
+        flush, blocking = (lambda: 0), True
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +74,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
             yield
         finally:
             await anyio.to_thread.run_sync(flush)  # no audit row is left behind in memory
+            if audit_log is not None and audit_log.pending:
+                log.error("database unreachable at shutdown: %d audit entries unwritten", audit_log.pending)
 
     app = FastAPI(
         title="Perfect Order",
@@ -87,6 +106,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     for page_module in (web_routes, web_orders, web_operations):
         app.include_router(page_module.router)
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
+    # Inside the audit trail, so a call that timed out is recorded with the 503 it was answered.
+    app.add_middleware(RequestDeadline, seconds=application.settings.request_timeout)
     app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

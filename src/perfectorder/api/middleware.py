@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -13,7 +14,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from perfectorder.services.ports import AuditEntry, Clock
+from perfectorder.domain.errors import DeadlineExceeded
+from perfectorder.services.call import Call, current_call
+from perfectorder.services.ports import Amendment, AuditEntry, Clock
 
 log = logging.getLogger("perfectorder.audit")
 
@@ -77,7 +80,9 @@ def _too_large(limit: int) -> dict[str, Any]:
     }
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], *, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
@@ -86,6 +91,7 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
             ],
         }
     )
@@ -147,14 +153,24 @@ class RequestMetrics:
 
 
 class AuditTrail:
-    """Records every state-changing call (who, what, when, from where, outcome) after it is answered,
-    refusals included: a burst of 401s and 403s is exactly what an admin wants to see.
+    """Records every state-changing call (who, what, when, from where, outcome), refusals included: a
+    burst of 401s and 403s is exactly what an admin wants to see.
+
+    A call that changes something gets its row in the same transaction as the change (the unit of
+    work writes it from the `Call` set here, with the status the route answers on success), so no
+    change is acknowledged without its row. Calls that committed nothing are recorded after they are
+    answered, as is the final status of a call whose answer differed from its row's.
 
     `record` is called on the event loop when `blocking` is False (it must only queue the entry, as
     AuditLog.add does), in a worker thread otherwise."""
 
     def __init__(
-        self, app: ASGIApp, record: Callable[[AuditEntry], None], clock: Clock, *, blocking: bool = True
+        self,
+        app: ASGIApp,
+        record: Callable[[AuditEntry | Amendment], None],
+        clock: Clock,
+        *,
+        blocking: bool = True,
     ) -> None:
         self.app = app
         self.record = record
@@ -173,29 +189,106 @@ class AuditTrail:
                 status = message["status"]
             await send(message)
 
-        try:
-            await self.app(scope, receive, capture)
-        finally:
+        def describe(answered: int | None = None) -> AuditEntry:
             principal = scope.get("state", {}).get("principal")
             client = scope.get("client") or ("", 0)
-            entry = AuditEntry(
+            if answered is None:
+                # Asked at commit time, before the answer: the status the route gives on success.
+                answered = getattr(scope.get("route"), "status_code", None) or 200
+            return AuditEntry(
                 occurred_at=self.clock.now(),
                 actor=principal.actor if principal else "anonymous",
                 role=principal.role.value if principal else None,
                 method=scope["method"],
                 path=scope["path"],
-                status_code=status,
+                status_code=answered,
                 client=str(client[0]),
-                outcome="ok" if status < 400 else "refused" if status < 500 else "error",
+                outcome=_outcome(answered),
             )
-            try:
-                if self.blocking:
-                    await anyio.to_thread.run_sync(self.record, entry)
-                else:
-                    self.record(entry)
-            except Exception:
-                # The answer is already sent; a failed audit write must not turn it into a crash.
-                log.exception("could not write the audit entry %s", entry)
+
+        call = Call(describe=describe)
+        token = current_call.set(call)
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            current_call.reset(token)
+            item: AuditEntry | Amendment | None = None
+            if call.audit_row is None:
+                item = describe(status)
+            elif call.audited_status != status:
+                item = Amendment(call.audit_row, status, _outcome(status))
+            if item is not None:
+                try:
+                    if self.blocking:
+                        await anyio.to_thread.run_sync(self.record, item)
+                    else:
+                        self.record(item)
+                except Exception:
+                    # The answer is already sent; a failed audit write must not turn it into a crash.
+                    log.exception("could not write the audit entry %s", item)
+
+
+def _outcome(status: int) -> str:
+    return "ok" if status < 400 else "refused" if status < 500 else "error"
+
+
+class RequestDeadline:
+    """Answers 503 deadline_exceeded with Retry-After when a call runs out of its time, typically because
+    the database stopped answering: a frozen server holds its connections open without a word.
+
+    The work runs on in its own task (its worker thread cannot be interrupted), but the unit of work
+    refuses to start or commit once the deadline has passed, so what the caller was told timed out is
+    not applied later. A commit already in flight at the deadline may still land; the 503 says to
+    retry with the same Idempotency-Key, whose answer then tells which."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self._abandoned: set[asyncio.Future[None]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            await self.app(scope, receive, send)
+            return
+        call = current_call.get()
+        token = None
+        if call is None:
+            call = Call()
+            token = current_call.set(call)
+        call.timeout = self.seconds
+        call.deadline = time.monotonic() + self.seconds
+        started = timed_out = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if timed_out:
+                return  # the caller has had its 503; the late answer goes nowhere
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        # Its own task (it copies this context, so the unit of work sees the deadline), because
+        # waiting for it would wait for its thread, which may hang as long as the database does.
+        work = asyncio.ensure_future(self.app(scope, receive, guarded))
+        try:
+            await asyncio.wait_for(asyncio.shield(work), self.seconds)
+        except TimeoutError:
+            if started:
+                await work  # the answer is on its way: let it finish
+                return
+            timed_out = True
+            self._abandoned.add(work)
+            work.add_done_callback(self._forget)
+            error = DeadlineExceeded(self.seconds)
+            body = {"code": error.code, "message": error.message, "field": None, "details": error.details}
+            await _send_json(send, 503, {"error": body}, headers=[(b"retry-after", b"5")])
+        finally:
+            if token is not None:
+                current_call.reset(token)
+
+    def _forget(self, work: asyncio.Future[None]) -> None:
+        self._abandoned.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            log.warning("a call that timed out failed later: %r", work.exception())
 
 
 # Our pages load only our own script, style and images, are never framed, and post only to us.

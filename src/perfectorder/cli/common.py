@@ -23,7 +23,7 @@ err = Console(stderr=True)
 
 def run(action: Callable[[Application], T]) -> T:
     """Builds the application, runs `action`, prints a domain error with its code and exits 2."""
-    application = build(Settings.from_env())
+    application = build(Settings.from_env().for_jobs())
     try:
         return action(application)
     except DomainError as e:

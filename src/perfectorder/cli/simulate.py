@@ -34,7 +34,7 @@ def simulate_command(
     clock = SimulatedClock(datetime.combine(scenario.start, datetime.min.time(), UTC))
     settings = Settings.from_env()
     # Generated data can be generated again: skip the per-commit fsync while simulating.
-    application = build(settings.with_bulk_writes(), clock=clock)
+    application = build(settings.with_bulk_writes().for_jobs(), clock=clock)
     try:
         upgrade(application.engine)
         with Progress(

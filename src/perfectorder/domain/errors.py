@@ -51,6 +51,21 @@ class Unavailable(DomainError):
         )
 
 
+class DeadlineExceeded(DomainError):
+    """The request ran out of its time (HTTP 503 with Retry-After), usually because the database
+    stopped answering. Work that had not started committing was rolled back."""
+
+    kind = "unavailable"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            "deadline_exceeded",
+            f"the request did not finish within {seconds:g} s and was abandoned; retry in a few seconds "
+            "with the same Idempotency-Key (the answer then says whether it was applied)",
+            details={"retry_after_seconds": 5, "timeout_seconds": seconds},
+        )
+
+
 class InsufficientStock(Conflict):
     def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None):
         super().__init__("insufficient_stock", message, field=field, details=details)

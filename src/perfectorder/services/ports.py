@@ -374,6 +374,15 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Amendment:
+    """The answer a call finally got, when it differs from what its committed audit row says."""
+
+    row_id: int
+    status_code: int
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
     entry: AuditEntry

@@ -50,7 +50,7 @@ def build_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        connect_args={"connect_timeout": settings.db_connect_timeout},
+        connect_args=_postgres_connect_args(settings),
         # Kept on purpose: the ping is one round trip of ~0.1 ms per checkout against ~3 ms per capture
         # (turning it off measured within the noise of bench/capture.py), and without it a connection
         # cut by a PostgreSQL restart or failover fails the next request that draws it: run_transaction
@@ -58,6 +58,15 @@ def build_engine(settings: Settings) -> Engine:
         # retrying on disconnects is not safe in general.
         pool_pre_ping=True,
     )
+
+
+def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    args: dict[str, Any] = {"connect_timeout": settings.db_connect_timeout}
+    if settings.statement_timeout > 0:
+        # Enforced by the server: a statement stuck behind a lock or a runaway query ends as an error
+        # the caller sees, instead of holding a connection and a writer slot indefinitely.
+        args["options"] = f"-c statement_timeout={int(settings.statement_timeout * 1000)}"
+    return args
 
 
 def _sqlite_engine(url: str, settings: Settings) -> Engine:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from perfectorder.adapters.db.reference import ReferenceCache
-from perfectorder.adapters.db.repositories.access import AuditLog, SqlAccessRepository
+from perfectorder.adapters.db.repositories.access import AuditLog, SqlAccessRepository, add_audit_row
 from perfectorder.adapters.db.repositories.board import SqlBoardQueries
 from perfectorder.adapters.db.repositories.catalog import SqlProductRepository, SqlWarehouseRepository
 from perfectorder.adapters.db.repositories.customers import SqlCustomerRepository
@@ -25,7 +25,8 @@ from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
 from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
-from perfectorder.domain.errors import InvalidInput, Unavailable
+from perfectorder.domain.errors import DeadlineExceeded, InvalidInput, Unavailable
+from perfectorder.services.call import current_call
 from perfectorder.services.ports import TransientConflict
 
 # SQLSTATEs that mean "you lost a race, the same transaction may well succeed if run again".
@@ -53,29 +54,35 @@ class FairGate:
     def waiting(self) -> int:
         return len(self._waiters)
 
-    def acquire(self) -> None:
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Waits for a slot, at most `timeout` seconds when given; False when the time ran out."""
         with self._lock:
             if self._free > 0 and not self._waiters:
                 self._free -= 1
-                return
+                return True
             # A lock held by nobody but released by whoever hands us a slot: cheaper than an Event.
             waiter = threading.Lock()
             waiter.acquire()
             self._waiters.append(waiter)
         try:
-            waiter.acquire()
+            if waiter.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+                return True
         except BaseException:
             # Interrupted while waiting (KeyboardInterrupt in the main thread): leave the queue, or pass
             # on the slot if it was handed to us in the meantime.
-            with self._lock:
-                try:
-                    self._waiters.remove(waiter)
-                    handed = False
-                except ValueError:
-                    handed = True
-            if handed:
+            if self._leave(waiter):
                 self.release()
             raise
+        return self._leave(waiter)
+
+    def _leave(self, waiter: threading.Lock) -> bool:
+        """Leaves the queue; True when a slot was handed to us meanwhile (then we hold it)."""
+        with self._lock:
+            try:
+                self._waiters.remove(waiter)
+                return False
+            except ValueError:
+                return True
 
     def release(self) -> None:
         with self._lock:
@@ -114,8 +121,14 @@ class SqlAlchemyUnitOfWork:
         self._on_commit: list[Callable[[], Any]] = []
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
+        call = current_call.get()
+        if call is not None:
+            call.check()
         if self._gate is not None:
-            self._gate.acquire()
+            if not self._gate.acquire(timeout=call.remaining() if call is not None else None):
+                self._gate = None  # not held, so not to be released
+                assert call is not None
+                raise DeadlineExceeded(call.timeout)
         try:
             try:
                 conn = self._engine.connect()
@@ -144,11 +157,23 @@ class SqlAlchemyUnitOfWork:
         return self
 
     def commit(self) -> None:
-        assert self._tx is not None
+        assert self._tx is not None and self._conn is not None
+        call = current_call.get()
+        audit_row = None
+        if call is not None and not self._read_only:
+            # Past the deadline the caller has been told the request timed out: do not apply it now.
+            call.check()
+            if call.describe is not None and call.audit_row is None:
+                # The call's audit row commits with its first change, so no change is ever
+                # acknowledged without one (the middleware records calls that changed nothing).
+                entry = call.describe()
+                audit_row = add_audit_row(self._conn, entry), entry.status_code
         try:
             self._tx.commit()
         except DBAPIError as e:
             raise _translated(e) from e
+        if call is not None and audit_row is not None:
+            call.audit_row, call.audited_status = audit_row
         for callback in self._on_commit:
             callback()
 
@@ -206,7 +231,8 @@ def _translated(error: DBAPIError) -> Exception:
 
 # Connection exceptions (class 08), the server shutting down or refusing connections for now, too
 # many connections: the database is not there for us, which a retry a little later may change.
-UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# A statement cancelled by statement_timeout (57014) is a database too slow to answer now.
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "57014")
 SQLITE_UNREACHABLE = ("unable to open database", "disk i/o error", "database disk image is malformed")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.services.ports import (
+    Amendment,
     ApiKeyRecord,
     AuditEntry,
     AuditRecord,
@@ -51,53 +52,86 @@ def write_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
         conn.execute(_ADD_AUDIT, [_audit_row(e) for e in entries])
 
 
-class AuditLog:
-    """The audit trail's writer for the HTTP middleware: entries wait in memory and a background thread
-    writes them in one batched INSERT every `interval` seconds, in a transaction of its own on a pool
-    connection, outside the writer gate (an audit row locks nothing that captures need).
+def add_audit_row(conn: Connection, entry: AuditEntry) -> int:
+    key = conn.execute(_ADD_AUDIT.values(_audit_row(entry))).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
-    Reading the log through `SqlAccessRepository.audit` flushes first, so a request's row is there
-    for whoever reads the log after it was answered; the app flushes at shutdown. A crash loses at
-    most `interval` seconds of audit rows (the synchronous write it replaces ran after the response
-    too, so a crash could always lose the last few). The thread stops when idle and starts on demand,
-    so an Application that is closed does not leave it behind for long.
+
+_AMEND_AUDIT = (
+    update(a)
+    .where(a.c.id == bindparam("row_id"))
+    .values(status_code=bindparam("status"), outcome=bindparam("new_outcome"))
+)
+
+
+class AuditLog:
+    """The HTTP audit trail's writer for calls that committed nothing: refusals, errors, and calls
+    answered before their work could start (a 503 in an outage). A call that changed something has
+    its row already, written in the same transaction as the change (see SqlAlchemyUnitOfWork.commit);
+    here it only gets an amendment when its final answer differed from what that row says.
+
+    Entries wait in memory and a background thread writes them in one batched INSERT every
+    `interval` seconds, in a transaction of its own, outside the writer gate. A batch that cannot be
+    written (the database is down) is kept and tried again, so an outage loses no entry; only a
+    crash loses the last `interval` seconds of refusals. Reading the log through
+    `SqlAccessRepository.audit` flushes first. The thread stops when idle and starts on demand.
     """
 
-    MAX_PENDING = 50_000  # if the database is down for long, keep memory bounded: drop, and say so
+    MAX_PENDING = 50_000  # if the database is down for long, keep memory bounded: drop the oldest, say so
 
     def __init__(self, engine: Engine, *, interval: float = 0.1, idle_exit: float = 2.0) -> None:
         self._engine = engine
         self._interval = interval
         self._idle_exit = idle_exit
-        self._pending: list[AuditEntry] = []
+        self._pending: list[AuditEntry | Amendment] = []
         self._lock = threading.Lock()  # guards _pending and _thread
         self._writing = threading.Lock()  # one batch at a time: flush() waits for the batch in flight
         self._thread: threading.Thread | None = None
 
-    def add(self, entry: AuditEntry) -> None:
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def add(self, entry: AuditEntry | Amendment) -> None:
         """Non-blocking: called on the event loop after the response is sent."""
         with self._lock:
-            if len(self._pending) >= self.MAX_PENDING:
-                log.error("audit buffer full, dropping the entry %s", entry)
-                return
             self._pending.append(entry)
+            self._bound()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="perfectorder-audit", daemon=True)
                 self._thread.start()
 
+    def _bound(self) -> None:
+        excess = len(self._pending) - self.MAX_PENDING
+        if excess > 0:
+            log.error("audit buffer full, dropping the %d oldest entries: %s", excess, self._pending[:excess])
+            del self._pending[:excess]
+
     def flush(self) -> int:
-        """Writes what is pending now (and waits for a batch being written); returns the rows written."""
+        """Writes what is pending now (and waits for a batch being written); returns the rows written.
+        Raises nothing: a batch that cannot be written goes back to the queue."""
         with self._writing:
             with self._lock:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
+            entries = [e for e in batch if isinstance(e, AuditEntry)]
+            amendments = [
+                {"row_id": e.row_id, "status": e.status_code, "new_outcome": e.outcome}
+                for e in batch
+                if isinstance(e, Amendment)
+            ]
             try:
                 with self._engine.begin() as conn:
-                    write_audit(conn, batch)
-            except Exception:
-                # The answers are already sent; a failed audit write must not turn into a crash.
-                log.exception("could not write %d audit entries: %s", len(batch), batch[:20])
+                    write_audit(conn, entries)
+                    if amendments:
+                        conn.execute(_AMEND_AUDIT, amendments)
+            except Exception as e:
+                log.warning("could not write %d audit entries, will retry: %s", len(batch), e)
+                with self._lock:
+                    self._pending[:0] = batch
+                    self._bound()
                 return 0
             return len(batch)
 
@@ -105,12 +139,8 @@ class AuditLog:
         idle = 0.0
         while True:
             time.sleep(self._interval)
-            try:
-                written = self.flush()
-            except Exception:  # pragma: no cover - flush logs its own failures
-                log.exception("audit writer failed")
-                written = 0
-            idle = 0.0 if written else idle + self._interval
+            written = self.flush()
+            idle = 0.0 if written or self._pending else idle + self._interval
             if idle >= self._idle_exit:
                 with self._lock:
                     if not self._pending:
