@@ -4,6 +4,7 @@ hammers still gets in from their own address. On SQLite and PostgreSQL, over HTT
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -212,3 +213,53 @@ def test_login_attempts_are_in_the_audit_log_with_the_username_tried(make_app):
     ]
     succeeded = next(r for r in rows if r["outcome"] == "login_succeeded")
     assert succeeded["actor"] == "olga" and succeeded["path"] == "/auth/login"
+
+
+def test_every_users_subcommand_works_from_the_command_line(sqlite_url, clock, monkeypatch):
+    from typer.testing import CliRunner
+
+    from perfectorder.cli.main import app as cli_app
+
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def cli(*args: str) -> Any:
+        return runner.invoke(cli_app, list(args), catch_exceptions=False)
+
+    assert cli("db", "upgrade").exit_code == 0
+    assert cli("users", "create", "vera", "--role", "operator", "--password", PASSWORD).exit_code == 0
+    application = build(Settings(database_url=sqlite_url, login_attempts_burst=100), clock=clock)
+    try:
+        http = from_address(application, OWNER)
+        assert "vera" in cli("users", "list").output and "operator" in cli("users", "list").output
+
+        assert log_in(http, "vera").status_code == 200
+        assert "1 session(s) of vera ended" in cli("users", "revoke-sessions", "vera").output
+        assert http.get("/auth/me").status_code == 401
+
+        assert log_in(http, "vera").status_code == 200
+        disabled = cli("users", "disable", "vera")
+        assert disabled.exit_code == 0 and "1 session(s) ended" in disabled.output
+        assert http.get("/auth/me").status_code == 401 and log_in(http, "vera").status_code == 401
+        assert re.search(r"vera .*\d{4}-\d\d-\d\d \d\d:\d\d", cli("users", "list").output)
+        assert cli("users", "enable", "vera").exit_code == 0
+
+        for _ in range(4):  # with the refused login while disabled, five failures from here
+            assert log_in(http, "vera", "fat fingers fat fingers").status_code == 401
+        assert log_in(http, "vera").status_code == 429
+        assert "5 failed login(s) forgotten" in cli("users", "unlock", "vera").output
+        assert log_in(http, "vera").status_code == 200
+
+        new = "a much longer passphrase now"
+        reset = cli("users", "reset-password", "vera", "--password", new)
+        assert reset.exit_code == 0 and "1 session(s) ended" in reset.output
+        assert http.get("/auth/me").status_code == 401
+        assert log_in(http, "vera").status_code == 401 and log_in(http, "vera", new).status_code == 200
+
+        missing = cli("users", "disable", "nobody-here")
+        assert missing.exit_code != 0 and "user_not_found" in missing.output
+        weak = cli("users", "reset-password", "vera", "--password", "short")
+        assert weak.exit_code != 0 and "weak_password" in weak.output
+    finally:
+        application.close()
