@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -13,7 +14,7 @@ from perfectorder.adapters.db.engine import build_engine
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from perfectorder.adapters.email import SmtpMailer
 from perfectorder.adapters.nats_relay import NatsRelay
-from perfectorder.adapters.passwords import Argon2PasswordHasher
+from perfectorder.adapters.passwords import Argon2PasswordHasher, BoundedPasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from perfectorder.adapters.templates import JinjaEmailRenderer
 from perfectorder.adapters.webhooks import HttpWebhookPoster
@@ -23,6 +24,7 @@ from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.services.context import ServiceContext
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
+from perfectorder.services.login import LoginPolicy, Logins
 from perfectorder.services.ports import Clock, PasswordHasher
 
 
@@ -37,12 +39,17 @@ class Application:
     services: ServiceContext
     passwords: PasswordHasher
     rate_limiter: RateLimiter
+    logins: Logins
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Application:
+def build(
+    settings: Settings, *, clock: Clock | None = None, passwords: PasswordHasher | None = None
+) -> Application:
+    """`passwords` replaces the argon2 hasher (tests pass a cheaper or an instrumented one); it is
+    bounded by the same gate either way."""
     engine = build_engine(settings)
     factory = SqlAlchemyUnitOfWorkFactory(engine, max_concurrent_writers=settings.max_concurrent_writers)
     context = ServiceContext(
@@ -60,14 +67,29 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Application:
         capture_at_shipment=settings.capture_at == "shipment",
         page_size_limit=settings.page_size_limit,
     )
-    limiter: RateLimiter
+    limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
+    hasher = BoundedPasswordHasher(
+        passwords or Argon2PasswordHasher(),
+        slots=settings.login_hashing_slots,
+        wait_seconds=settings.login_hashing_wait_seconds,
+        max_waiting=settings.login_hashing_queue,
+    )
+    logins = Logins(
+        hasher,
+        _limiter(settings, settings.login_attempts_per_minute / 60, settings.login_attempts_burst),
+        LoginPolicy(
+            failures_per_name_and_client=settings.login_failures_per_name_and_client,
+            failures_per_name=settings.login_failures_per_name,
+            window=timedelta(seconds=settings.login_failure_window_seconds),
+        ),
+    )
+    return Application(settings, engine, context, hasher, limiter, logins)
+
+
+def _limiter(settings: Settings, rate_per_second: float, burst: int) -> RateLimiter:
     if settings.redis_url:
-        limiter = RedisRateLimiter(
-            settings.redis_url, settings.rate_limit_per_second, settings.rate_limit_burst
-        )
-    else:
-        limiter = MemoryRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    return Application(settings, engine, context, Argon2PasswordHasher(), limiter)
+        return RedisRateLimiter(settings.redis_url, rate_per_second, burst)
+    return MemoryRateLimiter(rate_per_second, burst)
 
 
 def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:

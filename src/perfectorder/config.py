@@ -43,6 +43,18 @@ class Settings:
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
     redis_url: str | None = None
+    # Dashboard logins. Every attempt from one address takes a token (a burst, then a steady rate);
+    # failed attempts at one name count in a sliding window, from one address and from all of them.
+    login_attempts_per_minute: float = 10.0
+    login_attempts_burst: int = 10
+    login_failures_per_name_and_client: int = 5
+    login_failures_per_name: int = 20
+    login_failure_window_seconds: int = 900
+    # Each argon2 hash holds 64 MiB while it runs: at most this many at once (about one per core),
+    # a bounded wait for a slot, and a bounded queue; beyond them the login is answered 503.
+    login_hashing_slots: int = 2
+    login_hashing_wait_seconds: float = 2.0
+    login_hashing_queue: int = 16
     cookie_secure: bool = True
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -96,6 +108,22 @@ class Settings:
             rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
             redis_url=get("REDIS_URL", "") or None,
+            login_attempts_per_minute=float(
+                get("LOGIN_ATTEMPTS_PER_MINUTE", str(d.login_attempts_per_minute))
+            ),
+            login_attempts_burst=int(get("LOGIN_ATTEMPTS_BURST", str(d.login_attempts_burst))),
+            login_failures_per_name_and_client=int(
+                get("LOGIN_FAILURES_PER_NAME_AND_CLIENT", str(d.login_failures_per_name_and_client))
+            ),
+            login_failures_per_name=int(get("LOGIN_FAILURES_PER_NAME", str(d.login_failures_per_name))),
+            login_failure_window_seconds=int(
+                get("LOGIN_FAILURE_WINDOW_SECONDS", str(d.login_failure_window_seconds))
+            ),
+            login_hashing_slots=int(get("LOGIN_HASHING_SLOTS", str(d.login_hashing_slots))),
+            login_hashing_wait_seconds=float(
+                get("LOGIN_HASHING_WAIT_SECONDS", str(d.login_hashing_wait_seconds))
+            ),
+            login_hashing_queue=int(get("LOGIN_HASHING_QUEUE", str(d.login_hashing_queue))),
             cookie_secure=get("COOKIE_SECURE", "true").lower() not in ("0", "false", "no"),
             smtp_host=get("SMTP_HOST", d.smtp_host),
             smtp_port=int(get("SMTP_PORT", str(d.smtp_port))),

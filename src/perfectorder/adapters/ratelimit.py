@@ -23,6 +23,9 @@ return {allowed, tostring((1 - tokens) / rate)}
 class MemoryRateLimiter:
     """Per process: exact for one server process; with N processes a key may get N times the rate."""
 
+    # Keys can come from callers (client addresses): past this many, full buckets are forgotten.
+    MAX_KEYS = 100_000
+
     def __init__(self, rate_per_second: float, burst: int) -> None:
         self.rate, self.burst = rate_per_second, burst
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -32,6 +35,8 @@ class MemoryRateLimiter:
         """None when allowed, else the seconds to wait."""
         now = time.monotonic()
         with self._lock:
+            if len(self._buckets) >= self.MAX_KEYS and key not in self._buckets:
+                self._forget_full(now)
             tokens, stamp = self._buckets.get(key, (float(self.burst), now))
             tokens = min(self.burst, tokens + (now - stamp) * self.rate)
             if tokens >= 1:
@@ -39,6 +44,12 @@ class MemoryRateLimiter:
                 return None
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        # A full bucket is what an unseen key gets anyway, so forgetting it changes no answer.
+        full = [k for k, (t, s) in self._buckets.items() if t + (now - s) * self.rate >= self.burst]
+        for key in full:
+            del self._buckets[key]
 
 
 class RedisRateLimiter:

@@ -25,7 +25,6 @@ STATUS_BY_KIND = {
     "unavailable": 503,
     "unauthenticated": 401,
     "forbidden": 403,
-    "locked": 423,
     "rate_limited": 429,
 }
 CODE_BY_STATUS = {
@@ -101,7 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         status = STATUS_BY_KIND.get(exc.kind, 422)
         headers: dict[str, str] | None = None
-        if status in (423, 429, 503):
+        if status in (429, 503):
             headers = {"Retry-After": str(exc.details.get("retry_after_seconds", 1))}
         elif status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="perfectorder"'}

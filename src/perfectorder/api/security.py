@@ -104,6 +104,12 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
+def client_address(request: Request) -> str:
+    # The peer as the server sees it; behind a proxy, uvicorn's --forwarded-allow-ips decides
+    # whether X-Forwarded-For may replace it (never trusted from arbitrary peers).
+    return request.client.host if request.client else "unknown"
+
+
 def _unauthenticated() -> Unauthenticated:
     return Unauthenticated("unauthenticated", "send an API key as 'Authorization: Bearer po_...' or log in")
 

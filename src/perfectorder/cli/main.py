@@ -306,10 +306,71 @@ def users_create(
     console.print(f"user {username} created (id {user_id})")
 
 
+USERNAME = Annotated[str, typer.Argument(help="Login name, as in `users list`")]
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List dashboard users (never their password hashes)."""
+    table = Table("id", "username", "role", "disabled since")
+    for user in run(lambda a: access.list_users(a.services)):
+        disabled = f"{user.disabled_at:%Y-%m-%d %H:%M}" if user.disabled_at else ""
+        table.add_row(str(user.id), user.username, user.role, disabled)
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: USERNAME) -> None:
+    """Refuse the user's logins and end their sessions at once (`users enable` undoes it)."""
+    ended = run(lambda a: access.disable_user(a.services, username))
+    console.print(f"user {username} disabled; {ended} session(s) ended")
+
+
+@users_app.command("enable")
+def users_enable(username: USERNAME) -> None:
+    """Let a disabled user log in again."""
+    run(lambda a: access.enable_user(a.services, username))
+    console.print(f"user {username} enabled")
+
+
+@users_app.command("unlock")
+def users_unlock(username: USERNAME) -> None:
+    """Forget the failed logins at this name from every address, so no throttle holds it back."""
+    cleared = run(lambda a: access.unlock_user(a.services, username))
+    console.print(f"user {username} unlocked ({cleared} failed login(s) forgotten)")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: USERNAME,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 12 characters; asked for when not given",
+        ),
+    ],
+) -> None:
+    """Set a new password; ends the user's sessions and forgets failed logins."""
+    ended = run(
+        lambda a: access.reset_password(a.services, a.passwords, username=username, password=password)
+    )
+    console.print(f"password of {username} changed; {ended} session(s) ended")
+
+
+@users_app.command("revoke-sessions")
+def users_revoke_sessions(username: USERNAME) -> None:
+    """End every session of the user (they log in again)."""
+    ended = run(lambda a: access.revoke_sessions(a.services, username))
+    console.print(f"{ended} session(s) of {username} ended")
+
+
 @audit_app.command("tail")
 def audit_tail(limit: Annotated[int, typer.Option(min=1, max=500, help="How many entries")] = 20) -> None:
     """The newest state-changing calls: who, what, when, from where, outcome."""
-    table = Table("time", "actor", "role", "call", "status", "client")
+    table = Table("time", "actor", "role", "call", "status", "client", "outcome", "detail")
     for r in reversed(run(lambda a: access.audit_page(a.services, before_id=None, limit=limit))):
         e = r.entry
         table.add_row(
@@ -319,6 +380,8 @@ def audit_tail(limit: Annotated[int, typer.Option(min=1, max=500, help="How many
             f"{e.method} {e.path}",
             str(e.status_code),
             e.client,
+            e.outcome,
+            e.detail or "",
         )
     console.print(table)
 

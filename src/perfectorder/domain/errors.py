@@ -92,7 +92,19 @@ class Forbidden(DomainError):
     kind = "forbidden"
 
 
-class Locked(DomainError):
-    """Too many failed logins: wait before trying again (HTTP 423)."""
+class TooManyAttempts(DomainError):
+    """Too many tries from one place or at one name: wait `retry_after_seconds` (HTTP 429)."""
 
-    kind = "locked"
+    kind = "rate_limited"
+
+    def __init__(self, code: str, message: str, *, retry_after: float) -> None:
+        super().__init__(code, message, details={"retry_after_seconds": max(1, round(retry_after + 0.5))})
+
+
+class Busy(DomainError):
+    """This kind of work is at capacity just now; nothing was done: retry shortly (HTTP 503)."""
+
+    kind = "unavailable"
+
+    def __init__(self, code: str, message: str, *, retry_after: float) -> None:
+        super().__init__(code, message, details={"retry_after_seconds": max(1, round(retry_after + 0.5))})

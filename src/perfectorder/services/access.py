@@ -13,14 +13,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from perfectorder.domain.access import TENANT_ROLES, Principal, Role
-from perfectorder.domain.errors import Conflict, InvalidInput, Locked, NotFound, Unauthenticated
+from perfectorder.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from perfectorder.domain.values import Channel
 from perfectorder.services.context import ServiceContext, read, run_transaction
-from perfectorder.services.ports import ApiKeyRecord, AuditEntry, AuditRecord, PasswordHasher, UnitOfWork
+from perfectorder.services.ports import (
+    ApiKeyRecord,
+    AuditEntry,
+    AuditRecord,
+    PasswordHasher,
+    UnitOfWork,
+    UserRecord,
+)
 
 KEY_PREFIX = "po_"
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
 SESSION_LIFETIME = timedelta(hours=12)
 
 
@@ -131,9 +137,8 @@ def create_user(
     ctx: ServiceContext, hasher: PasswordHasher, *, username: str, password: str, role: Role
 ) -> int:
     if role not in STAFF:
-        raise _not_for_users()
-    if len(password) < 12:
-        raise InvalidInput("weak_password", "use a password of at least 12 characters", field="password")
+        raise not_for_users()
+    _check_password(password)
     if not username.strip():
         raise InvalidInput("username_required", "give the user a name", field="username")
     password_hash = hasher.hash(password)
@@ -152,61 +157,11 @@ def create_user(
 STAFF = frozenset(set(Role) - TENANT_ROLES)
 
 
-def _not_for_users() -> InvalidInput:
+def not_for_users() -> InvalidInput:
     return InvalidInput(
         "role_not_for_users",
         "dashboard users are staff (admin, operator or analyst); give a channel or a customer an API key",
         field="role",
-    )
-
-
-def login(ctx: ServiceContext, hasher: PasswordHasher, *, username: str, password: str) -> IssuedSession:
-    """Opens a session; after MAX_FAILED_LOGINS failures in a row the account locks for a while."""
-    now = ctx.clock.now()
-    user = read(ctx, lambda uow: uow.access.user_by_name(username.strip()))
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise _locked(user.locked_until, now)
-    # Verify even for unknown users so the answer time does not reveal which names exist.
-    valid = hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    if not valid:
-        if user is not None:
-            _record_failure(ctx, user.id, user.failed_logins + 1, now)
-        raise Unauthenticated("invalid_credentials", "wrong username or password")
-    assert user is not None
-    if Role(user.role) not in STAFF:
-        raise _not_for_users()
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    expires = now + SESSION_LIFETIME
-
-    def work(uow: UnitOfWork) -> None:
-        uow.access.reset_login_failures(user.id)
-        uow.access.add_session(digest(token), user.id, csrf, now, expires)
-
-    run_transaction(ctx, work)
-    return IssuedSession(
-        token, csrf, expires, Principal(name=user.username, role=Role(user.role), user_id=user.id)
-    )
-
-
-# An argon2 hash of a random password, so unknown users cost as much time as known ones.
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$UKSWBgWUfcExD1BO8qgRxg$1+y0vEnI8+cHpvlpuQIDxEccgUj/oVpSixImVlkut28"
-)
-
-
-def _record_failure(ctx: ServiceContext, user_id: int, failures: int, now: datetime) -> None:
-    locked_until = now + LOCKOUT if failures >= MAX_FAILED_LOGINS else None
-    run_transaction(ctx, lambda uow: uow.access.record_login_failure(user_id, locked_until))
-    if locked_until is not None:
-        raise _locked(locked_until, now)
-
-
-def _locked(until: datetime, now: datetime) -> Locked:
-    seconds = max(int((until - now).total_seconds()), 1)
-    return Locked(
-        "account_locked",
-        f"too many failed logins; try again in {seconds // 60 + 1} minutes",
-        details={"retry_after_seconds": seconds},
     )
 
 
@@ -217,10 +172,73 @@ def session_principal(ctx: ServiceContext, token: str) -> tuple[Principal, str]:
     if record is None or record.ended_at is not None or record.expires_at <= now:
         raise Unauthenticated("session_expired", "the session has ended; log in again")
     user = record.user
-    if Role(user.role) not in STAFF:
-        # A session has no channel or customer to scope it to, so it would see every tenant.
+    # A session has no channel or customer to scope it to, so a tenant's would see every tenant;
+    # a disabled user's sessions stop at once, whether or not `disable` could end them.
+    if Role(user.role) not in STAFF or user.disabled_at is not None:
         raise Unauthenticated("session_expired", "the session has ended; log in again")
     return Principal(name=user.username, role=Role(user.role), user_id=user.id), record.csrf_token
+
+
+def list_users(ctx: ServiceContext) -> list[UserRecord]:
+    return read(ctx, lambda uow: uow.access.users())
+
+
+def disable_user(ctx: ServiceContext, username: str) -> int:
+    """Refuses the user's logins and ends their sessions; returns how many sessions ended."""
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> int:
+        user = _user_named(uow, username)
+        uow.access.set_user_disabled(user.id, user.disabled_at or now)
+        return uow.access.end_user_sessions(user.id, now)
+
+    return run_transaction(ctx, work)
+
+
+def enable_user(ctx: ServiceContext, username: str) -> None:
+    run_transaction(ctx, lambda uow: uow.access.set_user_disabled(_user_named(uow, username).id, None))
+
+
+def unlock_user(ctx: ServiceContext, username: str) -> int:
+    """Forgets the failed logins at this name, from every address; returns how many."""
+    return run_transaction(
+        ctx, lambda uow: uow.access.clear_login_failures(_user_named(uow, username).username)
+    )
+
+
+def reset_password(ctx: ServiceContext, hasher: PasswordHasher, *, username: str, password: str) -> int:
+    """Sets a new password, ends every session and forgets failed logins; returns sessions ended."""
+    _check_password(password)
+    password_hash = hasher.hash(password)
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> int:
+        user = _user_named(uow, username)
+        uow.access.set_password(user.id, password_hash)
+        uow.access.clear_login_failures(user.username)
+        return uow.access.end_user_sessions(user.id, now)
+
+    return run_transaction(ctx, work)
+
+
+def revoke_sessions(ctx: ServiceContext, username: str) -> int:
+    now = ctx.clock.now()
+    return run_transaction(ctx, lambda uow: uow.access.end_user_sessions(_user_named(uow, username).id, now))
+
+
+def _user_named(uow: UnitOfWork, username: str) -> UserRecord:
+    user = uow.access.user_by_name(username.strip())
+    if user is None:
+        message = f"no user is named {username!r}; see `perfectorder users list`"
+        raise NotFound("user_not_found", message, field="username")
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "weak_password", f"use a password of at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
 
 
 def logout(ctx: ServiceContext, token: str) -> None:

@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from perfectorder.api.security import SESSION_COOKIE
+from perfectorder.api.errors import STATUS_BY_KIND
+from perfectorder.api.security import SESSION_COOKIE, client_address
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
 from perfectorder.metrics.perfect_order import COMPONENTS
 from perfectorder.metrics.rollup import rates_from_sums
 from perfectorder.services import access, board, verdicts
+from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext
 from perfectorder.web.charts import rate_line
 from perfectorder.web.common import Session, render, require, services_of
@@ -62,14 +64,20 @@ def login(
     application = request.app.state.application
     services = services_of(request)
     try:
-        issued = access.login(services, application.passwords, username=username, password=password)
-    except DomainError as e:
-        return render(
-            request,
-            "login.html",
-            {"next": _local(next), "error": e.message},
-            status_code=401 if e.kind != "locked" else 423,
+        issued = login_service.login(
+            services,
+            application.logins,
+            username=username,
+            password=password,
+            client=client_address(request),
+            via=request.url.path,
         )
+    except DomainError as e:
+        status = STATUS_BY_KIND[e.kind] if e.kind in ("rate_limited", "unavailable") else 401
+        page = render(request, "login.html", {"next": _local(next), "error": e.message}, status_code=status)
+        if "retry_after_seconds" in e.details:
+            page.headers["Retry-After"] = str(e.details["retry_after_seconds"])
+        return page
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -334,6 +334,20 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+)
+
+# One row per failed login, kept for the throttle's window: a sliding count per name, and per name
+# from one client, that every server process sees and `users unlock` can clear.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False),
+    Column("client", String(100), nullable=False),
+    Column("failed_at", UtcDateTime(), nullable=False),
+    Index("ix_login_failures_username_failed_at", "username", "failed_at"),
+    Index("ix_login_failures_failed_at", "failed_at"),
 )
 
 sessions = Table(
@@ -359,6 +373,7 @@ audit_log = Table(
     Column("status_code", Integer, nullable=False),
     Column("client", String(100), nullable=False, server_default=""),
     Column("outcome", String(50), nullable=False),
+    Column("detail", String(200), nullable=True),
     Index("ix_audit_log_occurred_at", "occurred_at"),
 )
 

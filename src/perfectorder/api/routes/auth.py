@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from perfectorder.api.deps import Services
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import In
-from perfectorder.api.security import SESSION_COOKIE, authenticate
+from perfectorder.api.security import SESSION_COOKIE, authenticate, client_address
 from perfectorder.domain.access import Principal
 from perfectorder.services import access
+from perfectorder.services import login as login_service
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 PUBLIC = {"x-permission": "public"}
@@ -46,11 +47,20 @@ class SessionPublic(BaseModel):
     response_model=SessionPublic,
     operation_id="login",
     openapi_extra=PUBLIC,
-    responses=error_responses(401, 413, 422, 423),
+    responses=error_responses(401, 413, 422, 429, 503),
 )
 def login(body: LoginRequest, request: Request, services: Services) -> JSONResponse:
+    """Wrong password, unknown name or disabled user: the same 401. Too many attempts from this
+    address, or failures at this name: 429 with Retry-After. Too many logins at once: 503."""
     application = request.app.state.application
-    issued = access.login(services, application.passwords, username=body.username, password=body.password)
+    issued = login_service.login(
+        services,
+        application.logins,
+        username=body.username,
+        password=body.password,
+        client=client_address(request),
+        via=request.url.path,
+    )
     payload = SessionPublic(
         csrf_token=issued.csrf_token, expires_at=issued.expires_at, user=_who(issued.principal)
     )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
@@ -18,11 +18,12 @@ from perfectorder.services.ports import (
     ApiKeyRecord,
     AuditEntry,
     AuditRecord,
+    LoginFailure,
     SessionRecord,
     UserRecord,
 )
 
-k, u, s, a = t.api_keys, t.users, t.sessions, t.audit_log
+k, u, s, a, lf = t.api_keys, t.users, t.sessions, t.audit_log, t.login_failures
 log = logging.getLogger("perfectorder.audit")
 # Built once, executed with parameters: one of these runs for every request with a new API key.
 _KEY_BY_PREFIX = select(k).where(k.c.prefix == bindparam("prefix"))
@@ -197,15 +198,41 @@ class SqlAccessRepository:
         row = self._conn.execute(select(u).where(u.c.username == username)).first()
         return _user(row) if row is not None else None
 
-    def record_login_failure(self, user_id: int, locked_until: datetime | None) -> None:
-        self._conn.execute(
-            update(u)
-            .where(u.c.id == user_id)
-            .values(failed_logins=u.c.failed_logins + 1, locked_until=locked_until)
-        )
+    def users(self) -> list[UserRecord]:
+        return [_user(row) for row in self._conn.execute(select(u).order_by(u.c.id))]
 
-    def reset_login_failures(self, user_id: int) -> None:
-        self._conn.execute(update(u).where(u.c.id == user_id).values(failed_logins=0, locked_until=None))
+    def set_user_disabled(self, user_id: int, at: datetime | None) -> None:
+        self._conn.execute(update(u).where(u.c.id == user_id).values(disabled_at=at))
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        self._conn.execute(update(u).where(u.c.id == user_id).values(password_hash=password_hash))
+
+    def end_user_sessions(self, user_id: int, at: datetime) -> int:
+        stmt = update(s).where((s.c.user_id == user_id) & s.c.ended_at.is_(None)).values(ended_at=at)
+        return self._conn.execute(stmt).rowcount
+
+    def add_login_failure(self, username: str, client: str, at: datetime) -> None:
+        self._conn.execute(insert(lf).values(username=username[:100], client=client[:100], failed_at=at))
+
+    def login_failures(self, username: str, *, since: datetime) -> list[LoginFailure]:
+        stmt = (
+            select(lf.c.client, lf.c.failed_at)
+            .where((lf.c.username == username[:100]) & (lf.c.failed_at > since))
+            .order_by(lf.c.failed_at)
+        )
+        return [LoginFailure(row.client, row.failed_at) for row in self._conn.execute(stmt)]
+
+    def clear_login_failures(self, username: str, *, client: str | None = None) -> int:
+        where = lf.c.username == username[:100]
+        if client is not None:
+            where &= lf.c.client == client[:100]
+        return self._conn.execute(delete(lf).where(where)).rowcount
+
+    def forget_login_failures(self, *, before: datetime) -> None:
+        self._conn.execute(delete(lf).where(lf.c.failed_at <= before))
+
+    def add_login_audit(self, entry: AuditEntry) -> None:
+        self._conn.execute(insert(a).values(**_audit_row(entry), detail=(entry.detail or "")[:200] or None))
 
     def add_session(
         self, token_hash: str, user_id: int, csrf_token: str, created_at: datetime, expires_at: datetime
@@ -247,7 +274,15 @@ class SqlAccessRepository:
             AuditRecord(
                 r.id,
                 AuditEntry(
-                    r.occurred_at, r.actor, r.role, r.method, r.path, r.status_code, r.client, r.outcome
+                    r.occurred_at,
+                    r.actor,
+                    r.role,
+                    r.method,
+                    r.path,
+                    r.status_code,
+                    r.client,
+                    r.outcome,
+                    r.detail,
                 ),
             )
             for r in self._conn.execute(stmt)
@@ -270,4 +305,12 @@ def _key(row: Any) -> ApiKeyRecord:
 
 
 def _user(row: Any) -> UserRecord:
-    return UserRecord(row.id, row.username, row.password_hash, row.role, row.failed_logins, row.locked_until)
+    return UserRecord(
+        row.id,
+        row.username,
+        row.password_hash,
+        row.role,
+        row.failed_logins,
+        row.locked_until,
+        row.disabled_at,
+    )
