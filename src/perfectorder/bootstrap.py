@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -16,14 +17,16 @@ from perfectorder.adapters.nats_relay import NatsRelay
 from perfectorder.adapters.passwords import Argon2PasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from perfectorder.adapters.templates import JinjaEmailRenderer
-from perfectorder.adapters.webhooks import HttpWebhookPoster
+from perfectorder.adapters.webhooks import HttpWebhookPoster, resolve_host
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
+from perfectorder.domain.webhook_urls import WebhookAllowList
 from perfectorder.services.context import ServiceContext
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.ports import Clock, PasswordHasher
+from perfectorder.services.webhook_targets import Resolver, WebhookGuard
 
 
 class RateLimiter(Protocol):
@@ -42,7 +45,8 @@ class Application:
         self.engine.dispose()
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Application:
+def build(settings: Settings, *, clock: Clock | None = None, resolver: Resolver | None = None) -> Application:
+    """`resolver` replaces DNS for webhook hosts (tests); by default the system's resolver."""
     engine = build_engine(settings)
     factory = SqlAlchemyUnitOfWorkFactory(engine, max_concurrent_writers=settings.max_concurrent_writers)
     context = ServiceContext(
@@ -59,6 +63,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Application:
         retry_attempts=settings.retry_attempts,
         capture_at_shipment=settings.capture_at == "shipment",
         page_size_limit=settings.page_size_limit,
+        webhook_guard=WebhookGuard(WebhookAllowList.parse(settings.webhook_allow), resolver or resolve_host),
+        webhook_secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
     )
     limiter: RateLimiter
     if settings.redis_url:
@@ -85,7 +91,7 @@ def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:
     return Dispatcher(
         application.services,
         mailer,
-        HttpWebhookPoster(),
+        HttpWebhookPoster(application.services.webhook_guard),
         JinjaEmailRenderer(s.template_dir),
         relay,
         DispatchPolicy(storefront_url=s.storefront_url),
