@@ -18,8 +18,7 @@ from tests.factories import order_payload
 from tests.receivers import Receiver, smtp_server, webhook_receiver
 
 
-@pytest.fixture
-def application(database_url, clock):
+def loopback_webhooks_application(database_url, clock):
     """The sample store, allowed to send webhooks to the loopback receivers of tests/receivers.py."""
     application = make_application(database_url, clock, webhook_allow=("127.0.0.1",))
     load_sample_store(application.services)
@@ -27,6 +26,11 @@ def application(database_url, clock):
         yield application
     finally:
         application.close()
+
+
+@pytest.fixture
+def application(database_url, clock):
+    yield from loopback_webhooks_application(database_url, clock)
 
 
 @pytest.fixture
