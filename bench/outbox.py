@@ -61,6 +61,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "po_bench_outbox"
 IDLE_SECONDS = 0.05
 DRAIN_TIMEOUT = 300.0
+# The receiver listens on loopback, which webhooks refuse unless the operator allows it.
+LOCAL_RECEIVER = "127.0.0.1"
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 
@@ -266,7 +268,7 @@ class Running:
 @contextmanager
 def worker_processes(url: str, count: int) -> Iterator[Running]:
     """`perfectorder worker` processes, returned once each has said it is running."""
-    env = {**os.environ, "PERFECTORDER_DATABASE_URL": url}
+    env = {**os.environ, "PERFECTORDER_DATABASE_URL": url, "PERFECTORDER_WEBHOOK_ALLOW": LOCAL_RECEIVER}
     logs: list[IO[str]] = []
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -411,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     opts = parse_options(argv)
     results: list[Result] = []
     with bench_database(opts) as url, receiver_process() as hook_url:
-        application = build(Settings(database_url=url))
+        application = build(Settings(database_url=url, webhook_allow=(LOCAL_RECEIVER,)))
         try:
             upgrade(application.engine)
             subscription_id = dispatch.subscribe(

@@ -72,11 +72,18 @@ class Receiver:
     in_flight: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay_seconds: float = 0.0
+    # Answers 307 to this URL instead of accepting, to see that the sender does not follow.
+    redirect_to: str | None = None
+    # Every request as it arrived: its headers and body.
+    raw: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
     def accept(self, headers: Any, body: bytes) -> int:
         message_id = headers.get("webhook-id", "")
         with self.lock:
             self.requests += 1
+            self.raw.append(({k.lower(): v for k, v in headers.items()}, body))
+            if self.redirect_to is not None:
+                return 307
             self.in_flight[message_id] = self.in_flight.get(message_id, 0) + 1
             self.max_concurrent_same_id = max(self.max_concurrent_same_id, self.in_flight[message_id])
             failing = self.always_fail or self.requests <= self.fail_first
@@ -109,6 +116,8 @@ def webhook_receiver(receiver: Receiver) -> Iterator[str]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             self.send_response(receiver.accept(self.headers, body))
+            if receiver.redirect_to is not None:
+                self.send_header("location", receiver.redirect_to)
             self.send_header("content-length", "0")
             self.end_headers()
 

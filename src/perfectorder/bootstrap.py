@@ -17,15 +17,17 @@ from perfectorder.adapters.nats_relay import NatsRelay
 from perfectorder.adapters.passwords import Argon2PasswordHasher, BoundedPasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from perfectorder.adapters.templates import JinjaEmailRenderer
-from perfectorder.adapters.webhooks import HttpWebhookPoster
+from perfectorder.adapters.webhooks import HttpWebhookPoster, resolve_host
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
+from perfectorder.domain.webhook_urls import WebhookAllowList
 from perfectorder.services.context import ServiceContext
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.login import LoginPolicy, Logins
 from perfectorder.services.ports import Clock, PasswordHasher
+from perfectorder.services.webhook_targets import Resolver, WebhookGuard
 
 
 class RateLimiter(Protocol):
@@ -46,10 +48,15 @@ class Application:
 
 
 def build(
-    settings: Settings, *, clock: Clock | None = None, passwords: PasswordHasher | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    passwords: PasswordHasher | None = None,
+    resolver: Resolver | None = None,
 ) -> Application:
     """`passwords` replaces the argon2 hasher (tests pass a cheaper or an instrumented one); it is
-    bounded by the same gate either way."""
+    bounded by the same gate either way. `resolver` replaces DNS for webhook hosts (tests); by
+    default the system's resolver."""
     engine = build_engine(settings)
     factory = SqlAlchemyUnitOfWorkFactory(engine, max_concurrent_writers=settings.max_concurrent_writers)
     context = ServiceContext(
@@ -66,6 +73,8 @@ def build(
         retry_attempts=settings.retry_attempts,
         capture_at_shipment=settings.capture_at == "shipment",
         page_size_limit=settings.page_size_limit,
+        webhook_guard=WebhookGuard(WebhookAllowList.parse(settings.webhook_allow), resolver or resolve_host),
+        webhook_secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
     hasher = BoundedPasswordHasher(
@@ -107,7 +116,7 @@ def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:
     return Dispatcher(
         application.services,
         mailer,
-        HttpWebhookPoster(),
+        HttpWebhookPoster(application.services.webhook_guard),
         JinjaEmailRenderer(s.template_dir),
         relay,
         DispatchPolicy(storefront_url=s.storefront_url),

@@ -65,6 +65,11 @@ class Settings:
     template_dir: str | None = None
     nats_url: str | None = None
     storefront_url: str = "http://127.0.0.1:8000"
+    # Webhook receivers allowed although not public (hosts, addresses or CIDRs), for local
+    # receivers and tests; everything else must be a public address.
+    webhook_allow: tuple[str, ...] = ()
+    # Hours a rotated-out webhook secret still signs deliveries, next to the new one.
+    webhook_secret_grace_hours: float = 24.0
     # Only for data that can be generated again (the simulator): commits skip the fsync on SQLite.
     bulk_writes: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -134,6 +139,10 @@ class Settings:
             template_dir=get("TEMPLATE_DIR", "") or None,
             nats_url=get("NATS_URL", "") or None,
             storefront_url=get("STOREFRONT_URL", d.storefront_url),
+            webhook_allow=tuple(h.strip() for h in get("WEBHOOK_ALLOW", "").split(",") if h.strip()),
+            webhook_secret_grace_hours=float(
+                get("WEBHOOK_SECRET_GRACE_HOURS", str(d.webhook_secret_grace_hours))
+            ),
         )
 
 

@@ -24,6 +24,7 @@ SAMPLE_VALUES = {
     "package_id": "1",
     "return_id": "1",
     "line_no": "1",
+    "subscription_id": "1",
 }
 
 

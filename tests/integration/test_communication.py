@@ -10,10 +10,27 @@ from perfectorder.adapters.email import SmtpMailer
 from perfectorder.adapters.templates import JinjaEmailRenderer
 from perfectorder.adapters.webhooks import HttpWebhookPoster, new_secret, verify
 from perfectorder.domain.notifications import EmailKind, SentMessage, communication_verdict
+from perfectorder.sample_data import load_sample_store
 from perfectorder.services import dispatch
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
+from tests.conftest import make_application
 from tests.factories import order_payload
 from tests.receivers import Receiver, smtp_server, webhook_receiver
+
+
+def loopback_webhooks_application(database_url, clock):
+    """The sample store, allowed to send webhooks to the loopback receivers of tests/receivers.py."""
+    application = make_application(database_url, clock, webhook_allow=("127.0.0.1",))
+    load_sample_store(application.services)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+@pytest.fixture
+def application(database_url, clock):
+    yield from loopback_webhooks_application(database_url, clock)
 
 
 @pytest.fixture
@@ -26,7 +43,7 @@ def dispatcher(application, port, **policy) -> Dispatcher:
     return Dispatcher(
         application.services,
         SmtpMailer(host="127.0.0.1", port=port, sender="shop@example.org"),
-        HttpWebhookPoster(timeout_seconds=5),
+        HttpWebhookPoster(application.services.webhook_guard, timeout_seconds=5),
         JinjaEmailRenderer(),
         policy=DispatchPolicy(base_delay=timedelta(seconds=1), **policy),
         worker="test",

@@ -38,6 +38,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ORDERS = 60  # each order queues 5 events (-> 5 webhooks after fan-out) and 1 confirmation email
 KILL_AFTER_WEBHOOKS = 100
 WEBHOOKS = 300
+# The receivers in tests/receivers.py listen on loopback, which webhooks refuse unless allowed.
+LOCAL_RECEIVERS = ("127.0.0.1",)
 
 
 def wait_for(condition: Callable[[], bool], *, seconds: float, what: str, step: float = 0.02) -> None:
@@ -56,6 +58,7 @@ class WorkerProcess:
         env = {
             **os.environ,
             "PERFECTORDER_DATABASE_URL": database_url,
+            "PERFECTORDER_WEBHOOK_ALLOW": ",".join(LOCAL_RECEIVERS),
             "PERFECTORDER_SMTP_HOST": "127.0.0.1",
             "PERFECTORDER_SMTP_PORT": str(smtp_port),
         }
@@ -136,7 +139,7 @@ def drained(application: Application, worker: WorkerProcess) -> bool:
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(postgres_url, clock):
-    application = make_application(postgres_url, clock)
+    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     receiver = Receiver(delay_seconds=0.02)
     try:
         load_sample_store(application.services)
@@ -206,7 +209,7 @@ def dispatcher(application: Application, name: str, *, batch: int) -> Dispatcher
     return Dispatcher(
         application.services,
         SmtpMailer(host="127.0.0.1", port=9, sender="shop@example.org"),  # no emails in this test
-        HttpWebhookPoster(timeout_seconds=5),
+        HttpWebhookPoster(application.services.webhook_guard, timeout_seconds=5),
         JinjaEmailRenderer(),
         policy=DispatchPolicy(batch=batch),
         worker=name,
@@ -214,7 +217,7 @@ def dispatcher(application: Application, name: str, *, batch: int) -> Dispatcher
 
 
 def test_two_dispatchers_on_postgresql_never_send_the_same_message_at_once(postgres_url, clock):
-    application = make_application(postgres_url, clock)
+    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     secret = new_secret()
     receiver = Receiver(secret=secret, delay_seconds=0.01)
     try:
@@ -258,7 +261,7 @@ def test_two_dispatchers_on_postgresql_never_send_the_same_message_at_once(postg
 
 
 def test_an_event_fanned_out_again_after_a_crash_does_not_kill_the_worker(postgres_url, clock):
-    application = make_application(postgres_url, clock)
+    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     try:
         dispatch.subscribe(
             application.services, url="http://127.0.0.1:9/hooks", event_types=["*"], secret=new_secret()

@@ -10,9 +10,16 @@ from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
 from tests.conftest import api_key
 from tests.factories import order_payload
-from tests.integration.test_communication import dispatcher, drain, smtp  # noqa: F401 - smtp is a fixture
+from tests.integration.test_communication import (  # noqa: F401 - smtp is a fixture
+    dispatcher,
+    drain,
+    loopback_webhooks_application,
+    smtp,
+)
 
 B2B_EMAIL = "purchasing@hotel-aurora.example"
+# An ERP's webhook receiver that is down (the discard port): its deliveries fail.
+ERP_HOOKS = "http://127.0.0.1:9/hooks/po"
 ELSEWHERE = {
     "name": "Pickup Point 12",
     "line1": "Hafenstrasse 3",
@@ -21,6 +28,11 @@ ELSEWHERE = {
     "country": "DE",
     "timezone": "Europe/Berlin",
 }
+
+
+@pytest.fixture
+def application(database_url, clock):
+    yield from loopback_webhooks_application(database_url, clock)
 
 
 @pytest.fixture
@@ -110,10 +122,8 @@ def test_a_channel_sees_what_happened_to_its_order_but_not_who_of_our_staff_did_
     smtp,  # noqa: F811 - the SMTP fixture imported above
     clock,
 ):
-    client.post(
-        "/api/v1/webhook-subscriptions",
-        json={"url": "https://erp.example.com/hooks/po", "event_types": ["*"]},
-    )
+    subscribed = client.post("/api/v1/webhook-subscriptions", json={"url": ERP_HOOKS, "event_types": ["*"]})
+    assert subscribed.status_code == 201, subscribed.text
     order = marketplace.post(
         "/api/v1/orders", json=order_payload(channel="marketplace", payment={"method": "cash_on_delivery"})
     ).json()
@@ -134,7 +144,7 @@ def test_a_channel_sees_what_happened_to_its_order_but_not_who_of_our_staff_did_
     their_messages = marketplace.get(f"/api/v1/orders/{order['id']}/messages").json()
     our_messages = client.get(f"/api/v1/orders/{order['id']}/messages").json()
     assert {m["channel"] for m in their_messages} == {"email"}
-    assert "https://erp.example.com/hooks/po" not in str(their_messages)
+    assert ERP_HOOKS not in str(their_messages)
     assert {m["channel"] for m in our_messages} == {"email", "webhook"}
 
 

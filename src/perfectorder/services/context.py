@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -15,6 +16,7 @@ from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.errors import Conflict
 from perfectorder.domain.verification import Limits
 from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
+from perfectorder.services.webhook_targets import WebhookGuard
 
 T = TypeVar("T")
 
@@ -45,6 +47,9 @@ class ServiceContext:
     retry_attempts: int = 8
     page_size_limit: int = 200
     capture_at_shipment: bool = True
+    webhook_guard: WebhookGuard = field(default_factory=WebhookGuard)
+    # How long deliveries are signed with a subscription's previous secret too, after a rotation.
+    webhook_secret_grace: timedelta = timedelta(hours=24)
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

@@ -21,6 +21,7 @@ from perfectorder.domain.access import SYSTEM
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.outbox_ports import (
     DeliveryFailed,
+    DeliveryRefused,
     Email,
     EmailRenderer,
     EventRelay,
@@ -148,6 +149,8 @@ class Dispatcher:
     def _handle(self, message: MessageRecord) -> None:
         try:
             recipient = self._send(message)
+        except DeliveryRefused as failure:
+            self._failed(message, str(failure), final=True)
         except DeliveryFailed as failure:
             self._failed(message, str(failure))
         except Exception as failure:  # noqa: BLE001 - one bad message must never stop the worker
@@ -170,16 +173,17 @@ class Dispatcher:
             ),
             None,
         )
-        if subscription is None or not subscription.active:
-            raise DeliveryFailed("the subscription was removed or disabled")
+        if subscription is None:
+            raise DeliveryRefused("the subscription was deleted")
+        if not subscription.active:
+            raise DeliveryFailed("the subscription is disabled")
         body = json.dumps(
             {"type": message.topic, "timestamp": message.created_at.isoformat(), "data": message.payload},
             sort_keys=True,
         ).encode()
+        secrets = subscription.signing_secrets(self.ctx.clock.now())
         try:
-            self.webhooks.post(
-                subscription.url, subscription.secret, message_id=message.message_id, body=body
-            )
+            self.webhooks.post(subscription.url, secrets, message_id=message.message_id, body=body)
         except DeliveryFailed:
             self._subscription_result(subscription.id, ok=False)
             raise
@@ -233,10 +237,11 @@ class Dispatcher:
             self.ctx, lambda uow: uow.outbox.delivered_to([(message.id, recipient, now)], worker=self.worker)
         )
 
-    def _failed(self, message: MessageRecord, error: str) -> None:
+    def _failed(self, message: MessageRecord, error: str, *, final: bool = False) -> None:
         now = self.ctx.clock.now()
         attempts = message.attempts + 1
-        retry_at = None if attempts >= self.policy.max_attempts else now + self._backoff(attempts)
+        given_up = final or attempts >= self.policy.max_attempts
+        retry_at = None if given_up else now + self._backoff(attempts)
 
         def work(uow: UnitOfWork) -> None:
             uow.outbox.record_attempt(message.id, at=now, ok=False, error=error, worker=self.worker)
@@ -338,10 +343,12 @@ def new_webhook_secret() -> str:
 
 
 def subscribe(ctx: ServiceContext, *, url: str, event_types: list[str], secret: str) -> int:
+    """Refuses a URL whose host is, or resolves to, anything but public addresses (or one the
+    operator allows): a name that does not resolve is refused too, so the caller learns of a typo
+    now rather than from dead letters. The sender checks again before every delivery."""
     from perfectorder.domain.errors import InvalidInput
 
-    if not url.startswith(("http://", "https://")):
-        raise InvalidInput("invalid_url", "a webhook URL starts with http:// or https://", field="url")
+    ctx.webhook_guard.check(url)
     if not event_types:
         raise InvalidInput(
             "no_event_types", "name the events to receive, or '*' for all", field="event_types"
@@ -354,3 +361,31 @@ def subscribe(ctx: ServiceContext, *, url: str, event_types: list[str], secret: 
 
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
     return read(ctx, lambda uow: uow.outbox.subscriptions())
+
+
+def unsubscribe(ctx: ServiceContext, subscription_id: int) -> None:
+    """Deletes the subscription; what it has not yet been sent goes to the dead letters."""
+    if not run_transaction(ctx, lambda uow: uow.outbox.remove_subscription(subscription_id)):
+        raise _no_subscription(subscription_id)
+
+
+def rotate_secret(ctx: ServiceContext, subscription_id: int, *, secret: str) -> datetime:
+    """Replaces the signing secret; deliveries carry a signature with the previous one too until
+    the returned time, so receivers can switch without missing a delivery."""
+    until = ctx.clock.now() + ctx.webhook_secret_grace
+
+    def work(uow: UnitOfWork) -> bool:
+        return uow.outbox.rotate_secret(subscription_id, secret=secret, previous_until=until)
+
+    if not run_transaction(ctx, work):
+        raise _no_subscription(subscription_id)
+    return until
+
+
+def _no_subscription(subscription_id: int) -> Exception:
+    from perfectorder.domain.errors import NotFound
+
+    return NotFound(
+        "webhook_subscription_not_found",
+        f"there is no webhook subscription {subscription_id}; GET /api/v1/webhook-subscriptions lists them",
+    )

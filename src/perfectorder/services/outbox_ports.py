@@ -47,9 +47,17 @@ class Subscription:
     active: bool
     consecutive_failures: int
     created_at: datetime
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
 
     def wants(self, topic: str) -> bool:
         return self.active and ("*" in self.event_types or topic in self.event_types)
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The current secret, and the previous one while its grace period lasts."""
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class OutboxRepository(Protocol):
@@ -74,6 +82,15 @@ class OutboxRepository(Protocol):
     def retry(self, outbox_id: int, *, at: datetime) -> bool: ...
     def add_subscription(self, *, url: str, secret: str, event_types: Sequence[str], at: datetime) -> int: ...
     def subscriptions(self) -> list[Subscription]: ...
+    def remove_subscription(self, subscription_id: int) -> bool:
+        """Deletes it and dead-letters its undelivered messages; False when there is none."""
+        ...
+
+    def rotate_secret(self, subscription_id: int, *, secret: str, previous_until: datetime) -> bool:
+        """The current secret becomes the previous one until `previous_until`; False when there
+        is no such subscription."""
+        ...
+
     def subscription_result(
         self, subscription_id: int, *, ok: bool, disable_after: int, at: datetime
     ) -> bool: ...
@@ -81,6 +98,11 @@ class OutboxRepository(Protocol):
 
 class DeliveryFailed(Exception):
     """A send that did not reach its receiver; it will be retried with backoff."""
+
+
+class DeliveryRefused(DeliveryFailed):
+    """A send we would not make (the receiver's address is not allowed, its subscription is gone):
+    retrying cannot change that, so the message goes to the dead letters at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +119,9 @@ class Mailer(Protocol):
 
 
 class WebhookPoster(Protocol):
-    def post(self, url: str, secret: str, *, message_id: str, body: bytes) -> None: ...
+    def post(self, url: str, secrets: Sequence[str], *, message_id: str, body: bytes) -> None:
+        """Signs with every secret given (the current one first) and sends."""
+        ...
 
 
 class EmailRenderer(Protocol):

@@ -9,7 +9,7 @@ import heapq
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,7 +86,7 @@ class Mailboxes:
 
 
 class NoWebhooks:
-    def post(self, url: str, secret: str, *, message_id: str, body: bytes) -> None:
+    def post(self, url: str, secrets: Sequence[str], *, message_id: str, body: bytes) -> None:
         raise DeliveryFailed("the simulated store has no webhook subscribers")
 
 

@@ -580,6 +580,9 @@ webhook_subscriptions = Table(
     Column("id", Integer, primary_key=True),
     Column("url", String(500), nullable=False),
     Column("secret", String(100), nullable=False),
+    # After a rotation deliveries are signed with the previous secret too, until the grace ends.
+    Column("previous_secret", String(100), nullable=True),
+    Column("previous_secret_until", UtcDateTime(), nullable=True),
     Column("event_types", JSON, nullable=False),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("consecutive_failures", Integer, nullable=False, server_default="0"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from perfectorder.api.deps import MAX_ID, OrdersReader, Services, WebhookManager
@@ -46,6 +46,17 @@ class SubscriptionCreated(SubscriptionPublic):
     secret: str = Field(description="whsec_... signing secret; shown once")
 
 
+class SecretRotated(BaseModel):
+    id: int
+    secret: str = Field(description="The new whsec_... signing secret; shown once")
+    previous_secret_valid_until: datetime = Field(
+        description="Until then deliveries carry a signature with the previous secret too"
+    )
+
+
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
 @router.get(
     "/orders/{order_id}/messages",
     response_model=list[MessagePublic],
@@ -80,7 +91,8 @@ def messages(
     responses=error_responses(413, 422, 503),
 )
 def subscribe(body: SubscriptionCreate, services: Services, _caller: WebhookManager) -> SubscriptionCreated:
-    """Subscribe a URL to events; deliveries are signed with the Standard Webhooks scheme."""
+    """Subscribe a URL to events; deliveries are signed with the Standard Webhooks scheme. The URL
+    must be http(s) to a public address (422 webhook_url_not_allowed otherwise)."""
     secret = dispatch.new_webhook_secret()
     subscription_id = dispatch.subscribe(services, url=body.url, event_types=body.event_types, secret=secret)
     found = next(s for s in dispatch.subscriptions(services) if s.id == subscription_id)
@@ -112,3 +124,30 @@ def list_subscriptions(services: Services, _caller: WebhookManager) -> list[Subs
         )
         for s in dispatch.subscriptions(services)
     ]
+
+
+@router.delete(
+    "/webhook-subscriptions/{subscription_id}",
+    status_code=204,
+    operation_id="delete_webhook_subscription",
+    responses=error_responses(404, 422, 503),
+)
+def unsubscribe(subscription_id: SubscriptionId, services: Services, _caller: WebhookManager) -> Response:
+    """Delete a subscription: nothing more is sent to it, and its undelivered messages go dead."""
+    dispatch.unsubscribe(services, subscription_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/webhook-subscriptions/{subscription_id}/rotate-secret",
+    response_model=SecretRotated,
+    operation_id="rotate_webhook_secret",
+    responses=error_responses(404, 413, 422, 503),
+)
+def rotate_secret(
+    subscription_id: SubscriptionId, services: Services, _caller: WebhookManager
+) -> SecretRotated:
+    """A new signing secret, shown once; the previous one keeps signing too for a grace period."""
+    secret = dispatch.new_webhook_secret()
+    until = dispatch.rotate_secret(services, subscription_id, secret=secret)
+    return SecretRotated(id=subscription_id, secret=secret, previous_secret_valid_until=until)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, and_, bindparam, delete, insert, or_, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
@@ -162,10 +162,37 @@ class SqlOutboxRepository:
     def subscriptions(self) -> list[Subscription]:
         return [
             Subscription(
-                r.id, r.url, r.secret, tuple(r.event_types), r.active, r.consecutive_failures, r.created_at
+                r.id,
+                r.url,
+                r.secret,
+                tuple(r.event_types),
+                r.active,
+                r.consecutive_failures,
+                r.created_at,
+                r.previous_secret,
+                r.previous_secret_until,
             )
             for r in self._conn.execute(_SUBSCRIPTIONS)
         ]
+
+    def remove_subscription(self, subscription_id: int) -> bool:
+        if self._conn.execute(delete(sub).where(sub.c.id == subscription_id)).rowcount != 1:
+            return False
+        # A message a worker holds right now is refused when it reads the subscription to send.
+        self._conn.execute(
+            update(ob)
+            .where((ob.c.subscription_id == subscription_id) & (ob.c.status == "pending"))
+            .values(status="dead", last_error="the subscription was deleted", locked_until=None)
+        )
+        return True
+
+    def rotate_secret(self, subscription_id: int, *, secret: str, previous_until: datetime) -> bool:
+        stmt = (
+            update(sub)
+            .where(sub.c.id == subscription_id)
+            .values(previous_secret=sub.c.secret, previous_secret_until=previous_until, secret=secret)
+        )
+        return self._conn.execute(stmt).rowcount == 1
 
     def subscription_result(
         self, subscription_id: int, *, ok: bool, disable_after: int, at: datetime
