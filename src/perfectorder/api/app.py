@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 import perfectorder
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from perfectorder.api import docs
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
 from perfectorder.api.middleware import ApiMetrics, AuditTrail, BodySizeLimit, RequestMetrics, SecurityHeaders
 from perfectorder.api.routes import (
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         version=perfectorder.__version__,
         description="Order management that measures how often each order is perfect.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.application = application
     app.state.services = application.services
@@ -86,6 +89,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         app.include_router(module.router)
     for page_module in (web_routes, web_orders, web_operations):
         app.include_router(page_module.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
     app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
