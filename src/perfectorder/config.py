@@ -39,6 +39,14 @@ class Settings:
     # leaves) or "manual" (POST /orders/{id}/payments/capture).
     capture_at: str = "shipment"
     page_size_limit: int = 200
+    # `perfectorder serve` against slow clients: seconds to receive a request's head (line and
+    # headers), then its body, before the connection is dropped (408 when something was received);
+    # seconds an idle connection is kept between requests; and connections per process beyond
+    # which requests are answered 503 at once.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_connections: int = 1000
     # Per API key; generous by default, an integration that loops by mistake still gets stopped.
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
@@ -109,6 +117,10 @@ class Settings:
             request_timeout=float(get("REQUEST_TIMEOUT", str(d.request_timeout))),
             max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
             retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
+            header_timeout=float(get("HEADER_TIMEOUT", str(d.header_timeout))),
+            body_timeout=float(get("BODY_TIMEOUT", str(d.body_timeout))),
+            keep_alive_timeout=int(get("KEEP_ALIVE_TIMEOUT", str(d.keep_alive_timeout))),
+            max_connections=int(get("MAX_CONNECTIONS", str(d.max_connections))),
             capture_at=_capture_at(get("CAPTURE_AT", d.capture_at)),
             rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),

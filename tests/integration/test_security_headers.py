@@ -3,6 +3,8 @@ data is never kept by a cache."""
 
 from __future__ import annotations
 
+import re
+
 
 def test_dashboard_pages_carry_a_content_security_policy_and_refuse_framing(anonymous):
     page = anonymous.get("/login")
@@ -28,8 +30,21 @@ def test_api_answers_with_personal_data_are_not_cached_and_not_sniffed(client):
     assert "content-security-policy" not in answer.headers  # JSON, not a page
 
 
-def test_our_static_assets_stay_cacheable_and_the_api_docs_keep_working(anonymous):
+def test_our_static_assets_stay_cacheable(anonymous):
     script = anonymous.get("/static/app.js")
     assert script.status_code == 200 and script.headers.get("cache-control") != "no-store"
-    docs = anonymous.get("/docs")
-    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+
+
+def test_the_api_docs_load_every_asset_from_us_under_a_policy_without_inline_script(anonymous):
+    for page in ("/docs", "/redoc"):
+        answer = anonymous.get(page)
+        assert answer.status_code == 200
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "default-src 'self';" in policy, page
+        sources = re.findall(r'(?:src|href)="([^"]*)"', answer.text)
+        assert sources and all(s.startswith("/") for s in sources), (page, sources)
+        for source in sources:
+            asset = anonymous.get(source)
+            assert asset.status_code == 200, source
+            assert asset.headers.get("cache-control") != "no-store", source
+    assert "unsafe-inline" not in anonymous.get("/docs").headers["content-security-policy"]

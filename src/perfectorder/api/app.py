@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 import perfectorder
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from perfectorder.api import docs
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
 from perfectorder.api.middleware import (
     ApiMetrics,
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         version=perfectorder.__version__,
         description="Order management that measures how often each order is perfect.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.application = application
     app.state.services = application.services
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         app.include_router(module.router)
     for page_module in (web_routes, web_orders, web_operations):
         app.include_router(page_module.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
     # Inside the audit trail, so a call that timed out is recorded with the 503 it was answered.
     app.add_middleware(RequestDeadline, seconds=application.settings.request_timeout)

@@ -296,8 +296,15 @@ PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-# Swagger UI and ReDoc come with their own (third-party) assets; the policy above would blank them.
-_OWN_ASSETS_ONLY_EXCEPT = ("/docs", "/redoc")
+# Swagger UI on /docs runs under the policy above. ReDoc's renderer (styled-components) writes its
+# styles into <style> elements, and its search runs in a worker made from a blob: both only from its
+# own script, which script-src 'self' already trusts. Only /redoc relaxes those two; never script.
+# (ReDoc also asks for its vendor's logo from cdn.redoc.ly: img-src blocks it, and it hides itself.)
+REDOC_POLICY = (
+    PAGE_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src blob:"
+)
+_POLICIES = {"/redoc": REDOC_POLICY.encode()}
+_CACHEABLE = ("/static/", "/docs/assets/")
 
 
 class SecurityHeaders:
@@ -323,9 +330,9 @@ class SecurityHeaders:
                     (b"referrer-policy", b"same-origin"),
                 ]
                 content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                if content_type.startswith(b"text/html") and not path.startswith(_OWN_ASSETS_ONLY_EXCEPT):
-                    headers.append((b"content-security-policy", PAGE_POLICY.encode()))
-                if b"cache-control" not in names and not path.startswith("/static/"):
+                if content_type.startswith(b"text/html"):
+                    headers.append((b"content-security-policy", _POLICIES.get(path, PAGE_POLICY.encode())))
+                if b"cache-control" not in names and not path.startswith(_CACHEABLE):
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)

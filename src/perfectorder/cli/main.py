@@ -19,6 +19,7 @@ from perfectorder.cli import payments as payments_cli
 from perfectorder.cli import report as report_cli
 from perfectorder.cli import simulate as simulate_cli
 from perfectorder.cli.common import console, err, run
+from perfectorder.config import Settings
 from perfectorder.domain.access import Role
 from perfectorder.services import access, inventory
 from perfectorder.services import orders as order_service
@@ -81,9 +82,10 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
-    """Serve the REST API (and, later, the dashboard) with uvicorn."""
+    """Serve the REST API and the dashboard with uvicorn."""
     import uvicorn
 
+    settings = Settings.from_env()
     console.print(f"Perfect Order API on http://{host}:{port}/docs")
     uvicorn.run(
         "perfectorder.api.app:create_app",
@@ -93,6 +95,11 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        # Deadlines for receiving each request (PERFECTORDER_HEADER_TIMEOUT, _BODY_TIMEOUT): a class
+        # path, not the class, so that worker processes import it themselves.
+        http="perfectorder.api.http_protocol:DeadlineH11Protocol",
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_connections,
     )
 
 
