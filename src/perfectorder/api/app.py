@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
@@ -34,6 +34,7 @@ from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.services import access
 from perfectorder.services.ports import AuditEntry
+from perfectorder.web import common as web_common
 from perfectorder.web import operations as web_operations
 from perfectorder.web import orders as web_orders
 from perfectorder.web import routes as web_routes
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     ):
         app.include_router(module.router)
     for page_module in (web_routes, web_orders, web_operations):
-        app.include_router(page_module.router)
+        app.include_router(page_module.router, dependencies=[Depends(web_common.plain_form)])
+    app.add_exception_handler(web_common.RefusedForm, web_common.refused_form)
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
     app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
