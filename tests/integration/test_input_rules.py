@@ -264,3 +264,21 @@ def test_reject_file_cells_a_spreadsheet_would_run_are_neutralised(database_url,
     assert [r["order_ref"] for r in rejects] == ["'" + ref for ref in hostile]
     assert [r["code"] for r in rejects] == ["invalid_country"] * 4
     assert all(not cell.startswith(("=", "+", "-", "@")) for r in rejects for cell in r.values())
+
+
+def test_a_control_character_in_a_command_line_reason_is_refused_before_the_database(
+    database_url, monkeypatch
+):
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli_app, ["demo", "seed"]).exit_code == 0
+    for args in (
+        ["stock", "receive", "VASE-GLASS-TALL", "BER", "7", "--reason", "PO\x00-1203"],
+        ["stock", "adjust", "VASE-GLASS-TALL", "BER", "--by", "-1", "--reason", "count\r\nBcc"],
+    ):
+        result = runner.invoke(cli_app, args)
+        assert result.exit_code == 2 and "invalid_characters" in result.output, result.output
+    shown = runner.invoke(cli_app, ["stock", "show", "--sku", "VASE-GLASS-TALL", "--warehouse", "BER"])
+    assert "│ 60      │ 0        │ 60" in shown.output, shown.output  # on hand, reserved, available
