@@ -65,6 +65,7 @@ def build(
         limits=Limits(
             max_lines=settings.max_lines_per_order,
             max_quantity=settings.max_quantity_per_line,
+            max_promise_days=settings.max_promise_days,
             price_override_channels=frozenset(
                 Channel(c) for c in settings.price_override_channels if c in Channel._value2member_map_
             ),

@@ -17,6 +17,8 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     max_lines_per_order: int = 100
     max_quantity_per_line: int = 10_000
+    # Days ahead a requested delivery date or a rescheduled date may lie (PERFECTORDER_MAX_PROMISE_DAYS).
+    max_promise_days: int = 365
     price_override_channels: frozenset[str] = frozenset({"phone", "customer_service"})
     risk_review_above: Decimal = Decimal("10000")
     db_pool_size: int = 10
@@ -107,6 +109,9 @@ class Settings:
             max_body_bytes=int(get("MAX_BODY_BYTES", str(d.max_body_bytes))),
             max_lines_per_order=int(get("MAX_LINES_PER_ORDER", str(d.max_lines_per_order))),
             max_quantity_per_line=int(get("MAX_QUANTITY_PER_LINE", str(d.max_quantity_per_line))),
+            max_promise_days=_at_least_one(
+                "MAX_PROMISE_DAYS", int(get("MAX_PROMISE_DAYS", str(d.max_promise_days)))
+            ),
             price_override_channels=frozenset(c.strip() for c in channels.split(",") if c.strip()),
             risk_review_above=Decimal(get("RISK_REVIEW_ABOVE", str(d.risk_review_above))),
             db_pool_size=int(get("DB_POOL_SIZE", str(d.db_pool_size))),
@@ -160,6 +165,12 @@ class Settings:
 
 def _optional_float(value: str) -> float | None:
     return float(value) if value.strip() else None
+
+
+def _at_least_one(name: str, value: int) -> int:
+    if value < 1:
+        raise ValueError(f"PERFECTORDER_{name} is a whole number of days, at least 1, not {value}")
+    return value
 
 
 def _capture_at(value: str) -> str:

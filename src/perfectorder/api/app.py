@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
@@ -43,6 +43,7 @@ from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.services import access
 from perfectorder.services.ports import Amendment, AuditEntry
+from perfectorder.web import common as web_common
 from perfectorder.web import operations as web_operations
 from perfectorder.web import orders as web_orders
 from perfectorder.web import routes as web_routes
@@ -107,7 +108,8 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     ):
         app.include_router(module.router)
     for page_module in (web_routes, web_orders, web_operations):
-        app.include_router(page_module.router)
+        app.include_router(page_module.router, dependencies=[Depends(web_common.plain_form)])
+    app.add_exception_handler(web_common.RefusedForm, web_common.refused_form)
     app.include_router(docs.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")

@@ -60,6 +60,7 @@ CODE_BY_PYDANTIC_TYPE = {
     "decimal_max_places": "too_many_decimals",
     "decimal_max_digits": "out_of_range",
     "decimal_whole_digits": "out_of_range",
+    "invalid_characters": "invalid_characters",
 }
 
 

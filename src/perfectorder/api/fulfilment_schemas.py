@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from perfectorder.api.schemas import MAX_INT, Amount, In
+from perfectorder.api.schemas import MAX_INT, Amount, In, MultiLineText
 from perfectorder.domain.fulfilment import RETURN_REASONS, CarrierEventType
 
 ReasonCode = Literal[tuple(RETURN_REASONS)]  # type: ignore[valid-type]
@@ -112,7 +112,7 @@ class FeedbackCreate(In):
     arrived_complete: bool | None = None
     undamaged: bool | None = None
     as_described: bool | None = None
-    comment: str = Field(default="", max_length=2000)
+    comment: MultiLineText = Field(default="", max_length=2000)
 
 
 class FeedbackPublic(BaseModel):
@@ -134,7 +134,7 @@ class ReturnLineIn(In):
 class ReturnCreate(In):
     reason: str = Field(max_length=30, description=f"One of: {', '.join(RETURN_REASONS)}")
     lines: list[ReturnLineIn] = Field(max_length=200)
-    note: str = Field(default="", max_length=1000)
+    note: MultiLineText = Field(default="", max_length=1000)
 
 
 class ReceivedLineIn(In):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
+from perfectorder.domain.text import bad_character, describe, text_message
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 from perfectorder.services import views as v
 
@@ -29,6 +30,21 @@ def money_text(amount: Decimal) -> str:
 Amount = Annotated[Decimal, PlainSerializer(money_text, return_type=str, when_used="json")]
 AMOUNT = Field(default=None, ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4)
 MAX_INT = 2**31 - 1
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# Annotated markers for the few fields that are not one line of plain text.
+MULTILINE = _Marker("MULTILINE")  # notes and comments: LF and TAB allowed, other control codes not
+ANY_CHARACTERS = _Marker("ANY_CHARACTERS")  # secrets: hashed, never stored or shown as typed
+MultiLineText = Annotated[str, MULTILINE]
+Secret = Annotated[str, ANY_CHARACTERS]
 
 
 class In(BaseModel):
@@ -52,10 +68,13 @@ class In(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _printable(cls, value: Any) -> Any:
-        # PostgreSQL cannot store NUL in text, and no real name or reference contains control codes.
-        if isinstance(value, str) and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-            raise PydanticCustomError("invalid_characters", "text may not contain control characters")
+    def _printable(cls, value: Any, info: ValidationInfo) -> Any:
+        # Every text field of every request, so a new field cannot forget it: PostgreSQL cannot
+        # store NUL, and a CR or LF in a reference breaks the header of the e-mail that names it.
+        if info.field_name is not None and not isinstance(value, (int, Decimal, date, datetime)):
+            metadata = cls.model_fields[info.field_name].metadata
+            if not any(m is ANY_CHARACTERS for m in metadata):
+                _refuse_control_characters(value, multiline=any(m is MULTILINE for m in metadata))
         if isinstance(value, datetime):
             # Normalised once here so no comparison mixes naive and aware times, and an offset at the
             # ends of the calendar is refused rather than overflowing later.
@@ -66,6 +85,16 @@ class In(BaseModel):
                     "less_than_equal", "the time is outside the supported calendar (years 2 to 9998)"
                 ) from None
         return value
+
+
+def _refuse_control_characters(value: Any, *, multiline: bool) -> None:
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        found = bad_character(text, multiline=multiline) if isinstance(text, str) else None
+        if found is not None:
+            raise PydanticCustomError(
+                "invalid_characters", text_message(found, multiline=multiline), {"character": describe(found)}
+            )
 
 
 def _plain_type(annotation: Any) -> Any:
@@ -127,7 +156,7 @@ class OrderCreate(In):
     requested_delivery_date: date | None = None
     backorder_policy: BackorderPolicy = BackorderPolicy.REJECT
     shipping_service: str = Field(default="standard", max_length=32)
-    note: str = Field(default="", max_length=1000)
+    note: MultiLineText = Field(default="", max_length=1000)
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -319,11 +348,11 @@ class LineCancelRequest(In):
 
 class HoldRequest(In):
     reason: str = Field(default="manual", pattern="^(payment|credit|risk|stock|manual)$")
-    note: str = Field(default="", max_length=500)
+    note: MultiLineText = Field(default="", max_length=500)
 
 
 class ReleaseRequest(In):
-    note: str = Field(default="", max_length=500)
+    note: MultiLineText = Field(default="", max_length=500)
 
 
 class RescheduleRequest(In):

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from perfectorder.domain.countries import country_code
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.orders import (
     AddressInput,
@@ -21,6 +22,7 @@ from perfectorder.domain.orders import (
     PaymentInput,
     PlaceOrder,
 )
+from perfectorder.domain.text import bad_character, text_message
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 
 # Our fields a history file may provide, in the order the docs list them.
@@ -50,6 +52,8 @@ REQUIRED = ("order_ref", "ordered_at")
 DEFAULT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 MAX_REF = 100
 ISO = "iso"  # a format that reads any ISO 8601 date or time, with or without an offset
+# A history file's orders without a destination: CLDR's "unknown region", never an address to ship to.
+UNKNOWN_COUNTRY = "ZZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +153,24 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         warehouse=str(defaults.get("warehouse", "HIST"))[:32],
         carrier=str(defaults.get("carrier", "unknown"))[:64],
         currency=str(defaults.get("currency", "EUR")).upper()[:3],
-        country=str(defaults.get("country", "ZZ")).upper()[:2],
+        country=_default_country(defaults.get("country", UNKNOWN_COUNTRY)),
         quantity=int(defaults.get("quantity", 1)),
         decimal=decimal,
     )
+
+
+def _default_country(raw: object) -> str:
+    given = str(raw).strip().upper()
+    if given == UNKNOWN_COUNTRY:
+        return given
+    code = country_code(given)
+    if code is None:
+        raise InvalidInput(
+            "mapping_invalid",
+            f"{raw!r} is not an ISO 3166-1 country code; use two letters such as BR, or ZZ for unknown",
+            field="defaults.country",
+        )
+    return code
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -222,6 +240,8 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         if column not in row:
             raise RowError("column_missing", column, f"the file has no column {column!r}")
         value = (row[column] or "").strip()
+        if (found := bad_character(value)) is not None:
+            raise RowError("invalid_characters", column, text_message(found, multiline=False))
         return None if value in mapping.missing else value
 
     def moment(name: str) -> datetime | None:
@@ -296,7 +316,7 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         channel=channel,
         carrier=(text("carrier") or mapping.carrier)[:64],
         warehouse=(text("warehouse") or mapping.warehouse)[:32],
-        country=(text("destination_country") or mapping.country).upper()[:2],
+        country=_country(text("destination_country"), mapping),
         currency=(text("currency") or mapping.currency).upper()[:3],
         rating=rating,
     )
@@ -306,6 +326,19 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         if line is not None:
             order.lines.append(line)
     return order
+
+
+def _country(raw: str | None, mapping: HistoryMapping) -> str:
+    if raw is None:
+        return mapping.country
+    code = country_code(raw)
+    if code is None:
+        raise RowError(
+            "invalid_country",
+            mapping.column("destination_country") or "",
+            f"{raw!r} is not an ISO 3166-1 country code such as BR or DE",
+        )
+    return code
 
 
 # ISO shapes that datetime.fromisoformat reads exactly, about thirty times faster than strptime:
@@ -467,6 +500,22 @@ ORDER_COLUMNS = (
 ORDER_REQUIRED = ("channel", "external_ref", "currency", "sku", "quantity")
 
 
+# Free text that may span lines in a spreadsheet cell; a Windows line end (CRLF) is read as LF.
+MULTILINE_COLUMNS = frozenset({"note"})
+
+
+def _check_cells(row: Mapping[str, str | None]) -> None:
+    """A control character anywhere in the row refuses it, in columns we read or not."""
+    for column, value in row.items():
+        if not value:
+            continue
+        multiline = column in MULTILINE_COLUMNS
+        if multiline:
+            value = value.replace("\r\n", "\n")
+        if (found := bad_character(value, multiline=multiline)) is not None:
+            raise RowError("invalid_characters", column, text_message(found, multiline=multiline))
+
+
 def order_key(row: Mapping[str, str | None]) -> tuple[str, str]:
     return ((row.get("channel") or "").strip().lower(), (row.get("external_ref") or "").strip())
 
@@ -475,9 +524,13 @@ def order_command(rows: Sequence[Mapping[str, str | None]]) -> PlaceOrder:
     """The PlaceOrder command for one order's rows (the first row carries the order's header); the
     same verification as the API runs on it afterwards."""
     first = rows[0]
+    for row in rows:
+        _check_cells(row)
 
     def text(name: str, row: Mapping[str, str | None] = first) -> str | None:
         value = (row.get(name) or "").strip()
+        if name in MULTILINE_COLUMNS:
+            value = value.replace("\r\n", "\n")
         return value or None
 
     def choice(name: str, kind: Any, default: Any = None) -> Any:

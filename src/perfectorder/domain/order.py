@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from perfectorder.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from perfectorder.domain.orders import RESERVED_ONLY, Action, EventType, HoldReason, OrderStatus, next_status
+from perfectorder.domain.text import check_text
 from perfectorder.domain.values import in_minor_units
 
 # Allocations that still hold units for the order; the rest are history.
@@ -249,6 +250,7 @@ class Order:
 
     def hold(self, reason: HoldReason, *, note: str, at: datetime) -> list[DomainEvent]:
         next_status(self.status, Action.HOLD)
+        check_text(note, "note", multiline=True)
         if self.status is not OrderStatus.ON_HOLD:
             self._move(Action.HOLD, at)
         self.new_holds.append(NewHoldRequest(reason.value, note.strip()))
@@ -259,15 +261,26 @@ class Order:
         hold = next((h for h in self.holds if h.id == hold_id), None)
         if hold is None:
             raise NotFound("hold_not_found", f"order {self.id} has no open hold {hold_id}", field="hold_id")
+        check_text(note, "note", multiline=True)
         return self._release([hold], note.strip(), at, automatic=False)
 
-    def reschedule(self, new_date: date, *, reason: str, today: date, at: datetime) -> list[DomainEvent]:
+    def reschedule(
+        self, new_date: date, *, reason: str, today: date, at: datetime, horizon_days: int = 365
+    ) -> list[DomainEvent]:
         """Stores a new expected date beside the original promise, which never changes."""
         reason = _required(reason, "say why the date moves")
         if self.status in FINISHED:
             raise Conflict("invalid_transition", f"an order in status '{self.status}' cannot be rescheduled")
         if new_date < today:
             raise InvalidInput("date_in_past", "the new date has already passed", field="new_date")
+        latest = today + timedelta(days=horizon_days)
+        if new_date > latest:
+            raise InvalidInput(
+                "date_too_far",
+                f"a date can be moved up to {horizon_days} days ahead (until {latest.isoformat()})",
+                field="new_date",
+                details={"latest": latest.isoformat()},
+            )
         previous = self.expected_date
         self.rescheduled_date = new_date
         self._set(at, rescheduled_date=new_date, reschedule_reason=reason)
@@ -603,6 +616,7 @@ class Order:
 
 
 def _required(text: str, message: str) -> str:
+    check_text(text, "reason")
     if not text.strip():
         raise InvalidInput("reason_required", message, field="reason")
     return text.strip()

@@ -6,16 +6,18 @@ collected; the first one is raised with the others in `details["errors"]`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from perfectorder.domain.catalog import Product
+from perfectorder.domain.countries import country_code
+from perfectorder.domain.emails import email_problem
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.orders import AddressInput, PlaceOrder
+from perfectorder.domain.text import bad_character, describe, text_message
 from perfectorder.domain.values import (
     Address,
     Channel,
@@ -25,8 +27,6 @@ from perfectorder.domain.values import (
     is_known_currency,
 )
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 REQUIRED_ADDRESS_PARTS = ("name", "line1", "city", "postal_code", "country")
 
 
@@ -34,6 +34,9 @@ REQUIRED_ADDRESS_PARTS = ("name", "line1", "city", "postal_code", "country")
 class Limits:
     max_lines: int = 100
     max_quantity: int = 10_000
+    # How far ahead a customer may ask for delivery (and an operator may move a date): beyond it
+    # a date is a typo such as 9999-12-31, not a plan, and would become the order's promise.
+    max_promise_days: int = 365
     price_override_channels: frozenset[Channel] = frozenset({Channel.PHONE, Channel.CUSTOMER_SERVICE})
 
 
@@ -93,7 +96,8 @@ def verify_order(
 ) -> VerifiedOrder:
     """Checks the whole order; raises `InvalidInput` naming the first bad field."""
     problems = _Problems()
-    _check_header(cmd, shipping_services, today, problems)
+    _check_text(cmd, problems)
+    _check_header(cmd, shipping_services, today, limits, problems)
     _check_customer(cmd, customer, problems)
     address = _check_address(cmd.shipping_address, customer, problems)
     lines = _check_lines(cmd, products, limits, problems)
@@ -105,7 +109,45 @@ def verify_order(
     return VerifiedOrder(lines=tuple(lines), total=total, address=address)
 
 
-def _check_header(cmd: PlaceOrder, services: Collection[str], today: date, problems: _Problems) -> None:
+def check_order_text(cmd: PlaceOrder) -> None:
+    """The control-character rule alone, for callers that look things up by the order's text first."""
+    problems = _Problems()
+    _check_text(cmd, problems)
+    if cmd.shipping_address is not None:
+        for part in fields(cmd.shipping_address):
+            value = getattr(cmd.shipping_address, part.name)
+            _check_characters(value, f"shipping_address.{part.name}", problems)
+    problems.raise_if_any()
+
+
+def _check_text(cmd: PlaceOrder, problems: _Problems) -> None:
+    """Every entry point (API, import, simulator) gets the same refusal of control characters."""
+    texts: list[tuple[str, str | None, bool]] = [
+        ("external_ref", cmd.external_ref, False),
+        ("currency", cmd.currency, False),
+        ("shipping_service", cmd.shipping_service, False),
+        ("note", cmd.note, True),
+    ]
+    texts += [(f"lines[{i}].sku", x.sku, False) for i, x in enumerate(cmd.lines)]
+    if cmd.customer is not None:
+        texts += [(f"customer.{n}", getattr(cmd.customer, n), False) for n in ("email", "name", "phone")]
+    if cmd.payment is not None:
+        texts.append(("payment.reference", cmd.payment.reference, False))
+    for where, value, multiline in texts:
+        _check_characters(value, where, problems, multiline=multiline)
+
+
+def _check_characters(value: str | None, where: str, problems: _Problems, *, multiline: bool = False) -> None:
+    found = bad_character(value, multiline=multiline) if value else None
+    if found is not None:
+        problems.add(
+            "invalid_characters", text_message(found, multiline=multiline), where, character=describe(found)
+        )
+
+
+def _check_header(
+    cmd: PlaceOrder, services: Collection[str], today: date, limits: Limits, problems: _Problems
+) -> None:
     if not cmd.external_ref.strip():
         problems.add("external_ref_required", "give the order's reference in its channel", "external_ref")
     if not is_known_currency(cmd.currency):
@@ -121,6 +163,15 @@ def _check_header(cmd: PlaceOrder, services: Collection[str], today: date, probl
             "requested_date_in_past",
             "the requested delivery date has already passed",
             "requested_delivery_date",
+        )
+    latest = today + timedelta(days=limits.max_promise_days)
+    if cmd.requested_delivery_date is not None and cmd.requested_delivery_date > latest:
+        problems.add(
+            "requested_date_too_far",
+            f"a delivery date can be requested up to {limits.max_promise_days} days ahead"
+            f" (until {latest.isoformat()})",
+            "requested_delivery_date",
+            latest=latest.isoformat(),
         )
     if cmd.payment is not None and cmd.payment.authorized_amount is not None:
         if cmd.payment.authorized_amount < 0:
@@ -140,10 +191,14 @@ def _check_customer(cmd: PlaceOrder, customer: KnownCustomer | None, problems: _
         return
     if not (given.email or "").strip():
         problems.add("customer_incomplete", "the customer's email is required", "customer.email")
-    elif not EMAIL_PATTERN.match(given.email or ""):
-        problems.add("invalid_email", f"'{given.email}' is not an email address", "customer.email")
+    elif (why := email_problem((given.email or "").strip())) is not None:
+        problems.add("invalid_email", invalid_email_message(why), "customer.email")
     if not (given.name or "").strip():
         problems.add("customer_incomplete", "the customer's name is required", "customer.name")
+
+
+def invalid_email_message(why: str) -> str:
+    return f"give one e-mail address such as name@example.com ({why})"
 
 
 def verify_address(given: AddressInput, *, prefix: str = "address") -> Address:
@@ -168,20 +223,26 @@ def _check_address(
             "address_required", "give a shipping address (the customer has none on file)", "shipping_address"
         )
         return None
+    for given_part in fields(given):
+        _check_characters(getattr(given, given_part.name), f"{prefix}.{given_part.name}", problems)
     missing = [part for part in REQUIRED_ADDRESS_PARTS if not (getattr(given, part) or "").strip()]
     for part in missing:
         problems.add(
             "address_incomplete", f"the address needs a {part.replace('_', ' ')}", f"{prefix}.{part}"
         )
-    country = (given.country or "").strip().upper()
-    if country and not COUNTRY_PATTERN.match(country):
-        problems.add(
-            "invalid_country", f"'{given.country}' is not a two-letter ISO country code", f"{prefix}.country"
-        )
+    country = (given.country or "").strip()
+    if country:
+        country = country_code(country) or ""
+        if not country:
+            problems.add(
+                "invalid_country",
+                f"'{given.country}' is not an ISO 3166-1 country code; use two letters such as DE or GB",
+                f"{prefix}.country",
+            )
     timezone = (given.timezone or "UTC").strip() or "UTC"
     if not _is_timezone(timezone):
         problems.add("invalid_timezone", f"'{timezone}' is not an IANA time zone", f"{prefix}.timezone")
-    if missing:
+    if missing or not country:
         return None
     return Address(
         name=(given.name or "").strip(),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from perfectorder.domain.emails import email_problem
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.orders import AddressInput
+from perfectorder.domain.text import check_text
 from perfectorder.domain.values import Tier
-from perfectorder.domain.verification import EMAIL_PATTERN, verify_address
+from perfectorder.domain.verification import invalid_email_message, verify_address
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.ports import CustomerSpec, CustomerTotals, UnitOfWork
 from perfectorder.services.views import CustomerHistory, CustomerView
@@ -43,8 +45,10 @@ def create_customer(
 
 
 def _check_customer(spec: CustomerSpec) -> None:
-    if not EMAIL_PATTERN.match(spec.email.strip()):
-        raise InvalidInput("invalid_email", f"'{spec.email}' is not an email address", field="email")
+    for name in ("email", "name", "phone", "tier"):
+        check_text(getattr(spec, name), name)
+    if (why := email_problem(spec.email.strip())) is not None:
+        raise InvalidInput("invalid_email", invalid_email_message(why), field="email")
     if not spec.name.strip():
         raise InvalidInput("customer_incomplete", "the customer's name is required", field="name")
     if spec.tier not in {t.value for t in Tier}:

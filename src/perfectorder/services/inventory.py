@@ -8,6 +8,7 @@ from datetime import datetime
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.promise import earliest_ship_date
+from perfectorder.domain.text import check_text
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.lifecycle import load_order, save_order
 from perfectorder.services.ports import Movement, TransientConflict, UnitOfWork
@@ -23,6 +24,9 @@ def receive_stock(
         raise InvalidInput(
             "invalid_quantity", f"receive between 1 and {MAX_MOVEMENT} units", field="quantity"
         )
+    # The CLI reaches this without the API's schema; the ledger keeps the reason for the audit.
+    for name, text in (("sku", sku), ("warehouse", warehouse), ("reason", reason)):
+        check_text(text, name)
 
     def work(uow: UnitOfWork) -> StockView:
         product_id, warehouse_id = _resolve(uow, sku, warehouse)
@@ -50,6 +54,8 @@ def adjust_stock(
         raise InvalidInput(
             "invalid_quantity", f"adjust by a non-zero amount up to {MAX_MOVEMENT}", field="delta"
         )
+    for name, text in (("sku", sku), ("warehouse", warehouse), ("reason", reason)):
+        check_text(text, name)
     if not reason.strip():
         raise InvalidInput(
             "reason_required", "say why the stock changes (count, damage, loss ...)", field="reason"

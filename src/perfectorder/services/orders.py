@@ -209,7 +209,9 @@ def reschedule_order(
     def work(uow: UnitOfWork) -> OrderView:
         order = load_order(uow, order_id, caller)
         now = ctx.clock.now()
-        events = order.reschedule(new_date, reason=reason, today=now.date(), at=now)
+        events = order.reschedule(
+            new_date, reason=reason, today=now.date(), at=now, horizon_days=ctx.limits.max_promise_days
+        )
         save_order(uow, order, events, at=now, actor=caller.actor, why="rescheduled")
         return _reload(uow, order_id)
 

@@ -22,7 +22,7 @@ from perfectorder.domain.promise import (
 )
 from perfectorder.domain.sourcing import Allocation, SourcingPlan, plan_sourcing
 from perfectorder.domain.values import BackorderPolicy, FulfilmentMode, PaymentMethod
-from perfectorder.domain.verification import KnownCustomer, VerifiedOrder, verify_order
+from perfectorder.domain.verification import KnownCustomer, VerifiedOrder, check_order_text, verify_order
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.notify import add_events
 from perfectorder.services.ports import (
@@ -66,6 +66,8 @@ def place_order(ctx: ServiceContext, cmd: PlaceOrder, *, caller: Principal = SYS
             f"this key places orders for channel '{caller.channel}' only",
             field="channel",
         )
+    # Before any look-up: PostgreSQL refuses a NUL in a query parameter with an error, not a miss.
+    check_order_text(cmd)
     return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, caller=caller))
 
 

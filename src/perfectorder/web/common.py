@@ -17,7 +17,8 @@ from fastapi.templating import Jinja2Templates
 from perfectorder.api.errors import STATUS_BY_KIND
 from perfectorder.api.security import SESSION_COOKIE
 from perfectorder.domain.access import Permission, Principal
-from perfectorder.domain.errors import DomainError
+from perfectorder.domain.errors import DomainError, InvalidInput
+from perfectorder.domain.text import check_text
 from perfectorder.services import access
 from perfectorder.services.context import ServiceContext
 
@@ -72,6 +73,38 @@ def status_of(e: DomainError) -> int:
 def problem(request: Request, session: Session, e: DomainError) -> Response:
     """A page's request refused by a service: its message and code, with the API's status."""
     return render(request, "problem.html", {"session": session, "error": e}, status_code=status_of(e))
+
+
+# Hashed and never shown: any character a person typed is theirs to keep.
+SECRET_FIELDS = frozenset({"password"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RefusedForm(Exception):
+    def __init__(self, error: InvalidInput) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+async def plain_form(request: Request) -> None:
+    """Every dashboard form, before its handler runs: no field may carry a control character. A NUL
+    in a reason would otherwise reach PostgreSQL, which refuses it with an error page."""
+    if request.method != "POST" or not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return
+    form = await request.form()
+    for name, value in form.multi_items():
+        if isinstance(value, str) and name not in SECRET_FIELDS:
+            try:
+                check_text(value, name)
+            except InvalidInput as e:
+                raise RefusedForm(e) from None
+
+
+def refused_form(request: Request, exc: Exception) -> Response:
+    """The refusal as a page, with the API's status, for whoever is logged in (or nobody)."""
+    assert isinstance(exc, RefusedForm)
+    session = session_of(request)
+    return render(request, "problem.html", {"session": session, "error": exc.error}, status_code=422)
 
 
 def csrf_ok(session: Session, sent: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -74,6 +75,23 @@ def _reader(
 def write_rejects(path: Path, rejects: Sequence[Any], columns: Sequence[str]) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(columns)
+        writer.writerow([spreadsheet_safe(c) for c in columns])
         for r in rejects:
-            writer.writerow([getattr(r, c) for c in columns])
+            writer.writerow([spreadsheet_safe(getattr(r, c)) for c in columns])
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...), +cmd|...).
+# The full-width forms are read as the same by spreadsheets in East Asian locales.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell for a CSV file people open in a spreadsheet: text that a spreadsheet would run as a
+    formula gets a leading apostrophe (OWASP's advice), so it shows as the text it is. A plain
+    number such as -3 is left as it is: it is data, not a formula, and stays sortable."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    if PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value

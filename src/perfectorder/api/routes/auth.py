@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from perfectorder.api.deps import Services
 from perfectorder.api.errors import error_responses
-from perfectorder.api.schemas import In
+from perfectorder.api.schemas import In, Secret
 from perfectorder.api.security import SESSION_COOKIE, authenticate, client_address
 from perfectorder.domain.access import Principal
 from perfectorder.services import access
@@ -24,7 +24,7 @@ SESSION = {"x-permission": "session"}
 
 class LoginRequest(In):
     username: str = Field(max_length=100)
-    password: str = Field(max_length=200)
+    password: Secret = Field(max_length=200)
 
 
 class WhoAmI(BaseModel):

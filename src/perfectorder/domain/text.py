@@ -1,0 +1,52 @@
+"""Which characters free text from people may carry.
+
+No name, reference or address contains control codes, and they do harm downstream: PostgreSQL
+cannot store NUL, a CR or LF in a reference becomes a header break in the confirmation e-mail,
+and a line separator splits a log line. Multi-line text (notes, comments) keeps LF and TAB; CR is
+refused there too, so a line break is one character everywhere it is stored.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from perfectorder.domain.errors import InvalidInput
+
+MULTILINE_ALLOWED = frozenset("\n\t")
+# Besides the control codes (Unicode category Cc), the separators that text tools treat as line ends.
+_LINE_SEPARATORS = frozenset("\u2028\u2029")
+
+
+def bad_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first character text may not carry, or None when it is clean."""
+    allowed = MULTILINE_ALLOWED if multiline else frozenset()
+    for character in value:
+        if character in allowed:
+            continue
+        if character in _LINE_SEPARATORS or unicodedata.category(character) == "Cc":
+            return character
+    return None
+
+
+def describe(character: str) -> str:
+    return f"U+{ord(character):04X}"
+
+
+def check_text(value: str | None, field: str, *, multiline: bool = False) -> None:
+    """Raises InvalidInput `invalid_characters` naming the field when the text carries a control code."""
+    if not value:
+        return
+    found = bad_character(value, multiline=multiline)
+    if found is not None:
+        raise InvalidInput(
+            "invalid_characters",
+            text_message(found, multiline=multiline),
+            field=field,
+            details={"character": describe(found)},
+        )
+
+
+def text_message(character: str, *, multiline: bool) -> str:
+    if multiline:
+        return f"remove the control character {describe(character)}; line breaks are written as \\n"
+    return f"remove the control character {describe(character)}; this field is one line of plain text"
