@@ -6,6 +6,9 @@ Run:    .venv/bin/python bench/capture.py             (about 4 minutes)
         .venv/bin/python bench/capture.py --only service --clients 8 --writers 12
         .venv/bin/python bench/capture.py --only raw,service,statements --clients 8 --baseline-rev a618789 \
             --rounds 3
+        .venv/bin/python bench/capture.py --only raw,service,audit,statements --clients 8 --rounds 3
+            (what the audit row in each capture's transaction costs: "service + audit row" against
+            "service layer", same run)
 
 Needs PostgreSQL at --pg (trust auth); it creates and drops only databases named po_bench_*.
 
@@ -83,6 +86,12 @@ from perfectorder.domain.values import Channel, PaymentMethod, PaymentStatus
 from perfectorder.sample_data import load_sample_store
 from perfectorder.services.idempotency import fingerprint, run_idempotent
 from perfectorder.services.placing import place_order
+from perfectorder.services.ports import AuditEntry
+
+try:  # absent from revisions before the audit row moved into the change's transaction
+    from perfectorder.services.call import Call, current_call
+except ImportError:  # pragma: no cover - only under --baseline-rev of an older revision
+    Call = current_call = None  # type: ignore[assignment,misc]
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_PREFIX = "po_bench_"
@@ -142,7 +151,11 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--quick", action="store_true", help="short runs, about a minute in all")
     p.add_argument("--clients", default="1,8,32", help="client counts of the throughput table")
     p.add_argument("--hot-clients", default="8,64", help="the two client counts of the hot-SKU run")
-    p.add_argument("--only", default="raw,service,http,open,statements,hot", help="sections to run")
+    p.add_argument(
+        "--only",
+        default="raw,service,audit,http,open,statements,hot",
+        help="sections to run (audit: the service layer writing each capture's audit row, as HTTP does)",
+    )
     p.add_argument(
         "--open-load",
         default="0.5,0.7",
@@ -525,29 +538,49 @@ def order_command(sku: str, ref: str) -> PlaceOrder:
     )
 
 
-def service_client(application: Application, pick: Callable[[int], str], tag: str) -> Place:
+AUDITED = "service + audit row"
+
+
+def audited_call() -> Call:
+    """What the HTTP audit trail sets for a POST: the capture's transaction then writes its row."""
+    return Call(
+        describe=lambda: AuditEntry(
+            datetime.now(UTC), "key:bench", "admin", "POST", "/api/v1/orders", 201, "127.0.0.1", "ok"
+        )
+    )
+
+
+def service_client(
+    application: Application, pick: Callable[[int], str], tag: str, *, audited: bool = False
+) -> Place:
     def place(n: int) -> str:
+        token = current_call.set(audited_call()) if audited else None
         try:
             place_order(application.services, order_command(pick(n), f"{tag}-{n}"))
         except DomainError as e:
             return e.code
         except Exception as e:  # counted and shown, not fatal: the run should finish to show the rest
             return type(e).__name__
+        finally:
+            if token is not None:
+                current_call.reset(token)
         return "ok"
 
     return place
 
 
-def measure_service(opts: Options, clients: int, hot: bool) -> Result:
+def measure_service(opts: Options, clients: int, hot: bool, *, audited: bool = False) -> Result:
+    """`audited`: each capture carries the audit row an HTTP call writes in its transaction."""
     url = fresh_run_db(opts)
     fx = load_fixture(url)
     application = build(app_settings(opts, url))
-    tag = f"S{RUN_TAG}{'h' if hot else ''}{clients}"
+    tag = f"{'A' if audited else 'S'}{RUN_TAG}{'h' if hot else ''}{clients}"
 
     def make(i: int) -> Place:
-        return service_client(application, sku_picker(fx, i, clients, hot), f"{tag}-{i}")
+        return service_client(application, sku_picker(fx, i, clients, hot), f"{tag}-{i}", audited=audited)
 
-    return run_threads("service layer", clients, opts, make, after=application.close)
+    path = AUDITED if audited else "service layer"
+    return run_threads(path, clients, opts, make, after=application.close)
 
 
 # --- path (c): HTTP against uvicorn in a subprocess ----------------------------------------------
@@ -868,6 +901,14 @@ def count_statements(opts: Options, api_key: str | None) -> list[Tally]:
         with counting(application, "service + idempotency key") as tally:
             idempotent_once(application, f"{tag}-2")
         tallies.append(tally)
+        if current_call is not None:
+            with counting(application, AUDITED) as tally:
+                token = current_call.set(audited_call())
+                try:
+                    service_once(application, f"{tag}-3")
+                finally:
+                    current_call.reset(token)
+            tallies.append(tally)
         return tallies + count_http(application, tag, api_key)
     finally:
         application.close()
@@ -892,9 +933,9 @@ def idempotent_once(application: Application, ref: str) -> None:
 def count_http(application: Application, tag: str, api_key: str | None) -> list[Tally]:
     """The HTTP route in-process (same engine, so the listeners see it, audit trail included).
 
-    The audit row is queued by the middleware and written by a background thread in one INSERT per
-    ~100 ms for all requests; here the queue is flushed inside the window so that batch of one is seen,
-    and it is reported apart from the capture's own statements."""
+    The capture's audit row is written in its own transaction. Calls that change nothing are queued
+    and written in batches; the queue is flushed inside the window so such a batch would be seen,
+    reported apart from the capture's own statements."""
     from fastapi.testclient import TestClient
 
     from perfectorder.api.app import create_app
@@ -1101,7 +1142,7 @@ def throughput_table(
         table.add_column(col, justify="left" if col in ("path", "errors") else "right")
     for n in clients:
         raw = results.get(("raw SQL", n))
-        for path in ("raw SQL", "service layer", *([baseline.path] if baseline else []), "HTTP"):
+        for path in ("raw SQL", "service layer", AUDITED, *([baseline.path] if baseline else []), "HTTP"):
             r = results.get((path, n))
             if r is None:
                 continue
@@ -1320,6 +1361,8 @@ def measure_raw_and_service(opts: Options, baseline: Baseline | None, clients: i
         found = [measure_raw(opts, clients, hot=False)] if "raw" in opts.only else []
         if "service" in opts.only:
             found += measure_service_layers(opts, baseline, clients, hot=False, rev_first=k % 2 == 1)
+        if "audit" in opts.only:
+            found.append(measure_service(opts, clients, hot=False, audited=True))
         for result in found:
             runs.setdefault(result.path, []).append(
                 progress(result, f"round {k + 1}: " if opts.rounds > 1 else "")
