@@ -54,8 +54,9 @@ class Stated:
     """A rule the domain checks with its own code, written into the text's schema: `non_blank` (at
     least one character that is not white space) or JSON Schema keywords such as format or enum."""
 
-    def __init__(self, code: str, *, non_blank: bool = False, **keywords: Any) -> None:
-        self.code = stated(code)
+    def __init__(self, code: str, *, non_blank: bool = False, exact: bool = True, **keywords: Any) -> None:
+        # Not exact: the keywords describe the shape, the domain's check is stricter than them.
+        self.code = stated(code) if exact else code
         self.non_blank = non_blank
         self.keywords = keywords
 
@@ -63,9 +64,11 @@ class Stated:
         return f"Stated({self.code!r})"
 
 
+DAYS = coded("invalid_days", "day counts cannot be negative")
 Reason = Annotated[str, Stated("reason_required", non_blank=True)]
-# format "email" tells generators and readers the shape; the exact reading is email-validator's.
-EMAIL = Stated("invalid_email", format="email")
+# format "email" tells generators and readers the shape; email-validator's reading is stricter (no
+# quoted local parts, no IP literals, ASCII only), which JSON Schema's format cannot say.
+EMAIL = Stated("invalid_email", exact=False, format="email")
 COUNTRY = Stated("invalid_country", enum=sorted(ISO_COUNTRIES | ALIASES.keys()))
 
 
@@ -442,8 +445,8 @@ class ProductCreate(In):
     unit_cost: Decimal | None = AMOUNT
     active: bool = True
     fulfilment: str = Field(default="made_to_stock", max_length=20)
-    production_days: int = Field(default=0, ge=-365, le=365)
-    lead_time_days: int = Field(default=14, ge=-365, le=365)
+    production_days: Annotated[int, DAYS] = Field(default=0, ge=0, le=365)
+    lead_time_days: Annotated[int, DAYS] = Field(default=14, ge=0, le=365)
 
 
 class ProductPublic(Out):
@@ -465,7 +468,7 @@ class WarehouseCreate(In):
     code: Annotated[str, Stated("code_required", non_blank=True)] = Field(max_length=32)
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(default="UTC", max_length=64)
-    handling_days: int = Field(default=1, ge=-30, le=30)
+    handling_days: Annotated[int, DAYS] = Field(default=1, ge=0, le=30)
     cutoff: str = Field(default="14:00", max_length=5)
     priority: int = Field(default=100, ge=0, le=10_000)
     daily_capacity: int | None = Field(default=None, ge=-MAX_INT, le=MAX_INT)
@@ -547,7 +550,7 @@ class CustomerCreate(In):
     credit_limit: Decimal = Field(
         default=Decimal(0), ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4
     )
-    payment_terms_days: int = Field(default=0, ge=-365, le=365)
+    payment_terms_days: Annotated[int, DAYS] = Field(default=0, ge=0, le=365)
     address: AddressIn | None = None
 
 
