@@ -10,13 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
 
 from perfectorder.api.app import create_app
+from perfectorder.api.errors import CODE_BY_PYDANTIC_TYPE
+from perfectorder.api.rules import STATED_CODES
 from perfectorder.bootstrap import Application
 from perfectorder.sample_data import load_sample_store
 from tests.conftest import api_key, make_application
 
 EXAMPLES_PER_OPERATION = 25
 # Every check stays on. One is tuned: our 422 means "well-formed, but breaks a business rule" (an
-# unknown SKU, a price that is not the catalog's), which random schema-valid data mostly does.
+# unknown SKU, a price that is not the catalog's), which random schema-valid data mostly does. Which
+# 422 is held apart below: a rule the document states must never refuse schema-valid data.
 CONFIG = SchemathesisConfig.from_str("""
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
@@ -44,6 +47,7 @@ def test_the_api_keeps_its_documented_contract(contract_application, admin_heade
         "/openapi.json", create_app(application=contract_application), config=CONFIG
     )
     failures: dict[str, str] = {}
+    refused: set[tuple[str, str, str | None]] = set()
     checked = 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -56,7 +60,10 @@ def test_the_api_keeps_its_documented_contract(contract_application, admin_heade
             suppress_health_check=list(HealthCheck),
         )
         def exercise(case) -> None:
-            case.call_and_validate(headers=dict(admin_headers))
+            response = case.call_and_validate(headers=dict(admin_headers))
+            if response.status_code == 422:
+                error = response.json()["error"]
+                refused.add((case.operation.label, error["code"], error["field"]))
 
         try:
             exercise()
@@ -65,3 +72,9 @@ def test_the_api_keeps_its_documented_contract(contract_application, admin_heade
         checked += 1
     assert checked >= 20
     assert failures == {}
+    # Every 422 above answered schema-valid data. Those the document states (a bound, a pattern, a
+    # list of choices, the characters text may carry) would mean the schema and the checks drifted;
+    # what is left are the rules docs/api.md lists under "What the schema cannot say".
+    # too_many_decimals is not stated: multipleOf is not exact on binary floats (docs/api.md).
+    stated = (STATED_CODES | set(CODE_BY_PYDANTIC_TYPE.values())) - {"too_many_decimals"}
+    assert sorted(r for r in refused if r[1] in stated) == []

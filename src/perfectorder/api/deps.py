@@ -10,12 +10,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from perfectorder.api.middleware import ApiMetrics
+from perfectorder.api.rules import coded
 from perfectorder.api.security import Require
 from perfectorder.domain.access import Permission, Principal
 from perfectorder.services.context import ServiceContext
-from perfectorder.services.idempotency import fingerprint, run_idempotent
+from perfectorder.services.idempotency import MAX_KEY_LENGTH, fingerprint, run_idempotent
 
 MAX_ID = 2**31 - 1
+# BodySizeLimit refuses a NUL anywhere in the URL (invalid_characters); this says so in the document.
+NO_NUL = r"^[^\u0000]*$"
 
 
 # Async on purpose: they only read app.state, and FastAPI would run a plain def in a worker thread.
@@ -51,9 +54,13 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=255,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        # Blank keys are refused (the same rule run_idempotent checks for callers other than the API).
+        pattern=r"\S",
         description="Send the same key when retrying: the first answer is returned, the work is done once",
     ),
+    coded("invalid_idempotency_key", f"use 1 to {MAX_KEY_LENGTH} characters"),
 ]
 
 

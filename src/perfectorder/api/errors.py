@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from perfectorder.adapters.db.unit_of_work import is_unreachable
+from perfectorder.api.rules import STATED_CODES
 from perfectorder.domain.errors import DomainError, Unavailable
 
 log = logging.getLogger("perfectorder.api")
@@ -62,6 +63,13 @@ CODE_BY_PYDANTIC_TYPE = {
     "decimal_whole_digits": "out_of_range",
     "invalid_characters": "invalid_characters",
 }
+
+
+def code_for(error_type: str) -> str:
+    """Our code for one of pydantic's error types; a rule stated in the schema keeps its own code."""
+    if error_type in STATED_CODES:
+        return error_type
+    return CODE_BY_PYDANTIC_TYPE.get(error_type, "invalid_request")
 
 
 class ErrorDetail(BaseModel):
@@ -114,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         first = errors[0] if errors else {"type": "invalid", "loc": (), "msg": "invalid request"}
         error_type = str(first["type"])
-        code = CODE_BY_PYDANTIC_TYPE.get(error_type, "invalid_request")
+        code = code_for(error_type)
         if error_type.endswith(("_type", "_parsing")):
             code = "invalid_type"
         if tuple(first["loc"]) == ("body",) and code in ("invalid_type", "invalid_request"):
@@ -123,7 +131,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         listed = [
             {
-                "code": CODE_BY_PYDANTIC_TYPE.get(e["type"], "invalid_request"),
+                "code": code_for(e["type"]),
                 "message": e["msg"],
                 "field": field_path(e["loc"]),
             }

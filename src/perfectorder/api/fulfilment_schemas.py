@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from perfectorder.api.rules import coded
 from perfectorder.api.schemas import MAX_INT, Amount, In, MultiLineText
 from perfectorder.domain.fulfilment import RETURN_REASONS, CarrierEventType
 
@@ -108,7 +109,7 @@ class CarrierEventResults(BaseModel):
 
 
 class FeedbackCreate(In):
-    rating: int = Field(ge=-MAX_INT, le=MAX_INT, description="1 to 5")
+    rating: Annotated[int, coded("invalid_rating", "rate from 1 to 5")] = Field(ge=1, le=5)
     arrived_complete: bool | None = None
     undamaged: bool | None = None
     as_described: bool | None = None
@@ -131,8 +132,11 @@ class ReturnLineIn(In):
     quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
 
 
+UNKNOWN_REASON = coded("unknown_reason", f"use one of {sorted(RETURN_REASONS)}")
+
+
 class ReturnCreate(In):
-    reason: str = Field(max_length=30, description=f"One of: {', '.join(RETURN_REASONS)}")
+    reason: Annotated[ReasonCode, UNKNOWN_REASON]  # type: ignore[valid-type]
     lines: list[ReturnLineIn] = Field(max_length=200)
     note: MultiLineText = Field(default="", max_length=1000)
 

@@ -13,10 +13,13 @@ from typing import Annotated, Any, get_args
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from perfectorder.api.rules import coded, stated
+from perfectorder.domain.countries import ALIASES, ISO_COUNTRIES
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
-from perfectorder.domain.text import bad_character, describe, text_message
+from perfectorder.domain.text import bad_character, describe, text_message, text_pattern
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 from perfectorder.services import views as v
+from perfectorder.services.inventory import MAX_MOVEMENT
 
 
 def money_text(amount: Decimal) -> str:
@@ -47,8 +50,74 @@ MultiLineText = Annotated[str, MULTILINE]
 Secret = Annotated[str, ANY_CHARACTERS]
 
 
+class Stated:
+    """A rule the domain checks with its own code, written into the text's schema: `non_blank` (at
+    least one character that is not white space) or JSON Schema keywords such as format or enum."""
+
+    def __init__(self, code: str, *, non_blank: bool = False, exact: bool = True, **keywords: Any) -> None:
+        # Not exact: the keywords describe the shape, the domain's check is stricter than them.
+        self.code = stated(code) if exact else code
+        self.non_blank = non_blank
+        self.keywords = keywords
+
+    def __repr__(self) -> str:
+        return f"Stated({self.code!r})"
+
+
+DAYS = coded("invalid_days", "day counts cannot be negative")
+Reason = Annotated[str, Stated("reason_required", non_blank=True)]
+# format "email" tells generators and readers the shape; email-validator's reading is stricter (no
+# quoted local parts, no IP literals, ASCII only), which JSON Schema's format cannot say.
+EMAIL = Stated("invalid_email", exact=False, format="email")
+COUNTRY = Stated("invalid_country", enum=sorted(ISO_COUNTRIES | ALIASES.keys()))
+
+
+def _state_text_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Writes into the OpenAPI document the character rule `_printable` enforces on every text field
+    and the rules the domain checks on some: the document then says all that is checked."""
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        metadata = field.metadata
+        if Decimal in (field.annotation, *get_args(field.annotation)):
+            _only_numbers(properties.get(field.alias or name, {}))
+            continue
+        rules = [m for m in metadata if isinstance(m, Stated)]
+        keywords = {k: v for rule in rules for k, v in rule.keywords.items()}
+        if not any(m is ANY_CHARACTERS for m in metadata) and not {"format", "enum"} & keywords.keys():
+            keywords.setdefault(
+                "pattern",
+                text_pattern(
+                    multiline=any(m is MULTILINE for m in metadata),
+                    non_blank=any(rule.non_blank for rule in rules),
+                ),
+            )
+        for text in _text_schemas(properties.get(field.alias or name, {})):
+            if not {"pattern", "format", "enum", "const"} & text.keys():
+                text.update(keywords)
+
+
+def _only_numbers(schema: dict[str, Any]) -> None:
+    # Pydantic also reads a decimal from text ("25.80", exact), but JSON Schema cannot bound the
+    # value or the decimals of a string; the document offers the number, which it can bound.
+    options = schema.get("anyOf", [])
+    numbers = [o for o in options if o.get("type") != "string"]
+    if len(numbers) == 1 and "null" not in str(numbers):
+        schema.pop("anyOf")
+        schema.update(numbers[0])
+    elif numbers:
+        schema["anyOf"] = numbers
+
+
+def _text_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    if schema.get("type") == "string":
+        return [schema]
+    if schema.get("type") == "array":
+        return _text_schemas(schema.get("items", {}))
+    return [t for option in schema.get("anyOf", []) for t in _text_schemas(option)]
+
+
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_state_text_rules)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -114,14 +183,18 @@ class AddressIn(In):
     city: str | None = Field(default=None, max_length=100)
     region: str | None = Field(default=None, max_length=100)
     postal_code: str | None = Field(default=None, max_length=20)
-    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2, e.g. DE")
+    country: Annotated[str | None, COUNTRY] = Field(
+        default=None,
+        max_length=2,
+        description="ISO 3166-1 alpha-2, e.g. DE; lower case and UK (for GB) are read too",
+    )
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. Europe/Berlin")
 
 
 class CustomerIn(In):
     id: int | None = Field(default=None, ge=1, le=MAX_INT, description="An existing customer")
-    email: str | None = Field(default=None, max_length=254)
+    email: Annotated[str | None, EMAIL] = Field(default=None, max_length=254)
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
 
@@ -147,7 +220,9 @@ class PaymentIn(In):
 
 class OrderCreate(In):
     channel: Channel
-    external_ref: str = Field(max_length=100, description="The order's id in its channel; unique per channel")
+    external_ref: Annotated[str, Stated("external_ref_required", non_blank=True)] = Field(
+        max_length=100, description="The order's id in its channel; unique per channel"
+    )
     currency: str = Field(max_length=3, description="ISO 4217")
     customer: CustomerIn | None = None
     shipping_address: AddressIn | None = None
@@ -338,12 +413,12 @@ class Timeline(BaseModel):
 
 
 class CancelRequest(In):
-    reason: str = Field(max_length=500)
+    reason: Reason = Field(max_length=500)
 
 
 class LineCancelRequest(In):
     quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
-    reason: str = Field(max_length=500)
+    reason: Reason = Field(max_length=500)
 
 
 class HoldRequest(In):
@@ -361,7 +436,7 @@ class RescheduleRequest(In):
 
 
 class ProductCreate(In):
-    sku: str = Field(max_length=64)
+    sku: Annotated[str, Stated("sku_required", non_blank=True)] = Field(max_length=64)
     name: str = Field(min_length=1, max_length=200)
     price: Decimal = Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4)
     currency: str = Field(max_length=3)
@@ -370,8 +445,8 @@ class ProductCreate(In):
     unit_cost: Decimal | None = AMOUNT
     active: bool = True
     fulfilment: str = Field(default="made_to_stock", max_length=20)
-    production_days: int = Field(default=0, ge=-365, le=365)
-    lead_time_days: int = Field(default=14, ge=-365, le=365)
+    production_days: Annotated[int, DAYS] = Field(default=0, ge=0, le=365)
+    lead_time_days: Annotated[int, DAYS] = Field(default=14, ge=0, le=365)
 
 
 class ProductPublic(Out):
@@ -390,10 +465,10 @@ class ProductPublic(Out):
 
 
 class WarehouseCreate(In):
-    code: str = Field(max_length=32)
+    code: Annotated[str, Stated("code_required", non_blank=True)] = Field(max_length=32)
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(default="UTC", max_length=64)
-    handling_days: int = Field(default=1, ge=-30, le=30)
+    handling_days: Annotated[int, DAYS] = Field(default=1, ge=0, le=30)
     cutoff: str = Field(default="14:00", max_length=5)
     priority: int = Field(default=100, ge=0, le=10_000)
     daily_capacity: int | None = Field(default=None, ge=-MAX_INT, le=MAX_INT)
@@ -415,7 +490,9 @@ class ShippingServicePublic(Out):
     code: str = Field(max_length=32)
     carrier: str = Field(max_length=64)
     name: str = Field(max_length=200)
-    transit_days: int = Field(ge=-60, le=60)
+    transit_days: Annotated[int, coded("invalid_days", "transit days cannot be negative")] = Field(
+        ge=0, le=60
+    )
 
 
 class StockPublic(Out):
@@ -427,18 +504,29 @@ class StockPublic(Out):
     bin_location: str
 
 
+RECEIVED_QUANTITY = coded("invalid_quantity", f"receive between 1 and {MAX_MOVEMENT} units")
+
+
 class StockReceipt(In):
     sku: str = Field(max_length=64)
     warehouse: str = Field(max_length=32)
-    quantity: int = Field(ge=-MAX_INT, le=MAX_INT)
+    quantity: Annotated[int, coded("invalid_quantity", f"receive between 1 and {MAX_MOVEMENT} units")] = (
+        Field(ge=1, le=MAX_MOVEMENT)
+    )
     reason: str = Field(default="", max_length=500)
 
 
 class StockAdjustment(In):
     sku: str = Field(max_length=64)
     warehouse: str = Field(max_length=32)
-    delta: int = Field(ge=-MAX_INT, le=MAX_INT, description="Units to add (positive) or remove (negative)")
-    reason: str = Field(max_length=500)
+    delta: Annotated[int, Stated("invalid_quantity")] = Field(
+        ge=-MAX_INT,
+        le=MAX_INT,
+        # Only the bounds go through pydantic; "not zero" is a keyword pydantic cannot check.
+        json_schema_extra={"minimum": -MAX_MOVEMENT, "maximum": MAX_MOVEMENT, "not": {"const": 0}},
+        description="Units to add (positive) or remove (negative); not zero",
+    )
+    reason: Reason = Field(max_length=500)
 
 
 class MovementPublic(Out):
@@ -455,14 +543,14 @@ class MovementPublic(Out):
 
 
 class CustomerCreate(In):
-    email: str = Field(max_length=254)
+    email: Annotated[str, EMAIL] = Field(max_length=254)
     name: str = Field(max_length=200)
     phone: str = Field(default="", max_length=40)
     tier: str = Field(default="standard", max_length=20)
     credit_limit: Decimal = Field(
         default=Decimal(0), ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4
     )
-    payment_terms_days: int = Field(default=0, ge=-365, le=365)
+    payment_terms_days: Annotated[int, DAYS] = Field(default=0, ge=0, le=365)
     address: AddressIn | None = None
 
 

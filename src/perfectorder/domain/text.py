@@ -50,3 +50,17 @@ def text_message(character: str, *, multiline: bool) -> str:
     if multiline:
         return f"remove the control character {describe(character)}; line breaks are written as \\n"
     return f"remove the control character {describe(character)}; this field is one line of plain text"
+
+
+def text_pattern(*, multiline: bool = False, non_blank: bool = False) -> str:
+    """The JSON Schema pattern of the text `bad_character` accepts, for the OpenAPI document.
+
+    ECMA-262 and Python read it alike: `\\uXXXX` escapes and a character class, anchored at both
+    ends. With `non_blank`, at least one character is not white space (what `.strip()` keeps).
+    """
+    refused = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029"
+    if not multiline:
+        refused = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+    if non_blank:
+        return rf"^[^{refused}]*[^{refused}\s][^{refused}]*$"
+    return rf"^[^{refused}]*$"

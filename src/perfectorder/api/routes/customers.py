@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from perfectorder.api.deps import (
     MAX_ID,
+    NO_NUL,
     CustomersReader,
     CustomersWriter,
     IdempotencyKey,
@@ -57,7 +58,7 @@ def create(
 def list_customers(
     services: Services,
     _caller: CustomersReader,
-    email: Annotated[str | None, Query(max_length=254)] = None,
+    email: Annotated[str | None, Query(max_length=254, pattern=NO_NUL)] = None,
     after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CustomerPublic]:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from perfectorder.api.deps import MAX_ID, OrdersReader, ReportsReader, Services
+from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
 from perfectorder.api.errors import error_responses
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.metrics.perfect_order import OnTimeReference, Settings
@@ -210,9 +210,9 @@ def orders_with_failure(
     _caller: ReportsReader,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    component: Annotated[str, Query(min_length=1, max_length=20)],
-    code: Annotated[str, Query(min_length=1, max_length=50)],
-    stage: Annotated[str, Query(min_length=1, max_length=20)],
+    component: Annotated[str, Query(min_length=1, max_length=20, pattern=NO_NUL)],
+    code: Annotated[str, Query(min_length=1, max_length=50, pattern=NO_NUL)],
+    stage: Annotated[str, Query(min_length=1, max_length=20, pattern=NO_NUL)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[int]:
     """Ids of the final orders of the period that failed this way: the orders behind an improvement."""

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from perfectorder.api.deps import (
     MAX_ID,
+    NO_NUL,
     IdempotencyKey,
     Metrics,
     OrderManager,
@@ -87,7 +88,7 @@ def list_orders(
     customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     placed_from: datetime | None = Query(None, description="Inclusive, ISO 8601 with a time zone"),
     placed_to: datetime | None = Query(None, description="Exclusive, ISO 8601 with a time zone"),
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OrderPage:
     flt = OrderFilter(

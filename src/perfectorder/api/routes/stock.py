@@ -7,14 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from perfectorder.api.deps import MAX_ID, IdempotencyKey, Services, StockReader, StockWriter, idempotent
+from perfectorder.api.deps import (
+    MAX_ID,
+    NO_NUL,
+    IdempotencyKey,
+    Services,
+    StockReader,
+    StockWriter,
+    idempotent,
+)
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import MovementPublic, StockAdjustment, StockPublic, StockReceipt
 from perfectorder.services import inventory
 
 router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
-Sku = Annotated[str | None, Query(max_length=64)]
-WarehouseCode = Annotated[str | None, Query(max_length=32)]
+Sku = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
+WarehouseCode = Annotated[str | None, Query(max_length=32, pattern=NO_NUL)]
 
 
 @router.get("", response_model=list[StockPublic], operation_id="list_stock", responses=error_responses(422))
