@@ -205,6 +205,7 @@ class ClaimPublic(BaseModel):
     kind: str
     status: str
     opened_at: datetime
+    replacement_order_id: int | None = Field(default=None, description="The order reshipping a lost parcel")
 
 
 class PackagePublic(BaseModel):
