@@ -9,7 +9,7 @@ import pytest
 
 from perfectorder.adapters.templates import JinjaEmailRenderer
 from perfectorder.adapters.webhooks import HttpWebhookPoster
-from perfectorder.services import aftersales, board, verdicts
+from perfectorder.services import board, verdicts
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.outbox_ports import DeliveryFailed
 from tests.factories import order_payload
@@ -52,7 +52,11 @@ def test_a_lost_parcel_fails_complete_and_on_time_and_its_reshipment_is_linked(c
     }
 
     [claim] = client.get(f"/api/v1/orders/{order['id']}/facts").json()["claims"]
-    replacement = aftersales.reship_lost_parcel(application.services, order["id"], claim["id"])
+    reshipping = client.post(f"/api/v1/orders/{order['id']}/claims/{claim['id']}/reship")
+    assert reshipping.status_code == 201, reshipping.text
+    replacement = reshipping.json()["replacement_order_id"]
+    again = client.post(f"/api/v1/orders/{order['id']}/claims/{claim['id']}/reship")
+    assert again.json()["error"]["code"] == "already_reshipped"
     [linked] = client.get(f"/api/v1/orders/{order['id']}/facts").json()["claims"]
     assert linked["replacement_order_id"] == replacement
     reshipped = client.get(f"/api/v1/orders/{replacement}").json()

@@ -203,3 +203,12 @@ def test_the_verdict_names_a_late_message_message_late():
     assert [(f.component, f.code, f.stage) for f in judged.failures] == [
         ("communicated", "message_late", "communication")
     ]
+
+
+def test_customer_mail_is_retried_for_a_day_at_least_and_the_horizon_is_configurable():
+    from perfectorder.config import Settings as AppSettings
+
+    assert AppSettings.from_env({}).email_retry_hours == 48
+    assert AppSettings.from_env({"PERFECTORDER_EMAIL_RETRY_HOURS": "72"}).email_retry_hours == 72
+    with pytest.raises(ValueError, match="EMAIL_RETRY_HOURS"):
+        AppSettings.from_env({"PERFECTORDER_EMAIL_RETRY_HOURS": "1"})

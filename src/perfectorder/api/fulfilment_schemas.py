@@ -208,6 +208,12 @@ class ClaimPublic(BaseModel):
     replacement_order_id: int | None = Field(default=None, description="The order reshipping a lost parcel")
 
 
+class ReshipmentPublic(BaseModel):
+    order_id: int
+    claim_id: int
+    replacement_order_id: int = Field(description="The new order shipping the lost parcel's units again")
+
+
 class PackagePublic(BaseModel):
     id: int
     warehouse_id: int
