@@ -120,6 +120,8 @@ def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:
         HttpWebhookPoster(application.services.webhook_guard),
         JinjaEmailRenderer(s.template_dir),
         relay,
-        DispatchPolicy(storefront_url=s.storefront_url),
+        DispatchPolicy(
+            storefront_url=s.storefront_url, email_retry_horizon=timedelta(hours=s.email_retry_hours)
+        ),
         worker=worker,
     )

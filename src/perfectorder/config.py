@@ -37,6 +37,9 @@ class Settings:
     # instead of in PostgreSQL's lock queue, where a hot SKU makes throughput collapse.
     max_concurrent_writers: int = 6
     retry_attempts: int = 8
+    # Hours a customer e-mail is retried after it was queued (PERFECTORDER_EMAIL_RETRY_HOURS), so a
+    # mail outage makes it late rather than lost; a day at least.
+    email_retry_hours: float = 48.0
     # When a card, wallet or transfer payment is captured: "shipment" (each parcel's value as it
     # leaves) or "manual" (POST /orders/{id}/payments/capture).
     capture_at: str = "shipment"
@@ -122,6 +125,7 @@ class Settings:
             request_timeout=float(get("REQUEST_TIMEOUT", str(d.request_timeout))),
             max_concurrent_writers=int(get("MAX_CONCURRENT_WRITERS", str(d.max_concurrent_writers))),
             retry_attempts=int(get("RETRY_ATTEMPTS", str(d.retry_attempts))),
+            email_retry_hours=_email_retry_hours(float(get("EMAIL_RETRY_HOURS", str(d.email_retry_hours)))),
             header_timeout=float(get("HEADER_TIMEOUT", str(d.header_timeout))),
             body_timeout=float(get("BODY_TIMEOUT", str(d.body_timeout))),
             keep_alive_timeout=int(get("KEEP_ALIVE_TIMEOUT", str(d.keep_alive_timeout))),
@@ -170,6 +174,13 @@ def _optional_float(value: str) -> float | None:
 def _at_least_one(name: str, value: int) -> int:
     if value < 1:
         raise ValueError(f"PERFECTORDER_{name} is a whole number of days, at least 1, not {value}")
+    return value
+
+
+def _email_retry_hours(value: float) -> float:
+    # Shorter, an outage of an afternoon turns late messages into missing ones again.
+    if not value >= 24:
+        raise ValueError(f"PERFECTORDER_EMAIL_RETRY_HOURS is at least 24 (a day), not {value}")
     return value
 
 

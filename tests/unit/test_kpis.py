@@ -45,7 +45,9 @@ def test_cycle_lead_and_stage_times_on_a_hand_worked_table():
         ]
     )
     assert result.cycle_time_hours.median == pytest.approx(74) and result.cycle_time_hours.count == 2
-    assert result.lead_time_hours.median == pytest.approx(18)
+    # Order lead time is placed -> delivered (it read placed -> shipped, 18, before issue 17).
+    assert result.lead_time_hours.median == pytest.approx(74)
+    assert result.time_to_ship_hours.median == pytest.approx(18)
     assert result.stage_hours["packed"].median == pytest.approx(1)
     assert result.stage_hours["shipped"].median == pytest.approx((3 + 27) / 2)
     assert result.on_time_shipping_rate == 0.5  # order 2 left a day late

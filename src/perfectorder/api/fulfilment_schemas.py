@@ -209,6 +209,13 @@ class ClaimPublic(BaseModel):
     kind: str
     status: str
     opened_at: datetime
+    replacement_order_id: int | None = Field(default=None, description="The order reshipping a lost parcel")
+
+
+class ReshipmentPublic(BaseModel):
+    order_id: int
+    claim_id: int
+    replacement_order_id: int = Field(description="The new order shipping the lost parcel's units again")
 
 
 class PackagePublic(BaseModel):

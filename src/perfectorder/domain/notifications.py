@@ -58,10 +58,18 @@ class SentMessage:
     delivered_at: datetime | None
 
 
+MESSAGE_MISSING = "message_missing"
+MESSAGE_LATE = "message_late"
+
+
 @dataclass(frozen=True, slots=True)
 class CommunicationVerdict:
     communicated: bool
-    reasons: tuple[str, ...]
+    failures: tuple[tuple[str, str], ...]  # (code, reason): message_missing or message_late
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(reason for _, reason in self.failures)
 
 
 def communication_verdict(
@@ -73,27 +81,54 @@ def communication_verdict(
     messages: Iterable[SentMessage],
 ) -> CommunicationVerdict:
     """Confirmation within minutes, shipped notice within hours of shipping, and, if the order
-    arrived after its promise, a delay notice delivered before the promise passed."""
+    arrived after its promise, a delay notice delivered before the promise passed. A message that
+    did reach the customer, only after its deadline (a mail outage), was late, not missing."""
     delivered = [m for m in messages if m.delivered_at is not None]
-    reasons = []
-    if not _reached(delivered, EmailKind.CONFIRMATION, placed_at + DEADLINES[EmailKind.CONFIRMATION]):
-        reasons.append("no order confirmation reached the customer within 15 minutes")
-    if shipped_at is not None and not _reached(
-        delivered, EmailKind.SHIPPED, shipped_at + DEADLINES[EmailKind.SHIPPED]
-    ):
-        reasons.append("no shipped notice reached the customer within 4 hours of shipping")
+    failures = []
+    confirmation = _judge(
+        delivered, EmailKind.CONFIRMATION, placed_at + DEADLINES[EmailKind.CONFIRMATION], "order confirmation"
+    )
+    if confirmation is not None:
+        failures.append(confirmation)
+    if shipped_at is not None:
+        shipped = _judge(
+            delivered, EmailKind.SHIPPED, shipped_at + DEADLINES[EmailKind.SHIPPED], "shipped notice"
+        )
+        if shipped is not None:
+            failures.append(shipped)
     if delivered_on is not None and delivered_on > promised_date:
         promise_end = datetime.combine(
             promised_date + timedelta(days=1), datetime.min.time(), tzinfo=placed_at.tzinfo
         )
-        if not _reached(delivered, EmailKind.DELAYED, promise_end):
-            reasons.append(
-                "the order was late and no delay notice reached the customer before the promise passed"
-            )
-    return CommunicationVerdict(not reasons, tuple(reasons))
+        delay = _judge(delivered, EmailKind.DELAYED, promise_end, "delay notice")
+        if delay is not None:
+            failures.append(delay)
+    return CommunicationVerdict(not failures, tuple(failures))
 
 
-def _reached(delivered: list[SentMessage], kind: EmailKind, deadline: datetime) -> bool:
-    return any(
-        m.kind is kind and m.delivered_at is not None and m.delivered_at <= deadline for m in delivered
-    )
+_MISSING_REASONS = {
+    EmailKind.CONFIRMATION: "no order confirmation reached the customer within 15 minutes",
+    EmailKind.SHIPPED: "no shipped notice reached the customer within 4 hours of shipping",
+    EmailKind.DELAYED: (
+        "the order was late and no delay notice reached the customer before the promise passed"
+    ),
+}
+
+
+def _judge(
+    delivered: list[SentMessage], kind: EmailKind, deadline: datetime, name: str
+) -> tuple[str, str] | None:
+    arrivals = [m.delivered_at for m in delivered if m.kind is kind and m.delivered_at is not None]
+    if any(at <= deadline for at in arrivals):
+        return None
+    if not arrivals:
+        return MESSAGE_MISSING, _MISSING_REASONS[kind]
+    late = min(arrivals) - deadline
+    return MESSAGE_LATE, f"the {name} reached the customer {_span(late)} after its deadline"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = max(1, int(delta.total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes} minute(s)"
+    return f"{minutes // 60} hour(s)"

@@ -113,6 +113,7 @@ class EventType(enum.StrEnum):
     BACKORDER_ALLOCATED = "order.backorder_allocated"
     CARRIER_EVENT = "shipment.carrier_event"
     CLAIM_OPENED = "order.claim_opened"
+    RESHIPPED = "order.reshipped"
     DELIVERED = "order.delivered"
     DELAYED = "order.delayed"
     FEEDBACK = "order.feedback"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +32,7 @@ class OrderKpiFacts:
     returned_reasons: tuple[str, ...] = ()
     rating: int | None = None
     delivered_on: date | None = None
+    replacement: bool = False  # an exchange or a reshipment, linked to the order it replaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,8 @@ def _share(numerator: int, denominator: int) -> float | None:
 class Kpis:
     orders: int
     cycle_time_hours: Distribution
-    lead_time_hours: Distribution
+    lead_time_hours: Distribution  # placed -> delivered, as the customer waits
+    time_to_ship_hours: Distribution  # placed -> first shipment, as the warehouse works
     stage_hours: dict[str, Distribution]
     on_time_shipping_rate: float | None
     on_time_delivery_rate: float | None
@@ -102,7 +104,8 @@ def kpis(orders: Sequence[OrderKpiFacts]) -> Kpis:
     return Kpis(
         orders=len(orders),
         cycle_time_hours=distribution(_hours(o.placed_at, o.reached["delivered"]) for o in delivered),
-        lead_time_hours=distribution(_hours(o.placed_at, o.reached["shipped"]) for o in shipped),
+        lead_time_hours=distribution(_hours(o.placed_at, o.reached["delivered"]) for o in delivered),
+        time_to_ship_hours=distribution(_hours(o.placed_at, o.reached["shipped"]) for o in shipped),
         stage_hours=stage_hours,
         on_time_shipping_rate=_share(
             sum(o.reached["shipped"].date() <= o.promised_ship_date for o in shipped), len(shipped)
@@ -125,6 +128,19 @@ def kpis(orders: Sequence[OrderKpiFacts]) -> Kpis:
         cancellation_rate=_share(len(orders) - len(kept), len(orders)),
         average_rating=sum(ratings) / len(ratings) if ratings else None,
     )
+
+
+def first_shipment_fill(lines: Sequence[tuple[str, int]], shipped: Mapping[str, int]) -> tuple[int, int]:
+    """(lines shipped in full, units shipped) by the first shipment. Each line takes its SKU's units
+    up to what it asked for: a parcel with one unit too many fills no more than 100 %."""
+    left = dict(shipped)
+    complete = units = 0
+    for sku, wanted in lines:
+        took = min(left.get(sku, 0), max(wanted, 0))
+        left[sku] = left.get(sku, 0) - took
+        complete += took >= wanted
+        units += took
+    return complete, units
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +186,8 @@ class CustomerBehaviour:
 
 
 def customer_behaviour(orders: Sequence[OrderKpiFacts]) -> CustomerBehaviour:
-    per_customer = Counter(o.customer_id for o in orders if not o.cancelled)
+    """Purchases only: an exchange or a reshipment is the same purchase made good, not a second one."""
+    per_customer = Counter(o.customer_id for o in orders if not o.cancelled and not o.replacement)
     customers = len(per_customer)
     return CustomerBehaviour(
         customers,
@@ -187,6 +204,7 @@ KPI_COLUMNS = (
     "k_delivered",
     "k_cycle_hours",
     "k_lead_hours",
+    "k_ship_hours",
     *(f"k_{stage}_hours" for stage in STAGES),
     "k_ship_on_time",
     "k_deliver_on_time",
@@ -201,6 +219,7 @@ KPI_COLUMNS = (
     "k_returned",
     "k_return_reasons",
     "k_rating",
+    "k_replacement",
 )
 
 
@@ -214,7 +233,8 @@ def kpi_columns(o: OrderKpiFacts) -> dict[str, object]:
         "k_shipped": shipped,
         "k_delivered": delivered,
         "k_cycle_hours": _hours(o.placed_at, o.reached["delivered"]) if delivered else None,
-        "k_lead_hours": _hours(o.placed_at, o.reached["shipped"]) if shipped else None,
+        "k_lead_hours": _hours(o.placed_at, o.reached["delivered"]) if delivered else None,
+        "k_ship_hours": _hours(o.placed_at, o.reached["shipped"]) if shipped else None,
         "k_ship_on_time": o.reached["shipped"].date() <= o.promised_ship_date if shipped else None,
         "k_deliver_on_time": (o.delivered_on is not None and o.delivered_on <= o.promised_date)
         if delivered
@@ -230,6 +250,7 @@ def kpi_columns(o: OrderKpiFacts) -> dict[str, object]:
         "k_returned": shipped and bool(o.returned_reasons),
         "k_return_reasons": ",".join(sorted(set(o.returned_reasons))) if shipped else "",
         "k_rating": o.rating if kept else None,
+        "k_replacement": o.replacement,
     }
     previous = "placed"
     for stage in STAGES:

@@ -55,6 +55,7 @@ class ShipmentFact:
     warehouse: str
     shipped_at: datetime
     delivered_at: datetime | None
+    lost_at: datetime | None = None  # the carrier's loss claim: this parcel will never arrive
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +158,27 @@ def delivered_at(facts: OrderFacts) -> datetime | None:
 
 
 def _delivered_at(facts: OrderFacts) -> datetime | None:
-    """The order is delivered when every shipment is and nothing is left to ship."""
-    if not facts.shipments or any(s.delivered_at is None for s in facts.shipments):
+    """The order's outcome is known when every parcel was delivered or lost and nothing is left to
+    ship: from then it is judged. A lost parcel decides it at claim time; a reshipment is another
+    order, linked to this one, and judged on its own."""
+    ends = [_ended_at(s) for s in facts.shipments]
+    if not ends or any(end is None for end in ends):
         return None
     if any(x.shipped_qty < x.quantity - x.cancelled_qty for x in facts.lines) and not _lost(facts):
         return None
-    return max(s.delivered_at for s in facts.shipments if s.delivered_at is not None)
+    return max(end for end in ends if end is not None)
+
+
+def _ended_at(s: ShipmentFact) -> datetime | None:
+    return s.delivered_at if s.delivered_at is not None else s.lost_at
 
 
 def _lost(facts: OrderFacts) -> bool:
     return any(i.code == "lost_in_transit" for i in facts.issues)
+
+
+def _lost_parcels(facts: OrderFacts) -> list[ShipmentFact]:
+    return [s for s in facts.shipments if s.delivered_at is None and s.lost_at is not None]
 
 
 def _local_date(moment: datetime, timezone: str) -> date:
@@ -213,12 +225,25 @@ def _reference_date(facts: OrderFacts, settings: Settings) -> date:
     return facts.promised_date
 
 
+def overdue_before(moment: datetime, timezone: str, settings: Settings = DEFAULT) -> date:
+    """An order whose on-time reference date is before this one is not on time when delivered at
+    `moment` (calendar days in the destination's time zone, plus the tolerance). The verdict judges
+    a delivery by it; the board calls an open order late by it at the present moment."""
+    return _local_date(moment, timezone) - timedelta(days=settings.tolerance_days)
+
+
 def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list[Failure]:
-    arrived = _local_date(delivered, facts.destination_timezone)
-    due = _reference_date(facts, settings) + timedelta(days=settings.tolerance_days)
-    if arrived <= due:
+    lost = _lost_parcels(facts)
+    if lost:
+        carriers = ", ".join(sorted({s.carrier for s in lost}))
+        return [
+            Failure("on_time", f"never delivered: lost by carrier {carriers}", "shipping", "lost_in_transit")
+        ]
+    reference = _reference_date(facts, settings)
+    cutoff = overdue_before(delivered, facts.destination_timezone, settings)
+    if reference >= cutoff:
         return []
-    days = (arrived - due).days
+    days = (cutoff - reference).days
     first_shipped = min(s.shipped_at for s in facts.shipments)
     if first_shipped.date() > facts.promised_ship_date:
         stage, where = (
@@ -266,14 +291,16 @@ def _communicated(facts: OrderFacts, delivered: datetime) -> list[Failure] | Non
     if facts.messages is None:
         return None
     shipped = min((s.shipped_at for s in facts.shipments), default=None)
+    # A lost parcel never arrived: no arrival day, so no delay notice is asked of it.
+    arrived = None if _lost_parcels(facts) else _local_date(delivered, facts.destination_timezone)
     verdict = communication_verdict(
         placed_at=facts.placed_at,
         shipped_at=shipped,
         promised_date=facts.promised_date,
-        delivered_on=_local_date(delivered, facts.destination_timezone),
+        delivered_on=arrived,
         messages=facts.messages,
     )
-    return [Failure("communicated", reason, "communication", "message_missing") for reason in verdict.reasons]
+    return [Failure("communicated", reason, "communication", code) for code, reason in verdict.failures]
 
 
 def verdicts_of(facts: Sequence[OrderFacts], *, now: datetime, settings: Settings = DEFAULT) -> list[Verdict]:

@@ -1,4 +1,5 @@
-"""Stage 8: customer feedback, returns with a reason that names the failed stage, exchanges."""
+"""Stage 8: customer feedback, returns with a reason that names the failed stage, exchanges,
+reshipments of lost parcels."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
-from perfectorder.domain.fulfilment import RETURN_REASONS
+from perfectorder.domain.fulfilment import RETURN_REASONS, CarrierEventType
 from perfectorder.domain.orders import (
     AddressInput,
     CustomerInput,
@@ -261,24 +262,87 @@ def _returns_warehouse(uow: UnitOfWork, order_id: int) -> int:
 
 
 def _exchange(ctx: ServiceContext, uow: UnitOfWork, record: ReturnRecord) -> int:
+    return _replacement(
+        ctx,
+        uow,
+        record.order_id,
+        tuple((x.sku, x.quantity) for x in record.lines),
+        ref=f"EXCHANGE-{record.id}",
+        why=f"exchange for return {record.id} of order {record.order_id}",
+    )
+
+
+def _replacement(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    order_id: int,
+    items: Sequence[tuple[str, int]],
+    *,
+    ref: str,
+    why: str,
+) -> int:
+    """A free order shipping `items` again to the original's customer and address."""
     from perfectorder.services.placing import place_order
 
-    order = uow.orders.get(record.order_id)
+    order = uow.orders.get(order_id)
     assert order is not None
     address = order.shipping_address
     command = PlaceOrder(
         channel=Channel.CUSTOMER_SERVICE,
-        external_ref=f"EXCHANGE-{record.id}",
+        external_ref=ref,
         currency=order.currency,
-        lines=tuple(LineInput(x.sku, x.quantity, Decimal(0)) for x in record.lines),
+        lines=tuple(LineInput(sku, quantity, Decimal(0)) for sku, quantity in items),
         customer=CustomerInput(id=order.customer_id),
         shipping_address=AddressInput(**{f: getattr(address, f) for f in AddressInput.__slots__}),
-        payment=PaymentInput(
-            PaymentMethod.CARD, PaymentStatus.CAPTURED, Decimal(0), f"exchange for {record.id}"
-        ),
-        note=f"exchange for return {record.id} of order {record.order_id}",
+        payment=PaymentInput(PaymentMethod.CARD, PaymentStatus.CAPTURED, Decimal(0), why[:100]),
+        note=why,
     )
     return place_order(ctx, command).id
+
+
+def reship_lost_parcel(
+    ctx: ServiceContext, order_id: int, claim_id: int, *, caller: Principal = SYSTEM
+) -> int:
+    """Ships what a lost parcel held again, as a new order linked to the claim; returns its id.
+    The original order keeps its verdict (not complete, not on time: the parcel never arrived)."""
+
+    def work(uow: UnitOfWork) -> int:
+        order_state(uow, order_id, caller)
+        claim = next((c for c in uow.fulfilment.claims(order_id) if c.id == claim_id), None)
+        if claim is None:
+            raise NotFound("claim_not_found", f"order {order_id} has no claim {claim_id}", field="claim_id")
+        if claim.kind != CarrierEventType.LOST:
+            raise Conflict("claim_not_lost", f"claim {claim_id} is for a {claim.kind} parcel, not a lost one")
+        if claim.replacement_order_id is not None:
+            raise Conflict(
+                "already_reshipped", f"claim {claim_id} was reshipped as order {claim.replacement_order_id}"
+            )
+        shipment = next(s for s in uow.fulfilment.shipments(order_id) if s.id == claim.shipment_id)
+        package = next(p for p in uow.fulfilment.packages(order_id) if p.id == shipment.package_id)
+        replacement = _replacement(
+            ctx,
+            uow,
+            order_id,
+            package.items,
+            ref=f"RESHIP-{claim_id}",
+            why=f"reshipment of lost parcel {shipment.tracking_number} of order {order_id}",
+        )
+        if not uow.fulfilment.link_replacement(claim_id, replacement):
+            raise Conflict("already_reshipped", f"claim {claim_id} was reshipped meanwhile")
+        # Both verdicts are queued in this transaction (the placement's and this event's), so the
+        # refresh that judges them reads the link.
+        event(
+            uow,
+            order_id,
+            EventType.RESHIPPED.value,
+            ctx.clock.now(),
+            caller.actor,
+            claim_id=claim_id,
+            replacement_order_id=replacement,
+        )
+        return replacement
+
+    return run_transaction(ctx, work)
 
 
 def get_return(ctx: ServiceContext, return_id: int, *, caller: Principal = SYSTEM) -> ReturnRecord:

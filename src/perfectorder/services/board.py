@@ -102,21 +102,21 @@ def orders_board(
     now = ctx.clock.now().astimezone(UTC)
 
     def work(uow: UnitOfWork) -> Board:
-        late, at_risk = uow.board.late_and_at_risk(now.date())
+        late, at_risk = uow.board.late_and_at_risk(now)
         return Board(
             stages=tuple(uow.board.stage_counts(now)),
             late=late,
             at_risk=at_risk,
             holds=tuple(uow.board.open_holds(20)),
-            orders=_paged(uow.board.orders(query, now.date()), page),
+            orders=_paged(uow.board.orders(query, now), page),
         )
 
     return read(ctx, work)
 
 
 def late_and_at_risk(ctx: ServiceContext) -> tuple[int, int]:
-    today = ctx.clock.now().astimezone(UTC).date()
-    return read(ctx, lambda uow: uow.board.late_and_at_risk(today))
+    now = ctx.clock.now()
+    return read(ctx, lambda uow: uow.board.late_and_at_risk(now))
 
 
 def inventory(

@@ -136,12 +136,12 @@ class TrackingEvent:
 
 class BoardQueries(Protocol):
     def stage_counts(self, now: datetime) -> list[StageCount]: ...
-    def late_and_at_risk(self, today: date) -> tuple[int, int]:
+    def late_and_at_risk(self, now: datetime) -> tuple[int, int]:
         """(open orders past their promised date, open orders due by tomorrow and not yet shipped
         or flagged at risk)."""
         ...
 
-    def orders(self, query: BoardQuery, today: date) -> list[BoardOrder]:
+    def orders(self, query: BoardQuery, now: datetime) -> list[BoardOrder]:
         """Up to query.limit + 1 rows, so the caller knows whether there is a next page."""
         ...
 

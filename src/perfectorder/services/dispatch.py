@@ -39,6 +39,10 @@ log = logging.getLogger("perfectorder.dispatch")
 @dataclass(frozen=True, slots=True)
 class DispatchPolicy:
     max_attempts: int = 8
+    # A customer e-mail held back by a mail outage is retried for this long after it was queued,
+    # however many attempts that takes: it reaches the customer late (judged message_late), where
+    # eight attempts (about an hour) made it missing.
+    email_retry_horizon: timedelta = timedelta(days=2)
     base_delay: timedelta = timedelta(seconds=2)
     max_delay: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=2)
@@ -240,7 +244,7 @@ class Dispatcher:
     def _failed(self, message: MessageRecord, error: str, *, final: bool = False) -> None:
         now = self.ctx.clock.now()
         attempts = message.attempts + 1
-        given_up = final or attempts >= self.policy.max_attempts
+        given_up = final or self._exhausted(message, attempts, now)
         retry_at = None if given_up else now + self._backoff(attempts)
 
         def work(uow: UnitOfWork) -> None:
@@ -248,6 +252,11 @@ class Dispatcher:
             uow.outbox.failed(message.id, attempts=attempts, retry_at=retry_at, error=error)
 
         run_transaction(self.ctx, work)
+
+    def _exhausted(self, message: MessageRecord, attempts: int, now: datetime) -> bool:
+        if message.kind == "email":
+            return now >= message.created_at + self.policy.email_retry_horizon
+        return attempts >= self.policy.max_attempts
 
     def _backoff(self, attempts: int) -> timedelta:
         # Full jitter: spread retries so a recovering receiver is not hit by every sender at once.

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.rollup import Sums, VerdictRow
 from perfectorder.services.fulfilment_ports import (
+    ClaimRecord,
     FeedbackRecord,
     IssueRecord,
     LineRecord,
@@ -46,6 +47,9 @@ class OrderRecords:
     tasks: tuple[TaskRecord, ...]
     packages: tuple[PackageRecord, ...]
     return_reasons: tuple[str, ...]
+    claims: tuple[ClaimRecord, ...] = ()
+    # The order this one replaces (an exchange for a return, a reshipment of a lost parcel).
+    replaces_order_id: int | None = None
 
 
 class VerdictRepository(Protocol):

@@ -10,6 +10,7 @@ from typing import Any
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.fulfilment import CarrierEventType
 from perfectorder.domain.notifications import EmailKind, SentMessage
 from perfectorder.metrics.kpis import (
     STAGES,
@@ -19,6 +20,7 @@ from perfectorder.metrics.kpis import (
     OrderKpiFacts,
     Turnover,
     customer_behaviour,
+    first_shipment_fill,
     kpis,
     turnover,
 )
@@ -59,6 +61,7 @@ def _warehouse_codes(uow: UnitOfWork) -> dict[int, str]:
 
 
 def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
+    lost = {c.shipment_id: c.opened_at for c in r.claims if c.kind == CarrierEventType.LOST}
     return OrderFacts(
         order_id=r.order_id,
         placed_at=r.placed_at,
@@ -67,7 +70,9 @@ def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
         cancelled=r.status == "cancelled",
         lines=tuple(LineFact(x.sku, x.quantity, x.shipped_qty, x.cancelled_qty) for x in r.lines),
         shipments=tuple(
-            ShipmentFact(s.carrier, codes.get(s.warehouse_id, "?"), s.shipped_at, s.delivered_at)
+            ShipmentFact(
+                s.carrier, codes.get(s.warehouse_id, "?"), s.shipped_at, s.delivered_at, lost.get(s.id)
+            )
             for s in r.shipments
         ),
         issues=tuple(IssueFact(i.criterion, i.stage, i.code, i.detail) for i in r.issues),
@@ -320,7 +325,9 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         if stage is not None and stage not in reached:
             reached[stage] = at
     first = min((s.shipped_at for s in facts.shipments), default=None)
-    first_units = _units_in_first_shipment(r, first)
+    lines_complete, units_first = first_shipment_fill(
+        [(x.sku, x.quantity - x.cancelled_qty) for x in facts.lines], _units_in_first_shipment(r, first)
+    )
     return OrderKpiFacts(
         order_id=facts.order_id,
         customer_id=r.customer_id,
@@ -331,10 +338,8 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         reached=reached,
         lines_ordered=len(facts.lines),
         units_ordered=sum(x.quantity - x.cancelled_qty for x in facts.lines),
-        lines_complete_first=sum(
-            1 for x in facts.lines if first_units.get(x.sku, 0) >= x.quantity - x.cancelled_qty
-        ),
-        units_first_shipment=sum(first_units.values()),
+        lines_complete_first=lines_complete,
+        units_first_shipment=units_first,
         backordered=any(i.code == "short_pick" for i in facts.issues)
         or any(kind == "order.backordered" for kind, _ in r.timeline),
         pick_lines=len(r.tasks),
@@ -343,6 +348,7 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         returned_reasons=r.return_reasons,
         rating=facts.feedback.rating if facts.feedback else None,
         delivered_on=reached["delivered"].date() if "delivered" in reached else None,
+        replacement=r.replaces_order_id is not None,
     )
 
 
@@ -486,6 +492,7 @@ def kpis_from_sums(s: Mapping[str, Any]) -> tuple[Kpis, CustomerBehaviour]:
             orders=orders,
             cycle_time_hours=dist("k_cycle_hours"),
             lead_time_hours=dist("k_lead_hours"),
+            time_to_ship_hours=dist("k_ship_hours"),
             stage_hours={stage: dist(f"k_{stage}_hours") for stage in STAGES},
             on_time_shipping_rate=share(int(s["ship_on_time"]), shipped),
             on_time_delivery_rate=share(int(s["deliver_on_time"]), int(s["delivered"])),
@@ -502,7 +509,7 @@ def kpis_from_sums(s: Mapping[str, Any]) -> tuple[Kpis, CustomerBehaviour]:
             average_rating=int(s["rating_sum"]) / int(s["ratings"]) if int(s["ratings"]) else None,
         ),
         CustomerBehaviour(
-            customers,
+            customers,  # replacements (exchanges, reshipments) left out by the query: not purchases
             share(int(c["repeat"]), customers),
             int(c["orders"]) / customers if customers else None,
         ),

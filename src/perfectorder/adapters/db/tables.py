@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -482,6 +483,8 @@ claims = Table(
     Column("status", String(20), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("note", String(500), nullable=False, server_default=""),
+    # The order that reshipped a lost parcel: a replacement, not a purchase of its own.
+    Column("replacement_order_id", Integer, ForeignKey("orders.id"), nullable=True),
 )
 
 order_issues = Table(
@@ -620,6 +623,8 @@ order_verdicts = Table(
     Column("k_delivered", Boolean, nullable=False),
     Column("k_cycle_hours", Float, nullable=True),
     Column("k_lead_hours", Float, nullable=True),
+    Column("k_ship_hours", Float, nullable=True),
+    Column("k_replacement", Boolean, nullable=False, server_default=false()),
     Column("k_approved_hours", Float, nullable=True),
     Column("k_picked_hours", Float, nullable=True),
     Column("k_packed_hours", Float, nullable=True),

@@ -35,6 +35,7 @@ from perfectorder.api.fulfilment_schemas import (
     PackRequest,
     PickListPublic,
     PickListsPublic,
+    ReshipmentPublic,
     ReturnCreate,
     ReturnLinePublic,
     ReturnPublic,
@@ -339,6 +340,32 @@ def open_return(
                 caller=caller,
             )
         ),
+    )
+
+
+@router.post(
+    "/orders/{order_id}/claims/{claim_id}/reship",
+    status_code=201,
+    response_model=ReshipmentPublic,
+    operation_id="reship_lost_parcel",
+    responses=WRITE_ERRORS,
+)
+def reship_lost_parcel(
+    order_id: Id, claim_id: Id, services: Services, caller: Fulfiller, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Ships a lost parcel's units again as a new order linked to the loss claim."""
+    return idempotent(
+        services,
+        caller=caller,
+        scope=f"POST /orders/{order_id}/claims/{claim_id}/reship",
+        key=key,
+        payload=ReshipmentPublic(order_id=order_id, claim_id=claim_id, replacement_order_id=0),
+        status=201,
+        call=lambda: ReshipmentPublic(
+            order_id=order_id,
+            claim_id=claim_id,
+            replacement_order_id=aftersales.reship_lost_parcel(services, order_id, claim_id, caller=caller),
+        ).model_dump(mode="json"),
     )
 
 

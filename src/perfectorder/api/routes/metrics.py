@@ -260,7 +260,8 @@ class KpisPublic(BaseModel):
     period: dict[str, date]
     orders: int
     cycle_time_hours: DistributionPublic = Field(description="Placed to delivered")
-    lead_time_hours: DistributionPublic = Field(description="Placed to shipped")
+    lead_time_hours: DistributionPublic = Field(description="Order lead time: placed to delivered")
+    time_to_ship_hours: DistributionPublic = Field(description="Placed to first shipment")
     stage_hours: dict[str, DistributionPublic] = Field(description="Time from the previous stage to this one")
     on_time_shipping_rate: float | None
     on_time_delivery_rate: float | None
@@ -305,6 +306,7 @@ def kpis(
         orders=k.orders,
         cycle_time_hours=dist(k.cycle_time_hours),
         lead_time_hours=dist(k.lead_time_hours),
+        time_to_ship_hours=dist(k.time_to_ship_hours),
         stage_hours={s: dist(d) for s, d in k.stage_hours.items()},
         on_time_shipping_rate=k.on_time_shipping_rate,
         on_time_delivery_rate=k.on_time_delivery_rate,

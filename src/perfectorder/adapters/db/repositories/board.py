@@ -4,12 +4,13 @@ customer's orders, a period of returns), so a page costs the same on a store of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, and_, case, false, func, or_, select
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.metrics.perfect_order import overdue_before
 from perfectorder.services.board_ports import (
     AGE_BUCKETS,
     BEFORE_SHIPPING,
@@ -51,17 +52,28 @@ _CUSTOMER_SORTS = {
 }
 
 
-def _late(today: date) -> Any:
-    """Open and past the date promised at capture (a reschedule does not excuse it)."""
-    return o.c.promised_date < today
+def _late(cutoffs: Mapping[str, date]) -> Any:
+    """Past the date promised at capture (a reschedule does not excuse it), by the verdict's own
+    definition: would not be on time if delivered now, in the destination's time zone."""
+    by_cutoff: dict[date, list[str]] = {}
+    for zone, cutoff in cutoffs.items():
+        by_cutoff.setdefault(cutoff, []).append(zone)
+    if not by_cutoff:
+        return false()
+    return or_(
+        *(
+            and_(o.c.ship_timezone.in_(sorted(zones)), o.c.promised_date < cutoff)
+            for cutoff, zones in sorted(by_cutoff.items())
+        )
+    )
 
 
-def _at_risk(today: date) -> Any:
+def _at_risk(today: date, cutoffs: Mapping[str, date]) -> Any:
     """Open, not late yet, and flagged by the delay watch or due by tomorrow without having left.
     The board's counts and its lists both use these two, so a count always matches its list."""
     due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
     return and_(
-        ~_late(today),
+        ~_late(cutoffs),
         or_(
             o.c.at_risk_since.is_not(None),
             and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
@@ -98,15 +110,26 @@ class SqlBoardQueries:
             )
         return out
 
-    def late_and_at_risk(self, today: date) -> tuple[int, int]:
+    def _cutoffs(self, now: datetime) -> dict[str, date]:
+        """Per destination time zone of the open orders: promised before this date is late now."""
+        zones = self._conn.execute(
+            select(o.c.ship_timezone).where(o.c.status.in_(OPEN_STATUSES)).distinct()
+        ).scalars()
+        return {zone: overdue_before(now, zone) for zone in zones}
+
+    def late_and_at_risk(self, now: datetime) -> tuple[int, int]:
+        cutoffs, today = self._cutoffs(now), now.astimezone(UTC).date()
         row = self._conn.execute(
             select(
-                func.sum(case((_late(today), 1), else_=0)), func.sum(case((_at_risk(today), 1), else_=0))
+                func.sum(case((_late(cutoffs), 1), else_=0)),
+                func.sum(case((_at_risk(today, cutoffs), 1), else_=0)),
             ).where(o.c.status.in_(OPEN_STATUSES))
         ).one()
         return int(row[0] or 0), int(row[1] or 0)
 
-    def orders(self, query: BoardQuery, today: date) -> list[BoardOrder]:
+    def orders(self, query: BoardQuery, now: datetime) -> list[BoardOrder]:
+        today = now.astimezone(UTC).date()
+        cutoffs = self._cutoffs(now) if query.late or query.at_risk else {}
         stmt = select(
             o.c.id,
             o.c.external_ref,
@@ -128,9 +151,9 @@ class SqlBoardQueries:
         if query.late or query.at_risk:
             stmt = stmt.where(o.c.status.in_(OPEN_STATUSES))
         if query.late:
-            stmt = stmt.where(_late(today))
+            stmt = stmt.where(_late(cutoffs))
         if query.at_risk:
-            stmt = stmt.where(_at_risk(today))
+            stmt = stmt.where(_at_risk(today, cutoffs))
         if query.on_hold:
             stmt = stmt.where(o.c.status == "on_hold")
         if query.customer_id is not None:

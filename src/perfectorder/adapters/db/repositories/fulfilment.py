@@ -388,9 +388,18 @@ class SqlFulfilmentRepository:
     def claims(self, order_id: int) -> list[ClaimRecord]:
         c = t.claims
         return [
-            ClaimRecord(r.id, r.shipment_id, r.kind, r.status, r.opened_at)
+            claim_record(r)
             for r in self._conn.execute(select(c).where(c.c.order_id == order_id).order_by(c.c.id))
         ]
+
+    def link_replacement(self, claim_id: int, order_id: int) -> bool:
+        c = t.claims
+        done = self._conn.execute(
+            update(c)
+            .where(c.c.id == claim_id, c.c.replacement_order_id.is_(None))
+            .values(replacement_order_id=order_id, status="reshipped")
+        )
+        return done.rowcount == 1
 
     def add_issue(self, order_id: int, issue: IssueRecord) -> None:
         self._conn.execute(
@@ -600,6 +609,10 @@ def task_record(r: Any) -> TaskRecord:
         r.status,
         r.refused_scans,
     )
+
+
+def claim_record(r: Any) -> ClaimRecord:
+    return ClaimRecord(r.id, r.shipment_id, r.kind, r.status, r.opened_at, r.replacement_order_id)
 
 
 def shipment_record(r: Any) -> ShipmentRecord:

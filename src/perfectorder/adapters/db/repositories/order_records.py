@@ -16,6 +16,7 @@ from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.repositories.fulfilment import (
     SHIPMENTS_OF,
     TASKS,
+    claim_record,
     feedback_record,
     issue_record,
     line_record,
@@ -83,6 +84,16 @@ _RETURNS = (
     .where(t.returns.c.order_id.in_(_IDS))
     .order_by(t.returns.c.id)
 )
+_CLAIMS = select(t.claims).where(t.claims.c.order_id.in_(_IDS)).order_by(t.claims.c.id)
+_REPLACED = (
+    select(t.returns.c.exchange_order_id.label("replacement"), t.returns.c.order_id.label("original"))
+    .where(t.returns.c.exchange_order_id.in_(_IDS))
+    .union_all(
+        select(t.claims.c.replacement_order_id, t.claims.c.order_id).where(
+            t.claims.c.replacement_order_id.in_(_IDS)
+        )
+    )
+)
 # SQLite allows 32,766 parameters per statement; PostgreSQL 65,535.
 CHUNK = 5000
 
@@ -120,6 +131,8 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
         items[r.package_id].append((r.sku, r.quantity))
     packages = grouped(_PACKAGES, lambda r: package_record(r, tuple(items[r.id])))
     returns = grouped(_RETURNS, lambda r: r.reason)
+    claims = grouped(_CLAIMS, claim_record)
+    replaced = {r.replacement: r.original for r in conn.execute(_REPLACED, key)}
     return {
         h.id: OrderRecords(
             order_id=h.id,
@@ -144,6 +157,8 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
             tasks=tuple(tasks.get(h.id, ())),
             packages=tuple(packages.get(h.id, ())),
             return_reasons=tuple(returns.get(h.id, ())),
+            claims=tuple(claims.get(h.id, ())),
+            replaces_order_id=replaced.get(h.id),
         )
         for h in heads
     }

@@ -223,7 +223,7 @@ class SqlVerdictRepository:
         # Both quantiles from one sort per column.
         quantiles = ", ".join(
             f"count({c}) AS {c}_n, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {c}) AS {c}_q"
-            for c in ("k_cycle_hours", "k_lead_hours", *(f"k_{s}_hours" for s in STAGES))
+            for c in ("k_cycle_hours", "k_lead_hours", "k_ship_hours", *(f"k_{s}_hours" for s in STAGES))
         )
         where = "placed_on >= :start AND placed_on < :end"
         params = {"start": start, "end": end}
@@ -268,7 +268,7 @@ class SqlVerdictRepository:
             text(
                 "SELECT count(*) AS customers, count(*) FILTER (WHERE n >= 2) AS repeat, "
                 "coalesce(sum(n), 0) AS orders FROM (SELECT customer_id, count(*) AS n FROM order_verdicts "
-                f"WHERE {where} AND NOT k_cancelled GROUP BY customer_id) AS c"  # noqa: S608
+                f"WHERE {where} AND NOT k_cancelled AND NOT k_replacement GROUP BY customer_id) AS c"  # noqa: S608
             ),
             params,
         ).one()
