@@ -17,10 +17,13 @@ from sqlalchemy import event
 
 from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
+from perfectorder.sample_data import load_sample_store
 from perfectorder.services import access, verdicts
 from perfectorder.services.context import run_transaction
+from tests.conftest import api_key, make_application
 from tests.factories import order_payload
 from tests.integration.test_communication import ship_one
+from tests.integration.test_dispatch_resilience import WorkerProcess, wait_for
 from tests.integration.test_verdicts import deliver
 
 PASSWORD = "correct horse battery"
@@ -204,3 +207,24 @@ def test_the_overview_reads_its_figures_in_one_transaction(application, page_rea
     assert response.status_code == 200
     # One for the session cookie's lookup, one for every figure on the page.
     assert len(begun) == 2
+
+
+def test_the_worker_refreshes_on_its_own_so_a_change_shows_in_the_reports(sqlite_url, clock):
+    application = make_application(sqlite_url, clock)
+    load_sample_store(application.services)
+    worker = WorkerProcess(sqlite_url, smtp_port=9, name="refresher", extra=("--refresh-every", "0.2"))
+    try:
+        with TestClient(create_app(application=application)) as http:
+            http.headers["Authorization"] = f"Bearer {api_key(application)}"
+            day = clock.now().date().isoformat()
+
+            def pending() -> int:
+                report = http.get("/api/v1/metrics/perfect-order", params={"from": day, "to": day}).json()
+                return int(report["groups"]["all"]["pending"])
+
+            assert http.post("/api/v1/orders", json=order_payload()).status_code == 201
+            wait_for(lambda: pending() == 1, seconds=30, what="the worker to refresh the new order's verdict")
+            assert worker.alive(), worker.output()
+    finally:
+        worker.stop()
+        application.close()
