@@ -31,6 +31,8 @@ cat <<MSG
   Dashboard:                  http://127.0.0.1:$port/   (log in as $user / $password)
   Try it:   curl -H "Authorization: Bearer $key" "http://127.0.0.1:$port/api/v1/metrics/perfect-order?from=2026-08-24&to=2026-11-21"
   Report:   .venv/bin/perfectorder report --from 2026-08-24 --to 2026-11-21
+  Reports show the simulated store; a change you make shows in them after a refresh:
+  run .venv/bin/perfectorder worker (refreshes every 10 s) or .venv/bin/perfectorder metrics refresh.
   The key and login are also in var/demo-key.txt. Stop with Ctrl-C.
 
 MSG

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
-from perfectorder.services import access
+from perfectorder.services import access, verdicts
 from tests.factories import order_payload
 from tests.integration.test_communication import ship_one
 from tests.integration.test_verdicts import deliver
@@ -82,6 +82,7 @@ def test_the_overview_shows_the_apis_figures_and_links_failures_to_their_orders(
     deliver(client, "T-1", "2026-11-26T10:00:00Z")
     deliver(client, "T-2", "2026-12-03T10:00:00Z")
     clock.advance(timedelta(days=45))
+    verdicts.refresh(browser.app.state.application.services)  # the worker's job: pages only read
     logged_in = browser.post("/login", data={"username": "olga", "password": PASSWORD, "next": "/"})
     assert logged_in.status_code == 200 and "Perfect order rate" in logged_in.text
     period = {"from": "2026-11-20", "to": "2026-11-30"}
@@ -201,6 +202,7 @@ def test_reschedule_and_returns_from_the_order_page(operator, client, clock):
     assert (
         opened.status_code == 200 and "Return opened." in opened.text and "damaged in transit" in opened.text
     )
+    verdicts.refresh(operator.app.state.application.services)  # the worker's job: pages only read
     returns = operator.get("/returns")
     assert returns.status_code == 200 and re.search(r'id="returns-count">1<', returns.text)
     assert "Returns opened per week, by reason" in returns.text

@@ -53,7 +53,7 @@ def wait_for(condition: Callable[[], bool], *, seconds: float, what: str, step: 
 class WorkerProcess:
     """`perfectorder worker` in its own process, as operators run it, killable without warning."""
 
-    def __init__(self, database_url: str, smtp_port: int, name: str) -> None:
+    def __init__(self, database_url: str, smtp_port: int, name: str, extra: tuple[str, ...] = ()) -> None:
         self.name = name
         env = {
             **os.environ,
@@ -74,6 +74,7 @@ class WorkerProcess:
                 "0.05",
                 "--name",
                 name,
+                *extra,
             ],
             env=env,
             stdout=self._log,

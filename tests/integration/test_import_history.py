@@ -88,6 +88,7 @@ def test_the_olist_orders_file_measures_as_the_raw_file_says(sqlite_url):
             source=path.name,
         )
         assert (result.imported, result.rejects) == (raw["orders"], [])
+        verdicts.refresh(application.services)  # as `perfectorder import history` does after importing
         report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
         kpis, _ = verdicts.kpi_report(application.services, *EVERYTHING)
     finally:

@@ -53,6 +53,7 @@ def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path)
     application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
     try:
         summary = simulate(application, clock, INJECTED)
+        verdicts.refresh(application.services)  # as `perfectorder simulate` does at its end
         clock.advance(timedelta(days=60))  # every verdict final
         period = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
         rates = verdicts.perfect_order_report(application.services, *period)["all"]
@@ -82,6 +83,7 @@ def report_json(tmp_path: Path, name: str, scenario: Scenario) -> bytes:
     application = make_application(f"sqlite:///{tmp_path / name}", clock)
     try:
         simulate(application, clock, scenario)
+        verdicts.refresh(application.services)  # as `perfectorder simulate` does at its end
         clock.set(datetime(2026, 5, 1, tzinfo=UTC))
         period = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
         body = {

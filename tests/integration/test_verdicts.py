@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from perfectorder.services import verdicts
 from tests.factories import order_payload
 from tests.integration.test_communication import dispatcher, ship_one
 from tests.receivers import smtp_server
@@ -34,7 +35,7 @@ def deliver(client, tracking, when):
     )
 
 
-def test_verdicts_and_rates_of_orders_that_went_right_and_wrong(client, clock, mailer):
+def test_verdicts_and_rates_of_orders_that_went_right_and_wrong(application, client, clock, mailer):
     perfect, late, damaged, pending, cancelled = (
         client.post("/api/v1/orders", json=order_payload()).json() for _ in range(5)
     )
@@ -83,6 +84,8 @@ def test_verdicts_and_rates_of_orders_that_went_right_and_wrong(client, clock, m
     assert verdict[pending["id"]]["state"] == "pending" and verdict[pending["id"]]["perfect"] is None
     assert verdict[cancelled["id"]]["state"] == "cancelled"
 
+    # Reports read what the worker's refresh stored, never refresh themselves.
+    verdicts.refresh(application.services)
     report = client.get(
         "/api/v1/metrics/perfect-order", params={"from": "2026-11-24", "to": "2026-11-24"}
     ).json()

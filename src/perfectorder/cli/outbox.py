@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from typing import Annotated
 
 import typer
@@ -23,9 +24,19 @@ def worker(
     once: Annotated[bool, typer.Option(help="Send one round of due messages and stop")] = False,
     idle: Annotated[float, typer.Option(help="Seconds to wait when nothing is due")] = 0.5,
     name: Annotated[str | None, typer.Option(help="Worker name in the attempt records")] = None,
+    refresh_every: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            envvar="PERFECTORDER_REFRESH_SECONDS",
+            help="Seconds between refreshes of the stored verdicts and rollups the reports read",
+        ),
+    ] = 10.0,
 ) -> None:
-    """Send queued emails and webhooks (at least once, retried with backoff), and scan for orders
-    that can no longer keep their promise. Several workers may run side by side on PostgreSQL."""
+    """Send queued emails and webhooks (at least once, retried with backoff), scan for orders that
+    can no longer keep their promise, and refresh the verdicts and rollups the reports read: a
+    report shows a change after the next refresh. Several workers may run side by side on
+    PostgreSQL."""
     application = build(Settings.from_env())
     dispatcher = build_dispatcher(application, worker=name or f"{socket.gethostname()}:{os.getpid()}")
     stop = threading.Event()
@@ -35,17 +46,18 @@ def worker(
         if once:
             delays.scan_late_releases(application.services)
             console.print(f"sent {dispatcher.run_once()} message(s)")
+            console.print(f"refreshed {verdicts.refresh(application.services):,} verdict(s)")
             return
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
+        due = 0.0
         while not stop.is_set():
-            delays.scan_late_releases(application.services)
-            # Keeps the rollups warm so the first report after a busy spell does not wait for them.
-            verdicts.refresh(application.services)
-            for _ in range(120):
-                if stop.is_set():
-                    break
-                if dispatcher.run_once() == 0:
-                    stop.wait(idle)
+            if time.monotonic() >= due:
+                # Reports never refresh: this is what makes a change show in them.
+                delays.scan_late_releases(application.services)
+                verdicts.refresh(application.services)
+                due = time.monotonic() + refresh_every
+            if dispatcher.run_once() == 0:
+                stop.wait(min(idle, max(due - time.monotonic(), 0.0)))
     finally:
         application.close()
 

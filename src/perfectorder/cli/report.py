@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from perfectorder.bootstrap import Application
 from perfectorder.cli.common import console, run
 from perfectorder.metrics.perfect_order import COMPONENTS, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
@@ -51,7 +52,8 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="The same figures as the API, as JSON")] = False,
     database_url: Annotated[str | None, typer.Option(help="Overrides PERFECTORDER_DATABASE_URL")] = None,
 ) -> None:
-    """Perfect order rate, component rates and index of the orders placed in a period."""
+    """Perfect order rate, component rates and index of the orders placed in a period. Stores the
+    verdicts of orders changed since the last refresh first, so the figures are current."""
     if database_url:
         os.environ["PERFECTORDER_DATABASE_URL"] = database_url
     if group_by not in (None, "channel", "warehouse", "carrier", "category", "tier"):
@@ -59,15 +61,19 @@ def report(
     last = date.fromisoformat(end) if end else date.today()
     first = date.fromisoformat(start) if start else last - timedelta(days=30)
     settings = Settings(on_time_reference, on_time_tolerance_days)
-    groups = run(
-        lambda a: verdicts.perfect_order_report(
+
+    def action(a: Application) -> dict[str, PerfectOrderRates]:
+        # A command-line job may write; the API's and dashboard's reports never refresh themselves.
+        verdicts.refresh(a.services)
+        return verdicts.perfect_order_report(
             a.services,
             datetime.combine(first, time(), UTC),
             datetime.combine(last + timedelta(days=1), time(), UTC),
             group_by=group_by,
             settings=settings,
         )
-    )
+
+    groups = run(action)
     if as_json:
         body = _figures(groups["all"]) if group_by is None else {k: _figures(v) for k, v in groups.items()}
         console.print_json(json.dumps(body))

@@ -24,7 +24,7 @@ from perfectorder.services.board_ports import (
 )
 from perfectorder.services.context import ServiceContext, read
 from perfectorder.services.ports import UnitOfWork
-from perfectorder.services.verdicts import period_start, refresh
+from perfectorder.services.verdicts import period_start
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -53,6 +53,7 @@ class CustomerPerfectOrder:
     final_orders: int
     measured: int
     perfect: int
+    as_of: datetime | None  # when the stored verdicts counted here were last refreshed
 
     @property
     def rate(self) -> float | None:
@@ -72,6 +73,7 @@ class ReturnsReport:
     # Of the orders placed in the period and shipped: the share returned, overall and per reason.
     return_rate: float | None
     return_rate_by_reason: dict[str, float]
+    as_of: datetime | None  # when the stored verdicts behind the return rates were last refreshed
 
 
 def _check_page(page: int) -> int:
@@ -164,9 +166,11 @@ def customer_perfect_order(ctx: ServiceContext, customer_id: int) -> CustomerPer
     """The customer's orders whose verdicts are final: how many were perfect. Like the store's rate,
     an order with a component not measured is left out of the rate, never counted as perfect."""
     today = ctx.clock.now().astimezone(UTC).date()
-    rows = read(ctx, lambda uow: uow.board.customer_verdicts(customer_id, today))
+    rows, as_of = read(
+        ctx, lambda uow: (uow.board.customer_verdicts(customer_id, today), uow.verdicts.refreshed_at())
+    )
     measured = [failures for components, failures in rows if fully_measured(components)]
-    return CustomerPerfectOrder(len(rows), len(measured), sum(1 for f in measured if f == 0))
+    return CustomerPerfectOrder(len(rows), len(measured), sum(1 for f in measured if f == 0), as_of)
 
 
 def customer_feedback(ctx: ServiceContext, customer_id: int, *, limit: int = 20) -> list[FeedbackRow]:
@@ -179,10 +183,14 @@ def returns_report(
     """Returns opened in [start, end): by reason, by the stage that failed, per week."""
     _store_wide(caller)
     offset = _check_page(page)
-    refresh(ctx)  # the return rates read stored verdicts: bring them up to date first
-    rows = read(ctx, lambda uow: uow.board.returns_between(start, end))
-    shipped, returned, per_reason = read(
-        ctx, lambda uow: uow.board.return_counts(start.astimezone(UTC).date(), end.astimezone(UTC).date())
+    days = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    rows, (shipped, returned, per_reason), as_of = read(
+        ctx,
+        lambda uow: (
+            uow.board.returns_between(start, end),
+            uow.board.return_counts(*days),
+            uow.verdicts.refreshed_at(),
+        ),
     )
     reasons = Counter(r.reason for r in rows)
     stages = Counter(r.stage or "none" for r in rows)
@@ -204,6 +212,7 @@ def returns_report(
         recent=_paged(rows[offset : offset + PAGE_SIZE + 1], page),
         return_rate=returned / shipped if shipped else None,
         return_rate_by_reason={r: n / shipped for r, n in sorted(per_reason.items())} if shipped else {},
+        as_of=as_of,
     )
 
 

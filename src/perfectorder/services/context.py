@@ -84,6 +84,22 @@ def read(ctx: ServiceContext, work: Callable[[UnitOfWork], T]) -> T:
 
 
 @contextmanager
+def reading(ctx: ServiceContext) -> Iterator[None]:
+    """Runs the reads inside it in one read-only transaction: a page or report that gathers several
+    figures takes them over one connection in one transaction, instead of a checkout and a BEGIN per
+    figure (on SQLite also from one snapshot). Inside an ambient transaction it simply joins it."""
+    if _ambient.get() is not None:
+        yield
+        return
+    with ctx.uow(read_only=True) as uow:
+        token = _ambient.set(uow)
+        try:
+            yield
+        finally:
+            _ambient.reset(token)
+
+
+@contextmanager
 def batch(ctx: ServiceContext) -> Iterator[None]:
     """Runs the use cases called inside it in one transaction, each in its own savepoint.
 

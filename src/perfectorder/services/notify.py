@@ -16,7 +16,7 @@ def add_events(uow: UnitOfWork, order_id: int, events: Sequence[NewEvent]) -> No
     if not events:
         return
     uow.orders.add_events(order_id, events)
-    # The order's stored verdict is refreshed before the next report reads the rollups.
+    # The worker's next refresh stores the order's new verdict; reports read only what it stored.
     uow.verdicts.enqueue([order_id], at=events[0].occurred_at)
     messages = []
     for e in events:

@@ -54,11 +54,19 @@ class OrderRecords:
 
 class VerdictRepository(Protocol):
     def enqueue(self, order_ids: Sequence[int], *, at: datetime) -> None:
-        """Marks orders whose facts changed; their stored verdicts are refreshed before the next report."""
+        """Marks orders whose facts changed; the worker's next refresh stores their new verdicts."""
         ...
 
     def queued(self, limit: int) -> list[int]: ...
     def dequeue(self, order_ids: Sequence[int]) -> None: ...
+    def mark_refreshed(self, *, at: datetime) -> None:
+        """Records that every order queued before `at` has its verdict stored."""
+        ...
+
+    def refreshed_at(self) -> datetime | None:
+        """When the stored verdicts and rollups were last brought up to date; None if never."""
+        ...
+
     def stored(self, order_ids: Sequence[int]) -> Mapping[int, VerdictRow]: ...
     def replace(self, changes: Sequence[tuple[VerdictRow | None, VerdictRow]], *, at: datetime) -> None:
         """Stores each order's new verdict (old, new) and moves the rollups from its old contribution

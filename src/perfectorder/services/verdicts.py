@@ -139,7 +139,6 @@ def perfect_order_report(
     days = _whole_days(placed_from, placed_to)
     if days is None or settings != DEFAULT_SETTINGS:
         return _scanned_report(ctx, placed_from, placed_to, group_by=group_by, settings=settings)
-    refresh(ctx)
     today = ctx.clock.now().astimezone(UTC).date()
     found = read(ctx, lambda uow: uow.verdicts.sums(*days, group_by or "all", today))
     if group_by is None:
@@ -168,7 +167,6 @@ def perfect_order_trend(
     days = _whole_days(placed_from, placed_to)
     if days is None:
         raise InvalidInput("invalid_period", "a trend runs over whole UTC days", field="from")
-    refresh(ctx)
     today = ctx.clock.now().astimezone(UTC).date()
     found = read(ctx, lambda uow: uow.verdicts.sums(*days, group_by or "all", today, by_day=True))
     buckets: dict[tuple[date, str], list[Sums]] = defaultdict(list)
@@ -263,7 +261,6 @@ def improvement_report(
         return improvements(
             (v for _, v in verdicts_between(ctx, placed_from, placed_to, settings=settings)), limit=limit
         )
-    refresh(ctx)
     today = ctx.clock.now().astimezone(UTC).date()
 
     def work(uow: UnitOfWork) -> list[Improvement]:
@@ -302,7 +299,6 @@ def orders_with_failure(
     days = _whole_days(placed_from, placed_to)
     if days is None:
         raise InvalidInput("invalid_period", "a period runs over whole UTC days", field="from")
-    refresh(ctx)
     today = ctx.clock.now().astimezone(UTC).date()
     return read(ctx, lambda uow: uow.verdicts.orders_with_failure(*days, today, failure, limit))
 
@@ -357,7 +353,6 @@ def kpi_report(
 ) -> tuple[Kpis, CustomerBehaviour]:
     days = _whole_days(placed_from, placed_to)
     if days is not None:
-        refresh(ctx)
         summed = read(ctx, lambda uow: uow.verdicts.kpi_sums(*days))
         if summed is not None:
             return kpis_from_sums(summed)
@@ -415,12 +410,17 @@ def refresh(
     ctx: ServiceContext, *, batch: int = REFRESH_BATCH, progress: Callable[[int], None] | None = None
 ) -> int:
     """Re-judges every order whose facts changed since its verdict was stored and moves the rollups
-    with it; returns how many were refreshed. Reports call it first, so they are never stale."""
+    with it; returns how many were refreshed. A job of the worker, the importers, the simulator and
+    the CLI: reports only read what it stored, and say as of when (`figures_as_of`)."""
     done = 0
 
     def work(uow: UnitOfWork) -> int:
         now = ctx.clock.now()
         claimed = uow.verdicts.queued(batch)
+        if len(claimed) < batch:
+            # The last batch: what was queued when it started is judged now (or held by another
+            # refresher, whose commit follows shortly).
+            uow.verdicts.mark_refreshed(at=now)
         old = uow.verdicts.stored(claimed)
         records = uow.verdicts.records(claimed)
         codes = _warehouse_codes(uow)
@@ -440,6 +440,12 @@ def refresh(
             progress(done)
         if refreshed < batch:
             return done
+
+
+def figures_as_of(ctx: ServiceContext) -> datetime | None:
+    """When the stored verdicts and rollups that reports read were last refreshed; None if never.
+    Read inside the report's own transaction (`context.reading`) it dates the figures beside it."""
+    return read(ctx, lambda uow: uow.verdicts.refreshed_at())
 
 
 def rebuild(ctx: ServiceContext) -> int:

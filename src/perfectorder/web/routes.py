@@ -14,8 +14,7 @@ from perfectorder.api.security import SESSION_COOKIE, client_address
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
 from perfectorder.metrics.perfect_order import COMPONENTS
-from perfectorder.metrics.rollup import rates_from_sums
-from perfectorder.services import access, board, verdicts
+from perfectorder.services import access, reports, verdicts
 from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext
 from perfectorder.web.charts import rate_line
@@ -117,26 +116,8 @@ def overview(
     group = group_by if group_by in GROUPS else None
     focus = key if group and key else None
     placed_from, placed_to = bounds(start, end)
-    report = verdicts.perfect_order_report(services, placed_from, placed_to, group_by=group)
-    before_from, before_to = verdicts.previous_period(placed_from, placed_to)
-    if focus:
-        # One slice (say channel "web"): the same figures as the API's groups[key] for group_by.
-        empty = rates_from_sums(verdicts.EMPTY)
-        before = verdicts.perfect_order_report(services, before_from, before_to, group_by=group)
-        overall, previous = report.get(focus, empty), before.get(focus, empty)
-    else:
-        whole = report if group is None else verdicts.perfect_order_report(services, placed_from, placed_to)
-        overall = whole["all"]
-        previous = verdicts.perfect_order_report(services, before_from, before_to)["all"]
-    trend = verdicts.perfect_order_trend(
-        services, placed_from, placed_to, granularity="day", group_by=group if focus else None
-    )
-    points = [
-        (p.period, p.rates.perfect_order_rate, p.rates.orders) for p in trend if p.key == (focus or p.key)
-    ]
+    figures = reports.overview(services, placed_from, placed_to, group_by=group, focus=focus)
     scope = f"{group} {focus}" if focus else "whole store"
-    kpis, behaviour = verdicts.kpi_report(services, placed_from, placed_to)
-    late, at_risk = board.late_and_at_risk(services)
     return render(
         request,
         "overview.html",
@@ -148,16 +129,19 @@ def overview(
             "focus": focus,
             "scope": scope,
             "groups": GROUPS,
-            "report": report if group else {},
-            "overall": overall,
-            "previous": previous,
+            "report": figures.report if group else {},
+            "overall": figures.overall,
+            "previous": figures.previous,
             "components": COMPONENTS,
-            "chart": rate_line(points, title=f"Perfect order rate per day, {scope}, {start} to {end}"),
-            "ranked": verdicts.improvement_report(services, placed_from, placed_to, limit=5),
-            "kpis": kpis,
-            "behaviour": behaviour,
-            "late": late,
-            "at_risk": at_risk,
+            "chart": rate_line(
+                list(figures.trend), title=f"Perfect order rate per day, {scope}, {start} to {end}"
+            ),
+            "ranked": figures.ranked,
+            "kpis": figures.kpis,
+            "behaviour": figures.behaviour,
+            "late": figures.late,
+            "at_risk": figures.at_risk,
+            "as_of": figures.as_of,
         },
     )
 
@@ -173,8 +157,7 @@ def improvement(
         return session
     services = services_of(request)
     start, end = period(services, start, end)
-    placed_from, placed_to = bounds(start, end)
-    overall = verdicts.perfect_order_report(services, placed_from, placed_to)["all"]
+    figures = reports.improvements(services, *bounds(start, end), limit=25)
     return render(
         request,
         "improvement.html",
@@ -182,7 +165,8 @@ def improvement(
             "session": session,
             "start": start,
             "end": end,
-            "overall": overall,
-            "ranked": verdicts.improvement_report(services, placed_from, placed_to, limit=25),
+            "overall": figures.overall,
+            "ranked": figures.ranked,
+            "as_of": figures.as_of,
         },
     )

@@ -680,5 +680,13 @@ verdict_rollups = Table(
     Column("final_from", Date, primary_key=True),
     *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
 )
+# When each projection (the verdicts and their rollups) was last brought up to date: reports say
+# "as of" this moment, since a GET reads them and never refreshes them itself.
+projection_refreshes = Table(
+    "projection_refreshes",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("refreshed_at", UtcDateTime(), nullable=False),
+)
 
 ALL_TABLES = [t.name for t in metadata.sorted_tables]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
@@ -14,11 +14,36 @@ from perfectorder.domain.errors import InvalidInput
 from perfectorder.metrics.perfect_order import OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
 from perfectorder.services import verdicts
+from perfectorder.services.context import ServiceContext, reading
 
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
 Reference = Annotated[OnTimeReference, Query(alias="on_time_reference")]
 Tolerance = Annotated[int, Query(alias="on_time_tolerance_days", ge=0, le=30)]
 GroupBy = Literal["channel", "warehouse", "carrier", "category", "tier"]
+AS_OF_HEADER = "Figures-As-Of"
+AS_OF = Field(
+    description="When the stored verdicts and rollups these figures come from were last refreshed by "
+    "the worker (null: never). Changes after it show after the next refresh."
+)
+# Reports answer from what the worker stored; the header dates list answers, which have no body field.
+AS_OF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            AS_OF_HEADER: {
+                "description": "When the figures were last refreshed (ISO 8601, UTC); absent if never",
+                "schema": {"type": "string", "format": "date-time"},
+            }
+        }
+    }
+}
+
+
+def _dated(services: ServiceContext, response: Response) -> datetime | None:
+    """The report's "as of", read in its transaction, also sent as a header."""
+    at = verdicts.figures_as_of(services)
+    if at is not None:
+        response.headers[AS_OF_HEADER] = at.isoformat()
+    return at
 
 
 class FailurePublic(BaseModel):
@@ -59,6 +84,7 @@ class PerfectOrderReport(BaseModel):
     groups: dict[str, RatesPublic]
     previous_period: dict[str, date] = Field(description="The period of the same length just before")
     previous: dict[str, RatesPublic] = Field(description="The same figures for the previous period")
+    as_of: datetime | None = AS_OF
 
 
 class TrendPointPublic(BaseModel):
@@ -72,6 +98,7 @@ class TrendReport(BaseModel):
     granularity: str
     group_by: str | None
     points: list[TrendPointPublic]
+    as_of: datetime | None = AS_OF
 
 
 class ImprovementPublic(BaseModel):
@@ -138,11 +165,12 @@ def verdict(
     "/metrics/perfect-order",
     response_model=PerfectOrderReport,
     operation_id="perfect_order_rates",
-    responses=error_responses(422),
+    responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def perfect_order(
     services: Services,
     _caller: ReportsReader,
+    response: Response,
     start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
     group_by: GroupBy | None = None,
@@ -153,13 +181,15 @@ def perfect_order(
     same figures for the period of the same length just before it."""
     placed_from, placed_to = _period(start, end)
     settings = Settings(reference, tolerance)
-    report = verdicts.perfect_order_report(
-        services, placed_from, placed_to, group_by=group_by, settings=settings
-    )
     before_from, before_to = verdicts.previous_period(placed_from, placed_to)
-    before = verdicts.perfect_order_report(
-        services, before_from, before_to, group_by=group_by, settings=settings
-    )
+    with reading(services):
+        report = verdicts.perfect_order_report(
+            services, placed_from, placed_to, group_by=group_by, settings=settings
+        )
+        before = verdicts.perfect_order_report(
+            services, before_from, before_to, group_by=group_by, settings=settings
+        )
+        as_of = _dated(services, response)
     return PerfectOrderReport(
         period={"from": start, "to": end},
         group_by=group_by,
@@ -169,6 +199,7 @@ def perfect_order(
             "to": max(before_to.date(), date.min + timedelta(days=1)) - timedelta(days=1),
         },
         previous={k: rates_public(r) for k, r in before.items()},
+        as_of=as_of,
     )
 
 
@@ -176,11 +207,12 @@ def perfect_order(
     "/metrics/perfect-order/trend",
     response_model=TrendReport,
     operation_id="perfect_order_trend",
-    responses=error_responses(422),
+    responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def perfect_order_trend(
     services: Services,
     _caller: ReportsReader,
+    response: Response,
     start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
     granularity: Literal["day", "week", "month"] = "day",
@@ -188,14 +220,17 @@ def perfect_order_trend(
 ) -> TrendReport:
     """The perfect order rate, index and component rates per day, week or month."""
     placed_from, placed_to = _period(start, end)
-    points = verdicts.perfect_order_trend(
-        services, placed_from, placed_to, granularity=granularity, group_by=group_by
-    )
+    with reading(services):
+        points = verdicts.perfect_order_trend(
+            services, placed_from, placed_to, granularity=granularity, group_by=group_by
+        )
+        as_of = _dated(services, response)
     return TrendReport(
         period={"from": start, "to": end},
         granularity=granularity,
         group_by=group_by,
         points=[TrendPointPublic(period=p.period, key=p.key, rates=rates_public(p.rates)) for p in points],
+        as_of=as_of,
     )
 
 
@@ -203,11 +238,12 @@ def perfect_order_trend(
     "/metrics/failures/orders",
     response_model=list[int],
     operation_id="orders_with_failure",
-    responses=error_responses(422),
+    responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def orders_with_failure(
     services: Services,
     _caller: ReportsReader,
+    response: Response,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
     component: Annotated[str, Query(min_length=1, max_length=20, pattern=NO_NUL)],
@@ -217,26 +253,32 @@ def orders_with_failure(
 ) -> list[int]:
     """Ids of the final orders of the period that failed this way: the orders behind an improvement."""
     placed_from, placed_to = _period(start, end)
-    return verdicts.orders_with_failure(
-        services, placed_from, placed_to, (component, code, stage), limit=limit
-    )
+    with reading(services):
+        _dated(services, response)
+        return verdicts.orders_with_failure(
+            services, placed_from, placed_to, (component, code, stage), limit=limit
+        )
 
 
 @router.get(
     "/metrics/improvements",
     response_model=list[ImprovementPublic],
     operation_id="improvements",
-    responses=error_responses(422),
+    responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def improvements(
     services: Services,
     _caller: ReportsReader,
+    response: Response,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> list[ImprovementPublic]:
     """Fix this first: failures ranked by how many perfect orders they cost."""
     placed_from, placed_to = _period(start, end)
+    with reading(services):
+        ranked = verdicts.improvement_report(services, placed_from, placed_to, limit=limit)
+        _dated(services, response)
     return [
         ImprovementPublic(
             component=i.component,
@@ -246,7 +288,7 @@ def improvements(
             rate_without=i.rate_without,
             order_ids=list(i.order_ids[:100]),
         )
-        for i in verdicts.improvement_report(services, placed_from, placed_to, limit=limit)
+        for i in ranked
     ]
 
 
@@ -284,19 +326,28 @@ class KpisPublic(BaseModel):
     days_of_supply: float | None = Field(
         description="Units on hand at the end of the period / units picked per day in it"
     )
+    as_of: datetime | None = AS_OF
 
 
-@router.get("/metrics/kpis", response_model=KpisPublic, operation_id="kpis", responses=error_responses(422))
+@router.get(
+    "/metrics/kpis",
+    response_model=KpisPublic,
+    operation_id="kpis",
+    responses={**error_responses(422), **AS_OF_RESPONSE},
+)
 def kpis(
     services: Services,
     _caller: ReportsReader,
+    response: Response,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
 ) -> KpisPublic:
     """Cycle and stage times, on-time, fill, backorder, accuracy, return and cancellation rates."""
     placed_from, placed_to = _period(start, end)
-    k, c = verdicts.kpi_report(services, placed_from, placed_to)
-    stock = verdicts.inventory_turnover(services, placed_from, placed_to)
+    with reading(services):
+        k, c = verdicts.kpi_report(services, placed_from, placed_to)
+        stock = verdicts.inventory_turnover(services, placed_from, placed_to)
+        as_of = _dated(services, response)
 
     def dist(d: object) -> DistributionPublic:
         return DistributionPublic.model_validate(d, from_attributes=True)
@@ -325,4 +376,5 @@ def kpis(
         inventory_turnover=stock.turnover,
         inventory_turnover_units=stock.turnover_units,
         days_of_supply=stock.days_of_supply,
+        as_of=as_of,
     )

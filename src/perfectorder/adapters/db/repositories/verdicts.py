@@ -14,6 +14,7 @@ from perfectorder.adapters.db.repositories.order_records import read_records
 from perfectorder.adapters.db.sql import upsert
 from perfectorder.adapters.db.tables import order_verdicts as ov
 from perfectorder.adapters.db.tables import orders
+from perfectorder.adapters.db.tables import projection_refreshes as pr
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
@@ -33,6 +34,17 @@ def _enqueue(conn: Connection) -> Any:
 
 
 _ENQUEUE = PerDialect(_enqueue)
+_PROJECTION = "verdicts"
+
+
+def _mark_refreshed(conn: Connection) -> Any:
+    stmt = upsert(conn, pr)
+    return stmt.on_conflict_do_update(
+        index_elements=[pr.c.name], set_={"refreshed_at": stmt.excluded.refreshed_at}
+    )
+
+
+_MARK_REFRESHED = PerDialect(_mark_refreshed)
 _KEYS = ("day", "dimension", "key", "state", "final_from")
 
 
@@ -80,6 +92,14 @@ class SqlVerdictRepository:
     def dequeue(self, order_ids: Sequence[int]) -> None:
         if order_ids:
             self._conn.execute(delete(vq).where(vq.c.order_id.in_(list(order_ids))))
+
+    def mark_refreshed(self, *, at: datetime) -> None:
+        self._conn.execute(_MARK_REFRESHED(self._conn), {"name": _PROJECTION, "refreshed_at": at})
+
+    def refreshed_at(self) -> datetime | None:
+        stmt = select(pr.c.refreshed_at).where(pr.c.name == _PROJECTION)
+        found: datetime | None = self._conn.execute(stmt).scalar_one_or_none()
+        return found
 
     def stored(self, order_ids: Sequence[int]) -> Mapping[int, VerdictRow]:
         if not order_ids:
