@@ -1,18 +1,22 @@
-"""The one place that builds engines, units of work and the service context. Nothing at import time."""
+"""The one place that builds the application: engines, units of work, the service context, the audit
+sink, rate limiters, the migrator, the e-mail renderer, file readers and clocks. Entry points reach
+adapters only through what is built here. Nothing at import time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
 
 from sqlalchemy import Engine
 
-from perfectorder.adapters.clock import SystemClock
+from perfectorder.adapters.clock import SimulatedClock, SystemClock
 from perfectorder.adapters.db.engine import build_engine
-from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
+from perfectorder.adapters.db.migrate import EngineMigrator
+from perfectorder.adapters.db.repositories.access import AuditLog
+from perfectorder.adapters.db.unit_of_work import SqlAlchemyFailures, SqlAlchemyUnitOfWorkFactory
 from perfectorder.adapters.email import SmtpMailer
+from perfectorder.adapters.files import csv_files
 from perfectorder.adapters.nats_relay import NatsRelay
 from perfectorder.adapters.passwords import Argon2PasswordHasher, BoundedPasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -23,15 +27,21 @@ from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.domain.webhook_urls import WebhookAllowList
+from perfectorder.services import access
 from perfectorder.services.context import ServiceContext
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
+from perfectorder.services.entry_ports import (
+    AuditSink,
+    DatabaseFailures,
+    FileStore,
+    Migrator,
+    RateLimiter,
+    SettableClock,
+)
 from perfectorder.services.login import LoginPolicy, Logins
-from perfectorder.services.ports import Clock, PasswordHasher
+from perfectorder.services.outbox_ports import EmailRenderer
+from perfectorder.services.ports import Amendment, AuditEntry, Clock, PasswordHasher
 from perfectorder.services.webhook_targets import Resolver, WebhookGuard
-
-
-class RateLimiter(Protocol):
-    def take(self, key: str) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +52,61 @@ class Application:
     passwords: PasswordHasher
     rate_limiter: RateLimiter
     logins: Logins
+    migrator: Migrator
+    renderer: EmailRenderer
+    database_failures: DatabaseFailures
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def audit(self) -> AuditSink:
+        """Read from the unit of work in use, not fixed at build: a test may swap the services."""
+        uow = self.services.uow
+        if isinstance(uow, SqlAlchemyUnitOfWorkFactory):
+            return _BatchedAudit(uow.audit_log)
+        return _DirectAudit(self.services)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class _BatchedAudit:
+    """Calls that changed nothing are queued and written in batches off the request path and
+    outside the writer gate; reading the log flushes the queue first."""
+
+    blocking = False
+
+    def __init__(self, log: AuditLog) -> None:
+        self._log = log
+
+    @property
+    def pending(self) -> int:
+        return self._log.pending
+
+    def record(self, item: AuditEntry | Amendment) -> None:
+        self._log.add(item)
+
+    def flush(self) -> int:
+        return self._log.flush()
+
+
+class _DirectAudit:
+    """Without the database's batching log (a unit of work in memory), each entry is written as it comes."""
+
+    blocking = True
+    pending = 0
+
+    def __init__(self, services: ServiceContext) -> None:
+        self._services = services
+
+    def record(self, item: AuditEntry | Amendment) -> None:
+        if isinstance(item, AuditEntry):
+            access.record_audit(self._services, item)
+
+    def flush(self) -> int:
+        return 0
 
 
 def build(
@@ -93,7 +155,27 @@ def build(
             window=timedelta(seconds=settings.login_failure_window_seconds),
         ),
     )
-    return Application(settings, engine, context, hasher, limiter, logins)
+    return Application(
+        settings,
+        engine,
+        context,
+        hasher,
+        limiter,
+        logins,
+        migrator=EngineMigrator(engine),
+        renderer=JinjaEmailRenderer(settings.template_dir),
+        database_failures=SqlAlchemyFailures(),
+    )
+
+
+def files() -> FileStore:
+    """Merchants' files; needs no application, so a bad mapping is refused before any database work."""
+    return csv_files
+
+
+def simulated_clock(start: datetime) -> SettableClock:
+    """A clock that moves only when the simulator (or a test) sets it; pass it to `build`."""
+    return SimulatedClock(start)
 
 
 def _limiter(settings: Settings, rate_per_second: float, burst: int) -> RateLimiter:
@@ -118,7 +200,7 @@ def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:
         application.services,
         mailer,
         HttpWebhookPoster(application.services.webhook_guard),
-        JinjaEmailRenderer(s.template_dir),
+        application.renderer,
         relay,
         DispatchPolicy(
             storefront_url=s.storefront_url, email_retry_horizon=timedelta(hours=s.email_retry_hours)

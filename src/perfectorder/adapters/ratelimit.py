@@ -25,6 +25,7 @@ class MemoryRateLimiter:
 
     # Keys can come from callers (client addresses): past this many, full buckets are forgotten.
     MAX_KEYS = 100_000
+    blocking = False  # a dict and a lock: fine on the event loop
 
     def __init__(self, rate_per_second: float, burst: int) -> None:
         self.rate, self.burst = rate_per_second, burst
@@ -54,6 +55,8 @@ class MemoryRateLimiter:
 
 class RedisRateLimiter:
     """Shared by every process that points at the same Redis."""
+
+    blocking = True
 
     def __init__(self, url: str, rate_per_second: float, burst: int) -> None:
         import redis

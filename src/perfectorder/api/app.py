@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 import perfectorder
-from perfectorder.adapters.db.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from perfectorder.api import docs
 from perfectorder.api.errors import ErrorResponse, install_error_handlers
 from perfectorder.api.middleware import (
@@ -41,8 +40,6 @@ from perfectorder.api.routes import (
 from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
-from perfectorder.services import access
-from perfectorder.services.ports import Amendment, AuditEntry
 from perfectorder.web import common as web_common
 from perfectorder.web import operations as web_operations
 from perfectorder.web import orders as web_orders
@@ -54,30 +51,16 @@ log = logging.getLogger("perfectorder.audit")
 def create_app(settings: Settings | None = None, *, application: Application | None = None) -> FastAPI:
     application = application or build(settings or Settings.from_env())
     services = application.services
-    record: Callable[[AuditEntry | Amendment], None]
-    flush: Callable[[], Any]
-    if isinstance(services.uow, SqlAlchemyUnitOfWorkFactory):
-        # Calls that changed nothing are queued and written in batches off the request path and
-        # outside the writer gate; reading the log flushes the queue first.
-        audit_log = services.uow.audit_log
-        record, flush, blocking = audit_log.add, audit_log.flush, False
-    else:
-        audit_log = None
-
-        def record(item: AuditEntry | Amendment) -> None:
-            if isinstance(item, AuditEntry):
-                access.record_audit(services, item)
-
-        flush, blocking = (lambda: 0), True
+    audit_sink = application.audit
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await anyio.to_thread.run_sync(flush)  # no audit row is left behind in memory
-            if audit_log is not None and audit_log.pending:
-                log.error("database unreachable at shutdown: %d audit entries unwritten", audit_log.pending)
+            await anyio.to_thread.run_sync(audit_sink.flush)  # no audit row is left behind in memory
+            if audit_sink.pending:
+                log.error("database unreachable at shutdown: %d audit entries unwritten", audit_sink.pending)
 
     app = FastAPI(
         title="Perfect Order",
@@ -92,7 +75,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.state.engine = application.engine
     app.state.metrics = ApiMetrics()
     app.state.key_cache = KeyCache()
-    install_error_handlers(app)
+    install_error_handlers(app, application.database_failures)
     for module in (
         orders,
         fulfilment,
@@ -115,7 +98,9 @@ def create_app(settings: Settings | None = None, *, application: Application | N
     app.mount("/static", StaticFiles(directory=Path(web_routes.__file__).parent / "static"), name="static")
     # Inside the audit trail, so a call that timed out is recorded with the 503 it was answered.
     app.add_middleware(RequestDeadline, seconds=application.settings.request_timeout)
-    app.add_middleware(AuditTrail, record=record, clock=services.clock, blocking=blocking)
+    app.add_middleware(
+        AuditTrail, record=audit_sink.record, clock=services.clock, blocking=audit_sink.blocking
+    )
     app.add_middleware(BodySizeLimit, max_bytes=application.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)

@@ -10,24 +10,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from perfectorder.adapters.db.unit_of_work import is_unreachable
 from perfectorder.api.rules import STATED_CODES
 from perfectorder.domain.errors import DomainError, Unavailable
+from perfectorder.http_shared import STATUS_BY_KIND
+from perfectorder.services.entry_ports import DatabaseFailures
 
 log = logging.getLogger("perfectorder.api")
 
-STATUS_BY_KIND = {
-    "invalid": 422,
-    "not_found": 404,
-    "conflict": 409,
-    "unavailable": 503,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "rate_limited": 429,
-}
 CODE_BY_STATUS = {
     400: "bad_request",
     401: "unauthorized",
@@ -104,7 +95,7 @@ def field_path(loc: Sequence[Any]) -> str | None:
     return out or None
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, database: DatabaseFailures) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         status = STATUS_BY_KIND.get(exc.kind, 422)
@@ -156,10 +147,8 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        if not (isinstance(exc, (OperationalError, InterfaceError)) and is_unreachable(exc)):
+        if not database.is_unreachable(exc):
             log.exception("unhandled database error", exc_info=exc)
             return error_response(
                 500, "internal_error", "something went wrong on our side; it has been logged"
@@ -167,6 +156,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable: %s", exc)
         error = Unavailable()
         return error_response(503, error.code, error.message, headers={"Retry-After": "5"})
+
+    for error_type in database.types:
+        app.add_exception_handler(error_type, database_unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

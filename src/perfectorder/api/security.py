@@ -13,13 +13,12 @@ import time
 import anyio
 from fastapi import Request
 
-from perfectorder.adapters.ratelimit import MemoryRateLimiter
 from perfectorder.domain.access import Permission, Principal
 from perfectorder.domain.errors import DomainError, Forbidden, Unauthenticated
+from perfectorder.http_shared import SESSION_COOKIE
 from perfectorder.services import access
 from perfectorder.services.context import ServiceContext
 
-SESSION_COOKIE = "po_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A revoked key stops working within this many seconds in every process.
@@ -104,12 +103,6 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def client_address(request: Request) -> str:
-    # The peer as the server sees it; behind a proxy, uvicorn's --forwarded-allow-ips decides
-    # whether X-Forwarded-For may replace it (never trusted from arbitrary peers).
-    return request.client.host if request.client else "unknown"
-
-
 def _unauthenticated() -> Unauthenticated:
     return Unauthenticated("unauthenticated", "send an API key as 'Authorization: Bearer po_...' or log in")
 
@@ -139,10 +132,10 @@ class Require:
                 details={"permission": self.permission.value},
             )
         limiter = request.app.state.application.rate_limiter
-        if isinstance(limiter, MemoryRateLimiter):
-            wait = limiter.take(principal.actor)  # a dict and a lock: fine on the event loop
-        else:
+        if limiter.blocking:
             wait = await anyio.to_thread.run_sync(limiter.take, principal.actor)
+        else:
+            wait = limiter.take(principal.actor)
         if wait is not None:
             raise RateLimited(
                 "rate_limited",

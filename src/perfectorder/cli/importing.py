@@ -10,8 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from perfectorder.adapters.files import csv_files
-from perfectorder.bootstrap import Application
+from perfectorder.bootstrap import Application, files
 from perfectorder.cli.common import console, counting, err, judge, run
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.imports import ORDER_COLUMNS, ORDER_REQUIRED, mapping_from_dict
@@ -36,8 +35,8 @@ def history(
 ) -> None:
     """Record past orders as they happened (their times, states, shipments), then store their Perfect
     Order verdicts; idempotent."""
-    rules = mapping_from_dict(_or_exit(lambda: csv_files.read_toml(mapping)))
-    columns = _or_exit(lambda: csv_files.header(file, encoding=rules.encoding, delimiter=rules.delimiter))
+    rules = mapping_from_dict(_or_exit(lambda: files().read_toml(mapping)))
+    columns = _or_exit(lambda: files().header(file, encoding=rules.encoding, delimiter=rules.delimiter))
     absent = [c for c in rules.columns.values() if c not in {h.strip() for h in columns}]
     if absent:
         err.print(f"[red]error[/red] column_missing: the file has no column(s) {escape(', '.join(absent))}")
@@ -48,7 +47,7 @@ def history(
         with counting("reading", "rows") as progress:
             found = import_history(
                 application.services,
-                csv_files.rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
+                files().rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
                 rules,
                 source=file.name,
                 chunk=chunk,
@@ -57,7 +56,7 @@ def history(
         return found, judge(application, found.imported)
 
     result, judged = run(action)
-    csv_files.write_rejects(reject_path, result.rejects, REJECT_COLUMNS)
+    files().write_rejects(reject_path, result.rejects, REJECT_COLUMNS)
     table = Table(title=f"history import of {file.name}")
     table.add_column("")
     table.add_column("count", justify="right")
@@ -89,7 +88,7 @@ def orders(
 ) -> None:
     """Place live orders from a file, each verified and reserved exactly as over the API."""
     columns = {
-        c.strip() for c in _or_exit(lambda: csv_files.header(file, encoding=encoding, delimiter=delimiter))
+        c.strip() for c in _or_exit(lambda: files().header(file, encoding=encoding, delimiter=delimiter))
     }
     absent = [c for c in ORDER_REQUIRED if c not in columns]
     unknown = sorted(columns - set(ORDER_COLUMNS))
@@ -105,12 +104,12 @@ def orders(
         with counting("placing", "orders") as progress:
             return import_orders(
                 application.services,
-                csv_files.rows(file, encoding=encoding, delimiter=delimiter),
+                files().rows(file, encoding=encoding, delimiter=delimiter),
                 progress=progress,
             )
 
     result = run(action)
-    csv_files.write_rejects(reject_path, result.rejects, REJECT_COLUMNS)
+    files().write_rejects(reject_path, result.rejects, REJECT_COLUMNS)
     table = Table(title=f"order import of {file.name}")
     table.add_column("")
     table.add_column("count", justify="right")

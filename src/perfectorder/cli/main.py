@@ -106,11 +106,10 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
     """Create or migrate the schema of PERFECTORDER_DATABASE_URL to the latest revision."""
-    from perfectorder.adapters.db.migrate import current_revision, upgrade
 
     def action(application: Application) -> None:
-        upgrade(application.engine, revision)
-        console.print(f"database at revision [bold]{current_revision(application.engine)}[/bold]")
+        application.migrator.upgrade(revision)
+        console.print(f"database at revision [bold]{application.migrator.current()}[/bold]")
 
     run(action)
 

@@ -10,10 +10,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from perfectorder.adapters.clock import SimulatedClock
-from perfectorder.adapters.db.migrate import upgrade
-from perfectorder.adapters.files.csv_files import read_toml
-from perfectorder.bootstrap import build
+from perfectorder.bootstrap import build, files, simulated_clock
 from perfectorder.cli.common import console, err, judge
 from perfectorder.config import Settings
 from perfectorder.domain.errors import DomainError
@@ -27,16 +24,16 @@ def simulate_command(
 ) -> None:
     """Run a scenario into the database, then store every order's verdict. Same seed, same report."""
     try:
-        scenario = scenario_from_dict(read_toml(scenario_file))
+        scenario = scenario_from_dict(files().read_toml(scenario_file))
     except DomainError as e:
         err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e
-    clock = SimulatedClock(datetime.combine(scenario.start, datetime.min.time(), UTC))
+    clock = simulated_clock(datetime.combine(scenario.start, datetime.min.time(), UTC))
     settings = Settings.from_env()
     # Generated data can be generated again: skip the per-commit fsync while simulating.
     application = build(settings.with_bulk_writes().for_jobs(), clock=clock)
     try:
-        upgrade(application.engine)
+        application.migrator.upgrade()
         with Progress(
             TextColumn(f"[bold]{scenario.name}[/bold] day"),
             MofNCompleteColumn(),

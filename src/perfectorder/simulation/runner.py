@@ -16,8 +16,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from perfectorder.adapters.clock import SimulatedClock
-from perfectorder.adapters.templates import JinjaEmailRenderer
 from perfectorder.bootstrap import Application
 from perfectorder.domain.errors import DomainError
 from perfectorder.domain.fulfilment import CarrierEventType
@@ -29,6 +27,7 @@ from perfectorder.services import orders as order_service
 from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.context import batch, read
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
+from perfectorder.services.entry_ports import SettableClock
 from perfectorder.services.facts import pick_list
 from perfectorder.services.fulfilment import PackageSpec
 from perfectorder.services.outbox_ports import DeliveryFailed, Email
@@ -73,7 +72,7 @@ BATCH_WINDOW = timedelta(hours=1)
 class Mailboxes:
     """The customers' mail servers: they accept everything, except during the scenario's outage."""
 
-    def __init__(self, clock: SimulatedClock, outage: tuple[datetime, datetime] | None) -> None:
+    def __init__(self, clock: SettableClock, outage: tuple[datetime, datetime] | None) -> None:
         self.clock = clock
         self.outage = outage
         self.received = 0
@@ -91,9 +90,7 @@ class NoWebhooks:
 
 
 class Simulation:
-    def __init__(
-        self, application: Application, clock: SimulatedClock, scenario: Scenario, seed: int
-    ) -> None:
+    def __init__(self, application: Application, clock: SettableClock, scenario: Scenario, seed: int) -> None:
         self.app = application
         self.ctx = application.services
         self.clock = clock
@@ -112,7 +109,7 @@ class Simulation:
             self.ctx,
             Mailboxes(clock, outage),
             NoWebhooks(),
-            JinjaEmailRenderer(application.settings.template_dir),
+            application.renderer,
             policy=DispatchPolicy(batch=200, base_delay=timedelta(minutes=5)),
             worker="simulator",
         )
@@ -515,7 +512,7 @@ class Simulation:
 
 def simulate(
     application: Application,
-    clock: SimulatedClock,
+    clock: SettableClock,
     scenario: Scenario,
     *,
     seed: int | None = None,

@@ -14,11 +14,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from perfectorder.api.errors import STATUS_BY_KIND
-from perfectorder.api.security import SESSION_COOKIE
 from perfectorder.domain.access import Permission, Principal
 from perfectorder.domain.errors import DomainError, InvalidInput
 from perfectorder.domain.text import check_text
+from perfectorder.http_shared import SESSION_COOKIE, STATUS_BY_KIND
 from perfectorder.services import access
 from perfectorder.services.context import ServiceContext
 

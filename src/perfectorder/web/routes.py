@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from perfectorder.api.errors import STATUS_BY_KIND
-from perfectorder.api.security import SESSION_COOKIE, client_address
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
+from perfectorder.http_shared import SESSION_COOKIE, STATUS_BY_KIND, client_address
 from perfectorder.metrics.perfect_order import COMPONENTS
 from perfectorder.services import access, reports, verdicts
 from perfectorder.services import login as login_service

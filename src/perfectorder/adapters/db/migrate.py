@@ -8,7 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from perfectorder.domain.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,3 +40,27 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+class EngineMigrator:
+    """The migrations of one engine's database, for the CLI's `db upgrade` and the readiness probe."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def upgrade(self, revision: str = "head") -> None:
+        upgrade(self.engine, revision)
+
+    def current(self) -> str | None:
+        return current_revision(self.engine)
+
+    def head(self) -> str | None:
+        return head_revision()
+
+    def readiness(self) -> tuple[str | None, str | None]:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return self.current(), self.head()
+        except SQLAlchemyError as e:
+            raise Unavailable() from e

@@ -252,6 +252,15 @@ def is_unreachable(error: DBAPIError) -> bool:
     return True
 
 
+class SqlAlchemyFailures:
+    """The errors a lost database raises through SQLAlchemy, for the API's one handler."""
+
+    types: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+    def is_unreachable(self, error: Exception) -> bool:
+        return isinstance(error, (OperationalError, InterfaceError)) and is_unreachable(error)
+
+
 def out_of_range() -> InvalidInput:
     return InvalidInput("out_of_range", "a number in the request is beyond what can be stored; check the ids")
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from perfectorder.api.deps import Services
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import In, Secret
-from perfectorder.api.security import SESSION_COOKIE, authenticate, client_address
+from perfectorder.api.security import authenticate
 from perfectorder.domain.access import Principal
+from perfectorder.http_shared import SESSION_COOKIE, client_address
 from perfectorder.services import access
 from perfectorder.services import login as login_service
 

@@ -6,10 +6,9 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
-from perfectorder.adapters.db.migrate import current_revision, head_revision
+from perfectorder.bootstrap import Application
+from perfectorder.domain.errors import Unavailable
 
 router = APIRouter(tags=["health"])
 READY_PROBE_SECONDS = 1.5
@@ -28,19 +27,15 @@ def healthz() -> dict[str, str]:
     openapi_extra={"x-permission": "public"},
 )
 async def readyz(request: Request) -> JSONResponse:
-    engine: Engine = request.app.state.engine
-
-    def probe() -> tuple[str | None, str | None]:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return current_revision(engine), head_revision()
-
+    application: Application = request.app.state.application
     try:
         # A frozen database holds a connection open without a word: a probe must answer anyway, in
         # time for the orchestrator's check. The thread is left to finish on its own.
         with anyio.fail_after(READY_PROBE_SECONDS):
-            current, head = await anyio.to_thread.run_sync(probe, abandon_on_cancel=True)
-    except (SQLAlchemyError, TimeoutError):
+            current, head = await anyio.to_thread.run_sync(
+                application.migrator.readiness, abandon_on_cancel=True
+            )
+    except (Unavailable, TimeoutError):
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable"},
             status_code=503,
