@@ -69,6 +69,9 @@ class Application:
         return _DirectAudit(self.services)
 
     def close(self) -> None:
+        uow = self.services.uow
+        if isinstance(uow, SqlAlchemyUnitOfWorkFactory):
+            uow.audit_log.close()
         self.engine.dispose()
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
@@ -66,6 +67,13 @@ _AMEND_AUDIT = (
 )
 
 
+def _outage(error: Exception) -> bool:
+    # Imported here: the unit of work imports this module.
+    from perfectorder.adapters.db.unit_of_work import is_unreachable
+
+    return isinstance(error, DBAPIError) and is_unreachable(error)
+
+
 class AuditLog:
     """The HTTP audit trail's writer for calls that committed nothing: refusals, errors, and calls
     answered before their work could start (a 503 in an outage). A call that changed something has
@@ -89,6 +97,7 @@ class AuditLog:
         self._lock = threading.Lock()  # guards _pending and _thread
         self._writing = threading.Lock()  # one batch at a time: flush() waits for the batch in flight
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     @property
     def pending(self) -> int:
@@ -129,6 +138,10 @@ class AuditLog:
                     if amendments:
                         conn.execute(_AMEND_AUDIT, amendments)
             except Exception as e:
+                if self._closed or not _outage(e):
+                    # Not an outage a retry outlives (a dropped database, a bug): say what is lost.
+                    log.error("could not write %d audit entries: %s: %s", len(batch), e, batch[:20])
+                    return 0
                 log.warning("could not write %d audit entries, will retry: %s", len(batch), e)
                 with self._lock:
                     self._pending[:0] = batch
@@ -136,13 +149,18 @@ class AuditLog:
                 return 0
             return len(batch)
 
+    def close(self) -> None:
+        """Writes what is pending once more and stops the writer thread."""
+        self._closed = True
+        self.flush()
+
     def _run(self) -> None:
         idle = 0.0
         while True:
             time.sleep(self._interval)
             written = self.flush()
             idle = 0.0 if written or self._pending else idle + self._interval
-            if idle >= self._idle_exit:
+            if idle >= self._idle_exit or self._closed:
                 with self._lock:
                     if not self._pending:
                         self._thread = None
