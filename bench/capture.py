@@ -840,7 +840,7 @@ class Tally:
     statements: list[tuple[str, int]] = field(default_factory=list)  # (SQL, parameter sets)
     commits: int = 0
     checkouts: int = 0
-    # Statements and transactions shared by every request of a ~100 ms batch (the audit trail).
+    # Statements and transactions shared by the requests of a ~100 ms batch (refusals' audit rows).
     batched: list[str] = field(default_factory=list)
     batched_commits: int = 0
 
@@ -861,7 +861,8 @@ def counting(application: Application, scenario: str) -> Iterator[Tally]:
     batch_connections: set[int] = set()
 
     def before(conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+        # A call's own audit row is one of its statements; only the writer of refusals batches them.
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG") and many:
             tally.batched.append(statement)
             batch_connections.add(id(conn))
         else:
