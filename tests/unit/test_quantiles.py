@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfectorder.metrics import quantiles
@@ -92,6 +92,8 @@ def kpi_orders(draw: st.DrawFn, oid: int) -> OrderKpiFacts:
     )
 
 
+# Drawing two dozen orders field by field is slow on a loaded machine; the check itself is quick.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_summed_kpi_rollups_give_the_kpis_of_the_orders(data):
     orders = [data.draw(kpi_orders(oid)) for oid in range(data.draw(st.integers(0, 25)))]
