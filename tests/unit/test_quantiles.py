@@ -11,7 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfectorder.metrics import quantiles
-from perfectorder.metrics.kpi_rollup import kpi_contributions, kpis_from_rollups
+from perfectorder.metrics.kpi_rollup import (
+    CUSTOMERS_BY_PURCHASES,
+    PURCHASES,
+    kpi_contributions,
+    kpis_from_rollups,
+)
 from perfectorder.metrics.kpis import OrderKpiFacts, customer_behaviour, distribution, kpis
 from perfectorder.metrics.quantiles import RELATIVE_ERROR, bucket_of, buckets, quantile, value_of
 
@@ -104,6 +109,11 @@ def test_summed_kpi_rollups_give_the_kpis_of_the_orders(data):
     got, behaviour = kpis_from_rollups(summed)
     expected = kpis(orders)
     assert asdict(behaviour) == pytest.approx(asdict(customer_behaviour(orders)))
+    # As a database hands them over: customers counted by how many purchases they made.
+    folded = Counter(n for (measure, _, _), n in summed.items() if measure == PURCHASES)
+    read = {k: n for k, n in summed.items() if k[0] != PURCHASES}
+    read |= {(CUSTOMERS_BY_PURCHASES, str(bought), 0): c for bought, c in folded.items()}
+    assert kpis_from_rollups(read) == (got, behaviour)
     for name, value in asdict(expected).items():
         if name.endswith("_hours"):
             continue

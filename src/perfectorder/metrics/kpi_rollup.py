@@ -51,6 +51,10 @@ ORDERS, ACCURACY_KNOWN, RATINGS, RETURNED_FOR, PURCHASES = (
     "returned_for",
     "purchases",
 )
+# Read side only: how many customers made each number of purchases in the period (key: the number).
+# A database folds the period's PURCHASES rows into these, so a report receives a few rows, not one
+# per customer.
+CUSTOMERS_BY_PURCHASES = "customers_by_purchases"
 
 Key = tuple[str, str, int]  # (measure, key, bucket)
 
@@ -96,14 +100,16 @@ def kpis_from_rollups(summed: Mapping[Key, int]) -> tuple[Kpis, CustomerBehaviou
 
     histograms: dict[str, dict[int, int]] = {name: {} for name in DURATIONS}
     reasons: dict[str, int] = {}
-    purchases: list[int] = []
+    by_purchases: dict[int, int] = {}
     for (measure, key, bucket), n in summed.items():
         if measure in histograms and n:
             histograms[measure][bucket] = n
         elif measure == RETURNED_FOR and n:
             reasons[key] = n
         elif measure == PURCHASES and n:
-            purchases.append(n)
+            by_purchases[n] = by_purchases.get(n, 0) + 1
+        elif measure == CUSTOMERS_BY_PURCHASES and n:
+            by_purchases[int(key)] = by_purchases.get(int(key), 0) + n
 
     def dist(name: str) -> Distribution:
         counts = histograms[name]
@@ -113,7 +119,7 @@ def kpis_from_rollups(summed: Mapping[Key, int]) -> tuple[Kpis, CustomerBehaviou
 
     orders, shipped, delivered = total(ORDERS), total("k_shipped"), total("k_delivered")
     kept = orders - total("k_cancelled")
-    customers = len(purchases)
+    customers = sum(by_purchases.values())
     return (
         Kpis(
             orders=orders,
@@ -135,7 +141,7 @@ def kpis_from_rollups(summed: Mapping[Key, int]) -> tuple[Kpis, CustomerBehaviou
         ),
         CustomerBehaviour(
             customers,
-            share(sum(1 for n in purchases if n >= 2), customers),
-            sum(purchases) / customers if customers else None,
+            share(sum(c for k, c in by_purchases.items() if k >= 2), customers),
+            sum(k * c for k, c in by_purchases.items()) / customers if customers else None,
         ),
     )

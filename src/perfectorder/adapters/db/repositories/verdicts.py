@@ -19,7 +19,7 @@ from perfectorder.adapters.db.tables import projection_refreshes as pr
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
-from perfectorder.metrics.kpi_rollup import kpi_contributions
+from perfectorder.metrics.kpi_rollup import CUSTOMERS_BY_PURCHASES, PURCHASES, kpi_contributions
 from perfectorder.metrics.kpis import OrderKpiFacts, kpi_columns
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
@@ -275,15 +275,28 @@ class SqlVerdictRepository:
         return [_kpi(k) for k in self._conn.execute(stmt).scalars()]
 
     def kpi_rollup_sums(self, start: date, end: date) -> Mapping[tuple[str, str, int], int]:
-        """The KPI rollups of the days in [start, end) summed: (measure, key, bucket) -> n."""
+        """The KPI rollups of the days in [start, end) summed: (measure, key, bucket) -> n; the
+        customers' purchases folded into how many customers made each number of purchases."""
+        in_period = and_(kr.c.day >= start, kr.c.day < end)
         total = func.sum(kr.c.n)
         stmt = (
             select(kr.c.measure, kr.c.key, kr.c.bucket, total)
-            .where(kr.c.day >= start, kr.c.day < end)
+            .where(in_period, kr.c.measure != PURCHASES)
             .group_by(kr.c.measure, kr.c.key, kr.c.bucket)
             .having(total != 0)
         )
-        return {(r[0], r[1], int(r[2])): int(r[3]) for r in self._conn.execute(stmt)}
+        out = {(r[0], r[1], int(r[2])): int(r[3]) for r in self._conn.execute(stmt)}
+        per_customer = (
+            select(total.label("bought"))
+            .where(in_period, kr.c.measure == PURCHASES)
+            .group_by(kr.c.key)
+            .having(total != 0)
+            .subquery()
+        )
+        folded = select(per_customer.c.bought, func.count()).group_by(per_customer.c.bought)
+        for bought, customers in self._conn.execute(folded):
+            out[(CUSTOMERS_BY_PURCHASES, str(int(bought)), 0)] = int(customers)
+        return out
 
     def rollup_rows(self) -> list[tuple[object, ...]]:
         rows = self._conn.execute(select(vr).order_by(*[vr.c[k] for k in _KEYS]))
