@@ -48,7 +48,14 @@ from perfectorder.adapters.db.migrate import upgrade
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
 from perfectorder.metrics.kpi_rollup import kpi_contributions
-from perfectorder.metrics.kpis import KPI_COLUMNS, Kpis, OrderKpiFacts, kpi_columns, kpis
+from perfectorder.metrics.kpis import (
+    KPI_COLUMNS,
+    Kpis,
+    OrderKpiFacts,
+    customer_behaviour,
+    kpi_columns,
+    kpis,
+)
 from perfectorder.metrics.perfect_order import COMPONENTS, Failure
 from perfectorder.metrics.quantiles import RELATIVE_ERROR, SMALLEST
 from perfectorder.metrics.rollup import COUNTS, NEVER, VerdictRow, contributions, sole_failures
@@ -263,11 +270,12 @@ def _order(rng: random.Random, oid: int, placed_on: date) -> VerdictRow:
         {c: not any(f.component == c for f in failures) for c in COMPONENTS} if state == "delivered" else {}
     )
     carrier, warehouse = rng.choice(CARRIERS), rng.choice(WAREHOUSES)
+    customer = rng.randrange(1, 20_001)
     return VerdictRow(
         order_id=oid,
         placed_on=placed_on,
         channel=rng.choices(CHANNELS, (50, 25, 8, 5, 7, 5))[0],
-        customer_id=rng.randrange(1, 20_001),
+        customer_id=customer,
         tier=TIERS[oid % 3],
         warehouses=(warehouse,) if state != "cancelled" else (),
         carriers=(carrier,) if state != "cancelled" else (),
@@ -278,7 +286,7 @@ def _order(rng: random.Random, oid: int, placed_on: date) -> VerdictRow:
         failures=tuple(failures),
         kpi=OrderKpiFacts(
             order_id=oid,
-            customer_id=0,
+            customer_id=customer,
             placed_at=placed_at,
             cancelled=state == "cancelled",
             promised_ship_date=placed_on + timedelta(days=2),
@@ -372,9 +380,12 @@ def check_kpis(application: Application, months: int, rng: random.Random) -> tup
         first = date(2023 + rng.randrange(3), rng.randrange(12) + 1, 1)
         after = (first + timedelta(days=32)).replace(day=1)
         start, end = (datetime.combine(d, datetime.min.time(), UTC) for d in (first, after))
-        report, _ = verdicts.kpi_report(application.services, start, end)
+        report, behaviour = verdicts.kpi_report(application.services, start, end)
         with application.services.uow(read_only=True) as uow:
             facts = uow.verdicts.kpi_facts(first, after)
+        exact = customer_behaviour(facts)
+        assert behaviour.customers == exact.customers, (behaviour, exact)
+        assert behaviour.repeat_purchase_rate == exact.repeat_purchase_rate, (behaviour, exact)
         checked += len(facts)
         worst = max(worst, _compare(report, kpis(facts)))
     return checked, worst

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -690,7 +689,7 @@ kpi_rollups = Table(
     Column("measure", String(40), primary_key=True),
     Column("key", String(100), primary_key=True),
     Column("bucket", Integer, primary_key=True),
-    Column("n", BigInteger, nullable=False, server_default="0"),
+    Column("n", Integer, nullable=False, server_default="0"),
 )
 # When each projection (the verdicts and their rollups) was last brought up to date: reports say
 # "as of" this moment, since a GET reads them and never refreshes them itself.

@@ -83,7 +83,7 @@ _ADD_KPI_ROLLUPS = PerDialect(_add_kpi_rollups)
 _ADD_KPI_ROLLUPS_PG = text(
     "INSERT INTO kpi_rollups (day, measure, key, bucket, n) "
     "SELECT * FROM unnest(CAST(:day AS date[]), CAST(:measure AS text[]), CAST(:key AS text[]), "
-    "CAST(:bucket AS int[]), CAST(:n AS bigint[])) "
+    "CAST(:bucket AS int[]), CAST(:n AS int[])) "
     "ON CONFLICT (day, measure, key, bucket) DO UPDATE SET n = kpi_rollups.n + EXCLUDED.n"
 )
 # Built once: a refresh runs these for every order it judges.

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("measure", sa.String(length=40), nullable=False),
         sa.Column("key", sa.String(length=100), nullable=False),
         sa.Column("bucket", sa.Integer(), nullable=False),
-        sa.Column("n", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("n", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("day", "measure", "key", "bucket", name=op.f("pk_kpi_rollups")),
     )
     # The stored verdicts never added to these rollups, and a refresh subtracts what a verdict added
