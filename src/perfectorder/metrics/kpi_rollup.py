@@ -55,13 +55,19 @@ ORDERS, ACCURACY_KNOWN, RATINGS, RETURNED_FOR, PURCHASES = (
 # A database folds the period's PURCHASES rows into these, so a report receives a few rows, not one
 # per customer.
 CUSTOMERS_BY_PURCHASES = "customers_by_purchases"
+# Each customer's purchases again, on the first day of the month: a report of whole calendar months
+# folds one row per active customer and month instead of one per customer and day.
+MONTH_PURCHASES = "purchases_in_month"
 
 Key = tuple[str, str, int]  # (measure, key, bucket)
 
 
 def kpi_contributions(placed_on: date, kpi: OrderKpiFacts) -> dict[tuple[date, str, str, int], int]:
     """Rollup key (day, measure, key, bucket) -> what the order adds there."""
-    return {(placed_on, *key): n for key, n in _counts(kpi).items()}
+    out = {(placed_on, *key): n for key, n in _counts(kpi).items()}
+    if not kpi.cancelled and not kpi.replacement:
+        out[(placed_on.replace(day=1), MONTH_PURCHASES, str(kpi.customer_id), 0)] = 1
+    return out
 
 
 def _counts(kpi: OrderKpiFacts) -> dict[Key, int]:

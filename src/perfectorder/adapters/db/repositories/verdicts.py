@@ -19,7 +19,12 @@ from perfectorder.adapters.db.tables import projection_refreshes as pr
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
-from perfectorder.metrics.kpi_rollup import CUSTOMERS_BY_PURCHASES, PURCHASES, kpi_contributions
+from perfectorder.metrics.kpi_rollup import (
+    CUSTOMERS_BY_PURCHASES,
+    MONTH_PURCHASES,
+    PURCHASES,
+    kpi_contributions,
+)
 from perfectorder.metrics.kpis import OrderKpiFacts, kpi_columns
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
@@ -278,17 +283,18 @@ class SqlVerdictRepository:
         """The KPI rollups of the days in [start, end) summed: (measure, key, bucket) -> n; the
         customers' purchases folded into how many customers made each number of purchases."""
         in_period = and_(kr.c.day >= start, kr.c.day < end)
+        whole_months = start.day == 1 and end.day == 1
         total = func.sum(kr.c.n)
         stmt = (
             select(kr.c.measure, kr.c.key, kr.c.bucket, total)
-            .where(in_period, kr.c.measure != PURCHASES)
+            .where(in_period, kr.c.measure.not_in([PURCHASES, MONTH_PURCHASES]))
             .group_by(kr.c.measure, kr.c.key, kr.c.bucket)
             .having(total != 0)
         )
         out = {(r[0], r[1], int(r[2])): int(r[3]) for r in self._conn.execute(stmt)}
         per_customer = (
             select(total.label("bought"))
-            .where(in_period, kr.c.measure == PURCHASES)
+            .where(in_period, kr.c.measure == (MONTH_PURCHASES if whole_months else PURCHASES))
             .group_by(kr.c.key)
             .having(total != 0)
             .subquery()
