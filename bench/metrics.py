@@ -9,17 +9,22 @@ Needs PostgreSQL at --pg (trust auth); it creates and drops only the database po
 How the orders are loaded: judging a million orders through the services would take hours, so
 the benchmark writes what refreshing them would have written: `orders` rows (spread over three
 years, 6 channels, 3 tiers, 4 categories, 3 carriers, 2 warehouses, realistic failure rates) and
-their stored verdicts in `order_verdicts` and `verdict_failures`, with COPY; the daily rollups are
-then summed from those verdicts by the same `contributions()` the incremental refresh uses. The
-load time is printed.
+their stored verdicts in `order_verdicts` and `verdict_failures`, with COPY; the daily rollups
+(`verdict_rollups`) and the daily KPI rollups with their duration histograms (`kpi_rollups`) are
+then summed from those verdicts by the same `contributions()` and `kpi_contributions()` the
+incremental refresh uses. The load time is printed.
 
 What is measured, through the service layer (`services/verdicts.py`, what the API routes call),
 for a random calendar month, --runs times each:
 - perfect-order report grouped by channel, from the rollups;
-- KPI report (cycle time median/p90 and the other KPIs), summed by PostgreSQL from the month's per-order rows;
+- KPI report (cycle time median/p90 and the other KPIs), from the KPI rollups;
 - baseline: the same perfect-order figures grouped by channel computed by scanning the month's
   per-order verdict rows with one SQL aggregate (what a report without rollups would do at best).
 "x scan" is each p95 over the baseline's p95, measured in the same run.
+
+Then, for a few of the months, the KPI report is checked against metrics.kpis over the month's
+per-order KPI facts: counts and rates must be equal, every median and p90 within
+metrics.quantiles.RELATIVE_ERROR; the largest relative error seen is printed.
 """
 
 from __future__ import annotations
@@ -42,8 +47,17 @@ from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.adapters.db.migrate import upgrade
 from perfectorder.bootstrap import Application, build
 from perfectorder.config import Settings
-from perfectorder.metrics.kpis import KPI_COLUMNS, OrderKpiFacts, kpi_columns
+from perfectorder.metrics.kpi_rollup import kpi_contributions
+from perfectorder.metrics.kpis import (
+    KPI_COLUMNS,
+    Kpis,
+    OrderKpiFacts,
+    customer_behaviour,
+    kpi_columns,
+    kpis,
+)
 from perfectorder.metrics.perfect_order import COMPONENTS, Failure
+from perfectorder.metrics.quantiles import RELATIVE_ERROR, SMALLEST
 from perfectorder.metrics.rollup import COUNTS, NEVER, VerdictRow, contributions, sole_failures
 from perfectorder.services import verdicts
 
@@ -86,6 +100,7 @@ def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
     # month's orders sit together on disk, as they would after three years of trading.
     placed_days = sorted(START + timedelta(days=int(rng.triangular(0, DAYS, DAYS))) for _ in range(orders))
     rollups: dict[tuple[object, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    kpi_rollups: dict[tuple[object, ...], int] = defaultdict(int)
     with psycopg.connect(f"{server}/{DATABASE}") as conn:
         copy_rows(
             conn,
@@ -149,6 +164,8 @@ def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
                     into = rollups[key]
                     for name, value in counted.items():
                         into[name] += value
+                for key, n in kpi_contributions(row.placed_on, row.kpi).items():
+                    kpi_rollups[key] += n
             copy_rows(
                 conn,
                 "orders",
@@ -208,6 +225,12 @@ def load(server: str, orders: int, *, seed: int = 11) -> tuple[str, float]:
             ["day", "dimension", "key", "state", "final_from", *COUNTS],
             [[*key, *(values[c] for c in COUNTS)] for key, values in rollups.items()],
         )
+        copy_rows(
+            conn,
+            "kpi_rollups",
+            ["day", "measure", "key", "bucket", "n"],
+            [[*k, n] for k, n in kpi_rollups.items()],
+        )
         conn.execute("SELECT setval(pg_get_serial_sequence('orders', 'id'), %s)", (orders,))
         conn.execute("SELECT setval(pg_get_serial_sequence('customers', 'id'), 20000)")
         conn.commit()
@@ -247,11 +270,12 @@ def _order(rng: random.Random, oid: int, placed_on: date) -> VerdictRow:
         {c: not any(f.component == c for f in failures) for c in COMPONENTS} if state == "delivered" else {}
     )
     carrier, warehouse = rng.choice(CARRIERS), rng.choice(WAREHOUSES)
+    customer = rng.randrange(1, 20_001)
     return VerdictRow(
         order_id=oid,
         placed_on=placed_on,
         channel=rng.choices(CHANNELS, (50, 25, 8, 5, 7, 5))[0],
-        customer_id=rng.randrange(1, 20_001),
+        customer_id=customer,
         tier=TIERS[oid % 3],
         warehouses=(warehouse,) if state != "cancelled" else (),
         carriers=(carrier,) if state != "cancelled" else (),
@@ -262,7 +286,7 @@ def _order(rng: random.Random, oid: int, placed_on: date) -> VerdictRow:
         failures=tuple(failures),
         kpi=OrderKpiFacts(
             order_id=oid,
-            customer_id=0,
+            customer_id=customer,
             placed_at=placed_at,
             cancelled=state == "cancelled",
             promised_ship_date=placed_on + timedelta(days=2),
@@ -338,13 +362,58 @@ def measure(application: Application, runs: int, rng: random.Random) -> dict[str
             end,
             group_by="channel",
         )
-        timed("KPIs (summed by the database)", verdicts.kpi_report, services, start, end)
+        timed("KPIs (rollups)", verdicts.kpi_report, services, start, end)
         with application.engine.connect() as conn:
             params = {"start": first, "end": after, "today": NOW.date()}
             timed(
                 "baseline: scan of the month's verdicts", lambda c, p: c.execute(SCAN, p).all(), conn, params
             )
     return timings
+
+
+def check_kpis(application: Application, months: int, rng: random.Random) -> tuple[int, float]:
+    """(orders checked, largest relative error of a quantile) of the KPI report against metrics.kpis
+    over the same months' per-order facts; raises if a count or rate differs or a quantile is beyond
+    the bound."""
+    checked, worst = 0, 0.0
+    for _ in range(months):
+        first = date(2023 + rng.randrange(3), rng.randrange(12) + 1, 1)
+        after = (first + timedelta(days=32)).replace(day=1)
+        start, end = (datetime.combine(d, datetime.min.time(), UTC) for d in (first, after))
+        report, behaviour = verdicts.kpi_report(application.services, start, end)
+        with application.services.uow(read_only=True) as uow:
+            facts = uow.verdicts.kpi_facts(first, after)
+        exact = customer_behaviour(facts)
+        assert behaviour.customers == exact.customers, (behaviour, exact)
+        assert behaviour.repeat_purchase_rate == exact.repeat_purchase_rate, (behaviour, exact)
+        checked += len(facts)
+        worst = max(worst, _compare(report, kpis(facts)))
+    return checked, worst
+
+
+def _compare(report: Kpis, exact: Kpis) -> float:
+    worst = 0.0
+    distributions = {
+        "cycle": (report.cycle_time_hours, exact.cycle_time_hours),
+        "ship": (report.time_to_ship_hours, exact.time_to_ship_hours),
+        **{s: (report.stage_hours[s], exact.stage_hours[s]) for s in exact.stage_hours},
+    }
+    for name, (mine, truth) in distributions.items():
+        assert mine.count == truth.count, name
+        for got, want in ((mine.median, truth.median), (mine.p90, truth.p90)):
+            if want is None or got is None:
+                assert got is want, name
+                continue
+            assert abs(got - want) <= RELATIVE_ERROR * abs(want) * (1 + 1e-9) + SMALLEST, (name, got, want)
+            worst = max(worst, abs(got - want) / abs(want) if want else 0.0)
+    shares = ("fill_rate_lines", "fill_rate_units", "order_accuracy", "picking_accuracy", "average_rating")
+    rates = tuple(f for f in Kpis.__dataclass_fields__ if f.endswith("_rate"))
+    for name in ("orders", *rates, *shares):
+        got, want = getattr(report, name), getattr(exact, name)
+        assert got == want or abs(got - want) < 1e-12, name
+    for reason, rate in exact.return_rate_by_reason.items():
+        assert abs(report.return_rate_by_reason[reason] - rate) < 1e-12, reason
+    return worst
 
 
 def arguments(description: str | None) -> argparse.Namespace:
@@ -368,6 +437,7 @@ def main() -> None:
     try:
         measure(application, 3, random.Random(1))  # warm-up: caches, connections, plans
         timings = measure(application, args.runs, random.Random(2))
+        checked, worst = check_kpis(application, 3, random.Random(3))
     finally:
         application.close()
         if not args.keep:
@@ -383,6 +453,10 @@ def main() -> None:
         p95 = statistics.quantiles(values, n=20)[-1]
         table.add_row(name, f"{statistics.median(values):.1f}", f"{p95:.1f}", f"{p95 / baseline:.2f}")
     console.print(table)
+    console.print(
+        f"KPI report checked against metrics.kpis over {checked:,} orders of 3 months: counts and rates "
+        f"equal, largest quantile error {worst:.3%} (bound {RELATIVE_ERROR:.0%})"
+    )
     console.print("target: p95 < 100 ms for the perfect-order and KPI reports")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.rollup import Sums, VerdictRow
@@ -94,8 +94,8 @@ class VerdictRepository(Protocol):
         self, start: date, end: date, today: date, failure: tuple[str, str, str], limit: int
     ) -> list[int]: ...
     def kpi_facts(self, start: date, end: date) -> list[OrderKpiFacts]: ...
-    def kpi_sums(self, start: date, end: date) -> Mapping[str, Any] | None:
-        """KPI sums, counts and exact quantiles computed by the database, where it can."""
+    def kpi_rollup_sums(self, start: date, end: date) -> Mapping[tuple[str, str, int], int]:
+        """The KPI rollups of the days in [start, end) summed: (measure, key, bucket) -> n."""
         ...
 
     def rollup_rows(self) -> list[tuple[object, ...]]:

@@ -6,16 +6,14 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.fulfilment import CarrierEventType
 from perfectorder.domain.notifications import EmailKind, SentMessage
+from perfectorder.metrics.kpi_rollup import kpis_from_rollups
 from perfectorder.metrics.kpis import (
-    STAGES,
     CustomerBehaviour,
-    Distribution,
     Kpis,
     OrderKpiFacts,
     Turnover,
@@ -353,11 +351,9 @@ def kpi_report(
 ) -> tuple[Kpis, CustomerBehaviour]:
     days = _whole_days(placed_from, placed_to)
     if days is not None:
-        summed = read(ctx, lambda uow: uow.verdicts.kpi_sums(*days))
-        if summed is not None:
-            return kpis_from_sums(summed)
-        orders = read(ctx, lambda uow: uow.verdicts.kpi_facts(*days))
-        return kpis(orders), customer_behaviour(orders)
+        # Whole days read the daily rollups only, however many orders they hold; their quantiles are
+        # within metrics.quantiles.RELATIVE_ERROR of the exact ones.
+        return kpis_from_rollups(read(ctx, lambda uow: uow.verdicts.kpi_rollup_sums(*days)))
     judged = verdicts_between(ctx, placed_from, placed_to)
 
     def work(uow: UnitOfWork) -> list[OrderKpiFacts]:
@@ -474,49 +470,4 @@ def inventory_turnover(ctx: ServiceContext, start: datetime, end: datetime) -> T
         units_start=flow.units_start,
         units_end=flow.units_end,
         days=max((end - start).days, 1),
-    )
-
-
-def kpis_from_sums(s: Mapping[str, Any]) -> tuple[Kpis, CustomerBehaviour]:
-    """The same figures as metrics.kpis.kpis over the same orders, from the database's sums."""
-
-    def share(numerator: int, denominator: int) -> float | None:
-        return None if not denominator else numerator / denominator
-
-    def dist(column: str) -> Distribution:
-        n = int(s[f"{column}_n"])
-        if n == 0:
-            return Distribution(0, None, None)
-        median, p90 = s[f"{column}_q"]
-        return Distribution(n, float(median), float(p90))
-
-    orders, kept, shipped = int(s["orders"]), int(s["kept"]), int(s["shipped"])
-    c = s["customers"]
-    customers = int(c["customers"])
-    return (
-        Kpis(
-            orders=orders,
-            cycle_time_hours=dist("k_cycle_hours"),
-            lead_time_hours=dist("k_lead_hours"),
-            time_to_ship_hours=dist("k_ship_hours"),
-            stage_hours={stage: dist(f"k_{stage}_hours") for stage in STAGES},
-            on_time_shipping_rate=share(int(s["ship_on_time"]), shipped),
-            on_time_delivery_rate=share(int(s["deliver_on_time"]), int(s["delivered"])),
-            fill_rate_lines=share(int(s["lines_complete_first"]), int(s["lines_ordered"])),
-            fill_rate_units=share(int(s["units_first_shipment"]), int(s["units_ordered"])),
-            backorder_rate=share(int(s["backordered"]), kept),
-            order_accuracy=share(int(s["accurate"]), int(s["accuracy_known"])),
-            picking_accuracy=share(int(s["pick_lines_correct"]), int(s["pick_lines"])),
-            return_rate=share(int(s["returned"]), shipped),
-            return_rate_by_reason={r: n / shipped for r, n in sorted(s["reasons"].items())}
-            if shipped
-            else {},
-            cancellation_rate=share(orders - kept, orders),
-            average_rating=int(s["rating_sum"]) / int(s["ratings"]) if int(s["ratings"]) else None,
-        ),
-        CustomerBehaviour(
-            customers,  # replacements (exchanges, reshipments) left out by the query: not purchases
-            share(int(c["repeat"]), customers),
-            int(c["orders"]) / customers if customers else None,
-        ),
     )

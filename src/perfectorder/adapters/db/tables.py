@@ -680,6 +680,17 @@ verdict_rollups = Table(
     Column("final_from", Date, primary_key=True),
     *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
 )
+# The KPIs' daily rollups (metrics.kpi_rollup): sums and counts, return reasons, each customer's
+# purchases and the duration histograms, so a KPI report reads no per-order row.
+kpi_rollups = Table(
+    "kpi_rollups",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("measure", String(40), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("n", Integer, nullable=False, server_default="0"),
+)
 # When each projection (the verdicts and their rollups) was last brought up to date: reports say
 # "as of" this moment, since a GET reads them and never refreshes them itself.
 projection_refreshes = Table(

@@ -12,13 +12,20 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, 
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.repositories.order_records import read_records
 from perfectorder.adapters.db.sql import upsert
+from perfectorder.adapters.db.tables import kpi_rollups as kr
 from perfectorder.adapters.db.tables import order_verdicts as ov
 from perfectorder.adapters.db.tables import orders
 from perfectorder.adapters.db.tables import projection_refreshes as pr
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
-from perfectorder.metrics.kpis import STAGES, OrderKpiFacts, kpi_columns
+from perfectorder.metrics.kpi_rollup import (
+    CUSTOMERS_BY_PURCHASES,
+    MONTH_PURCHASES,
+    PURCHASES,
+    kpi_contributions,
+)
+from perfectorder.metrics.kpis import OrderKpiFacts, kpi_columns
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
 from perfectorder.services.verdict_ports import OrderRecords
@@ -67,6 +74,22 @@ _ADD_ROLLUPS_PG = text(
     f"SELECT * FROM unnest({_ARRAYS}) "
     f"ON CONFLICT ({', '.join(_QUOTED[c] for c in _KEYS)}) DO UPDATE SET "
     + ", ".join(f"{_QUOTED[c]} = verdict_rollups.{_QUOTED[c]} + EXCLUDED.{_QUOTED[c]}" for c in COUNTS)
+)
+
+
+def _add_kpi_rollups(conn: Connection) -> Any:
+    stmt = upsert(conn, kr)
+    return stmt.on_conflict_do_update(
+        index_elements=["day", "measure", "key", "bucket"], set_={"n": kr.c.n + stmt.excluded.n}
+    )
+
+
+_ADD_KPI_ROLLUPS = PerDialect(_add_kpi_rollups)
+_ADD_KPI_ROLLUPS_PG = text(
+    "INSERT INTO kpi_rollups (day, measure, key, bucket, n) "
+    "SELECT * FROM unnest(CAST(:day AS date[]), CAST(:measure AS text[]), CAST(:key AS text[]), "
+    "CAST(:bucket AS int[]), CAST(:n AS int[])) "
+    "ON CONFLICT (day, measure, key, bucket) DO UPDATE SET n = kpi_rollups.n + EXCLUDED.n"
 )
 # Built once: a refresh runs these for every order it judges.
 _DELETE_VERDICTS = delete(ov).where(ov.c.order_id.in_(bindparam("ids", expanding=True)))
@@ -128,6 +151,7 @@ class SqlVerdictRepository:
             self._conn.execute(_ADD_ROLLUPS_PG, {c: [row[c] for row in changed] for c in _ROLLUP_COLUMNS})
         elif changed:
             self._conn.execute(_ADD_ROLLUPS(self._conn), changed)
+        self._move_kpi_rollups(changes)
         replaced = [new.order_id for old, new in changes if old is not None]
         if replaced:
             self._conn.execute(_DELETE_VERDICTS, {"ids": replaced})
@@ -150,8 +174,28 @@ class SqlVerdictRepository:
         if failures:
             self._conn.execute(_INSERT_FAILURES, failures)
 
+    def _move_kpi_rollups(self, changes: Sequence[tuple[VerdictRow | None, VerdictRow]]) -> None:
+        deltas: dict[tuple[date, str, str, int], int] = {}
+        for old, new in changes:
+            for sign, row in ((-1, old), (1, new)):
+                if row is not None:
+                    for key, n in kpi_contributions(row.placed_on, row.kpi).items():
+                        deltas[key] = deltas.get(key, 0) + sign * n
+        # Sorted: two refreshers touching the same days lock their rows in the same order.
+        moved = sorted((key, n) for key, n in deltas.items() if n)
+        if moved and self._conn.dialect.name == "postgresql":
+            names = ("day", "measure", "key", "bucket")
+            params: dict[str, list[Any]] = {name: [k[i] for k, _ in moved] for i, name in enumerate(names)}
+            params["n"] = [n for _, n in moved]
+            self._conn.execute(_ADD_KPI_ROLLUPS_PG, params)
+        elif moved:
+            rows = [
+                dict(zip(("day", "measure", "key", "bucket", "n"), (*k, n), strict=True)) for k, n in moved
+            ]
+            self._conn.execute(_ADD_KPI_ROLLUPS(self._conn), rows)
+
     def clear(self) -> None:
-        for table in (vr, vf, ov, vq):
+        for table in (vr, kr, vf, ov, vq):
             self._conn.execute(delete(table))
 
     def records(self, order_ids: Sequence[int]) -> Mapping[int, OrderRecords]:
@@ -235,69 +279,37 @@ class SqlVerdictRepository:
         stmt = select(ov.c.kpi).where(ov.c.placed_on >= start, ov.c.placed_on < end).order_by(ov.c.order_id)
         return [_kpi(k) for k in self._conn.execute(stmt).scalars()]
 
-    def kpi_sums(self, start: date, end: date) -> Mapping[str, Any] | None:
-        """The KPI sums, counts and exact quantiles of the period in three queries; None where the
-        database has no percentile_cont (SQLite), and the caller computes them from kpi_facts."""
-        if self._conn.dialect.name != "postgresql":
-            return None
-        # Both quantiles from one sort per column.
-        quantiles = ", ".join(
-            f"count({c}) AS {c}_n, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY {c}) AS {c}_q"
-            for c in ("k_cycle_hours", "k_lead_hours", "k_ship_hours", *(f"k_{s}_hours" for s in STAGES))
+    def kpi_rollup_sums(self, start: date, end: date) -> Mapping[tuple[str, str, int], int]:
+        """The KPI rollups of the days in [start, end) summed: (measure, key, bucket) -> n; the
+        customers' purchases folded into how many customers made each number of purchases."""
+        in_period = and_(kr.c.day >= start, kr.c.day < end)
+        whole_months = start.day == 1 and end.day == 1
+        total = func.sum(kr.c.n)
+        stmt = (
+            select(kr.c.measure, kr.c.key, kr.c.bucket, total)
+            .where(in_period, kr.c.measure.not_in([PURCHASES, MONTH_PURCHASES]))
+            .group_by(kr.c.measure, kr.c.key, kr.c.bucket)
+            .having(total != 0)
         )
-        where = "placed_on >= :start AND placed_on < :end"
-        params = {"start": start, "end": end}
-        row = self._conn.execute(
-            text(
-                f"""SELECT count(*) AS orders,
-                count(*) FILTER (WHERE NOT k_cancelled) AS kept,
-                count(*) FILTER (WHERE k_shipped) AS shipped,
-                count(*) FILTER (WHERE k_delivered) AS delivered,
-                count(*) FILTER (WHERE k_ship_on_time) AS ship_on_time,
-                count(*) FILTER (WHERE k_deliver_on_time) AS deliver_on_time,
-                coalesce(sum(k_lines_complete_first), 0) AS lines_complete_first,
-                coalesce(sum(k_lines_ordered), 0) AS lines_ordered,
-                coalesce(sum(k_units_first_shipment), 0) AS units_first_shipment,
-                coalesce(sum(k_units_ordered), 0) AS units_ordered,
-                count(*) FILTER (WHERE k_backordered) AS backordered,
-                coalesce(sum(k_pick_lines_correct), 0) AS pick_lines_correct,
-                coalesce(sum(k_pick_lines), 0) AS pick_lines,
-                count(k_accurate) AS accuracy_known,
-                count(*) FILTER (WHERE k_accurate) AS accurate,
-                count(*) FILTER (WHERE k_returned) AS returned,
-                coalesce(sum(k_rating), 0) AS rating_sum,
-                count(k_rating) AS ratings,
-                {quantiles}
-                FROM order_verdicts WHERE {where}"""  # noqa: S608 - our column names only
-            ),
-            params,
-        ).one()
-        out: dict[str, Any] = dict(row._mapping)
-        out["reasons"] = {
-            r.reason: int(r.n)
-            for r in self._conn.execute(
-                text(
-                    "SELECT reason, count(*) AS n FROM order_verdicts, "
-                    "unnest(string_to_array(k_return_reasons, ',')) AS reason "
-                    f"WHERE {where} AND k_return_reasons <> '' GROUP BY reason"  # noqa: S608
-                ),
-                params,
-            )
-        }
-        customers = self._conn.execute(
-            text(
-                "SELECT count(*) AS customers, count(*) FILTER (WHERE n >= 2) AS repeat, "
-                "coalesce(sum(n), 0) AS orders FROM (SELECT customer_id, count(*) AS n FROM order_verdicts "
-                f"WHERE {where} AND NOT k_cancelled AND NOT k_replacement GROUP BY customer_id) AS c"  # noqa: S608
-            ),
-            params,
-        ).one()
-        out["customers"] = dict(customers._mapping)
+        out = {(r[0], r[1], int(r[2])): int(r[3]) for r in self._conn.execute(stmt)}
+        per_customer = (
+            select(total.label("bought"))
+            .where(in_period, kr.c.measure == (MONTH_PURCHASES if whole_months else PURCHASES))
+            .group_by(kr.c.key)
+            .having(total != 0)
+            .subquery()
+        )
+        folded = select(per_customer.c.bought, func.count()).group_by(per_customer.c.bought)
+        for bought, customers in self._conn.execute(folded):
+            out[(CUSTOMERS_BY_PURCHASES, str(int(bought)), 0)] = int(customers)
         return out
 
     def rollup_rows(self) -> list[tuple[object, ...]]:
         rows = self._conn.execute(select(vr).order_by(*[vr.c[k] for k in _KEYS]))
-        return [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)]
+        kpi = self._conn.execute(
+            select(kr).where(kr.c.n != 0).order_by(kr.c.day, kr.c.measure, kr.c.key, kr.c.bucket)
+        )
+        return [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)] + [("kpi", *r) for r in kpi]
 
 
 def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
