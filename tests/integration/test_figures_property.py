@@ -498,6 +498,46 @@ def check_history(url: str, history: tuple[list[tuple[Any, ...]], int, int]) -> 
         33,
     )
 )
+@example(  # two orders late, one at the warehouse, one at the carrier: once ranked as they came
+    history=(
+        [
+            ("place", 2, [("MUG-CERAMIC-BLUE", 2)], "phone", "ada@example.org"),
+            ("refresh",),
+            (
+                "place",
+                1,
+                [("KETTLE-STEEL-17", 1), ("MUG-CERAMIC-BLUE", 1), ("BULB-LED-E27", 1)],
+                "phone",
+                "purchasing@hotel-aurora.example",
+            ),
+            ("mail",),
+            ("place", 0, [("CUSHION-LINEN", 3)], "marketplace", "ada@example.org"),
+            ("ship", 0, "UPS", False),
+            ("later", 56),
+            ("ship", 2, "UPS", True),
+            ("mail",),
+            ("parcel", 2, 0, "delivered", 45),
+            ("parcel", 0, 0, "delivered", 100),
+            ("refresh",),
+            ("return", 0, "missing_item", False),
+            ("later", 38),
+            ("ship", 2, "DHL", True),
+            ("later", 17),
+            ("ship", 1, "GLS", True),
+            ("mail",),
+            ("parcel", 2, 1, "delivered", 84),
+            ("return", 2, "damaged_in_transit", True),
+            ("mail",),
+            ("parcel", 1, 0, "damaged", 97),
+            ("ship", 1, "GLS", True),
+            ("refresh",),
+            ("parcel", 1, 1, "delivered", 27),
+            ("feedback", 1, 5, False),
+        ],
+        1,
+        60,
+    )
+)
 def test_stored_figures_equal_the_facts_order_by_order_and_a_rebuild(fresh_database, history):
     url, drop = fresh_database()
     try:
