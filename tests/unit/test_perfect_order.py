@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from perfectorder.domain.notifications import EmailKind, SentMessage
 from perfectorder.metrics.perfect_order import (
+    COMPONENTS,
+    Failure,
     FeedbackFact,
     IssueFact,
     LineFact,
@@ -18,6 +20,7 @@ from perfectorder.metrics.perfect_order import (
     OrderFacts,
     Settings,
     ShipmentFact,
+    Verdict,
     VerdictState,
     evaluate,
 )
@@ -284,3 +287,15 @@ def test_rate_properties_hold_for_any_set_of_orders(orders, rnd):
     rnd.shuffle(shuffled)
     assert rates(shuffled) == result
     assert result.orders == sum(1 for v in verdicts if v.state is VerdictState.FINAL)
+
+
+def test_failures_tied_but_for_their_stage_rank_by_stage_whatever_order_the_orders_come_in():
+    def late(order_id: int, stage: str) -> Verdict:
+        failure = Failure("on_time", "delivered 1 day(s) after the promise", stage, "late_delivery")
+        return Verdict(
+            order_id, VerdictState.FINAL, dict.fromkeys(COMPONENTS, True) | {"on_time": False}, (failure,)
+        )
+
+    verdicts = [late(1, "warehouse"), late(2, "shipping")]
+    for ordered in (verdicts, verdicts[::-1]):
+        assert [i.stage for i in improvements(ordered)] == ["shipping", "warehouse"]

@@ -108,5 +108,6 @@ def improvements(verdicts: Iterable[Verdict], *, limit: int = 10) -> list[Improv
                 tuple(sorted(order_ids)),
             )
         )
-    ranked.sort(key=lambda i: (-i.orders, -i.rate_without, i.component, i.code))
+    # The stage settles ties too: the stored report ranks the same failures in the same order.
+    ranked.sort(key=lambda i: (-i.orders, -i.rate_without, i.component, i.code, i.stage))
     return ranked[:limit]

@@ -268,7 +268,7 @@ def improvement_report(
             (component, code, stage, orders, (perfect + sole) / whole if whole else 0.0)
             for component, code, stage, orders, sole in uow.verdicts.failure_counts(*days, today)
         ]
-        ranked.sort(key=lambda i: (-i[3], -i[4], i[0], i[1]))
+        ranked.sort(key=lambda i: (-i[3], -i[4], i[0], i[1], i[2]))  # as metrics.rates.improvements
         return [
             Improvement(
                 c,
