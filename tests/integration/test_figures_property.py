@@ -27,6 +27,7 @@ from perfectorder.adapters.webhooks import HttpWebhookPoster
 from perfectorder.api.app import create_app
 from perfectorder.metrics.kpis import customer_behaviour, kpis
 from perfectorder.metrics.perfect_order import Verdict, evaluate
+from perfectorder.metrics.quantiles import RELATIVE_ERROR, SMALLEST
 from perfectorder.metrics.rates import improvements, rates
 from perfectorder.sample_data import PRODUCTS, load_sample_store
 from perfectorder.services import verdicts
@@ -37,9 +38,10 @@ from tests.integration.test_metric_definitions import OutageMailer
 
 pytestmark = pytest.mark.slow
 
-# Another helper stores KPI quantiles as per-day histograms with a stated relative error: the
-# medians and p90s may then differ from the exact ones by this much, every other figure not at all.
-QUANTILE_TOLERANCE = 0.0
+# KPI quantiles are kept as per-day histograms with a stated relative error (metrics/quantiles.py):
+# medians and p90s may differ from the exact ones by that much (durations under SMALLEST hours count
+# as none), every other figure not at all.
+QUANTILE_TOLERANCE = RELATIVE_ERROR
 
 SKUS = ("MUG-CERAMIC-BLUE", "KETTLE-STEEL-17", "BULB-LED-E27", "CUSHION-LINEN", "CANDLE-SOY-LARGE")
 PRICES = {p[0]: Decimal(p[3]) for p in PRODUCTS}
@@ -414,7 +416,7 @@ def assert_same_figures(expected: dict[str, Any], actual: dict[str, Any], what: 
         elif QUANTILE_TOLERANCE == 0.0:
             assert a == e, f"{what}: {name}"
         else:
-            assert a == pytest.approx(e, rel=QUANTILE_TOLERANCE), f"{what}: {name}"
+            assert a == pytest.approx(e, rel=QUANTILE_TOLERANCE, abs=SMALLEST), f"{what}: {name}"
 
 
 def check_history(url: str, history: tuple[list[tuple[Any, ...]], int, int]) -> None:
