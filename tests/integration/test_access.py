@@ -25,6 +25,7 @@ SAMPLE_VALUES = {
     "return_id": "1",
     "line_no": "1",
     "subscription_id": "1",
+    "claim_id": "1",
 }
 
 
