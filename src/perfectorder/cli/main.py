@@ -291,19 +291,22 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="Key id from `keys li
     console.print(f"key {key_id} revoked")
 
 
+NEW_PASSWORD = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 12 characters; asked for when not given",
+    ),
+]
+
+
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Argument(help="Login name")],
     role: Annotated[Role, typer.Option(help="admin, operator or analyst")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="At least 12 characters; asked for when not given",
-        ),
-    ],
+    password: NEW_PASSWORD,
 ) -> None:
     """Create a dashboard user (password hashed with argon2)."""
     user_id = run(
@@ -349,15 +352,7 @@ def users_unlock(username: USERNAME) -> None:
 @users_app.command("reset-password")
 def users_reset_password(
     username: USERNAME,
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="At least 12 characters; asked for when not given",
-        ),
-    ],
+    password: NEW_PASSWORD,
 ) -> None:
     """Set a new password; ends the user's sessions and forgets failed logins."""
     ended = run(
