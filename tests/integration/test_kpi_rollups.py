@@ -83,7 +83,10 @@ def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(database_url)
     assert quantiles_seen >= 10
     # The scenario really produced what the rollups must handle.
     assert (
-        expected["return_rate"] and expected["backorder_rate"] is not None and expected["cancellation_rate"]
+        expected["rates.return_rate"]
+        and expected["rates.backorder_rate"] is not None
+        and expected["rates.cancellation_rate"]
+        and expected["rates.otif_lines_rate"]
     )
     assert asdict(behaviour) == pytest.approx(asdict(customer_behaviour(facts)), rel=1e-12)
 

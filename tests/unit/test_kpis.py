@@ -98,7 +98,7 @@ def test_turnover_and_days_of_supply():
         units_end=150,
         days=30,
     )
-    assert t.turnover == 3.0 and t.turnover_units == 3.0
+    assert t.inventory_turnover == 3.0 and t.inventory_turnover_units == 3.0
     assert t.days_of_supply == pytest.approx(150 / 20)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from perfectorder.adapters import ratelimit
 from perfectorder.adapters.passwords import BoundedPasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter
 from perfectorder.domain.errors import Busy
@@ -67,10 +70,15 @@ def test_past_the_waiting_queue_a_verification_is_refused_at_once():
 
 def test_a_memory_limiter_forgets_full_buckets_once_it_holds_too_many_keys(monkeypatch):
     monkeypatch.setattr(MemoryRateLimiter, "MAX_KEYS", 100)
+    # A clock that moves 10 ms a call: every bucket is full again by the next call, whatever the
+    # machine's speed (on the real clock a loaded machine kept a few buckets not yet refilled).
+    ticks = itertools.count()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: next(ticks) / 100))
     limiter = MemoryRateLimiter(rate_per_second=1000, burst=2)
     for i in range(1000):
         limiter.take(f"client-{i}")
     assert len(limiter._buckets) <= 100
+    monkeypatch.undo()
     drained = MemoryRateLimiter(rate_per_second=0.001, burst=1)
     monkeypatch.setattr(drained, "MAX_KEYS", 2)
     drained.take("a")

@@ -13,13 +13,14 @@ from perfectorder.domain.notifications import (
     SentMessage,
     communication_verdict,
 )
+from perfectorder.metrics.kpi_rollup import PURCHASES, kpi_contributions
 from perfectorder.metrics.kpis import (
     OrderKpiFacts,
     customer_behaviour,
     first_shipment_fill,
-    kpi_columns,
     kpis,
 )
+from perfectorder.metrics.measures import BY_NAME
 from perfectorder.metrics.perfect_order import (
     IssueFact,
     LineFact,
@@ -69,9 +70,10 @@ def test_order_lead_time_runs_to_delivery_and_time_to_ship_to_the_first_parcel()
     result = kpis([shipped_only, delivered])
     assert (result.lead_time_hours.count, result.lead_time_hours.median) == (1, pytest.approx(54))
     assert (result.time_to_ship_hours.count, result.time_to_ship_hours.median) == (2, pytest.approx(8))
-    columns = kpi_columns(delivered)
-    assert (columns["k_lead_hours"], columns["k_ship_hours"]) == (pytest.approx(54), pytest.approx(6))
-    assert kpi_columns(shipped_only)["k_lead_hours"] is None
+    lead, ship = BY_NAME["lead_time_hours"].value, BY_NAME["time_to_ship_hours"].value
+    assert lead is not None and ship is not None
+    assert (lead(delivered), ship(delivered)) == (pytest.approx(54), pytest.approx(6))
+    assert lead(shipped_only) is None
 
 
 PLACED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -131,7 +133,8 @@ def test_exchanges_and_reshipments_are_neither_purchases_nor_make_a_repeat_custo
     assert (once.customers, once.orders_per_customer, once.repeat_purchase_rate) == (1, 1.0, 0.0)
     twice = customer_behaviour([bought, exchange, kpi_order(3, customer=7)])
     assert (twice.orders_per_customer, twice.repeat_purchase_rate) == (2.0, 1.0)
-    assert kpi_columns(exchange)["k_replacement"] is True
+    # Nor does the exchange add a purchase to the rollups the report sums.
+    assert not any(key[1] == PURCHASES for key in kpi_contributions(date(2026, 11, 2), exchange))
 
 
 @pytest.mark.parametrize(

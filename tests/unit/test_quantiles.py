@@ -19,6 +19,7 @@ from perfectorder.metrics.kpi_rollup import (
     kpis_from_rollups,
 )
 from perfectorder.metrics.kpis import OrderKpiFacts, customer_behaviour, distribution, kpis
+from perfectorder.metrics.measures import ORDER_MEASURES, Kind
 from perfectorder.metrics.quantiles import RELATIVE_ERROR, bucket_of, buckets, quantile, value_of
 
 # Float rounding in log() may put a value on a bucket's edge one bucket over: a hair beyond the bound.
@@ -95,6 +96,9 @@ def kpi_orders(draw: st.DrawFn, oid: int) -> OrderKpiFacts:
         rating=draw(st.none() | st.integers(1, 5)),
         delivered_on=reached["delivered"].date() if "delivered" in reached else None,
         replacement=draw(st.booleans()),
+        outcome_known=draw(st.booleans()),
+        lines_due=(due := draw(st.integers(0, lines))),
+        lines_on_time_in_full=draw(st.integers(0, due)),
     )
 
 
@@ -120,14 +124,21 @@ def test_summed_kpi_rollups_give_the_kpis_of_the_orders(data):
     read = {k: n for k, n in summed.items() if k[0] not in (PURCHASES, MONTH_PURCHASES)}
     read |= {(CUSTOMERS_BY_PURCHASES, str(bought), 0): c for bought, c in monthly.items()}
     assert kpis_from_rollups(read)[1] == behaviour
-    for name, value in asdict(expected).items():
-        if name.endswith("_hours"):
-            continue
-        assert asdict(got)[name] == (pytest.approx(value) if value is not None else None), name
-    distributions = [("cycle", got.cycle_time_hours, expected.cycle_time_hours)]
-    distributions += [(s, got.stage_hours[s], expected.stage_hours[s]) for s in STAGE_NAMES]
-    distributions += [("ship", got.time_to_ship_hours, expected.time_to_ship_hours)]
-    for name, mine, truth in distributions:
+    # Every measure of the registry: counts and rates exactly, quantiles within the bound.
+    assert got.orders == expected.orders
+    assert (
+        got.rates.keys()
+        == expected.rates.keys()
+        == {m.name for m in ORDER_MEASURES if m.kind in (Kind.RATE, Kind.MEAN)}
+    )
+    for name, value in expected.rates.items():
+        assert got.rates[name] == (pytest.approx(value) if value is not None else None), name
+    assert got.by_key.keys() == expected.by_key.keys()
+    for name, rates in expected.by_key.items():
+        assert got.by_key[name] == pytest.approx(rates), name
+    assert got.distributions.keys() == expected.distributions.keys()
+    for name, truth in expected.distributions.items():
+        mine = got.distributions[name]
         assert mine.count == truth.count, name
         for a, b in ((mine.median, truth.median), (mine.p90, truth.p90)):
             assert (a is None) == (b is None), name

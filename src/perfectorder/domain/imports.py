@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from perfectorder.domain.countries import country_code
 from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.fulfilment import Criterion
 from perfectorder.domain.orders import (
     AddressInput,
     CustomerInput,
@@ -435,10 +436,10 @@ def merge(into: HistoricalOrder, row: HistoricalOrder) -> None:
 def unmeasured(order: HistoricalOrder) -> frozenset[str]:
     """What a history file cannot tell: messages we never sent, picking and damage facts it does not
     carry, and completeness when it has no lines."""
-    out = {"accurate", "undamaged", "communicated"}
+    out = {Criterion.ACCURATE, Criterion.UNDAMAGED, Criterion.COMMUNICATED}
     if not order.lines:
-        out.add("complete")
-    return frozenset(out)
+        out.add(Criterion.COMPLETE)
+    return frozenset(str(c) for c in out)
 
 
 def closing_status(order: HistoricalOrder) -> OrderStatus:

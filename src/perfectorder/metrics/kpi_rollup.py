@@ -1,56 +1,31 @@
 """What one order adds to the daily KPI rollups, and how summed rollups become the KPIs again.
 
-A KPI rollup row is (day, measure, key, bucket) -> n. Sums and counts use key "" and bucket 0; the
-return reasons and each customer's purchases use the reason or the customer as key; every
-Distribution of metrics.kpis keeps its values as counts per bucket of metrics.quantiles. All of them
-add up across orders and days, so the incremental refresh subtracts an order's old contribution and
-adds its new one, and a report sums the rows of its days: rates and counts come out exactly as
-`kpis` computes them from the orders, quantiles within quantiles.RELATIVE_ERROR.
+A KPI rollup row is (day, measure, key, bucket) -> n, generated from metrics.measures: a rate's
+numerator and denominator are "<name>/n" and "<name>/d" (key "", bucket 0; a rate by key keeps its
+numerator per key), a distribution keeps its values as counts per bucket of metrics.quantiles under
+its name, and each customer's purchases sit under the customer's id. All of them add up across
+orders and days, so the incremental refresh subtracts an order's old contribution and adds its new
+one, and a report sums the rows of its days: rates and counts come out exactly as `kpis` computes
+them from the orders, quantiles within quantiles.RELATIVE_ERROR.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 
 from perfectorder.metrics import quantiles
 from perfectorder.metrics.kpis import (
-    STAGES,
     CustomerBehaviour,
     Distribution,
     Kpis,
+    KpiSums,
     OrderKpiFacts,
-    kpi_columns,
 )
+from perfectorder.metrics.measures import ORDER_MEASURES, Kind
 
-# Flag columns of kpi_columns counted where true, and amount columns summed.
-FLAGS = (
-    "k_cancelled",
-    "k_shipped",
-    "k_delivered",
-    "k_ship_on_time",
-    "k_deliver_on_time",
-    "k_backordered",
-    "k_accurate",
-    "k_returned",
-)
-AMOUNTS = (
-    "k_lines_ordered",
-    "k_lines_complete_first",
-    "k_units_ordered",
-    "k_units_first_shipment",
-    "k_pick_lines",
-    "k_pick_lines_correct",
-    "k_rating",
-)
-DURATIONS = ("k_cycle_hours", "k_lead_hours", "k_ship_hours", *(f"k_{s}_hours" for s in STAGES))
-ORDERS, ACCURACY_KNOWN, RATINGS, RETURNED_FOR, PURCHASES = (
-    "orders",
-    "accuracy_known",
-    "ratings",
-    "returned_for",
-    "purchases",
-)
+ORDERS, PURCHASES = ("orders", "purchases")
 # Read side only: how many customers made each number of purchases in the period (key: the number).
 # A database folds the period's PURCHASES rows into these, so a report receives a few rows, not one
 # per customer.
@@ -58,6 +33,7 @@ CUSTOMERS_BY_PURCHASES = "customers_by_purchases"
 # Each customer's purchases again, on the first day of the month: a report of whole calendar months
 # folds one row per active customer and month instead of one per customer and day.
 MONTH_PURCHASES = "purchases_in_month"
+NUMERATOR, DENOMINATOR = "/n", "/d"
 
 Key = tuple[str, str, int]  # (measure, key, bucket)
 
@@ -71,83 +47,74 @@ def kpi_contributions(placed_on: date, kpi: OrderKpiFacts) -> dict[tuple[date, s
 
 
 def _counts(kpi: OrderKpiFacts) -> dict[Key, int]:
-    columns = kpi_columns(kpi)
     out: dict[Key, int] = {(ORDERS, "", 0): 1}
-    for name in FLAGS:
-        if columns[name]:
-            out[(name, "", 0)] = 1
-    for name in AMOUNTS:
-        if value := columns[name]:
-            out[(name, "", 0)] = int(value)  # type: ignore[call-overload]
-    if columns["k_accurate"] is not None:
-        out[(ACCURACY_KNOWN, "", 0)] = 1
-    if columns["k_rating"] is not None:
-        out[(RATINGS, "", 0)] = 1
-    for reason in str(columns["k_return_reasons"]).split(","):
-        if reason:
-            out[(RETURNED_FOR, reason, 0)] = 1
+
+    def put(key: Key, n: int) -> None:
+        if n:
+            out[key] = out.get(key, 0) + n
+
+    for m in ORDER_MEASURES:
+        if m.value is not None:
+            value = m.value(kpi)
+            if value is not None:
+                put((m.name, "", quantiles.bucket_of(value)), 1)
+            continue
+        if m.numerator is not None:
+            put((m.name + NUMERATOR, "", 0), m.numerator(kpi))
+        if m.keys is not None:
+            for key in m.keys(kpi):
+                put((m.name + NUMERATOR, key, 0), 1)
+        if m.denominator is not None:
+            put((m.name + DENOMINATOR, "", 0), m.denominator(kpi))
     if not kpi.cancelled and not kpi.replacement:
         out[(PURCHASES, str(kpi.customer_id), 0)] = 1
-    for name in DURATIONS:
-        hours = columns[name]
-        if hours is not None:
-            out[(name, "", quantiles.bucket_of(float(hours)))] = 1  # type: ignore[arg-type]
     return out
+
+
+_MEASURE_OF = {
+    **{m.name + NUMERATOR: m for m in ORDER_MEASURES},
+    **{m.name + DENOMINATOR: m for m in ORDER_MEASURES},
+    **{m.name: m for m in ORDER_MEASURES if m.kind is Kind.DISTRIBUTION},
+}
 
 
 def kpis_from_rollups(summed: Mapping[Key, int]) -> tuple[Kpis, CustomerBehaviour]:
     """The figures of metrics.kpis.kpis and customer_behaviour from a period's summed rollup rows."""
-
-    def total(measure: str) -> int:
-        return summed.get((measure, "", 0), 0)
-
-    def share(numerator: int, denominator: int) -> float | None:
-        return numerator / denominator if denominator else None
-
-    histograms: dict[str, dict[int, int]] = {name: {} for name in DURATIONS}
-    reasons: dict[str, int] = {}
+    sums = KpiSums()
+    histograms: dict[str, dict[int, int]] = {
+        m.name: {} for m in ORDER_MEASURES if m.kind is Kind.DISTRIBUTION
+    }
     by_purchases: dict[int, int] = {}
     for (measure, key, bucket), n in summed.items():
-        if measure in histograms and n:
-            histograms[measure][bucket] = n
-        elif measure == RETURNED_FOR and n:
-            reasons[key] = n
-        elif measure == PURCHASES and n:
+        if not n:
+            continue
+        if measure == ORDERS:
+            sums.orders += n
+        elif measure == PURCHASES:
             by_purchases[n] = by_purchases.get(n, 0) + 1
-        elif measure == CUSTOMERS_BY_PURCHASES and n:
+        elif measure == CUSTOMERS_BY_PURCHASES:
             by_purchases[int(key)] = by_purchases.get(int(key), 0) + n
-
-    def dist(name: str) -> Distribution:
-        counts = histograms[name]
-        return Distribution(
+        elif (m := _MEASURE_OF.get(measure)) is not None:
+            if m.kind is Kind.DISTRIBUTION:
+                histograms[m.name][bucket] = n
+            elif measure.endswith(DENOMINATOR):
+                sums.denominators[m.name] += n
+            elif m.kind is Kind.RATE_BY_KEY:
+                sums.keyed.setdefault(m.name, Counter())[key] += n
+            else:
+                sums.numerators[m.name] += n
+    distributions = {
+        name: Distribution(
             sum(counts.values()), quantiles.quantile(counts, 0.5), quantiles.quantile(counts, 0.9)
         )
-
-    orders, shipped, delivered = total(ORDERS), total("k_shipped"), total("k_delivered")
-    kept = orders - total("k_cancelled")
+        for name, counts in histograms.items()
+    }
     customers = sum(by_purchases.values())
     return (
-        Kpis(
-            orders=orders,
-            cycle_time_hours=dist("k_cycle_hours"),
-            lead_time_hours=dist("k_lead_hours"),
-            time_to_ship_hours=dist("k_ship_hours"),
-            stage_hours={stage: dist(f"k_{stage}_hours") for stage in STAGES},
-            on_time_shipping_rate=share(total("k_ship_on_time"), shipped),
-            on_time_delivery_rate=share(total("k_deliver_on_time"), delivered),
-            fill_rate_lines=share(total("k_lines_complete_first"), total("k_lines_ordered")),
-            fill_rate_units=share(total("k_units_first_shipment"), total("k_units_ordered")),
-            backorder_rate=share(total("k_backordered"), kept),
-            order_accuracy=share(total("k_accurate"), total(ACCURACY_KNOWN)),
-            picking_accuracy=share(total("k_pick_lines_correct"), total("k_pick_lines")),
-            return_rate=share(total("k_returned"), shipped),
-            return_rate_by_reason={r: n / shipped for r, n in sorted(reasons.items())} if shipped else {},
-            cancellation_rate=share(orders - kept, orders),
-            average_rating=total("k_rating") / total(RATINGS) if total(RATINGS) else None,
-        ),
+        sums.figures(distributions),
         CustomerBehaviour(
             customers,
-            share(sum(c for k, c in by_purchases.items() if k >= 2), customers),
+            sum(c for k, c in by_purchases.items() if k >= 2) / customers if customers else None,
             sum(k * c for k, c in by_purchases.items()) / customers if customers else None,
         ),
     )

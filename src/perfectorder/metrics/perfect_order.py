@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from perfectorder.domain.notifications import SentMessage, communication_verdict
+from perfectorder.metrics.measures import COMPONENTS
 
-COMPONENTS = ("complete", "on_time", "accurate", "undamaged", "communicated")
+__all__ = ["COMPONENTS", "Verdict", "evaluate"]
 
 
 class VerdictState(enum.StrEnum):

@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Forbidden, InvalidInput
+from perfectorder.metrics.kpi_rollup import kpis_from_rollups
 from perfectorder.metrics.rollup import fully_measured
 from perfectorder.services.board_ports import (
     BoardOrder,
@@ -184,14 +185,16 @@ def returns_report(
     _store_wide(caller)
     offset = _check_page(page)
     days = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    rows, (shipped, returned, per_reason), as_of = read(
+    rows, summed, as_of = read(
         ctx,
         lambda uow: (
             uow.board.returns_between(start, end),
-            uow.board.return_counts(*days),
+            uow.verdicts.kpi_rollup_sums(*days),
             uow.verdicts.refreshed_at(),
         ),
     )
+    # The return rates are the KPI report's measures, over the orders placed in the period.
+    kpis, _ = kpis_from_rollups(summed)
     reasons = Counter(r.reason for r in rows)
     stages = Counter(r.stage or "none" for r in rows)
     both = Counter((r.reason, r.stage or "none") for r in rows)
@@ -210,8 +213,8 @@ def returns_report(
         by_reason_and_stage=dict(both),
         weekly=tuple(sorted(weekly.items())),
         recent=_paged(rows[offset : offset + PAGE_SIZE + 1], page),
-        return_rate=returned / shipped if shipped else None,
-        return_rate_by_reason={r: n / shipped for r, n in sorted(per_reason.items())} if shipped else {},
+        return_rate=kpis.return_rate,
+        return_rate_by_reason=kpis.return_rate_by_reason,
         as_of=as_of,
     )
 

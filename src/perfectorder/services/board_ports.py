@@ -164,8 +164,3 @@ class BoardQueries(Protocol):
     def tracking(self, order_id: int) -> list[TrackingEvent]:
         """The carriers' events for the order's parcels, oldest first."""
         ...
-
-    def return_counts(self, start: date, end: date) -> tuple[int, int, Mapping[str, int]]:
-        """Of the orders placed in [start, end) (their stored verdicts): how many shipped, how many
-        of those came back, and per return reason (as metrics.kpis counts them)."""
-        ...

@@ -33,11 +33,13 @@ from perfectorder.metrics.perfect_order import (
     delivered_at,
     evaluate,
     final_from,
+    overdue_before,
 )
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates, improvements, rates
 from perfectorder.metrics.rollup import NEVER, Sums, VerdictRow, merge_sums, rates_from_sums, stored_state
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.facts import order_facts
+from perfectorder.services.fulfilment_ports import ShipmentRecord
 from perfectorder.services.ports import OrderFilter, UnitOfWork
 from perfectorder.services.verdict_ports import OrderRecords
 
@@ -343,7 +345,39 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         rating=facts.feedback.rating if facts.feedback else None,
         delivered_on=reached["delivered"].date() if "delivered" in reached else None,
         replacement=r.replaces_order_id is not None,
+        outcome_known=delivered_at(facts) is not None,
+        lines_due=sum(x.quantity > x.cancelled_qty for x in facts.lines),
+        lines_on_time_in_full=_lines_on_time_in_full(r, facts),
     )
+
+
+def _lines_on_time_in_full(r: OrderRecords, facts: OrderFacts) -> int:
+    """Lines whose every unit arrived by the original promise, judged as the verdict judges a
+    delivery (`overdue_before`: the destination's calendar)."""
+    wanted = [(x.sku, x.quantity - x.cancelled_qty) for x in facts.lines if x.quantity > x.cancelled_qty]
+
+    def in_time(s: ShipmentRecord) -> bool:
+        return s.delivered_at is not None and facts.promised_date >= overdue_before(
+            s.delivered_at, facts.destination_timezone
+        )
+
+    contents = {p.id: p.items for p in r.packages if p.items}
+    if r.shipments and not any(s.package_id in contents for s in r.shipments):
+        # Imported history records parcels, not what was in each: a line shipped in full counts when
+        # every parcel arrived in time.
+        on_time = all(in_time(s) for s in r.shipments)
+        return sum(
+            on_time and x.shipped_qty >= x.quantity - x.cancelled_qty
+            for x in facts.lines
+            if x.quantity > x.cancelled_qty
+        )
+    arrived: dict[str, int] = defaultdict(int)
+    for s in r.shipments:
+        if in_time(s):
+            for sku, quantity in contents.get(s.package_id, ()):
+                arrived[sku] += quantity
+    complete, _ = first_shipment_fill(wanted, arrived)
+    return complete
 
 
 def kpi_report(

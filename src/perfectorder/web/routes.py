@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
 from perfectorder.http_shared import SESSION_COOKIE, STATUS_BY_KIND, client_address
-from perfectorder.metrics.perfect_order import COMPONENTS
+from perfectorder.metrics.kpis import CustomerBehaviour, Kpis
+from perfectorder.metrics.measures import COMPONENTS, MEASURES, Kind
 from perfectorder.services import access, reports, verdicts
 from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext
@@ -99,6 +100,20 @@ def logout(request: Request) -> Response:
     return response
 
 
+def kpi_rows(kpis: Kpis, behaviour: CustomerBehaviour) -> list[tuple[str, str, float | None]]:
+    """(title, unit, value) of every whole-store figure the overview shows, from metrics.measures:
+    a new measure appears here without a template change."""
+    rows: list[tuple[str, str, float | None]] = []
+    for m in MEASURES:
+        if m.kind in (Kind.RATE, Kind.MEAN):
+            rows.append((m.title, m.unit, kpis.rates[m.name]))
+        elif m.kind is Kind.CUSTOMER and m.unit != "customers":
+            rows.append((m.title, m.unit, getattr(behaviour, m.name)))
+        elif m.kind is Kind.DISTRIBUTION and m.group is None:
+            rows.append((f"{m.title}, median", m.unit, kpis.distributions[m.name].median))
+    return rows
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(
     request: Request,
@@ -137,7 +152,7 @@ def overview(
             ),
             "ranked": figures.ranked,
             "kpis": figures.kpis,
-            "behaviour": figures.behaviour,
+            "kpi_rows": kpi_rows(figures.kpis, figures.behaviour),
             "late": figures.late,
             "at_risk": figures.at_risk,
             "as_of": figures.as_of,

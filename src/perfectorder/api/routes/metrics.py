@@ -6,11 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
 from perfectorder.api.errors import error_responses
 from perfectorder.domain.errors import InvalidInput
+from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
+from perfectorder.metrics.measures import MEASURES, Kind, Measure
 from perfectorder.metrics.perfect_order import OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
 from perfectorder.services import verdicts
@@ -298,35 +300,57 @@ class DistributionPublic(BaseModel):
     p90: float | None
 
 
-class KpisPublic(BaseModel):
-    period: dict[str, date]
-    orders: int
-    cycle_time_hours: DistributionPublic = Field(description="Placed to delivered")
-    lead_time_hours: DistributionPublic = Field(description="Order lead time: placed to delivered")
-    time_to_ship_hours: DistributionPublic = Field(description="Placed to first shipment")
-    stage_hours: dict[str, DistributionPublic] = Field(description="Time from the previous stage to this one")
-    on_time_shipping_rate: float | None
-    on_time_delivery_rate: float | None
-    fill_rate_lines: float | None
-    fill_rate_units: float | None
-    backorder_rate: float | None
-    order_accuracy: float | None
-    picking_accuracy: float | None
-    return_rate: float | None
-    return_rate_by_reason: dict[str, float]
-    cancellation_rate: float | None
-    average_rating: float | None
-    customers: int
-    repeat_purchase_rate: float | None
-    orders_per_customer: float | None
-    inventory_turnover: float | None = Field(
-        description="Cost of goods picked in the period / average inventory value (unit cost, else price)"
-    )
-    inventory_turnover_units: float | None = Field(description="Units picked / average units on hand")
-    days_of_supply: float | None = Field(
-        description="Units on hand at the end of the period / units picked per day in it"
-    )
-    as_of: datetime | None = AS_OF
+def _kpi_field(m: Measure) -> tuple[Any, Any]:
+    described = Field(description=f"{m.title}: {m.definition}")
+    if m.kind is Kind.DISTRIBUTION:
+        return DistributionPublic, described
+    if m.kind is Kind.RATE_BY_KEY:
+        return dict[str, float], described
+    if m.name == "customers":
+        return int, described
+    return float | None, described
+
+
+def _kpi_document() -> type[BaseModel]:
+    """The KPI document, one field per measure of metrics.measures (a distribution in a group, such as
+    the time in each stage, is one entry of the group's field)."""
+    fields: dict[str, Any] = {"period": (dict[str, date], ...), "orders": (int, ...)}
+    for m in MEASURES:
+        if m.kind in (Kind.COMPONENT, Kind.PERFECT):
+            continue  # the perfect order report's, per slice
+        if m.group is not None:
+            fields[m.group[0]] = (
+                dict[str, DistributionPublic],
+                Field(description="Time from the previous stage to this one, hours (first time reached)"),
+            )
+        else:
+            fields[m.name] = _kpi_field(m)
+    fields["as_of"] = (datetime | None, AS_OF)
+    return create_model("KpisPublic", **fields)
+
+
+KpisPublic = _kpi_document()
+
+
+def _kpi_values(k: Kpis, c: CustomerBehaviour, stock: Turnover) -> dict[str, Any]:
+    out: dict[str, Any] = {"orders": k.orders}
+    for m in MEASURES:
+        if m.kind is Kind.DISTRIBUTION:
+            d = k.distributions[m.name]
+            entry = {"count": d.count, "median": d.median, "p90": d.p90}
+            if m.group is not None:
+                out.setdefault(m.group[0], {})[m.group[1]] = entry
+            else:
+                out[m.name] = entry
+        elif m.kind is Kind.RATE_BY_KEY:
+            out[m.name] = k.by_key[m.name]
+        elif m.kind in (Kind.RATE, Kind.MEAN):
+            out[m.name] = k.rates[m.name]
+        elif m.kind is Kind.CUSTOMER:
+            out[m.name] = getattr(c, m.name)
+        elif m.kind is Kind.STOCK:
+            out[m.name] = getattr(stock, m.name)
+    return out
 
 
 @router.get(
@@ -341,40 +365,13 @@ def kpis(
     response: Response,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-) -> KpisPublic:
-    """Cycle and stage times, on-time, fill, backorder, accuracy, return and cancellation rates."""
+) -> BaseModel:
+    """Every KPI of the measures' table (docs/metrics.md) over the orders placed in the period: cycle
+    and stage times, on-time, OTIF, fill, backorder, accuracy, return and cancellation rates, customer
+    behaviour and inventory turnover."""
     placed_from, placed_to = _period(start, end)
     with reading(services):
         k, c = verdicts.kpi_report(services, placed_from, placed_to)
         stock = verdicts.inventory_turnover(services, placed_from, placed_to)
         as_of = _dated(services, response)
-
-    def dist(d: object) -> DistributionPublic:
-        return DistributionPublic.model_validate(d, from_attributes=True)
-
-    return KpisPublic(
-        period={"from": start, "to": end},
-        orders=k.orders,
-        cycle_time_hours=dist(k.cycle_time_hours),
-        lead_time_hours=dist(k.lead_time_hours),
-        time_to_ship_hours=dist(k.time_to_ship_hours),
-        stage_hours={s: dist(d) for s, d in k.stage_hours.items()},
-        on_time_shipping_rate=k.on_time_shipping_rate,
-        on_time_delivery_rate=k.on_time_delivery_rate,
-        fill_rate_lines=k.fill_rate_lines,
-        fill_rate_units=k.fill_rate_units,
-        backorder_rate=k.backorder_rate,
-        order_accuracy=k.order_accuracy,
-        picking_accuracy=k.picking_accuracy,
-        return_rate=k.return_rate,
-        return_rate_by_reason=k.return_rate_by_reason,
-        cancellation_rate=k.cancellation_rate,
-        average_rating=k.average_rating,
-        customers=c.customers,
-        repeat_purchase_rate=c.repeat_purchase_rate,
-        orders_per_customer=c.orders_per_customer,
-        inventory_turnover=stock.turnover,
-        inventory_turnover_units=stock.turnover_units,
-        days_of_supply=stock.days_of_supply,
-        as_of=as_of,
-    )
+    return KpisPublic(period={"from": start, "to": end}, **_kpi_values(k, c, stock), as_of=as_of)

@@ -293,26 +293,6 @@ class SqlBoardQueries:
         )
         return [TrackingEvent(*r) for r in self._conn.execute(stmt)]
 
-    def return_counts(self, start: date, end: date) -> tuple[int, int, Mapping[str, int]]:
-        v = t.order_verdicts
-        period = (v.c.placed_on >= start, v.c.placed_on < end)
-        shipped, returned = self._conn.execute(
-            select(
-                func.coalesce(func.sum(case((v.c.k_shipped, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((v.c.k_returned, 1), else_=0)), 0),
-            ).where(*period)
-        ).one()
-        reasons: dict[str, int] = {}
-        # Few distinct combinations of reasons: grouped by the database, split here.
-        for combination, n in self._conn.execute(
-            select(v.c.k_return_reasons, func.count())
-            .where(*period, v.c.k_return_reasons != "")
-            .group_by(v.c.k_return_reasons)
-        ):
-            for reason in combination.split(","):
-                reasons[reason] = reasons.get(reason, 0) + int(n)
-        return int(shipped), int(returned), reasons
-
 
 def _starts(column: Any, needle: str) -> Any:
     """Case-insensitive prefix match; the user's % and _ are literal characters."""

@@ -25,7 +25,7 @@ from perfectorder.metrics.kpi_rollup import (
     PURCHASES,
     kpi_contributions,
 )
-from perfectorder.metrics.kpis import OrderKpiFacts, kpi_columns
+from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
 from perfectorder.services.verdict_ports import OrderRecords
@@ -327,7 +327,6 @@ def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
         "components": dict(row.components),
         "failures": [[f.component, f.reason, f.stage, f.code] for f in row.failures],
         "kpi": _kpi_json(row.kpi),
-        **kpi_columns(row.kpi),
         "refreshed_at": at,
     }
 
