@@ -11,6 +11,7 @@ from perfectorder.adapters.templates import JinjaEmailRenderer
 from perfectorder.adapters.webhooks import HttpWebhookPoster
 from perfectorder.metrics.quantiles import RELATIVE_ERROR
 from perfectorder.services import board, verdicts
+from perfectorder.services.board_ports import BoardQuery
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.outbox_ports import DeliveryFailed
 from tests.factories import order_payload
@@ -164,10 +165,36 @@ def test_the_board_calls_an_order_late_exactly_when_delivering_it_now_would_be_l
     )
     late_count, _ = board.late_and_at_risk(application.services)
     assert late_count == int(late)
+    # The board's row says so too (it compared the promise with today in UTC before).
+    (row,) = board.orders_board(application.services, BoardQuery(order_ids=(order["id"],))).orders.items
+    assert row.late is late
     ship_one(client, order["id"], "JJD-TZ-0001")
     deliver(client, "JJD-TZ-0001", clock.now().isoformat())
     verdict = client.get(f"/api/v1/orders/{order['id']}/verdict").json()
     assert verdict["components"]["on_time"] is (not late)
+
+
+@pytest.mark.parametrize(
+    ("zone", "hours_before_promise_day_starts", "at_risk"),
+    [
+        # 35 h before the promised day in UTC, but already the day before it in Auckland: due tomorrow.
+        ("Pacific/Auckland", 35, True),
+        # 21 h before it in UTC (due tomorrow there), still two days before it in Los Angeles.
+        ("America/Los_Angeles", 21, False),
+    ],
+)
+def test_the_board_calls_an_unshipped_order_at_risk_when_due_by_tomorrow_where_it_goes(
+    client, application, clock, zone, hours_before_promise_day_starts, at_risk
+):
+    payload = order_payload()
+    payload["shipping_address"]["timezone"] = zone
+    order = client.post("/api/v1/orders", json=payload).json()
+    promised = date.fromisoformat(order["promised_date"])
+    day_starts = datetime.combine(promised, datetime.min.time(), UTC)
+    clock.set(day_starts - timedelta(hours=hours_before_promise_day_starts))
+    assert board.late_and_at_risk(application.services) == (0, int(at_risk))
+    listed = board.orders_board(application.services, BoardQuery(at_risk=True)).orders.items
+    assert [r.id for r in listed] == ([order["id"]] if at_risk else [])
 
 
 class OutageMailer:

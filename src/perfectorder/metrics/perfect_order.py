@@ -233,6 +233,12 @@ def overdue_before(moment: datetime, timezone: str, settings: Settings = DEFAULT
     return _local_date(moment, timezone) - timedelta(days=settings.tolerance_days)
 
 
+def due_soon_before(moment: datetime, timezone: str, settings: Settings = DEFAULT) -> date:
+    """An order not yet shipped whose due date is before this one is at risk at `moment`: unless it
+    arrives by the end of tomorrow (the destination's calendar) it will be late by `overdue_before`."""
+    return overdue_before(moment + timedelta(days=2), timezone, settings)
+
+
 def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list[Failure]:
     lost = _lost_parcels(facts)
     if lost:

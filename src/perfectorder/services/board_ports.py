@@ -67,6 +67,7 @@ class BoardOrder:
     at_risk_reason: str | None
     payment_method: str | None
     payment_status: str | None
+    late: bool = False  # open, and delivering it now would fail on time (the verdict's rule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,6 @@ def orders_board(
             "statuses": OPEN_STATUSES,
             "age_labels": _age_labels(),
             "now": services.clock.now().astimezone(UTC),
-            "today": services.clock.now().astimezone(UTC).date(),
         },
     )
 

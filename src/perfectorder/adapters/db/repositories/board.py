@@ -4,13 +4,14 @@ customer's orders, a period of returns), so a page costs the same on a store of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, false, func, or_, select
 
 from perfectorder.adapters.db import tables as t
-from perfectorder.metrics.perfect_order import overdue_before
+from perfectorder.metrics.perfect_order import due_soon_before, overdue_before
 from perfectorder.services.board_ports import (
     AGE_BUCKETS,
     BEFORE_SHIPPING,
@@ -52,9 +53,8 @@ _CUSTOMER_SORTS = {
 }
 
 
-def _late(cutoffs: Mapping[str, date]) -> Any:
-    """Past the date promised at capture (a reschedule does not excuse it), by the verdict's own
-    definition: would not be on time if delivered now, in the destination's time zone."""
+def _before(column: Any, cutoffs: Mapping[str, date]) -> Any:
+    """column < the cutoff of the order's destination time zone."""
     by_cutoff: dict[date, list[str]] = {}
     for zone, cutoff in cutoffs.items():
         by_cutoff.setdefault(cutoff, []).append(zone)
@@ -62,23 +62,39 @@ def _late(cutoffs: Mapping[str, date]) -> Any:
         return false()
     return or_(
         *(
-            and_(o.c.ship_timezone.in_(sorted(zones)), o.c.promised_date < cutoff)
+            and_(o.c.ship_timezone.in_(sorted(zones)), column < cutoff)
             for cutoff, zones in sorted(by_cutoff.items())
         )
     )
 
 
-def _at_risk(today: date, cutoffs: Mapping[str, date]) -> Any:
-    """Open, not late yet, and flagged by the delay watch or due by tomorrow without having left.
-    The board's counts and its lists both use these two, so a count always matches its list."""
+def _late(cutoffs: Cutoffs) -> Any:
+    """Past the date promised at capture (a reschedule does not excuse it), by the verdict's own
+    definition: would not be on time if delivered now, in the destination's time zone."""
+    return _before(o.c.promised_date, cutoffs.late)
+
+
+def _at_risk(cutoffs: Cutoffs) -> Any:
+    """Open, not late yet, and flagged by the delay watch or, not shipped yet, due by tomorrow in
+    the destination's calendar (`perfect_order.due_soon_before`). The board's counts and its lists
+    both use these two, so a count always matches its list."""
     due = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
     return and_(
         ~_late(cutoffs),
         or_(
             o.c.at_risk_since.is_not(None),
-            and_(due <= today + timedelta(days=1), o.c.status.in_(BEFORE_SHIPPING)),
+            and_(_before(due, cutoffs.due_soon), o.c.status.in_(BEFORE_SHIPPING)),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoffs:
+    """Per destination time zone of the open orders, from metrics.perfect_order: due before `late`
+    is late now; before `due_soon`, at risk unless shipped."""
+
+    late: Mapping[str, date]
+    due_soon: Mapping[str, date]
 
 
 def _sorted(column: Any, descending: bool, tiebreak: Any) -> tuple[Any, Any]:
@@ -110,26 +126,29 @@ class SqlBoardQueries:
             )
         return out
 
-    def _cutoffs(self, now: datetime) -> dict[str, date]:
-        """Per destination time zone of the open orders: promised before this date is late now."""
-        zones = self._conn.execute(
-            select(o.c.ship_timezone).where(o.c.status.in_(OPEN_STATUSES)).distinct()
-        ).scalars()
-        return {zone: overdue_before(now, zone) for zone in zones}
+    def _cutoffs(self, now: datetime) -> Cutoffs:
+        zones = list(
+            self._conn.execute(
+                select(o.c.ship_timezone).where(o.c.status.in_(OPEN_STATUSES)).distinct()
+            ).scalars()
+        )
+        return Cutoffs(
+            {zone: overdue_before(now, zone) for zone in zones},
+            {zone: due_soon_before(now, zone) for zone in zones},
+        )
 
     def late_and_at_risk(self, now: datetime) -> tuple[int, int]:
-        cutoffs, today = self._cutoffs(now), now.astimezone(UTC).date()
+        cutoffs = self._cutoffs(now)
         row = self._conn.execute(
             select(
                 func.sum(case((_late(cutoffs), 1), else_=0)),
-                func.sum(case((_at_risk(today, cutoffs), 1), else_=0)),
+                func.sum(case((_at_risk(cutoffs), 1), else_=0)),
             ).where(o.c.status.in_(OPEN_STATUSES))
         ).one()
         return int(row[0] or 0), int(row[1] or 0)
 
     def orders(self, query: BoardQuery, now: datetime) -> list[BoardOrder]:
-        today = now.astimezone(UTC).date()
-        cutoffs = self._cutoffs(now) if query.late or query.at_risk else {}
+        cutoffs = self._cutoffs(now)
         stmt = select(
             o.c.id,
             o.c.external_ref,
@@ -145,6 +164,7 @@ class SqlBoardQueries:
             o.c.at_risk_reason,
             o.c.payment_method,
             o.c.payment_status,
+            and_(o.c.status.in_(OPEN_STATUSES), _late(cutoffs)).label("late"),
         ).join(c, c.c.id == o.c.customer_id)
         if query.status is not None:
             stmt = stmt.where(o.c.status == query.status)
@@ -153,7 +173,7 @@ class SqlBoardQueries:
         if query.late:
             stmt = stmt.where(_late(cutoffs))
         if query.at_risk:
-            stmt = stmt.where(_at_risk(today, cutoffs))
+            stmt = stmt.where(_at_risk(cutoffs))
         if query.on_hold:
             stmt = stmt.where(o.c.status == "on_hold")
         if query.customer_id is not None:
@@ -165,7 +185,7 @@ class SqlBoardQueries:
         column = _ORDER_SORTS.get(query.sort, o.c.id)
         stmt = stmt.order_by(*_sorted(column, query.descending, o.c.id))
         rows = self._conn.execute(stmt.offset(query.offset).limit(query.limit + 1))
-        return [BoardOrder(*tuple(r)) for r in rows]
+        return [BoardOrder(*(*tuple(r)[:-1], bool(r.late))) for r in rows]
 
     def _matches(self, text: str) -> Any:
         """An order by its id, its reference, a tracking number, or its customer's e-mail or name.
