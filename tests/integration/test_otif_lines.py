@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
+from perfectorder.metrics.kpi_rollup import DENOMINATOR, NUMERATOR, kpi_contributions, kpis_from_rollups
+from perfectorder.metrics.kpis import kpis
+from perfectorder.metrics.measures import OrderKpiFacts
 from perfectorder.services import verdicts
 from perfectorder.web.routes import kpi_rows
 from tests.factories import order_payload
@@ -15,6 +20,46 @@ TWO_LINES = [
     {"sku": "MUG-CERAMIC-BLUE", "quantity": 2, "unit_price": "12.90"},
     {"sku": "KETTLE-STEEL-17", "quantity": 1, "unit_price": "39.00"},
 ]
+
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def _order(oid: int, **changes: object) -> OrderKpiFacts:
+    base: dict[str, object] = {
+        "order_id": oid,
+        "customer_id": oid,
+        "placed_at": T0,
+        "cancelled": False,
+        "promised_ship_date": date(2026, 11, 2),
+        "promised_date": date(2026, 11, 4),
+        "reached": {"shipped": T0 + timedelta(hours=6), "delivered": T0 + timedelta(hours=50)},
+        "lines_ordered": 3,
+        "lines_due": 3,
+        "outcome_known": True,
+    }
+    base.update(changes)
+    return OrderKpiFacts(**base)  # type: ignore[arg-type]
+
+
+def test_otif_per_line_on_a_hand_worked_table():
+    orders = [
+        _order(1, lines_on_time_in_full=3),  # all three lines in full, in time
+        _order(2, lines_on_time_in_full=1),  # one line in time, two late or short
+        _order(3, lines_on_time_in_full=0, lines_due=2, lines_ordered=3),  # a line cancelled in full
+        _order(4, lines_on_time_in_full=0, outcome_known=False, reached={}),  # still open: not counted
+        _order(5, lines_on_time_in_full=0, cancelled=True),  # cancelled: not counted
+    ]
+    result = kpis(orders)
+    assert result.otif_lines_rate == pytest.approx(4 / 8)
+    # From the daily rollups, the same.
+    summed: dict[tuple[str, str, int], int] = {}
+    for o in orders:
+        for (_, *key), n in kpi_contributions(date(2026, 11, 2), o).items():
+            summed[tuple(key)] = summed.get(tuple(key), 0) + n  # type: ignore[arg-type]
+    assert summed[("otif_lines_rate" + NUMERATOR, "", 0)] == 4
+    assert summed[("otif_lines_rate" + DENOMINATOR, "", 0)] == 8
+    assert kpis_from_rollups(summed)[0].otif_lines_rate == pytest.approx(0.5)
 
 
 def _two_lines():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from perfectorder.domain.fulfilment import Criterion
-from perfectorder.metrics.kpi_rollup import DENOMINATOR, NUMERATOR, kpi_contributions, kpis_from_rollups
+from perfectorder.metrics.kpi_rollup import NUMERATOR
 from perfectorder.metrics.kpis import OrderKpiFacts, kpis
 from perfectorder.metrics.measures import BY_NAME, COMPONENTS, MEASURES, ORDER_MEASURES, Kind
 from perfectorder.metrics.perfect_order import COMPONENTS as JUDGED
@@ -67,45 +67,13 @@ def test_the_components_are_the_registrys_everywhere():
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
-def _order(oid: int, **changes: object) -> OrderKpiFacts:
-    base: dict[str, object] = {
-        "order_id": oid,
-        "customer_id": oid,
-        "placed_at": T0,
-        "cancelled": False,
-        "promised_ship_date": date(2026, 11, 2),
-        "promised_date": date(2026, 11, 4),
-        "reached": {"shipped": T0 + timedelta(hours=6), "delivered": T0 + timedelta(hours=50)},
-        "lines_ordered": 3,
-        "lines_due": 3,
-        "outcome_known": True,
-    }
-    base.update(changes)
-    return OrderKpiFacts(**base)  # type: ignore[arg-type]
-
-
-def test_otif_per_line_on_a_hand_worked_table():
-    orders = [
-        _order(1, lines_on_time_in_full=3),  # all three lines in full, in time
-        _order(2, lines_on_time_in_full=1),  # one line in time, two late or short
-        _order(3, lines_on_time_in_full=0, lines_due=2, lines_ordered=3),  # a line cancelled in full
-        _order(4, lines_on_time_in_full=0, outcome_known=False, reached={}),  # still open: not counted
-        _order(5, lines_on_time_in_full=0, cancelled=True),  # cancelled: not counted
-    ]
-    result = kpis(orders)
-    assert result.otif_lines_rate == pytest.approx(4 / 8)
-    # From the daily rollups, the same.
-    summed: dict[tuple[str, str, int], int] = {}
-    for o in orders:
-        for (_, *key), n in kpi_contributions(date(2026, 11, 2), o).items():
-            summed[tuple(key)] = summed.get(tuple(key), 0) + n  # type: ignore[arg-type]
-    assert summed[("otif_lines_rate" + NUMERATOR, "", 0)] == 4
-    assert summed[("otif_lines_rate" + DENOMINATOR, "", 0)] == 8
-    assert kpis_from_rollups(summed)[0].otif_lines_rate == pytest.approx(0.5)
+def _order(oid: int) -> OrderKpiFacts:
+    reached = {"shipped": T0 + timedelta(hours=6), "delivered": T0 + timedelta(hours=50)}
+    return OrderKpiFacts(oid, oid, T0, False, date(2026, 11, 2), date(2026, 11, 4), reached)
 
 
 def test_every_order_measure_has_a_figure_and_unknown_names_are_refused():
-    result = kpis([_order(1, lines_on_time_in_full=3)])
+    result = kpis([_order(1)])
     tables = (result.rates, result.distributions, result.by_key)
     for m in ORDER_MEASURES:
         assert sum(m.name in t for t in tables) == 1, m.name

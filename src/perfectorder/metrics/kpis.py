@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from perfectorder.metrics.kpi_facts import STAGES, OrderKpiFacts
-from perfectorder.metrics.measures import ORDER_MEASURES, Kind
+from perfectorder.metrics.measures import ORDER_MEASURES, STAGES, Kind, OrderKpiFacts
 
 __all__ = ["STAGES", "CustomerBehaviour", "Distribution", "Kpis", "OrderKpiFacts", "kpis"]
 

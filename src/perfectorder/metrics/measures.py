@@ -8,19 +8,51 @@ order by order (`metrics.kpis.kpis`) and from summed rollups, the API's KPI docu
 dashboard's KPI table and the table of definitions in docs/metrics.md
 (`tests/unit/test_measures.py` fails when it is stale).
 
-Adding a measure: one entry in MEASURES below; a new field of `OrderKpiFacts` and its extraction in
-`services.verdicts.kpi_facts_from` if the measure needs facts no order carries yet; a test. See
-docs/architecture.md, "Adding a measure".
+Adding a measure: one entry in MEASURES below (and a new field of `OrderKpiFacts`, here, if it needs
+facts no order carries yet); the extraction of those facts in `services.verdicts.kpi_facts_from`; a
+test. See docs/architecture.md, "Adding a measure".
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
-from perfectorder.metrics.kpi_facts import STAGES, OrderKpiFacts
+# The per-order facts the measures read: extracted from each order's records by
+# services.verdicts.kpi_facts_from and stored with its verdict.
+STAGES = ("approved", "picked", "packed", "shipped", "delivered")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKpiFacts:
+    order_id: int
+    customer_id: int
+    placed_at: datetime
+    cancelled: bool
+    promised_ship_date: date
+    promised_date: date
+    # When the order first reached each stage ("approved", "picked", ...), from its timeline.
+    reached: dict[str, datetime] = field(default_factory=dict)
+    lines_ordered: int = 0
+    units_ordered: int = 0
+    lines_complete_first: int = 0  # lines shipped in full by the first shipment
+    units_first_shipment: int = 0
+    backordered: bool = False
+    pick_lines: int = 0
+    pick_lines_correct: int = 0
+    accurate: bool | None = None
+    returned_reasons: tuple[str, ...] = ()
+    rating: int | None = None
+    delivered_on: date | None = None
+    replacement: bool = False  # an exchange or a reshipment, linked to the order it replaces
+    # Every parcel delivered or lost and nothing left to ship: the order's outcome is known.
+    outcome_known: bool = False
+    # Lines still wanted (not cancelled in full), and those whose every unit was delivered by the
+    # promised date (the destination's calendar).
+    lines_due: int = 0
+    lines_on_time_in_full: int = 0
 
 
 class Kind(enum.StrEnum):
