@@ -39,18 +39,23 @@ def carrier_event(client, tracking, kind, when, detail=""):
     )
 
 
-def test_a_lost_parcel_fails_complete_and_on_time_and_its_reshipment_is_linked(client, application, clock):
+@pytest.mark.parametrize(
+    ("kind", "code"), [("lost", "lost_in_transit"), ("destroyed", "destroyed_in_transit")]
+)
+def test_a_lost_parcel_fails_complete_and_on_time_and_its_reshipment_is_linked(
+    client, application, clock, kind, code
+):
     order = client.post("/api/v1/orders", json=order_payload()).json()
     ship_one(client, order["id"], "JJD-LOST-0042")
     clock.advance(timedelta(hours=20))
-    carrier_event(client, "JJD-LOST-0042", "lost", clock.now().isoformat(), "lost in the network")
+    carrier_event(client, "JJD-LOST-0042", kind, clock.now().isoformat(), "gone in the network")
 
     verdict = client.get(f"/api/v1/orders/{order['id']}/verdict").json()
     assert verdict["state"] == "provisional"
     # No mail was dispatched here: communicated fails too, and is not what this test is about.
     assert {(f["component"], f["stage"], f["code"]) for f in verdict["failures"][:2]} == {
-        ("complete", "shipping", "lost_in_transit"),
-        ("on_time", "shipping", "lost_in_transit"),
+        ("complete", "shipping", code),
+        ("on_time", "shipping", code),
     }
 
     [claim] = client.get(f"/api/v1/orders/{order['id']}/facts").json()["claims"]

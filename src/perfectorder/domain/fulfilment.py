@@ -62,6 +62,7 @@ class CarrierEventType(enum.StrEnum):
     DELAYED = "delayed"
     DAMAGED = "damaged"
     LOST = "lost"
+    DESTROYED = "destroyed"  # damaged beyond delivery: like a lost parcel, it never arrives
     DELIVERED = "delivered"
 
 
@@ -73,11 +74,19 @@ SHIPMENT_STATUS_AFTER: dict[CarrierEventType, str] = {
     CarrierEventType.DELAYED: "delayed",
     CarrierEventType.DAMAGED: "damaged",
     CarrierEventType.LOST: "lost",
+    CarrierEventType.DESTROYED: "destroyed",
     CarrierEventType.DELIVERED: "delivered",
 }
 CLAIM_EVENTS: dict[CarrierEventType, Criterion] = {
     CarrierEventType.DAMAGED: Criterion.UNDAMAGED,
     CarrierEventType.LOST: Criterion.COMPLETE,
+    CarrierEventType.DESTROYED: Criterion.COMPLETE,
+}
+# Events after which the parcel will never arrive: the order is judged from the claim, and what the
+# parcel held can be reshipped. The issue code each one records.
+PARCEL_LOSSES: dict[CarrierEventType, str] = {
+    CarrierEventType.LOST: "lost_in_transit",
+    CarrierEventType.DESTROYED: "destroyed_in_transit",
 }
 
 

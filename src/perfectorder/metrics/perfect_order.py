@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from perfectorder.domain.fulfilment import PARCEL_LOSSES
 from perfectorder.domain.notifications import SentMessage, communication_verdict
 from perfectorder.metrics.measures import COMPONENTS
+
+LOSS_CODES = frozenset(PARCEL_LOSSES.values())
 
 __all__ = ["COMPONENTS", "Verdict", "evaluate"]
 
@@ -175,7 +178,7 @@ def _ended_at(s: ShipmentFact) -> datetime | None:
 
 
 def _lost(facts: OrderFacts) -> bool:
-    return any(i.code == "lost_in_transit" for i in facts.issues)
+    return any(i.code in LOSS_CODES for i in facts.issues)
 
 
 def _lost_parcels(facts: OrderFacts) -> list[ShipmentFact]:
@@ -243,8 +246,14 @@ def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list
     lost = _lost_parcels(facts)
     if lost:
         carriers = ", ".join(sorted({s.carrier for s in lost}))
+        code = next((i.code for i in facts.issues if i.code in LOSS_CODES), "lost_in_transit")
         return [
-            Failure("on_time", f"never delivered: lost by carrier {carriers}", "shipping", "lost_in_transit")
+            Failure(
+                "on_time",
+                f"never delivered: {code.split('_')[0]} by carrier {carriers}",
+                "shipping",
+                code,
+            )
         ]
     reference = _reference_date(facts, settings)
     cutoff = overdue_before(delivered, facts.destination_timezone, settings)

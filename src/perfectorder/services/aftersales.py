@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
-from perfectorder.domain.fulfilment import RETURN_REASONS, CarrierEventType
+from perfectorder.domain.fulfilment import PARCEL_LOSSES, RETURN_REASONS
 from perfectorder.domain.orders import (
     AddressInput,
     CustomerInput,
@@ -311,8 +311,12 @@ def reship_lost_parcel(
         claim = next((c for c in uow.fulfilment.claims(order_id) if c.id == claim_id), None)
         if claim is None:
             raise NotFound("claim_not_found", f"order {order_id} has no claim {claim_id}", field="claim_id")
-        if claim.kind != CarrierEventType.LOST:
-            raise Conflict("claim_not_lost", f"claim {claim_id} is for a {claim.kind} parcel, not a lost one")
+        if claim.kind not in PARCEL_LOSSES:
+            raise Conflict(
+                "claim_not_lost",
+                f"claim {claim_id} is for a {claim.kind} parcel, not a lost or destroyed one; "
+                "a damaged parcel that arrived is handled as a return",
+            )
         if claim.replacement_order_id is not None:
             raise Conflict(
                 "already_reshipped", f"claim {claim_id} was reshipped as order {claim.replacement_order_id}"

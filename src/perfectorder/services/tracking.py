@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from perfectorder.domain.access import SYSTEM, Principal
-from perfectorder.domain.fulfilment import CLAIM_EVENTS, SHIPMENT_STATUS_AFTER, CarrierEventType, Stage
+from perfectorder.domain.fulfilment import (
+    CLAIM_EVENTS,
+    PARCEL_LOSSES,
+    SHIPMENT_STATUS_AFTER,
+    CarrierEventType,
+    Stage,
+)
 from perfectorder.domain.orders import EventType, OrderStatus
 from perfectorder.domain.promise import delivery_date
 from perfectorder.services.context import ServiceContext, run_transaction
@@ -111,7 +117,7 @@ def _open_claim(
     claim_id = uow.fulfilment.add_claim(
         order_id=shipment.order_id, shipment_id=shipment.id, kind=e.type.value, at=now, note=e.detail
     )
-    code = "damaged_in_transit" if e.type is CarrierEventType.DAMAGED else "lost_in_transit"
+    code = PARCEL_LOSSES.get(e.type, "damaged_in_transit")
     uow.fulfilment.add_issue(
         shipment.order_id,
         IssueRecord(

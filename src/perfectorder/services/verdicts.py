@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import InvalidInput
-from perfectorder.domain.fulfilment import CarrierEventType
+from perfectorder.domain.fulfilment import PARCEL_LOSSES
 from perfectorder.domain.notifications import EmailKind, SentMessage
 from perfectorder.metrics.kpi_rollup import kpis_from_rollups
 from perfectorder.metrics.kpis import (
@@ -61,7 +61,7 @@ def _warehouse_codes(uow: UnitOfWork) -> dict[int, str]:
 
 
 def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
-    lost = {c.shipment_id: c.opened_at for c in r.claims if c.kind == CarrierEventType.LOST}
+    lost = {c.shipment_id: c.opened_at for c in r.claims if c.kind in PARCEL_LOSSES}
     return OrderFacts(
         order_id=r.order_id,
         placed_at=r.placed_at,
