@@ -80,12 +80,14 @@ def histories(draw: st.DrawFn) -> tuple[list[tuple[Any, ...]], int, int]:
             split = draw(st.booleans())
             for parcel in range(2 if split else 1):
                 life.append(("ship", i, draw(st.sampled_from(CARRIERS)), split))
-                kind = draw(st.sampled_from(["delivered", "delivered", "damaged", "lost", "nothing"]))
+                kind = draw(
+                    st.sampled_from(["delivered", "delivered", "damaged", "lost", "destroyed", "nothing"])
+                )
                 if kind != "nothing":
                     life.append(("parcel", i, parcel, kind, draw(st.integers(1, 120))))
                 if kind == "damaged" and draw(st.booleans()):
                     life.append(("parcel", i, parcel, "delivered", draw(st.integers(1, 48))))
-                if kind == "lost" and draw(st.booleans()):
+                if kind in ("lost", "destroyed") and draw(st.booleans()):
                     life.append(("reship", i))
             if draw(st.booleans()):
                 life.append(("return", i, draw(st.sampled_from(REASONS)), draw(st.booleans())))
@@ -396,9 +398,8 @@ def _comparable(figures: dict[str, Any]) -> tuple[dict[str, Any], dict[str, floa
         quantiles[f"{name}.median"], quantiles[f"{name}.p90"] = d["median"], d["p90"]
         return {"count": d["count"]}
 
-    for name in ("cycle_time_hours", "lead_time_hours", "time_to_ship_hours"):
-        k[name] = split(name, k[name])
-    k["stage_hours"] = {s: split(f"stage_hours.{s}", d) for s, d in k["stage_hours"].items()}
+    # Every distribution of the registry of measures; rates and counts stay exact.
+    k["distributions"] = {name: split(name, d) for name, d in k["distributions"].items()}
     exact["kpis"] = k
     return exact, quantiles
 
