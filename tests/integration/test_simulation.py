@@ -75,6 +75,35 @@ def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path)
     )
 
 
+def test_simulated_losses_fail_complete_and_are_reshipped(tmp_path):
+    scenario = replace(
+        INJECTED,
+        name="losses",
+        days=6,
+        orders_per_day=40,
+        wrong_pick=0.0,
+        packing_error=0.0,
+        carriers=(Carrier("DHL", "standard", 1.0, (1,), loss=0.08),),
+    )
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
+    try:
+        summary = simulate(application, clock, scenario)
+        clock.advance(timedelta(days=60))  # every verdict final
+        verdicts.refresh(application.services)
+        period = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+        rates = verdicts.perfect_order_report(application.services, *period)["all"]
+        kpis, behaviour = verdicts.kpi_report(application.services, *period)
+    finally:
+        application.close()
+    assert summary.lost >= 5 and summary.reshipped == summary.lost
+    # Each lost parcel's order fails complete; its reshipment is an order of its own, not a purchase.
+    assert rates.components["complete"].failed == summary.lost
+    assert kpis.orders == summary.orders + summary.reshipped
+    assert behaviour.orders_per_customer is not None
+    assert behaviour.orders_per_customer * behaviour.customers == summary.orders - rates.cancelled
+
+
 TINY = Scenario(name="tiny", seed=5, start=START, days=3, orders_per_day=25, products=15, customers=60)
 
 

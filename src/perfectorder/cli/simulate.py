@@ -59,6 +59,7 @@ def simulate_command(
     console.print(
         f"{scenario.name}: {summary.days} days, {summary.orders:,} orders placed "
         f"({summary.refused:,} refused), {summary.shipped:,} shipped, {summary.delivered:,} delivered, "
-        f"{summary.lost} lost, {summary.returns} returns, {summary.feedback} feedback; "
+        f"{summary.lost} lost ({summary.reshipped} reshipped), {summary.returns} returns, "
+        f"{summary.feedback} feedback; "
         f"{summary.seconds:.1f} s, {summary.orders_per_second:,.0f} orders/s; {refreshed:,} verdicts stored"
     )

@@ -28,7 +28,7 @@ from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.context import batch, read
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
 from perfectorder.services.entry_ports import SettableClock
-from perfectorder.services.facts import pick_list
+from perfectorder.services.facts import order_facts, pick_list
 from perfectorder.services.fulfilment import PackageSpec
 from perfectorder.services.outbox_ports import DeliveryFailed, Email
 from perfectorder.services.placing import place_order
@@ -55,6 +55,7 @@ class Summary:
     shipped: int = 0
     delivered: int = 0
     lost: int = 0
+    reshipped: int = 0
     returns: int = 0
     feedback: int = 0
     seconds: float = 0.0
@@ -373,6 +374,7 @@ class Simulation:
         morning = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
             hours=6
         )
+        self.tracking[tracking_number] = (order_id, carrier.name)
         self.at(morning, "carrier", (carrier.name, tracking_number, CarrierEventType.IN_TRANSIT, ""))
         if self.rng.random() < carrier.loss:
             self.at(
@@ -402,7 +404,6 @@ class Simulation:
         arrival = datetime.combine(arrival.date(), datetime.min.time(), UTC) + timedelta(
             hours=self.rng.randrange(9, 19)
         )
-        self.tracking[tracking_number] = (order_id, carrier.name)
         self.at(arrival, "carrier", (carrier.name, tracking_number, CarrierEventType.DELIVERED, ""))
 
     def _carrier(self, payload: tuple[str, str, CarrierEventType, str]) -> None:
@@ -415,12 +416,28 @@ class Simulation:
                 )
             ],
         )
+        if kind is CarrierEventType.LOST:
+            # Customer service ships the parcel's contents again once the loss is confirmed.
+            order_id, _ = self.tracking[tracking_number]
+            self.at(self.clock.now() + timedelta(hours=self.rng.randrange(2, 24)), "reship", order_id)
         if kind is CarrierEventType.DELIVERED:
             self.summary.delivered += 1
             order_id, _ = self.tracking[tracking_number]
             self.parcels_out[order_id] -= 1
             if self.parcels_out[order_id] == 0:  # the last parcel: the order is delivered
                 self._answer(order_id)
+
+    def _reship(self, order_id: int) -> None:
+        for claim in order_facts(self.ctx, order_id).claims:
+            if claim.kind != CarrierEventType.LOST or claim.replacement_order_id is not None:
+                continue
+            try:
+                replacement = aftersales.reship_lost_parcel(self.ctx, order_id, claim.id)
+            except DomainError:
+                continue
+            self.summary.reshipped += 1
+            self.carrier_of[replacement] = self.carrier_of[order_id]
+            self.first_sku[replacement] = self.first_sku[order_id]
 
     def _answer(self, order_id: int) -> None:
         wrong = self.failed.get(order_id, set())
