@@ -149,6 +149,17 @@ def test_order_lead_time_is_placed_to_delivered_and_time_to_ship_is_placed_to_sh
     assert body["cycle_time_hours"]["median"] == pytest.approx(48, rel=RELATIVE_ERROR)
 
 
+def placed_then_at(client, clock, zone: str, hours_from_promise_day_start: int) -> dict:
+    """Places an order shipping to `zone`, then sets the clock that many hours (UTC) from the start
+    of its promised day."""
+    payload = order_payload()
+    payload["shipping_address"]["timezone"] = zone
+    order = client.post("/api/v1/orders", json=payload).json()
+    day_starts = datetime.combine(date.fromisoformat(order["promised_date"]), datetime.min.time(), UTC)
+    clock.set(day_starts + timedelta(hours=hours_from_promise_day_start))
+    return order
+
+
 @pytest.mark.parametrize(
     ("zone", "hours_after_promise_day_starts", "late"),
     [
@@ -161,13 +172,7 @@ def test_order_lead_time_is_placed_to_delivered_and_time_to_ship_is_placed_to_sh
 def test_the_board_calls_an_order_late_exactly_when_delivering_it_now_would_be_late(
     client, application, clock, zone, hours_after_promise_day_starts, late
 ):
-    payload = order_payload()
-    payload["shipping_address"]["timezone"] = zone
-    order = client.post("/api/v1/orders", json=payload).json()
-    promised = date.fromisoformat(order["promised_date"])
-    clock.set(
-        datetime.combine(promised, datetime.min.time(), UTC) + timedelta(hours=hours_after_promise_day_starts)
-    )
+    order = placed_then_at(client, clock, zone, hours_after_promise_day_starts)
     late_count, _ = board.late_and_at_risk(application.services)
     assert late_count == int(late)
     # The board's row says so too (it compared the promise with today in UTC before).
@@ -191,12 +196,7 @@ def test_the_board_calls_an_order_late_exactly_when_delivering_it_now_would_be_l
 def test_the_board_calls_an_unshipped_order_at_risk_when_due_by_tomorrow_where_it_goes(
     client, application, clock, zone, hours_before_promise_day_starts, at_risk
 ):
-    payload = order_payload()
-    payload["shipping_address"]["timezone"] = zone
-    order = client.post("/api/v1/orders", json=payload).json()
-    promised = date.fromisoformat(order["promised_date"])
-    day_starts = datetime.combine(promised, datetime.min.time(), UTC)
-    clock.set(day_starts - timedelta(hours=hours_before_promise_day_starts))
+    order = placed_then_at(client, clock, zone, -hours_before_promise_day_starts)
     assert board.late_and_at_risk(application.services) == (0, int(at_risk))
     listed = board.orders_board(application.services, BoardQuery(at_risk=True)).orders.items
     assert [r.id for r in listed] == ([order["id"]] if at_risk else [])
