@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "pyproject.toml"
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
@@ -37,50 +39,48 @@ def copy_of_the_package(tmp_path: Path) -> Path:
     return source_root
 
 
-def test_a_domain_module_importing_an_adapter_breaks_the_layers(tmp_path):
+@pytest.mark.parametrize(
+    ("module", "violation", "contract", "reported"),
+    [
+        (
+            "domain/values.py",
+            "import perfectorder.adapters.db",
+            "Imports point inwards",
+            "perfectorder.domain.values -> perfectorder.adapters.db",
+        ),
+        (
+            "web/common.py",
+            "import perfectorder.api.errors",
+            "The dashboard imports nothing of the API",
+            "perfectorder.web.common -> perfectorder.api.errors",
+        ),
+        (
+            "cli/importing.py",
+            "from perfectorder.adapters.files import csv_files",
+            "Entry points reach adapters and storage only through bootstrap",
+            "perfectorder.cli.importing -> perfectorder.adapters.files.csv_files",
+        ),
+        (
+            "domain/order.py",
+            "import sqlalchemy",
+            "Domain and metrics are pure",
+            "perfectorder.domain.order -> sqlalchemy",
+        ),
+        (
+            "metrics/measures.py",
+            "import sqlalchemy",
+            "Domain and metrics are pure",
+            "perfectorder.metrics.measures -> sqlalchemy",
+        ),
+    ],
+)
+def test_one_import_pointing_outwards_breaks_its_contract(tmp_path, module, violation, contract, reported):
     source_root = copy_of_the_package(tmp_path)
-    values = source_root / "perfectorder" / "domain" / "values.py"
-    values.write_text(values.read_text() + "\nimport perfectorder.adapters.db  # noqa: E402\n")
+    path = source_root / "perfectorder" / module
+    path.write_text(path.read_text() + f"\n{violation}  # noqa\n")
 
     result = lint_imports(source_root=source_root, cwd=tmp_path)
 
     assert result.returncode != 0
-    assert "Imports point inwards" in result.stdout and "BROKEN" in result.stdout
-    assert "perfectorder.domain.values -> perfectorder.adapters.db" in result.stdout
-
-
-def test_the_dashboard_importing_the_api_breaks_its_contract(tmp_path):
-    source_root = copy_of_the_package(tmp_path)
-    common = source_root / "perfectorder" / "web" / "common.py"
-    common.write_text(common.read_text() + "\nimport perfectorder.api.errors  # noqa: E402\n")
-
-    result = lint_imports(source_root=source_root, cwd=tmp_path)
-
-    assert result.returncode != 0
-    assert "The dashboard imports nothing of the API" in result.stdout
-    assert "perfectorder.web.common -> perfectorder.api.errors" in result.stdout
-
-
-def test_an_entry_point_importing_an_adapter_breaks_its_contract(tmp_path):
-    source_root = copy_of_the_package(tmp_path)
-    importing = source_root / "perfectorder" / "cli" / "importing.py"
-    violation = "\nfrom perfectorder.adapters.files import csv_files  # noqa\n"
-    importing.write_text(importing.read_text() + violation)
-
-    result = lint_imports(source_root=source_root, cwd=tmp_path)
-
-    assert result.returncode != 0
-    assert "Entry points reach adapters and storage only through bootstrap" in result.stdout
-    assert "perfectorder.cli.importing -> perfectorder.adapters.files.csv_files" in result.stdout
-
-
-def test_the_domain_importing_a_framework_breaks_its_contract(tmp_path):
-    source_root = copy_of_the_package(tmp_path)
-    order = source_root / "perfectorder" / "domain" / "order.py"
-    order.write_text(order.read_text() + "\nimport sqlalchemy  # noqa: E402\n")
-
-    result = lint_imports(source_root=source_root, cwd=tmp_path)
-
-    assert result.returncode != 0
-    assert "Domain and metrics are pure" in result.stdout
-    assert "perfectorder.domain.order -> sqlalchemy" in result.stdout
+    assert contract in result.stdout and "BROKEN" in result.stdout
+    assert reported in result.stdout
