@@ -11,8 +11,24 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+
+
+def run_cli(database_url: str, *args: str, timeout: float = 600) -> str:
+    """Runs the installed `perfectorder` command against the database, as an operator would; its
+    output, or the test fails with what it printed."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "perfectorder"), *args],
+        env={**os.environ, "PERFECTORDER_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def free_port() -> int:

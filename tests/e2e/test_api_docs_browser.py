@@ -4,29 +4,14 @@ single violation."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import in_ci
-from tests.live_server import ServerProcess
+from tests.live_server import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Recorded before the page's own script runs; the policy cannot stop a listener added this way.
 RECORD_VIOLATIONS = """
 window.__violations = [];
@@ -41,38 +26,13 @@ REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('docs') / 'store.db'}"
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "perfectorder"), "db", "upgrade"],
-        env={**os.environ, "PERFECTORDER_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_cli(url, "db", "upgrade")
     process = ServerProcess(url)
     process.start()
     try:
         yield process.base
     finally:
         process.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        if in_ci():
-            pytest.fail("chromium is not installed: scripts/ensure-chromium.sh should have installed it")
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=LAUNCH_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class OfflineTab:

@@ -5,11 +5,7 @@ Screenshots of every page, at laptop and phone widths, are saved under test-arti
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,23 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import in_ci
 from tests.factories import order_payload
-from tests.live_server import ServerProcess
+from tests.live_server import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "e2e-password-Quokka-42"
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SCENARIO = """
@@ -74,19 +60,6 @@ class Store:
     user: str
 
 
-def _cli(url: str, *args: str) -> str:
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "perfectorder"), *args],
-        env={**os.environ, "PERFECTORDER_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     folder = tmp_path_factory.mktemp("e2e")
@@ -96,33 +69,16 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     start = (datetime.now(UTC) - timedelta(days=days)).date()
     scenario = folder / "e2e.toml"
     scenario.write_text(SCENARIO.format(start=start.isoformat(), days=days))
-    _cli(url, "db", "upgrade")
-    _cli(url, "simulate", str(scenario))
-    key = _cli(url, "demo", "seed").strip().splitlines()[-1].strip()
-    _cli(url, "users", "create", "ellen", "--role", "admin", "--password", PASSWORD)
+    run_cli(url, "db", "upgrade")
+    run_cli(url, "simulate", str(scenario))
+    key = run_cli(url, "demo", "seed").strip().splitlines()[-1].strip()
+    run_cli(url, "users", "create", "ellen", "--role", "admin", "--password", PASSWORD)
     server = ServerProcess(url)
     server.start()
     try:
         yield Store(server.base, key, "ellen")
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        if in_ci():
-            pytest.fail("chromium is not installed: scripts/ensure-chromium.sh should have installed it")
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=LAUNCH_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

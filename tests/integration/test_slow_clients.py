@@ -5,9 +5,7 @@ client likes. The real server runs in its own process; the clients are raw socke
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import ServerProcess
+from tests.live_server import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
 HEADER_TIMEOUT = 1.0
@@ -35,15 +33,7 @@ class CliServer(ServerProcess):
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'store.db'}"
-    migrated = subprocess.run(
-        [str(Path(sys.executable).parent / "perfectorder"), "db", "upgrade"],
-        env={**os.environ, "PERFECTORDER_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    run_cli(url, "db", "upgrade")
     return url
 
 
