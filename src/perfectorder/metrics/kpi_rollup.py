@@ -12,7 +12,7 @@ them from the orders, quantiles within quantiles.RELATIVE_ERROR.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from perfectorder.metrics import quantiles
@@ -26,9 +26,11 @@ from perfectorder.metrics.kpis import (
 from perfectorder.metrics.measures import ORDER_MEASURES, Kind
 
 ORDERS, PURCHASES = ("orders", "purchases")
-# Read side only: how many customers made each number of purchases in the period (key: the number).
-# A database folds the period's PURCHASES rows into these, so a report receives a few rows, not one
-# per customer.
+# How many customers made each number of purchases (key: the number). Stored per calendar month (day:
+# its first), kept by the refresh from each customer's MONTH_PURCHASES count as it moves
+# (customers_by_purchases_moves), so a report of one calendar month reads a few rows. A report of
+# any other period receives the same rows folded by the database from its PURCHASES or
+# MONTH_PURCHASES rows: one per customer who bought in the period, not summable across months.
 CUSTOMERS_BY_PURCHASES = "customers_by_purchases"
 # Each customer's purchases again, on the first day of the month: a report of whole calendar months
 # folds one row per active customer and month instead of one per customer and day.
@@ -44,6 +46,21 @@ def kpi_contributions(placed_on: date, kpi: OrderKpiFacts) -> dict[tuple[date, s
     if not kpi.cancelled and not kpi.replacement:
         out[(placed_on.replace(day=1), MONTH_PURCHASES, str(kpi.customer_id), 0)] = 1
     return out
+
+
+def customers_by_purchases_moves(
+    moved: Iterable[tuple[date, int, int]],
+) -> dict[tuple[date, str, str, int], int]:
+    """Rollup key (month, CUSTOMERS_BY_PURCHASES, purchases, 0) -> change, for customers whose
+    purchase count in the month went from `before` to `after` ((month, before, after) each): one
+    customer fewer at `before`, one more at `after`, where those are purchases at all."""
+    out: dict[tuple[date, str, str, int], int] = {}
+    for month, before, after in moved:
+        for count, change in ((before, -1), (after, 1)):
+            if count > 0 and before != after:
+                key = (month, CUSTOMERS_BY_PURCHASES, str(count), 0)
+                out[key] = out.get(key, 0) + change
+    return {key: n for key, n in out.items() if n}
 
 
 def _counts(kpi: OrderKpiFacts) -> dict[Key, int]:

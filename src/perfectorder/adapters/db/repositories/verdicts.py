@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, select, text
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, delete, func, select, text, union_all
 
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.repositories.order_records import read_records
@@ -23,6 +24,7 @@ from perfectorder.metrics.kpi_rollup import (
     CUSTOMERS_BY_PURCHASES,
     MONTH_PURCHASES,
     PURCHASES,
+    customers_by_purchases_moves,
     kpi_contributions,
 )
 from perfectorder.metrics.kpis import OrderKpiFacts
@@ -85,11 +87,18 @@ def _add_kpi_rollups(conn: Connection) -> Any:
 
 
 _ADD_KPI_ROLLUPS = PerDialect(_add_kpi_rollups)
-_ADD_KPI_ROLLUPS_PG = text(
+_KPI_ROLLUP_COLUMNS = ("day", "measure", "key", "bucket", "n")
+_UPSERT_KPI_ROLLUPS_PG = (
     "INSERT INTO kpi_rollups (day, measure, key, bucket, n) "
     "SELECT * FROM unnest(CAST(:day AS date[]), CAST(:measure AS text[]), CAST(:key AS text[]), "
     "CAST(:bucket AS int[]), CAST(:n AS int[])) "
     "ON CONFLICT (day, measure, key, bucket) DO UPDATE SET n = kpi_rollups.n + EXCLUDED.n"
+)
+_ADD_KPI_ROLLUPS_PG = text(_UPSERT_KPI_ROLLUPS_PG)
+# The same, answering each customer's purchases in the month as the move left them.
+_ADD_KPI_ROLLUPS_RETURNING_PG = text(
+    f"WITH moved AS ({_UPSERT_KPI_ROLLUPS_PG} RETURNING day, measure, key, n) "
+    "SELECT day, key, n FROM moved WHERE measure = :month_purchases"
 )
 # Built once: a refresh runs these for every order it judges.
 _DELETE_VERDICTS = delete(ov).where(ov.c.order_id.in_(bindparam("ids", expanding=True)))
@@ -181,18 +190,44 @@ class SqlVerdictRepository:
                 if row is not None:
                     for key, n in kpi_contributions(row.placed_on, row.kpi).items():
                         deltas[key] = deltas.get(key, 0) + sign * n
-        # Sorted: two refreshers touching the same days lock their rows in the same order.
+        # Sorted: two refreshers touching the same days lock their rows in the same order (and the
+        # histogram rows below after all of these, in their order).
         moved = sorted((key, n) for key, n in deltas.items() if n)
-        if moved and self._conn.dialect.name == "postgresql":
-            names = ("day", "measure", "key", "bucket")
-            params: dict[str, list[Any]] = {name: [k[i] for k, _ in moved] for i, name in enumerate(names)}
-            params["n"] = [n for _, n in moved]
-            self._conn.execute(_ADD_KPI_ROLLUPS_PG, params)
-        elif moved:
-            rows = [
-                dict(zip(("day", "measure", "key", "bucket", "n"), (*k, n), strict=True)) for k, n in moved
-            ]
+        counted = self._add_kpi_rollups(moved, month_purchases=True)
+        # Each customer's month count as this move left it, under the row's lock: a concurrent
+        # refresher of the same customer and month waits for our commit and then moves it from
+        # there, so the count before ours is exactly the count after minus our change.
+        histogram = customers_by_purchases_moves(
+            (month, after - deltas[(month, MONTH_PURCHASES, customer, 0)], after)
+            for month, customer, after in counted
+        )
+        self._add_kpi_rollups(sorted(histogram.items()), month_purchases=False)
+
+    def _add_kpi_rollups(
+        self, moved: Sequence[tuple[tuple[date, str, str, int], int]], *, month_purchases: bool
+    ) -> list[tuple[date, str, int]]:
+        """Adds n to each rollup row; with month_purchases, answers (month, customer, purchases)
+        as they now stand for the MONTH_PURCHASES rows among them."""
+        if not moved:
+            return []
+        if self._conn.dialect.name == "postgresql":
+            params: dict[str, Any] = {
+                name: [(*k, n)[i] for k, n in moved] for i, name in enumerate(_KPI_ROLLUP_COLUMNS)
+            }
+            if not month_purchases:
+                self._conn.execute(_ADD_KPI_ROLLUPS_PG, params)
+                return []
+            found = self._conn.execute(
+                _ADD_KPI_ROLLUPS_RETURNING_PG, {**params, "month_purchases": MONTH_PURCHASES}
+            )
+            return [(r.day, r.key, int(r.n)) for r in found]
+        rows = [dict(zip(_KPI_ROLLUP_COLUMNS, (*k, n), strict=True)) for k, n in moved]
+        if not month_purchases:
             self._conn.execute(_ADD_KPI_ROLLUPS(self._conn), rows)
+            return []
+        stmt = _ADD_KPI_ROLLUPS(self._conn).returning(kr.c.day, kr.c.measure, kr.c.key, kr.c.n)
+        found = self._conn.execute(stmt, rows)
+        return [(r.day, r.key, int(r.n)) for r in found if r.measure == MONTH_PURCHASES]
 
     def clear(self) -> None:
         for table in (vr, kr, vf, ov, vq):
@@ -281,28 +316,43 @@ class SqlVerdictRepository:
 
     def kpi_rollup_sums(self, start: date, end: date) -> Mapping[tuple[str, str, int], int]:
         """The KPI rollups of the days in [start, end) summed: (measure, key, bucket) -> n; the
-        customers' purchases folded into how many customers made each number of purchases."""
-        in_period = and_(kr.c.day >= start, kr.c.day < end)
-        whole_months = start.day == 1 and end.day == 1
-        total = func.sum(kr.c.n)
-        stmt = (
-            select(kr.c.measure, kr.c.key, kr.c.bucket, total)
-            .where(in_period, kr.c.measure.not_in([PURCHASES, MONTH_PURCHASES]))
-            .group_by(kr.c.measure, kr.c.key, kr.c.bucket)
-            .having(total != 0)
+        customers' purchases as how many customers made each number of purchases.
+
+        One calendar month reads its stored CUSTOMERS_BY_PURCHASES rows: a few rows, however many
+        customers bought. Any other period folds one row per customer who bought in it (per
+        customer and month for whole months, per customer and day otherwise), so its cost grows
+        with the period's active customers."""
+        days = [start + timedelta(days=i) for i in range((end - start).days)]
+        one_month = start.day == 1 and end == (start + timedelta(days=32)).replace(day=1)
+        per_customer = frozenset(
+            {PURCHASES, MONTH_PURCHASES, *(() if one_month else (CUSTOMERS_BY_PURCHASES,))}
         )
-        out = {(r[0], r[1], int(r[2])): int(r[3]) for r in self._conn.execute(stmt)}
+        out = {
+            (r[0], r[1], int(r[2])): int(r[3])
+            for r in self._conn.execute(_kpi_sums_except(per_customer), {"days": days})
+        }
+        if not one_month:
+            out.update(self._customers_by_purchases(days))
+        return out
+
+    def _customers_by_purchases(self, days: list[date]) -> dict[tuple[str, str, int], int]:
+        whole_months = days[0].day == 1 and (days[-1] + timedelta(days=1)).day == 1
+        total = func.sum(kr.c.n)
         per_customer = (
             select(total.label("bought"))
-            .where(in_period, kr.c.measure == (MONTH_PURCHASES if whole_months else PURCHASES))
+            .where(
+                kr.c.day.in_([d for d in days if d.day == 1] if whole_months else days),
+                kr.c.measure == (MONTH_PURCHASES if whole_months else PURCHASES),
+            )
             .group_by(kr.c.key)
             .having(total != 0)
             .subquery()
         )
         folded = select(per_customer.c.bought, func.count()).group_by(per_customer.c.bought)
-        for bought, customers in self._conn.execute(folded):
-            out[(CUSTOMERS_BY_PURCHASES, str(int(bought)), 0)] = int(customers)
-        return out
+        return {
+            (CUSTOMERS_BY_PURCHASES, str(int(bought)), 0): int(customers)
+            for bought, customers in self._conn.execute(folded)
+        }
 
     def rollup_rows(self) -> list[tuple[object, ...]]:
         rows = self._conn.execute(select(vr).order_by(*[vr.c[k] for k in _KEYS]))
@@ -310,6 +360,27 @@ class SqlVerdictRepository:
             select(kr).where(kr.c.n != 0).order_by(kr.c.day, kr.c.measure, kr.c.key, kr.c.bucket)
         )
         return [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)] + [("kpi", *r) for r in kpi]
+
+
+@cache
+def _kpi_sums_except(measures: frozenset[str]) -> Any:
+    """The summed rollups of the days given as :days, but for the measures named: each range of
+    measures between them read apart, so an index seek per day and range skips their rows (a range
+    of days with the measures as a filter would step over every customer's row of every day)."""
+    bounds: list[str | None] = [None, *sorted(measures), None]
+    total = func.sum(kr.c.n)
+    parts = []
+    for low, high in zip(bounds, bounds[1:], strict=False):
+        where: list[ColumnElement[bool]] = [kr.c.day.in_(bindparam("days", expanding=True))]
+        where += [kr.c.measure > low] if low is not None else []
+        where += [kr.c.measure < high] if high is not None else []
+        parts.append(
+            select(kr.c.measure, kr.c.key, kr.c.bucket, total)
+            .where(*where)
+            .group_by(kr.c.measure, kr.c.key, kr.c.bucket)
+            .having(total != 0)
+        )
+    return union_all(*parts)
 
 
 def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
