@@ -276,3 +276,46 @@ def test_a_file_without_a_mapped_column_is_refused_before_anything_is_written(cl
     mapping.write_text(MAPPING_TEXT.replace('carrier = "Mode"', 'carrier = "Shipping Mode"'))
     result = cli("import", "history", str(data), "--mapping", str(mapping))
     assert result.exit_code == 2 and "column_missing" in result.output and "Shipping Mode" in result.output
+
+
+@pytest.mark.parametrize("bad_row", [0, 1, 2])
+def test_an_order_with_a_rejected_row_is_imported_whole_after_the_row_is_corrected(
+    cli, database_url, tmp_path, bad_row
+):
+    lines = [
+        "B-1;1;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;MUG;2;9.50;Air;",
+        "B-1;2;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;VASE;1;20.00;Air;",
+        "B-1;3;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;LAMP;1;30.00;Air;",
+        "B-2;1;2025-03-02 10:00:00;03-Mar-25;05/03/2025;06-Mar-25;Done;C2;MUG;1;9.50;Air;",
+    ]
+    broken = list(lines)
+    broken[bad_row] = broken[bad_row].replace("02-Mar-25", "31-Feb-25")  # no such day
+    data, mapping = tmp_path / "history.csv", tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TEXT)
+    data.write_text("\n".join([HEADER, *broken]) + "\n")
+
+    first = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert first.exit_code == 0, first.output
+    assert row(first.output, "orders imported") == 1  # B-2 alone: nothing of B-1 is half-written
+    with (tmp_path / "history.csv.rejects.csv").open(newline="") as f:
+        rejects = list(csv.DictReader(f))
+    failing = str(bad_row + 2)  # the file's row number (the header is row 1)
+    assert sorted(r["row"] for r in rejects) == ["2", "3", "4"]
+    assert {r["order_ref"] for r in rejects} == {"B-1"}
+    for r in rejects:
+        expected = "invalid_date" if r["row"] == failing else "order_row_rejected"
+        assert r["code"] == expected, r
+        assert r["column"] == "Shipped"
+        if r["code"] == "order_row_rejected":
+            assert f"row {failing} of order B-1" in r["message"]
+
+    data.write_text("\n".join([HEADER, *lines]) + "\n")
+    second = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert second.exit_code == 0, second.output
+    assert row(second.output, "orders imported") == 1 and row(second.output, "already imported") == 1
+    application = make_application(database_url, SimulatedClock(LATER))
+    try:
+        orders = stored_orders(application)
+    finally:
+        application.close()
+    assert [x.sku for x in orders["B-1"].lines] == ["MUG", "VASE", "LAMP"]

@@ -229,6 +229,7 @@ class HistoricalOrder:
     currency: str = ""
     rating: int | None = None
     lines: list[HistoryLine] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the file's rows of this order
 
 
 def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> HistoricalOrder:
@@ -428,6 +429,7 @@ def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine | None:
 def merge(into: HistoricalOrder, row: HistoricalOrder) -> None:
     """Rows of one order: the first row's order facts stand, later rows add their lines and fill gaps."""
     into.lines.extend(row.lines)
+    into.rows.extend(row.rows)
     for name in ("approved_at", "shipped_at", "promised_on", "delivered_at", "rating", "status"):
         if getattr(into, name) is None and getattr(row, name) is not None:
             setattr(into, name, getattr(row, name))

@@ -59,6 +59,7 @@ def import_history(
     imported (same channel and reference) is counted as a duplicate and left as it is."""
     result = HistoryResult()
     grouped: dict[str, HistoricalOrder] = {}
+    failed: dict[str, Reject] = {}  # the first rejected row of each order reference
     for number, row in rows:
         result.rows += 1
         if progress is not None and result.rows % 5000 == 0:
@@ -67,9 +68,13 @@ def import_history(
             parsed = parse_row(mapping, row)
         except RowError as e:
             ref = (row.get(mapping.columns["order_ref"]) or "").strip()
-            result.rejects.append(Reject(number, ref, e.code, e.column, e.message))
+            reject = Reject(number, ref, e.code, e.column, e.message)
+            result.rejects.append(reject)
+            if ref:
+                failed.setdefault(ref, reject)
             continue
         parsed.first_row = number
+        parsed.rows = [number]
         known = grouped.get(parsed.order_ref)
         if known is None:
             grouped[parsed.order_ref] = parsed
@@ -77,7 +82,8 @@ def import_history(
             merge(known, parsed)
     if progress is not None:
         progress(result.rows)
-    result.orders = len(grouped)
+    _reject_whole_orders(grouped, failed, result)
+    result.orders = len(grouped) + len(failed)
     pending = list(grouped.values())
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
@@ -87,6 +93,30 @@ def import_history(
     if result.imported:
         run_transaction(ctx, lambda uow: uow.history.refresh_statistics())
     return result
+
+
+def _reject_whole_orders(
+    grouped: dict[str, HistoricalOrder], failed: Mapping[str, Reject], result: HistoryResult
+) -> None:
+    """An order is imported whole or not at all: half an order would be judged on the lines that
+    happened to parse, and a corrected file could never add the rest ("already imported"). Its
+    other rows go to the reject file too, naming the row that failed."""
+    for ref, cause in failed.items():
+        order = grouped.pop(ref, None)
+        if order is None:
+            continue
+        for number in order.rows:
+            result.rejects.append(
+                Reject(
+                    number,
+                    ref,
+                    "order_row_rejected",
+                    cause.column,
+                    f"row {cause.row} of order {ref} was rejected ({cause.code}: {cause.message}); an "
+                    "order is imported whole or not at all: correct that row and import the file again",
+                )
+            )
+    result.rejects.sort(key=lambda r: r.row)
 
 
 def _recorder(
