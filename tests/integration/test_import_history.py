@@ -209,6 +209,7 @@ def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
     try:
         report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
         kpis, _ = verdicts.kpi_report(application.services, *EVERYTHING)
+        by_warehouse = verdicts.perfect_order_report(application.services, *EVERYTHING, group_by="warehouse")
         orders = stored_orders(application)
     finally:
         application.close()
@@ -227,6 +228,8 @@ def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
     # The file says nothing of what each parcel held: A-1's two lines count as in full and in time
     # because every parcel arrived by the promise; A-2's outcome is not known yet.
     assert kpis.otif_lines_rate == 1.0
+    # The warehouse the import created (inactive, so nothing live ships from it) names its orders.
+    assert set(by_warehouse) == {"HIST", "unshipped"}
 
 
 def stored_orders(application):

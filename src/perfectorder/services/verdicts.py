@@ -57,7 +57,9 @@ def facts_for(uow: UnitOfWork, order_id: int) -> OrderFacts | None:
 
 
 def _warehouse_codes(uow: UnitOfWork) -> dict[int, str]:
-    return {w.id: w.code for w in uow.warehouses.reference().warehouses}
+    # Every warehouse, not the cached active ones: imported history ships from warehouses that the
+    # import creates inactive, and a closed warehouse still shipped its past orders.
+    return {w.id: w.code for w in uow.warehouses.all()}
 
 
 def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
