@@ -223,7 +223,15 @@ def test_carrier_event_times_are_normalised_to_utc_or_refused(client, moment, st
     ],
 )
 @pytest.mark.parametrize(
-    ("start", "end", "status"), [("9999-12-31", "9999-12-31", 422), ("0001-01-01", "0001-01-05", 200)]
+    ("start", "end", "status"),
+    [
+        ("9999-12-31", "9999-12-31", 422),
+        ("0001-01-01", "0001-01-05", 200),
+        # Years of history: the same rule as `perfectorder report` (a year at most before issue 18).
+        ("2016-01-01", "2026-12-31", 200),
+        ("2026-12-31", "2026-01-01", 422),  # reversed
+        ("1900-01-01", "2026-12-31", 422),  # over a century
+    ],
 )
 def test_report_periods_at_the_ends_of_the_calendar_never_give_a_500(client, path, start, end, status):
     response = client.get(path, params={"from": start, "to": end})

@@ -322,3 +322,17 @@ def test_an_order_with_a_rejected_row_is_imported_whole_after_the_row_is_correct
     finally:
         application.close()
     assert [x.sku for x in orders["B-1"].lines] == ["MUG", "VASE", "LAMP"]
+
+
+def test_report_says_where_the_orders_are_when_its_period_has_none_and_refuses_a_reversed_one(cli, tmp_path):
+    data, mapping = write(tmp_path, "\n", bom=False)
+    assert cli("import", "history", str(data), "--mapping", str(mapping)).exit_code == 0
+    # The default period is the last 30 days; the history is of March 2025.
+    empty = cli("report")
+    assert empty.exit_code == 0, empty.output
+    assert "The store's orders were placed from 2025-03-01 to 2025-03-02" in empty.output
+    assert "--from 2025-03-01 --to 2025-03-02" in empty.output
+    # Years at once, as history analysis needs; reversed, refused as the API refuses it.
+    assert "2023-01-01..2025-12-31" in cli("report", "--from", "2023-01-01", "--to", "2025-12-31").output
+    reversed_period = cli("report", "--from", "2025-03-05", "--to", "2025-03-01")
+    assert reversed_period.exit_code == 2 and "invalid_period" in reversed_period.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -29,6 +29,10 @@ def _figures(r: PerfectOrderRates) -> dict[str, object]:
         "provisional": r.provisional,
         "cancelled": r.cancelled,
     }
+
+
+def _placed(r: PerfectOrderRates) -> int:
+    return r.orders + r.pending + r.provisional + r.cancelled
 
 
 def _pct(value: float | None) -> str:
@@ -62,18 +66,21 @@ def report(
     first = date.fromisoformat(start) if start else last - timedelta(days=30)
     settings = Settings(on_time_reference, on_time_tolerance_days)
 
-    def action(a: Application) -> dict[str, PerfectOrderRates]:
+    def action(a: Application) -> tuple[dict[str, PerfectOrderRates], tuple[date, date] | None]:
+        bounds = verdicts.report_period(first, last)  # the API's rule: reversed refused, long allowed
         # A command-line job may write; the API's and dashboard's reports never refresh themselves.
         verdicts.refresh(a.services)
-        return verdicts.perfect_order_report(
-            a.services,
-            datetime.combine(first, time(), UTC),
-            datetime.combine(last + timedelta(days=1), time(), UTC),
-            group_by=group_by,
-            settings=settings,
-        )
+        groups = verdicts.perfect_order_report(a.services, *bounds, group_by=group_by, settings=settings)
+        return groups, verdicts.placed_span(a.services)
 
-    groups = run(action)
+    groups, span = run(action)
+    everything = groups.get("all") or next(iter(groups.values()), None)
+    if not as_json and span is not None and (everything is None or _placed(everything) == 0):
+        # Years of imported history and the default last 30 days: say where the orders are.
+        console.print(
+            f"No orders were placed from {first} to {last}. The store's orders were placed from "
+            f"{span[0]} to {span[1]}: try --from {span[0]} --to {span[1]}."
+        )
     if as_json:
         body = _figures(groups["all"]) if group_by is None else {k: _figures(v) for k, v in groups.items()}
         console.print_json(json.dumps(body))

@@ -197,6 +197,31 @@ def previous_period(placed_from: datetime, placed_to: datetime) -> tuple[datetim
         return placed_from, placed_from
 
 
+# History analysis spans years; past a century a period is a typo, and its day-by-day reads grow.
+MAX_REPORT_DAYS = 36_525
+
+
+def report_period(first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC bounds of the days `first` to `last`, both included: the one rule of the API and the
+    command line. A reversed period is refused, a long one allowed."""
+    if last < first:
+        raise InvalidInput(
+            "invalid_period",
+            f"the period starts on {first}, after its last day {last}: swap them",
+            field="to",
+        )
+    if last >= date.max or (last - first).days > MAX_REPORT_DAYS:
+        raise InvalidInput(
+            "invalid_period", "use a period of at most 100 years, before year 9999", field="to"
+        )
+    return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
+
+
+def placed_span(ctx: ServiceContext) -> tuple[date, date] | None:
+    """The first and last day (UTC) any judged order was placed; None for an empty store."""
+    return read(ctx, lambda uow: uow.verdicts.placed_span())
+
+
 def _whole_days(placed_from: datetime, placed_to: datetime) -> tuple[date, date] | None:
     start, end = placed_from.astimezone(UTC), placed_to.astimezone(UTC)
     if start.time() != time() or end.time() != time():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, create_model
 
 from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
 from perfectorder.api.errors import error_responses
-from perfectorder.domain.errors import InvalidInput
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
 from perfectorder.metrics.measures import MEASURES, Kind, Measure
 from perfectorder.metrics.perfect_order import OnTimeReference, Settings
@@ -129,11 +128,7 @@ def rates_public(r: PerfectOrderRates) -> RatesPublic:
 
 
 def _period(start: date, end: date) -> tuple[datetime, datetime]:
-    if end < start or (end - start).days > 366 or end >= date.max:
-        raise InvalidInput(
-            "invalid_period", "use a period of at most a year, `from` not after `to`", field="to"
-        )
-    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
+    return verdicts.report_period(start, end)
 
 
 @router.get(

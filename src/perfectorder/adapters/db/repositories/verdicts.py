@@ -116,6 +116,10 @@ class SqlVerdictRepository:
             rows = [{"order_id": i, "queued_at": at} for i in sorted(set(order_ids))]
             self._conn.execute(_ENQUEUE(self._conn), rows)
 
+    def placed_span(self) -> tuple[date, date] | None:
+        first, last = self._conn.execute(select(func.min(ov.c.placed_on), func.max(ov.c.placed_on))).one()
+        return None if first is None else (first, last)
+
     def queued(self, limit: int) -> list[int]:
         # Several refreshers (API processes, workers) each take their own orders, never the same one.
         stmt = select(vq.c.order_id).order_by(vq.c.order_id).limit(limit).with_for_update(skip_locked=True)
