@@ -336,3 +336,54 @@ def test_report_says_where_the_orders_are_when_its_period_has_none_and_refuses_a
     assert "2023-01-01..2025-12-31" in cli("report", "--from", "2023-01-01", "--to", "2025-12-31").output
     reversed_period = cli("report", "--from", "2025-03-05", "--to", "2025-03-01")
     assert reversed_period.exit_code == 2 and "invalid_period" in reversed_period.output
+
+
+def test_a_row_cut_short_is_rejected_with_both_field_counts(cli, tmp_path):
+    data, mapping = tmp_path / "history.csv", tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TEXT)
+    rows = [
+        ROWS[0],
+        # Cut after the mapped columns' last one would be read silently; cut before, as "no column".
+        "C-1;1;2025-03-02 11:00:00;03-Mar-25;05/03/2025;06-Mar-25;Done;C1;MUG;1;9.50",
+        # One field more, empty: a trailing delimiter.
+        "C-2;1;2025-03-02 11:00:00;03-Mar-25;05/03/2025;06-Mar-25;Done;C1;MUG;1;9.50;Air;;",
+        "C-3;1;2025-03-02 11:00:00;03-Mar-25;05/03/2025;06-Mar-25;Done;C1;MUG;1;9.50;Air;4;oops",
+    ]
+    data.write_text("\n".join([HEADER, *rows]) + "\n")
+    result = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "history.csv.rejects.csv").open(newline="") as f:
+        rejects = {r["order_ref"]: r for r in csv.DictReader(f)}
+    assert set(rejects) == {"C-1", "C-3"}  # a trailing empty field is a trailing delimiter
+    assert rejects["C-1"]["code"] == "row_field_count"
+    assert "11 field(s) where the header names 13" in rejects["C-1"]["message"]
+    assert "14 field(s) where the header names 13" in rejects["C-3"]["message"]
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_its_true_line_and_offset(cli, tmp_path):
+    data, mapping = tmp_path / "history.csv", tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TEXT)
+    good = "\n".join([HEADER, *(ROWS[0].replace("A-1", f"D-{i}") for i in range(3000))]) + "\n"
+    bad = "E-1;1;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;CAF\xc9;1;9.50;Air;\n"
+    data.write_bytes(good.encode() + bad.encode("latin-1"))
+    result = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert result.exit_code == 2
+    offset = len(good.encode()) + bad.encode("latin-1").index(b"\xc9")
+    assert f"line 3002, byte {offset:,}" in " ".join(result.output.split()), result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ('order_ref = "Order"', 'order_ref = ["Order", "Ref"]'),
+        ('ordered_at = "Ordered"\n', ""),
+        ('delimiter = ";"', 'delimeter = ";"'),
+        ("[defaults]", "[default]"),
+    ],
+)
+def test_a_mapping_mistake_is_a_message_and_exit_2_not_a_traceback(cli, tmp_path, change, field):
+    data, mapping = write(tmp_path, "\n", bom=False)
+    mapping.write_text(MAPPING_TEXT.replace(change, field))
+    result = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert result.exit_code == 2, result.output
+    assert "mapping_invalid" in result.output and "Traceback" not in result.output

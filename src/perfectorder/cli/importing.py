@@ -35,7 +35,8 @@ def history(
 ) -> None:
     """Record past orders as they happened (their times, states, shipments), then store their Perfect
     Order verdicts; idempotent."""
-    rules = mapping_from_dict(_or_exit(lambda: files().read_toml(mapping)))
+    document = _or_exit(lambda: files().read_toml(mapping))
+    rules = _or_exit(lambda: mapping_from_dict(document))
     columns = _or_exit(lambda: files().header(file, encoding=rules.encoding, delimiter=rules.delimiter))
     absent = [c for c in rules.columns.values() if c not in {h.strip() for h in columns}]
     if absent:

@@ -82,8 +82,40 @@ class HistoryMapping:
         return self.formats.get(name) or self.formats.get("*") or DEFAULT_FORMATS
 
 
+# What a mapping may hold: a misspelt key would otherwise be ignored without a word.
+TABLES = {
+    "columns": None,  # our field names, checked below
+    "status": None,  # the file's values
+    "channel": None,
+    "formats": None,
+    "file": frozenset({"delimiter", "encoding", "timezone", "missing", "decimal"}),
+    "defaults": frozenset({"channel", "warehouse", "carrier", "currency", "country", "quantity"}),
+}
+
+
+def _check_keys(raw: Mapping[str, Any]) -> None:
+    for table, value in raw.items():
+        if table not in TABLES:
+            raise InvalidInput(
+                "mapping_invalid",
+                f"unknown table [{table}]; a mapping has {', '.join(f'[{t}]' for t in TABLES)}",
+                field=table,
+            )
+        if not isinstance(value, dict):
+            raise InvalidInput("mapping_invalid", f"[{table}] must be a table of keys", field=table)
+        known = TABLES[table]
+        for key in value:
+            if known is not None and key not in known:
+                raise InvalidInput(
+                    "mapping_invalid",
+                    f"unknown key {key!r} in [{table}]; known keys: {', '.join(sorted(known))}",
+                    field=f"{table}.{key}",
+                )
+
+
 def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     """Builds a mapping from a parsed TOML document; every mistake names the key at fault."""
+    _check_keys(raw)
     columns = raw.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise InvalidInput("mapping_invalid", "the mapping needs a [columns] table", field="columns")
@@ -105,7 +137,7 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     for name, given in (raw.get("formats") or {}).items():
         if name != "*" and name not in MOMENTS:
             raise InvalidInput("mapping_invalid", f"{name!r} is not a date column", field=f"formats.{name}")
-        listed = (given,) if isinstance(given, str) else tuple(given)
+        listed = (given,) if isinstance(given, str) else tuple(given) if isinstance(given, list) else ()
         if not listed or not all(isinstance(f, str) and ("%" in f or f == ISO) for f in listed):
             raise InvalidInput(
                 "mapping_invalid",
@@ -136,6 +168,13 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     decimal = str(options.get("decimal", "auto"))
     if decimal not in ("auto", ".", ","):
         raise InvalidInput("mapping_invalid", 'decimal is ".", "," or "auto"', field="file.decimal")
+    missing = options.get("missing", [""])
+    missing = [missing] if isinstance(missing, str) else missing
+    if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
+        raise InvalidInput("mapping_invalid", "missing is a list of texts", field="file.missing")
+    quantity = defaults.get("quantity", 1)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise InvalidInput("mapping_invalid", "quantity is a whole number from 1", field="defaults.quantity")
     encoding = str(options.get("encoding", "utf-8-sig"))
     # A UTF-8 file may or may not start with a byte-order mark; utf-8-sig reads both.
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -146,7 +185,7 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         status_map=statuses,
         channel_map=channels,
         formats=formats,
-        missing=frozenset(str(m).strip() for m in options.get("missing", [""])) | {""},
+        missing=frozenset(m.strip() for m in missing) | {""},
         delimiter=delimiter,
         encoding=encoding,
         timezone=timezone,
@@ -155,7 +194,7 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         carrier=str(defaults.get("carrier", "unknown"))[:64],
         currency=str(defaults.get("currency", "EUR")).upper()[:3],
         country=_default_country(defaults.get("country", UNKNOWN_COUNTRY)),
-        quantity=int(defaults.get("quantity", 1)),
+        quantity=quantity,
         decimal=decimal,
     )
 
@@ -190,6 +229,26 @@ def _value_map(raw: Mapping[str, Any], table: str, kind: type[E], noun: str) -> 
                 field=f"{table}.{value}",
             ) from None
     return out
+
+
+class FileRow(dict[str, str | None]):
+    """A record's values by column, with how many fields it had and how many the header named: a
+    row cut short (or run long) is refused whole, never read with its columns shifted or missing."""
+
+    def __init__(self, values: Mapping[str, str | None], *, fields: int, expected: int) -> None:
+        super().__init__(values)
+        self.fields = fields
+        self.expected = expected
+
+
+def check_shape(row: Mapping[str, str | None]) -> None:
+    if isinstance(row, FileRow) and row.fields != row.expected:
+        raise RowError(
+            "row_field_count",
+            "",
+            f"the row has {row.fields} field(s) where the header names {row.expected}: a delimiter or "
+            "quote is missing or extra in it",
+        )
 
 
 class RowError(Exception):
@@ -234,6 +293,7 @@ class HistoricalOrder:
 
 def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> HistoricalOrder:
     """One row's values, typed; raises RowError naming the column at fault."""
+    check_shape(row)
 
     def text(name: str) -> str | None:
         column = mapping.column(name)
@@ -528,6 +588,7 @@ def order_command(rows: Sequence[Mapping[str, str | None]]) -> PlaceOrder:
     same verification as the API runs on it afterwards."""
     first = rows[0]
     for row in rows:
+        check_shape(row)
         _check_cells(row)
 
     def text(name: str, row: Mapping[str, str | None] = first) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.imports import FileRow
 
 # Real exports carry long free-text fields; the default 128 KiB limit rejects some of them.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -40,7 +41,10 @@ def rows(path: Path, *, encoding: str, delimiter: str) -> Iterator[tuple[int, di
             continue
         if not any(v.strip() for v in values):
             continue  # blank lines between records are not orders
-        yield number, dict(zip(columns, values, strict=False))
+        fields = len(values)
+        if fields > len(columns) and not any(v.strip() for v in values[len(columns) :]):
+            fields = len(columns)  # empty fields after the last column: a trailing delimiter
+        yield number, FileRow(dict(zip(columns, values, strict=False)), fields=fields, expected=len(columns))
 
 
 def _reader(
@@ -57,9 +61,11 @@ def _reader(
     except FileNotFoundError:
         raise InvalidInput("file_not_found", f"no file at {path}", field=str(path)) from None
     except UnicodeDecodeError as e:
+        line, offset = _undecodable_at(path, encoding, e)
         raise InvalidInput(
             "file_unreadable",
-            f"{path} is not {encoding} (byte {e.start}); set file.encoding in the mapping",
+            f"{path} is not {encoding}: line {line}, byte {offset:,} of the file ({e.reason}); "
+            "set file.encoding in the mapping",
             field="file.encoding",
         ) from None
     except LookupError:
@@ -70,6 +76,20 @@ def _reader(
         raise InvalidInput(
             "file_unreadable", f"{path} is not a readable CSV file: {e}", field=str(path)
         ) from None
+
+
+def _undecodable_at(path: Path, encoding: str, error: UnicodeDecodeError) -> tuple[int, int]:
+    """(line, byte offset in the file) of the first byte that does not decode: the decoder's own
+    offset counts from the start of the chunk it was reading, not of the file."""
+    offset = 0
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as e:
+                return number, offset + e.start
+            offset += len(raw)
+    return 0, error.start  # only decodes wrongly across lines (a multi-byte encoding's quirk)
 
 
 def write_rejects(path: Path, rejects: Sequence[Any], columns: Sequence[str]) -> None:
