@@ -375,7 +375,8 @@ def test_a_file_that_is_not_utf8_is_refused_at_its_true_line_and_offset(cli, tmp
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ('order_ref = "Order"', 'order_ref = ["Order", "Ref"]'),
+        ('order_ref = "Order"', "order_ref = 42"),
+        ('delimiter = ";"', 'delimiter = [";"]'),
         ('ordered_at = "Ordered"\n', ""),
         ('delimiter = ";"', 'delimeter = ";"'),
         ("[defaults]", "[default]"),
@@ -387,3 +388,58 @@ def test_a_mapping_mistake_is_a_message_and_exit_2_not_a_traceback(cli, tmp_path
     result = cli("import", "history", str(data), "--mapping", str(mapping))
     assert result.exit_code == 2, result.output
     assert "mapping_invalid" in result.output and "Traceback" not in result.output
+
+
+FALLBACK_MAPPING = """
+[file]
+delimiter = ","
+missing = ["Date Not Captured"]
+missing_patterns = ["N/A.*", "1899-12-30.*"]
+max_days_before_order = 2
+
+[columns]
+order_ref = "Ref"
+ordered_at = ["Ordered", "PO date"]
+promised_at = "Promised"
+delivered_at = ["Delivered", "Delivered (carrier)"]
+status = "State"
+
+[formats]
+"*" = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"]
+
+[status]
+Done = "delivered"
+"""
+FALLBACK_ROWS = [
+    "Ref,Ordered,PO date,Promised,Delivered,Delivered (carrier),State",
+    # The order date from the second column; the delivery from the second (the first says why not).
+    "F-1,N/A - From RDC,2025-03-01 10:00:00,2025-03-05,Date Not Captured,2025-03-04 12:00:00,Done",
+    # A spreadsheet's zero date as the promise, matched by a pattern: missing, so not judged on time.
+    "F-2,2025-03-01 10:00:00,,1899-12-30 08:13:00.000,2025-03-03 12:00:00,,Done",
+    # A delivery 120 years before the order that no pattern caught: read as missing, and counted.
+    "F-3,2025-03-01 10:00:00,,2025-03-05,1900-01-01 00:00:00,2025-03-06 09:00:00,Done",
+]
+
+
+def test_a_field_takes_the_first_of_its_columns_with_a_date_and_dates_before_the_order_are_missing(
+    cli, database_url, tmp_path
+):
+    data, mapping = tmp_path / "fallbacks.csv", tmp_path / "fallbacks.toml"
+    data.write_text("\n".join(FALLBACK_ROWS) + "\n")
+    mapping.write_text(FALLBACK_MAPPING)
+    result = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert result.exit_code == 0, result.output
+    assert row(result.output, "orders imported") == 3 and row(result.output, "rows rejected") == 0
+    assert row(result.output, "dates before their order, read as missing") == 1
+    application = make_application(database_url, SimulatedClock(LATER))
+    try:
+        orders = stored_orders(application)
+        on_time = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"].components[
+            "on_time"
+        ]
+    finally:
+        application.close()
+    assert orders["F-1"].placed_at == datetime(2025, 3, 1, 10, tzinfo=UTC)
+    assert orders["F-2"].promised_date != date(1899, 12, 30) and "on_time" in orders["F-2"].unmeasured
+    # F-1 on time (4th, promised the 5th); F-3's delivery is the carrier's, a day late; F-2 not judged.
+    assert (on_time.evaluated, on_time.failed) == (2, 1)

@@ -38,7 +38,8 @@ def history(
     document = _or_exit(lambda: files().read_toml(mapping))
     rules = _or_exit(lambda: mapping_from_dict(document))
     columns = _or_exit(lambda: files().header(file, encoding=rules.encoding, delimiter=rules.delimiter))
-    absent = [c for c in rules.columns.values() if c not in {h.strip() for h in columns}]
+    named = {h.strip() for h in columns}
+    absent = [c for listed in rules.columns.values() for c in listed if c not in named]
     if absent:
         err.print(f"[red]error[/red] column_missing: the file has no column(s) {escape(', '.join(absent))}")
         raise typer.Exit(2)
@@ -67,6 +68,7 @@ def history(
         ("orders imported", result.imported),
         ("already imported", result.duplicates),
         ("rows rejected", len(result.rejects)),
+        ("dates before their order, read as missing", result.implausible_dates),
         ("orders judged (Perfect Order)", judged),
     ):
         table.add_row(label, f"{value:,}")

@@ -7,7 +7,7 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,11 +59,13 @@ UNKNOWN_COUNTRY = "ZZ"
 
 @dataclass(frozen=True, slots=True)
 class HistoryMapping:
-    columns: Mapping[str, str]  # our field -> the file's column
+    # Our field -> the file's columns for it: the first with a value (for a date, one that parses) wins.
+    columns: Mapping[str, tuple[str, ...]]
     status_map: Mapping[str, OrderStatus] = field(default_factory=dict)
     channel_map: Mapping[str, Channel] = field(default_factory=dict)
     formats: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     missing: frozenset[str] = frozenset({""})
+    missing_patterns: tuple[re.Pattern[str], ...] = ()  # values matching one of these are missing too
     delimiter: str = ","
     encoding: str = "utf-8-sig"
     timezone: str = "UTC"
@@ -74,9 +76,19 @@ class HistoryMapping:
     country: str = "ZZ"
     quantity: int = 1
     decimal: str = "auto"  # the prices' decimal separator: ".", "," or "auto" (guessed per value)
+    # A date this many days or more before the order is no date (a spreadsheet's zero date, 1899-12-30).
+    max_days_before_order: int = 1
 
     def column(self, name: str) -> str | None:
-        return self.columns.get(name)
+        """The field's (first) column, as errors name it."""
+        found = self.columns.get(name)
+        return found[0] if found else None
+
+    def alternatives(self, name: str) -> tuple[str, ...]:
+        return self.columns.get(name, ())
+
+    def is_missing(self, value: str) -> bool:
+        return value in self.missing or any(p.fullmatch(value) for p in self.missing_patterns)
 
     def formats_for(self, name: str) -> tuple[str, ...]:
         return self.formats.get(name) or self.formats.get("*") or DEFAULT_FORMATS
@@ -88,7 +100,17 @@ TABLES = {
     "status": None,  # the file's values
     "channel": None,
     "formats": None,
-    "file": frozenset({"delimiter", "encoding", "timezone", "missing", "decimal"}),
+    "file": frozenset(
+        {
+            "delimiter",
+            "encoding",
+            "timezone",
+            "missing",
+            "missing_patterns",
+            "decimal",
+            "max_days_before_order",
+        }
+    ),
     "defaults": frozenset({"channel", "warehouse", "carrier", "currency", "country", "quantity"}),
 }
 
@@ -126,8 +148,13 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
                 f"unknown field {name!r}; known fields: {', '.join(FIELDS)}",
                 field=f"columns.{name}",
             )
-        if not isinstance(column, str) or not column:
-            raise InvalidInput("mapping_invalid", "a column name must be text", field=f"columns.{name}")
+        listed = [column] if isinstance(column, str) else column
+        if not isinstance(listed, list) or not listed or not all(isinstance(c, str) and c for c in listed):
+            raise InvalidInput(
+                "mapping_invalid",
+                'a column name, or a list of them to try in turn (["Delivered", "Delivered (carrier)"])',
+                field=f"columns.{name}",
+            )
     for name in REQUIRED:
         if name not in columns:
             raise InvalidInput("mapping_invalid", f"the mapping must name the {name} column", field="columns")
@@ -172,6 +199,28 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     missing = [missing] if isinstance(missing, str) else missing
     if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
         raise InvalidInput("mapping_invalid", "missing is a list of texts", field="file.missing")
+    patterns = options.get("missing_patterns", [])
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise InvalidInput(
+            "mapping_invalid",
+            "missing_patterns is a list of regular expressions",
+            field="file.missing_patterns",
+        )
+    try:
+        compiled = tuple(re.compile(p.strip()) for p in patterns)
+    except re.error as e:
+        raise InvalidInput(
+            "mapping_invalid",
+            f"{e.pattern!r} is not a regular expression: {e}",
+            field="file.missing_patterns",
+        ) from None
+    days_before = options.get("max_days_before_order", 1)
+    if not isinstance(days_before, int) or isinstance(days_before, bool) or days_before < 0:
+        raise InvalidInput(
+            "mapping_invalid",
+            "max_days_before_order is a whole number of days",
+            field="file.max_days_before_order",
+        )
     quantity = defaults.get("quantity", 1)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise InvalidInput("mapping_invalid", "quantity is a whole number from 1", field="defaults.quantity")
@@ -181,11 +230,15 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         encoding = "utf-8-sig"
     return HistoryMapping(
         # Headers are read with surrounding spaces removed ("Sales Channel " is "Sales Channel").
-        columns={name: column.strip() for name, column in columns.items()},
+        columns={
+            name: tuple(c.strip() for c in ([column] if isinstance(column, str) else column))
+            for name, column in columns.items()
+        },
         status_map=statuses,
         channel_map=channels,
         formats=formats,
         missing=frozenset(m.strip() for m in missing) | {""},
+        missing_patterns=compiled,
         delimiter=delimiter,
         encoding=encoding,
         timezone=timezone,
@@ -195,6 +248,7 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         currency=str(defaults.get("currency", "EUR")).upper()[:3],
         country=_default_country(defaults.get("country", UNKNOWN_COUNTRY)),
         quantity=quantity,
+        max_days_before_order=days_before,
         decimal=decimal,
     )
 
@@ -289,39 +343,58 @@ class HistoricalOrder:
     rating: int | None = None
     lines: list[HistoryLine] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # the file's rows of this order
+    implausible: list[str] = field(default_factory=list)  # columns whose date came before the order
 
 
 def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> HistoricalOrder:
     """One row's values, typed; raises RowError naming the column at fault."""
     check_shape(row)
 
-    def text(name: str) -> str | None:
-        column = mapping.column(name)
-        if column is None:
-            return None
-        if column not in row:
-            raise RowError("column_missing", column, f"the file has no column {column!r}")
-        value = (row[column] or "").strip()
-        if (found := bad_character(value)) is not None:
-            raise RowError("invalid_characters", column, text_message(found, multiline=False))
-        return None if value in mapping.missing else value
+    def values(name: str) -> list[tuple[str, str]]:
+        """(column, value) of the field's columns that hold a value, in the mapping's order."""
+        out = []
+        for column in mapping.alternatives(name):
+            if column not in row:
+                raise RowError("column_missing", column, f"the file has no column {column!r}")
+            value = (row[column] or "").strip()
+            if (found := bad_character(value)) is not None:
+                raise RowError("invalid_characters", column, text_message(found, multiline=False))
+            if not mapping.is_missing(value):
+                out.append((column, value))
+        return out
 
-    def moment(name: str) -> datetime | None:
-        value = text(name)
-        if value is None:
-            return None
+    def text(name: str) -> str | None:
+        found = values(name)
+        return found[0][1] if found else None
+
+    def moment(name: str, *, not_before: datetime | None = None) -> datetime | None:
+        found = values(name)
         zone = ZoneInfo(mapping.timezone)
-        for pattern in mapping.formats_for(name):
-            parsed = _parse(value, pattern)
-            if parsed is None:
-                continue
-            return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+        skipped = 0
+        for column, value in found:
+            for pattern in mapping.formats_for(name):
+                parsed = _parse(value, pattern)
+                if parsed is None:
+                    continue
+                parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+                if not_before is not None and parsed < not_before:
+                    # What happened to an order cannot come long before it (a spreadsheet's zero
+                    # date): read as missing, and the field's next column is tried.
+                    implausible.append(column)
+                    skipped += 1
+                    break
+                return parsed
+        if len(found) == skipped:
+            return None
+        column, value = found[0]
         raise RowError(
             "invalid_date",
-            mapping.column(name) or name,
-            f"{value!r} matches none of the formats {', '.join(mapping.formats_for(name))}",
+            column,
+            f"{value!r} matches none of the formats {', '.join(mapping.formats_for(name))}"
+            + (" (nor does any of the field's other columns)" if len(found) > 1 else ""),
         )
 
+    implausible: list[str] = []
     ref = text("order_ref")
     if ref is None:
         raise RowError("missing_value", mapping.column("order_ref") or "", "the order reference is empty")
@@ -364,16 +437,21 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
             ) from None
         if not 1 <= rating <= 5:
             raise RowError("out_of_range", mapping.column("rating") or "", "a rating is from 1 to 5")
-    promised = moment("promised_at")
+    earliest = ordered - timedelta(days=mapping.max_days_before_order)
+
+    def after_order(name: str) -> datetime | None:
+        return moment(name, not_before=earliest)
+
+    promised = after_order("promised_at")
     order = HistoricalOrder(
         order_ref=ref,
         first_row=0,
         ordered_at=ordered,
         status=status,
-        approved_at=moment("approved_at"),
-        shipped_at=moment("shipped_at"),
+        approved_at=after_order("approved_at"),
+        shipped_at=after_order("shipped_at"),
         promised_on=promised.date() if promised else None,
-        delivered_at=moment("delivered_at"),
+        delivered_at=after_order("delivered_at"),
         customer_ref=(text("customer_ref") or "")[:MAX_REF],
         channel=channel,
         carrier=(text("carrier") or mapping.carrier)[:64],
@@ -381,6 +459,7 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         country=_country(text("destination_country"), mapping),
         currency=(text("currency") or mapping.currency).upper()[:3],
         rating=rating,
+        implausible=implausible,
     )
     sku = text("sku")
     if sku is not None:

@@ -44,6 +44,7 @@ class HistoryResult:
     imported: int = 0
     duplicates: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    implausible_dates: int = 0  # dates long before their order, read as missing
 
 
 def import_history(
@@ -67,7 +68,7 @@ def import_history(
         try:
             parsed = parse_row(mapping, row)
         except RowError as e:
-            ref = (row.get(mapping.columns["order_ref"]) or "").strip()
+            ref = (row.get(mapping.column("order_ref") or "") or "").strip()
             reject = Reject(number, ref, e.code, e.column, e.message)
             result.rejects.append(reject)
             if ref:
@@ -75,6 +76,7 @@ def import_history(
             continue
         parsed.first_row = number
         parsed.rows = [number]
+        result.implausible_dates += len(parsed.implausible)
         known = grouped.get(parsed.order_ref)
         if known is None:
             grouped[parsed.order_ref] = parsed
