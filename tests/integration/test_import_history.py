@@ -443,3 +443,30 @@ def test_a_field_takes_the_first_of_its_columns_with_a_date_and_dates_before_the
     assert orders["F-2"].promised_date != date(1899, 12, 30) and "on_time" in orders["F-2"].unmeasured
     # F-1 on time (4th, promised the 5th); F-3's delivery is the carrier's, a day late; F-2 not judged.
     assert (on_time.evaluated, on_time.failed) == (2, 1)
+
+
+def test_an_order_delivered_at_an_unknown_time_is_judged_complete_and_not_measured_on_time(
+    cli, database_url, tmp_path
+):
+    rows = [
+        # Delivered, says the file, with a ship date and a promise but no delivery date.
+        "G-1;1;2025-03-01 10:00:00;02-Mar-25;;05-Mar-25;Done;C1;MUG;2;9.50;Air;",
+        # Delivered, with no date but the order's.
+        "G-2;1;2025-03-01 11:00:00;;;;Done;C2;MUG;1;9.50;Air;",
+    ]
+    data, mapping = tmp_path / "history.csv", tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING_TEXT)
+    data.write_text("\n".join([HEADER, *rows]) + "\n")
+    assert cli("import", "history", str(data), "--mapping", str(mapping)).exit_code == 0
+    application = make_application(database_url, SimulatedClock(LATER))
+    try:
+        report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
+        kpis, _ = verdicts.kpi_report(application.services, *EVERYTHING)
+    finally:
+        application.close()
+    # Both judged (final, not pending forever): complete, and on time not measured.
+    assert (report.orders, report.pending) == (2, 0)
+    assert report.components["complete"].evaluated == 2 and report.components["complete"].failed == 0
+    assert report.components["on_time"].evaluated == 0
+    # No delivery time: no lead time, and no line judged on time in full.
+    assert kpis.lead_time_hours.count == 0 and kpis.otif_lines_rate is None

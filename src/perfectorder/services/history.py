@@ -170,14 +170,19 @@ def _past(
 ) -> PastOrder:
     status = closing_status(o)
     cancelled = status is OrderStatus.CANCELLED
+    # Delivered, the file says, but not when: the parcel is recorded as delivered at an unknown time
+    # (from the latest time known, a lower bound), so the order is judged, complete and not on time.
+    delivered_unknown = status is OrderStatus.DELIVERED and o.delivered_at is None
     shipped_at = o.shipped_at or o.delivered_at
+    if delivered_unknown and shipped_at is None:
+        shipped_at = o.approved_at or o.ordered_at
     ships = not cancelled and shipped_at is not None and status not in NOT_SHIPPED
     delivered_at = o.delivered_at if ships else None
     known = [t for t in (o.ordered_at, o.approved_at, o.shipped_at, o.delivered_at) if t is not None]
     cancelled_at = max(known) if cancelled else None
     missing = set(unmeasured(o))
-    if o.promised_on is None:
-        missing.add("on_time")  # no promise in the file: lateness cannot be judged
+    if o.promised_on is None or delivered_unknown:
+        missing.add("on_time")  # no promise, or no delivery time, in the file: lateness cannot be judged
     promised = o.promised_on or (delivered_at or o.ordered_at).date()
     lines = [
         NewLine(n, product_ids[x.sku], x.sku, x.quantity, x.unit_price or Decimal(0), 0)
@@ -188,7 +193,7 @@ def _past(
     events = [NewEvent("order.placed", o.ordered_at, actor, data)]
     if o.approved_at is not None:
         events.append(NewEvent("order.approved", o.approved_at, actor, data))
-    if ships and shipped_at is not None:
+    if ships and shipped_at is not None and (o.shipped_at or o.delivered_at):
         events.append(NewEvent("order.shipped", shipped_at, actor, {**data, "carrier": o.carrier}))
     if delivered_at is not None:
         events.append(NewEvent("order.delivered", delivered_at, actor, data))
@@ -222,7 +227,9 @@ def _past(
     shipment = None
     if ships and shipped_at is not None:
         tracking = "H-" + hashlib.sha256(f"{o.channel.value}:{o.order_ref}".encode()).hexdigest()[:30]
-        shipment = PastShipment(warehouse_ids[o.warehouse], o.carrier, tracking, shipped_at, delivered_at)
+        shipment = PastShipment(
+            warehouse_ids[o.warehouse], o.carrier, tracking, shipped_at, delivered_at, delivered_unknown
+        )
     return PastOrder(
         order=order,
         unmeasured=frozenset(missing),

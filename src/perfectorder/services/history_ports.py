@@ -18,6 +18,8 @@ class PastShipment:
     tracking_number: str
     shipped_at: datetime
     delivered_at: datetime | None
+    # The file says it was delivered without saying when: judged complete, not measured on time.
+    delivered_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)

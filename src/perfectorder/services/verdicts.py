@@ -73,7 +73,12 @@ def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
         lines=tuple(LineFact(x.sku, x.quantity, x.shipped_qty, x.cancelled_qty) for x in r.lines),
         shipments=tuple(
             ShipmentFact(
-                s.carrier, codes.get(s.warehouse_id, "?"), s.shipped_at, s.delivered_at, lost.get(s.id)
+                s.carrier,
+                codes.get(s.warehouse_id, "?"),
+                s.shipped_at,
+                # Delivered at a time nobody recorded (imported history): no earlier than it left.
+                s.shipped_at if s.delivered_at is None and s.status == "delivered" else s.delivered_at,
+                lost.get(s.id),
             )
             for s in r.shipments
         ),
@@ -373,7 +378,10 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         delivered_on=reached["delivered"].date() if "delivered" in reached else None,
         replacement=r.replaces_order_id is not None,
         outcome_known=delivered_at(facts) is not None,
-        lines_due=sum(x.quantity > x.cancelled_qty for x in facts.lines),
+        # Lines are judged on time against a promise and a delivery time: without either, not at all.
+        lines_due=0
+        if "on_time" in facts.unmeasured
+        else sum(x.quantity > x.cancelled_qty for x in facts.lines),
         lines_on_time_in_full=_lines_on_time_in_full(r, facts),
     )
 

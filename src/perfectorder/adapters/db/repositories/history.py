@@ -238,7 +238,9 @@ class SqlHistoryRepository:
         ids = self._insert(orders, order_rows, ids=True)
         lines, events, ratings, shipped = [], [], [], []
         for order_id, p in zip(ids, past, strict=True):
-            delivered_all = p.shipment is not None and p.shipment.delivered_at is not None
+            delivered_all = p.shipment is not None and (
+                p.shipment.delivered_at is not None or p.shipment.delivered_unknown
+            )
             shipped_any = p.shipment is not None
             for x in p.lines:
                 lines.append(
@@ -311,7 +313,9 @@ class SqlHistoryRepository:
                         "carrier": p.shipment.carrier,
                         "service": "standard",
                         "tracking_number": p.shipment.tracking_number,
-                        "status": "delivered" if p.shipment.delivered_at else "shipped",
+                        "status": "delivered"
+                        if p.shipment.delivered_at or p.shipment.delivered_unknown
+                        else "shipped",
                         "shipped_at": p.shipment.shipped_at,
                         "delivered_at": p.shipment.delivered_at,
                     }
