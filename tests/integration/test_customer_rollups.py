@@ -206,6 +206,8 @@ def test_other_periods_count_each_customer_once_however_many_months_they_span(st
         _, behaviour = verdicts.kpi_report(application.services, _at(start), _at(end))
         assert behaviour == behaviour_from_facts(application, start, end), (start, end)
         assert behaviour.customers > 0
+    _, nobody = verdicts.kpi_report(application.services, _at(APRIL), _at(APRIL))
+    assert nobody.customers == 0 and nobody.repeat_purchase_rate is None
 
 
 def test_concurrent_refreshers_keep_the_histograms_exact(store):

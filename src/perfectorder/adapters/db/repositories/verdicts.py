@@ -327,6 +327,8 @@ class SqlVerdictRepository:
         customer and month for whole months, per customer and day otherwise), so its cost grows
         with the period's active customers."""
         days = [start + timedelta(days=i) for i in range((end - start).days)]
+        if not days:
+            return {}
         one_month = start.day == 1 and end == (start + timedelta(days=32)).replace(day=1)
         per_customer = frozenset(
             {PURCHASES, MONTH_PURCHASES, *(() if one_month else (CUSTOMERS_BY_PURCHASES,))}
