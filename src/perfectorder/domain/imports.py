@@ -76,7 +76,7 @@ class HistoryMapping:
     country: str = "ZZ"
     quantity: int = 1
     decimal: str = "auto"  # the prices' decimal separator: ".", "," or "auto" (guessed per value)
-    # A date this many days or more before the order is no date (a spreadsheet's zero date, 1899-12-30).
+    # A date more than this many days before the order is no date (a spreadsheet's zero date, 1899-12-30).
     max_days_before_order: int = 1
 
     def column(self, name: str) -> str | None:
