@@ -228,6 +228,10 @@ def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
     # The file says nothing of what each parcel held: A-1's two lines count as in full and in time
     # because every parcel arrived by the promise; A-2's outcome is not known yet.
     assert kpis.otif_lines_rate == 1.0
+    # What the file cannot tell (a ship-by promise, each parcel's contents, returns, backorders) is
+    # not measured, rather than counted as zeros or as on time.
+    assert kpis.fill_rate_lines is None and kpis.fill_rate_units is None
+    assert kpis.on_time_shipping_rate is None and kpis.return_rate is None and kpis.backorder_rate is None
     # The warehouse the import created (inactive, so nothing live ships from it) names its orders.
     assert set(by_warehouse) == {"HIST", "unshipped"}
 
@@ -380,6 +384,7 @@ def test_a_file_that_is_not_utf8_is_refused_at_its_true_line_and_offset(cli, tmp
         ('ordered_at = "Ordered"\n', ""),
         ('delimiter = ";"', 'delimeter = ";"'),
         ("[defaults]", "[default]"),
+        ('delimiter = ";"', "delimiter = 1"),
     ],
 )
 def test_a_mapping_mistake_is_a_message_and_exit_2_not_a_traceback(cli, tmp_path, change, field):
@@ -470,3 +475,58 @@ def test_an_order_delivered_at_an_unknown_time_is_judged_complete_and_not_measur
     assert report.components["on_time"].evaluated == 0
     # No delivery time: no lead time, and no line judged on time in full.
     assert kpis.lead_time_hours.count == 0 and kpis.otif_lines_rate is None
+
+
+def test_files_that_cannot_be_read_as_given_stop_with_a_message_and_exit_2(cli, database_url, tmp_path):
+    data, mapping = write(tmp_path, "\n", bom=False)
+    # A quote opened and never closed: the rest of the file would be one cell of one row.
+    lines = [HEADER, ROWS[0], ROWS[1].replace(";Air;", ';"Air;'), *ROWS[2:]]
+    data.write_text("\n".join(lines) + "\n")
+    quoted = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert quoted.exit_code == 2 and "never closed" in quoted.output and "line 3" in quoted.output
+    # A folder where a file belongs, a mapping in Latin-1.
+    folder = cli("import", "history", str(tmp_path), "--mapping", str(mapping))
+    assert folder.exit_code == 2 and "file_unreadable" in folder.output
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(MAPPING_TEXT.replace("Void", "Annulé").encode("latin-1"))
+    refused = cli("import", "history", str(data), "--mapping", str(latin))
+    assert refused.exit_code == 2 and "not UTF-8" in refused.output
+    # A byte-order mark before the mapping is read past, as before a CSV file.
+    data.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + MAPPING_TEXT.encode())
+    assert cli("import", "history", str(data), "--mapping", str(bom)).exit_code == 0
+    # Report dates the calendar does not have.
+    for bad in ("2025-02-30", "yesterday", "20250101"):
+        answer = cli("report", "--from", bad)
+        assert answer.exit_code == 2 and "YYYY-MM-DD" in answer.output, answer.output
+
+
+def test_an_order_time_from_a_spreadsheets_zero_date_is_refused_or_taken_from_the_next_column(
+    cli, database_url, tmp_path
+):
+    data, mapping = tmp_path / "zero.csv", tmp_path / "zero.toml"
+    mapping.write_text(FALLBACK_MAPPING.replace('missing_patterns = ["N/A.*", "1899-12-30.*"]', ""))
+    data.write_text(
+        "\n".join(
+            [
+                FALLBACK_ROWS[0],
+                "Z-1,1899-12-30 08:13:00.000,,2025-05-04,2025-05-03 10:00:00,,Done",
+                "Z-2,1899-12-30 08:13:00.000,2025-05-01 10:00:00,2025-05-04,2025-05-03 10:00:00,,Done",
+            ]
+        )
+        + "\n"
+    )
+    result = cli("import", "history", str(data), "--mapping", str(mapping))
+    assert result.exit_code == 0, result.output
+    assert row(result.output, "orders imported") == 1
+    with (tmp_path / "zero.csv.rejects.csv").open(newline="") as f:
+        rejects = list(csv.DictReader(f))
+    assert [(r["order_ref"], r["code"], r["column"]) for r in rejects] == [
+        ("Z-1", "implausible_date", "Ordered")
+    ]
+    application = make_application(database_url, SimulatedClock(LATER))
+    try:
+        assert stored_orders(application)["Z-2"].placed_at.year == 2025
+    finally:
+        application.close()

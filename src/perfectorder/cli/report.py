@@ -31,6 +31,16 @@ def _figures(r: PerfectOrderRates) -> dict[str, object]:
     }
 
 
+def _day(text: str, option: str) -> date:
+    # As the API reads its period: a calendar date written YYYY-MM-DD, nothing looser.
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: write it YYYY-MM-DD", param_hint=option) from None
+
+
 def _placed(r: PerfectOrderRates) -> int:
     return r.orders + r.pending + r.provisional + r.cancelled
 
@@ -62,8 +72,8 @@ def report(
         os.environ["PERFECTORDER_DATABASE_URL"] = database_url
     if group_by not in (None, "channel", "warehouse", "carrier", "category", "tier"):
         raise typer.BadParameter("use channel, warehouse, carrier, category or tier", param_hint="--group-by")
-    last = date.fromisoformat(end) if end else date.today()
-    first = date.fromisoformat(start) if start else last - timedelta(days=30)
+    last = _day(end, "--to") if end else date.today()
+    first = _day(start, "--from") if start else last - timedelta(days=30)
     settings = Settings(on_time_reference, on_time_tolerance_days)
 
     def action(a: Application) -> tuple[dict[str, PerfectOrderRates], tuple[date, date] | None]:

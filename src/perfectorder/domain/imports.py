@@ -7,7 +7,7 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +52,8 @@ MOMENTS = ("ordered_at", "approved_at", "shipped_at", "promised_at", "delivered_
 REQUIRED = ("order_ref", "ordered_at")
 DEFAULT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 MAX_REF = 100
+# No order in a file predates e-commerce: an earlier order time is a spreadsheet's zero date or a typo.
+EARLIEST_ORDER = datetime(1970, 1, 1, tzinfo=UTC)
 ISO = "iso"  # a format that reads any ISO 8601 date or time, with or without an offset
 # A history file's orders without a destination: CLDR's "unknown region", never an address to ship to.
 UNKNOWN_COUNTRY = "ZZ"
@@ -181,8 +183,8 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         raise InvalidInput(
             "mapping_invalid", f"unknown time zone {timezone!r}", field="file.timezone"
         ) from None
-    delimiter = str(options.get("delimiter", ","))
-    if len(delimiter) != 1:
+    delimiter = options.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise InvalidInput("mapping_invalid", "the delimiter is one character", field="file.delimiter")
     try:
         channel = Channel(defaults.get("channel", Channel.IMPORT.value))
@@ -402,7 +404,14 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         raise RowError(
             "too_long", mapping.column("order_ref") or "", f"order references are at most {MAX_REF}"
         )
-    ordered = moment("ordered_at")
+    ordered = moment("ordered_at", not_before=EARLIEST_ORDER)
+    if ordered is None and implausible:
+        raise RowError(
+            "implausible_date",
+            implausible[0],
+            f"an order time before {EARLIEST_ORDER.year} is no order time (a spreadsheet's zero date?): "
+            "list another column for ordered_at, or add the value to missing_patterns",
+        )
     if ordered is None:
         raise RowError("missing_value", mapping.column("ordered_at") or "", "the order time is empty")
     status = None

@@ -53,6 +53,9 @@ class OrderKpiFacts:
     # promised date (the destination's calendar).
     lines_due: int = 0
     lines_on_time_in_full: int = 0
+    # Imported history: the file tells dates, not what each parcel held, a ship-by promise, returns
+    # or backorders; the measures that need those leave such orders out rather than count zeros.
+    history: bool = False
 
 
 class Kind(enum.StrEnum):
@@ -110,6 +113,14 @@ def _delivered(o: OrderKpiFacts) -> int:
     return int(not o.cancelled and "delivered" in o.reached)
 
 
+def _shipped_live(o: OrderKpiFacts) -> int:
+    return int(bool(_shipped(o)) and not o.history)
+
+
+def _kept_live(o: OrderKpiFacts) -> int:
+    return int(not o.cancelled and not o.history)
+
+
 def _ended(o: OrderKpiFacts) -> int:
     return int(not o.cancelled and o.outcome_known)
 
@@ -134,7 +145,7 @@ def _stage_hours(stage: str) -> Callable[[OrderKpiFacts], float | None]:
 
 
 def _shipped_on_time(o: OrderKpiFacts) -> int:
-    return int(bool(_shipped(o)) and o.reached["shipped"].date() <= o.promised_ship_date)
+    return int(bool(_shipped_live(o)) and o.reached["shipped"].date() <= o.promised_ship_date)
 
 
 def _delivered_on_time(o: OrderKpiFacts) -> int:
@@ -270,12 +281,13 @@ _RATES = (
     Measure(
         "on_time_shipping_rate",
         "On-time shipping",
-        "Orders whose first shipment left on or before the planned ship date / shipped orders.",
+        "Orders whose first shipment left on or before the planned ship date / shipped orders "
+        "(imported history has no planned ship date and is left out).",
         Kind.RATE,
         "share",
-        facts=("reached", "promised_ship_date", "cancelled"),
+        facts=("reached", "promised_ship_date", "cancelled", "history"),
         numerator=_shipped_on_time,
-        denominator=_shipped,
+        denominator=_shipped_live,
     ),
     Measure(
         "on_time_delivery_rate",
@@ -302,12 +314,13 @@ _RATES = (
     Measure(
         "fill_rate_lines",
         "Fill rate (lines)",
-        "Lines shipped complete in the first shipment / lines ordered, over shipped orders.",
+        "Lines shipped complete in the first shipment / lines ordered, over shipped orders (not "
+        "imported history, whose files do not say what each parcel held).",
         Kind.RATE,
         "share",
-        facts=("lines_ordered", "lines_complete_first", "reached", "cancelled"),
-        numerator=_if(_shipped, lambda o: o.lines_complete_first),
-        denominator=_if(_shipped, lambda o: o.lines_ordered),
+        facts=("lines_ordered", "lines_complete_first", "reached", "cancelled", "history"),
+        numerator=_if(_shipped_live, lambda o: o.lines_complete_first),
+        denominator=_if(_shipped_live, lambda o: o.lines_ordered),
     ),
     Measure(
         "fill_rate_units",
@@ -316,19 +329,20 @@ _RATES = (
         "most the units it asked for, so a parcel with one unit too many never fills beyond 100 %.",
         Kind.RATE,
         "share",
-        facts=("units_ordered", "units_first_shipment", "reached", "cancelled"),
-        numerator=_if(_shipped, lambda o: o.units_first_shipment),
-        denominator=_if(_shipped, lambda o: o.units_ordered),
+        facts=("units_ordered", "units_first_shipment", "reached", "cancelled", "history"),
+        numerator=_if(_shipped_live, lambda o: o.units_first_shipment),
+        denominator=_if(_shipped_live, lambda o: o.units_ordered),
     ),
     Measure(
         "backorder_rate",
         "Backorder rate",
-        "Orders with backordered units (at capture or after a short pick) / orders not cancelled.",
+        "Orders with backordered units (at capture or after a short pick) / orders not cancelled "
+        "(not imported history).",
         Kind.RATE,
         "share",
-        facts=("backordered", "cancelled"),
-        numerator=_if(_kept, lambda o: int(o.backordered)),
-        denominator=_kept,
+        facts=("backordered", "cancelled", "history"),
+        numerator=_if(_kept_live, lambda o: int(o.backordered)),
+        denominator=_kept_live,
     ),
     Measure(
         "order_accuracy",
@@ -353,12 +367,12 @@ _RATES = (
     Measure(
         "return_rate",
         "Return rate",
-        "Shipped orders with a return / shipped orders.",
+        "Shipped orders with a return / shipped orders (not imported history).",
         Kind.RATE,
         "share",
-        facts=("returned_reasons", "reached", "cancelled"),
-        numerator=_if(_shipped, lambda o: int(bool(o.returned_reasons))),
-        denominator=_shipped,
+        facts=("returned_reasons", "reached", "cancelled", "history"),
+        numerator=_if(_shipped_live, lambda o: int(bool(o.returned_reasons))),
+        denominator=_shipped_live,
     ),
     Measure(
         "return_rate_by_reason",
@@ -367,9 +381,9 @@ _RATES = (
         "in both).",
         Kind.RATE_BY_KEY,
         "share",
-        facts=("returned_reasons", "reached", "cancelled"),
-        keys=lambda o: sorted(set(o.returned_reasons)) if _shipped(o) else (),
-        denominator=_shipped,
+        facts=("returned_reasons", "reached", "cancelled", "history"),
+        keys=lambda o: sorted(set(o.returned_reasons)) if _shipped_live(o) else (),
+        denominator=_shipped_live,
     ),
     Measure(
         "cancellation_rate",

@@ -50,6 +50,7 @@ class OrderRecords:
     claims: tuple[ClaimRecord, ...] = ()
     # The order this one replaces (an exchange for a return, a reshipment of a lost parcel).
     replaces_order_id: int | None = None
+    history: bool = False  # imported from a file of orders that happened elsewhere
 
 
 class VerdictRepository(Protocol):

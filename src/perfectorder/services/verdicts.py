@@ -383,6 +383,7 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         if "on_time" in facts.unmeasured
         else sum(x.quantity > x.cancelled_qty for x in facts.lines),
         lines_on_time_in_full=_lines_on_time_in_full(r, facts),
+        history=r.history,
     )
 
 

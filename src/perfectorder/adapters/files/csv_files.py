@@ -19,9 +19,16 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: an editor's byte-order mark is not TOML, but it is not the user's mistake either.
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InvalidInput("file_not_found", f"no file at {path}", field=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise InvalidInput(
+            "mapping_invalid", f"{path} is not UTF-8 (byte {e.start:,}): save it as UTF-8", field=str(path)
+        ) from None
+    except OSError as e:
+        raise InvalidInput("file_unreadable", f"cannot read {path}: {e.strerror}", field=str(path)) from None
     except tomllib.TOMLDecodeError as e:
         raise InvalidInput("mapping_invalid", f"{path} is not valid TOML: {e}", field=str(path)) from None
 
@@ -53,7 +60,9 @@ def _reader(
     try:
         # newline="" hands "\r", "\n" and "\r\n" to the csv module untranslated; it ends records on all three.
         with path.open(encoding=encoding, newline="") as f:
-            reader = csv.reader(f, delimiter=delimiter)
+            # strict: a quote opened and never closed is an error at its line, not the rest of the
+            # file read silently into one cell.
+            reader = csv.reader(f, delimiter=delimiter, strict=True)
             start = 1
             for values in reader:
                 yield start, values
@@ -73,9 +82,15 @@ def _reader(
             "mapping_invalid", f"unknown encoding {encoding!r}", field="file.encoding"
         ) from None
     except csv.Error as e:
+        where = (
+            f"the record starting on line {start}" if "end of data" in str(e) else f"line {reader.line_num}"
+        )
+        hint = ": a quote is opened and never closed" if "end of data" in str(e) else ""
         raise InvalidInput(
-            "file_unreadable", f"{path} is not a readable CSV file: {e}", field=str(path)
+            "file_unreadable", f"{path} is not a readable CSV file at {where} ({e}){hint}", field=str(path)
         ) from None
+    except OSError as e:
+        raise InvalidInput("file_unreadable", f"cannot read {path}: {e.strerror}", field=str(path)) from None
 
 
 def _undecodable_at(path: Path, encoding: str, error: UnicodeDecodeError) -> tuple[int, int]:

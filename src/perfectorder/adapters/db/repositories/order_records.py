@@ -44,6 +44,7 @@ _HEADS = (
         o.c.requested_delivery_date,
         o.c.ship_timezone,
         o.c.unmeasured,
+        o.c.origin,
     )
     .join(t.customers, t.customers.c.id == o.c.customer_id)
     .where(o.c.id.in_(_IDS))
@@ -147,6 +148,7 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
             requested_date=h.requested_delivery_date,
             timezone=h.ship_timezone,
             unmeasured=unmeasured_of(h.unmeasured),
+            history=h.origin == "history",
             categories=tuple(sorted(categories.get(h.id, ()))),
             lines=tuple(lines.get(h.id, ())),
             shipments=tuple(shipments.get(h.id, ())),
