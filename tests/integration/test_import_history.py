@@ -496,6 +496,10 @@ def test_files_that_cannot_be_read_as_given_stop_with_a_message_and_exit_2(cli, 
     bom = tmp_path / "bom.toml"
     bom.write_bytes(b"\xef\xbb\xbf" + MAPPING_TEXT.encode())
     assert cli("import", "history", str(data), "--mapping", str(bom)).exit_code == 0
+    # A header that names a column twice: which one a field reads would be a guess.
+    data.write_text("\n".join([HEADER + ";Order", *(r + ";X" for r in ROWS)]) + "\n")
+    twice = cli("import", "history", str(data), "--mapping", str(bom))
+    assert twice.exit_code == 2 and "duplicate_column" in twice.output and "columns 1 and 14" in twice.output
     # Report dates the calendar does not have.
     for bad in ("2025-02-30", "yesterday", "20250101"):
         answer = cli("report", "--from", bad)

@@ -51,7 +51,7 @@ def _pct(value: float | None) -> str:
 
 def report(
     start: Annotated[
-        str | None, typer.Option("--from", help="First day placed, YYYY-MM-DD (default: 30 days ago)")
+        str | None, typer.Option("--from", help="First day placed, YYYY-MM-DD (default: 30 days before --to)")
     ] = None,
     end: Annotated[
         str | None, typer.Option("--to", help="Last day placed, inclusive (default: today)")

@@ -35,8 +35,23 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def header(path: Path, *, encoding: str, delimiter: str) -> list[str]:
     for _, row in _reader(path, encoding=encoding, delimiter=delimiter, with_header=True):
-        return [c.strip() for c in row]  # as rows() names them
+        return _columns(row)  # as rows() names them
     return []
+
+
+def _columns(header_row: Sequence[str]) -> list[str]:
+    """The header's column names; a name given twice is refused (rows would silently take the last)."""
+    columns = [c.strip() for c in header_row]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(columns, start=1):
+        if name and name in seen:
+            raise InvalidInput(
+                "duplicate_column",
+                f"the header names column {name!r} twice (columns {seen[name]} and {position}): rename one",
+                field=name,
+            )
+        seen[name] = position
+    return columns
 
 
 def rows(path: Path, *, encoding: str, delimiter: str) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -44,7 +59,7 @@ def rows(path: Path, *, encoding: str, delimiter: str) -> Iterator[tuple[int, di
     columns: list[str] = []
     for number, values in _reader(path, encoding=encoding, delimiter=delimiter, with_header=True):
         if not columns:
-            columns = [c.strip() for c in values]
+            columns = _columns(values)
             continue
         if not any(v.strip() for v in values):
             continue  # blank lines between records are not orders
