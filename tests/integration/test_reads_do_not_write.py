@@ -6,6 +6,7 @@ overview gathers its figures in one read transaction."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -65,7 +66,10 @@ def transactions(engine: Any) -> Iterator[list[object]]:
     begun: list[object] = []
 
     def record(conn: Any) -> None:
-        begun.append(conn)
+        # The audit writer's thread writes earlier calls' rows whenever its batch is due: its
+        # transactions are not the page's (counted as one, 1 run in 5 on a loaded machine).
+        if threading.current_thread().name != "perfectorder-audit":
+            begun.append(conn)
 
     event.listen(engine, "begin", record)
     try:
