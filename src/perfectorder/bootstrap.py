@@ -24,6 +24,7 @@ from perfectorder.adapters.templates import JinjaEmailRenderer
 from perfectorder.adapters.webhooks import HttpWebhookPoster, resolve_host
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
+from perfectorder.domain.promise import OnTimeTerms, parse_channel_terms
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.domain.webhook_urls import WebhookAllowList
@@ -112,6 +113,13 @@ class _DirectAudit:
         return 0
 
 
+def _channel_terms(text: str) -> dict[str, OnTimeTerms]:
+    try:
+        return parse_channel_terms(text)
+    except ValueError as e:
+        raise ValueError(f"PERFECTORDER_ON_TIME_TERMS: {e}") from None
+
+
 def build(
     settings: Settings,
     *,
@@ -134,6 +142,7 @@ def build(
             price_override_channels=frozenset(
                 Channel(c) for c in settings.price_override_channels if c in Channel._value2member_map_
             ),
+            on_time_terms=_channel_terms(settings.on_time_terms),
         ),
         risk=RiskRules(review_above=Decimal(settings.risk_review_above)),
         retry_attempts=settings.retry_attempts,

@@ -85,6 +85,9 @@ class Settings:
     webhook_secret_grace_hours: float = 24.0
     # Only for data that can be generated again (the simulator): commits skip the fsync on SQLite.
     bulk_writes: bool = False
+    # Each channel's on-time terms for orders whose customer has none (PERFECTORDER_ON_TIME_TERMS,
+    # "phone=time:30,marketplace=date"); unnamed channels are judged by date.
+    on_time_terms: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_bulk_writes(self) -> Settings:
@@ -131,6 +134,7 @@ class Settings:
             keep_alive_timeout=int(get("KEEP_ALIVE_TIMEOUT", str(d.keep_alive_timeout))),
             max_connections=int(get("MAX_CONNECTIONS", str(d.max_connections))),
             capture_at=_capture_at(get("CAPTURE_AT", d.capture_at)),
+            on_time_terms=get("ON_TIME_TERMS", ""),  # read by bootstrap, which says what is wrong
             rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
             redis_url=get("REDIS_URL", "") or None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from perfectorder.api.rules import coded, stated
 from perfectorder.domain.countries import ALIASES, ISO_COUNTRIES
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
+from perfectorder.domain.promise import MAX_GRACE_MINUTES
 from perfectorder.domain.text import bad_character, describe, text_message, text_pattern
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 from perfectorder.services import views as v
@@ -551,6 +552,12 @@ class CustomerCreate(In):
         default=Decimal(0), ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=4
     )
     payment_terms_days: Annotated[int, DAYS] = Field(default=0, ge=0, le=365)
+    on_time_basis: Literal["date", "time"] | None = Field(
+        default=None,
+        description="How this customer's orders are judged on time: date (by the promised day) or time "
+        "(by the promised time, plus grace_minutes). Default: the channel's terms.",
+    )
+    grace_minutes: int | None = Field(default=None, ge=0, le=MAX_GRACE_MINUTES)
     address: AddressIn | None = None
 
 
@@ -564,6 +571,8 @@ class CustomerPublic(Out):
     payment_terms_days: int
     created_at: datetime
     addresses: list[AddressPublic]
+    on_time_basis: str | None = Field(description="null: the channel's terms")
+    grace_minutes: int | None
 
 
 class CustomerHistoryPublic(Out):

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from perfectorder.bootstrap import Application
 from perfectorder.cli.common import console, run
-from perfectorder.metrics.perfect_order import COMPONENTS, OnTimeReference, Settings
+from perfectorder.domain.promise import MAX_GRACE_MINUTES
+from perfectorder.metrics.perfect_order import COMPONENTS, OnTimeBasis, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
 from perfectorder.services import verdicts
 
@@ -28,6 +29,9 @@ def _figures(r: PerfectOrderRates) -> dict[str, object]:
         "pending": r.pending,
         "provisional": r.provisional,
         "cancelled": r.cancelled,
+        "lines_evaluated": r.lines_evaluated,
+        "lines_late": r.lines_late,
+        "line_on_time_rate": r.line_on_time_rate,
     }
 
 
@@ -49,6 +53,14 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def _terms(settings: Settings) -> str:
+    if settings.basis is None and settings.grace_minutes is None:
+        return ""
+    basis = settings.basis.value if settings.basis else "each order's"
+    grace = "" if settings.grace_minutes is None else f", {settings.grace_minutes} min grace"
+    return f" (on time by {basis}{grace})"
+
+
 def report(
     start: Annotated[
         str | None, typer.Option("--from", help="First day placed, YYYY-MM-DD (default: 30 days before --to)")
@@ -63,6 +75,16 @@ def report(
         OnTimeReference.ORIGINAL
     ),
     on_time_tolerance_days: Annotated[int, typer.Option(min=0, max=30, help="Days late still on time")] = 0,
+    on_time_basis: Annotated[
+        OnTimeBasis | None,
+        typer.Option(
+            help="date (the promised day) or time (the promised time plus grace); default: each order's"
+        ),
+    ] = None,
+    grace_minutes: Annotated[
+        int | None,
+        typer.Option(min=0, max=MAX_GRACE_MINUTES, help="Minutes late still on time at time basis"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The same figures as the API, as JSON")] = False,
     database_url: Annotated[str | None, typer.Option(help="Overrides PERFECTORDER_DATABASE_URL")] = None,
 ) -> None:
@@ -74,7 +96,9 @@ def report(
         raise typer.BadParameter("use channel, warehouse, carrier, category or tier", param_hint="--group-by")
     last = _day(end, "--to") if end else date.today()
     first = _day(start, "--from") if start else last - timedelta(days=30)
-    settings = Settings(on_time_reference, on_time_tolerance_days)
+    settings = Settings(
+        on_time_reference, on_time_tolerance_days, basis=on_time_basis, grace_minutes=grace_minutes
+    )
 
     def action(a: Application) -> tuple[dict[str, PerfectOrderRates], tuple[date, date] | None]:
         bounds = verdicts.report_period(first, last)  # the API's rule: reversed refused, long allowed
@@ -101,9 +125,12 @@ def report(
         "perfect",
         "index",
         *COMPONENTS,
+        "lines judged",
+        "lines late",
+        "provisional",
         "pending",
         "cancelled",
-        title=f"Perfect Order {first} to {last}",
+        title=f"Perfect Order {first} to {last}" + _terms(settings),
     )
     for key, r in groups.items():
         table.add_row(
@@ -112,6 +139,9 @@ def report(
             _pct(r.perfect_order_rate),
             _pct(r.perfect_order_index),
             *(_pct(r.components[c].rate) for c in COMPONENTS),
+            str(r.lines_evaluated),
+            str(r.lines_late),
+            str(r.provisional),
             str(r.pending),
             str(r.cancelled),
         )

@@ -6,8 +6,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,7 @@ from perfectorder.domain.orders import (
     PaymentInput,
     PlaceOrder,
 )
+from perfectorder.domain.promise import BASES, MAX_GRACE_MINUTES
 from perfectorder.domain.text import bad_character, text_message
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 
@@ -34,6 +35,7 @@ FIELDS = (
     "approved_at",
     "shipped_at",
     "promised_at",
+    "promised_from",
     "delivered_at",
     "status",
     "customer_ref",
@@ -48,7 +50,8 @@ FIELDS = (
     "category",
     "currency",
 )
-MOMENTS = ("ordered_at", "approved_at", "shipped_at", "promised_at", "delivered_at")
+MOMENTS = ("ordered_at", "approved_at", "shipped_at", "promised_at", "promised_from", "delivered_at")
+
 REQUIRED = ("order_ref", "ordered_at")
 DEFAULT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 MAX_REF = 100
@@ -80,6 +83,8 @@ class HistoryMapping:
     decimal: str = "auto"  # the prices' decimal separator: ".", "," or "auto" (guessed per value)
     # A date more than this many days before the order is no date (a spreadsheet's zero date, 1899-12-30).
     max_days_before_order: int = 1
+    on_time_basis: str = "date"  # the file's orders are judged on time by date or by time
+    grace_minutes: int = 0
 
     def column(self, name: str) -> str | None:
         """The field's (first) column, as errors name it."""
@@ -113,7 +118,18 @@ TABLES = {
             "max_days_before_order",
         }
     ),
-    "defaults": frozenset({"channel", "warehouse", "carrier", "currency", "country", "quantity"}),
+    "defaults": frozenset(
+        {
+            "channel",
+            "warehouse",
+            "carrier",
+            "currency",
+            "country",
+            "quantity",
+            "on_time_basis",
+            "grace_minutes",
+        }
+    ),
 }
 
 
@@ -226,6 +242,20 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     quantity = defaults.get("quantity", 1)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise InvalidInput("mapping_invalid", "quantity is a whole number from 1", field="defaults.quantity")
+    basis = defaults.get("on_time_basis", "date")
+    if basis not in BASES:
+        raise InvalidInput(
+            "mapping_invalid",
+            'on_time_basis is "date" (the promised day) or "time" (the promised time, plus grace)',
+            field="defaults.on_time_basis",
+        )
+    grace = defaults.get("grace_minutes", 0)
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= MAX_GRACE_MINUTES:
+        raise InvalidInput(
+            "mapping_invalid",
+            f"grace_minutes is a whole number of minutes from 0 to {MAX_GRACE_MINUTES}",
+            field="defaults.grace_minutes",
+        )
     encoding = str(options.get("encoding", "utf-8-sig"))
     # A UTF-8 file may or may not start with a byte-order mark; utf-8-sig reads both.
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -252,6 +282,8 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
         quantity=quantity,
         max_days_before_order=days_before,
         decimal=decimal,
+        on_time_basis=basis,
+        grace_minutes=grace,
     )
 
 
@@ -324,6 +356,11 @@ class HistoryLine:
     quantity: int
     unit_price: Decimal | None
     category: str
+    # The row's own schedule: rows of one order may promise and deliver each line apart.
+    promised_on: date | None = None
+    promised_by: datetime | None = None
+    promised_from: datetime | None = None
+    delivered_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -335,6 +372,8 @@ class HistoricalOrder:
     approved_at: datetime | None = None
     shipped_at: datetime | None = None
     promised_on: date | None = None
+    promised_by: datetime | None = None  # the promise's time, when the file gives one
+    promised_from: datetime | None = None  # a delivery window's start
     delivered_at: datetime | None = None
     customer_ref: str = ""
     channel: Channel = Channel.IMPORT
@@ -379,6 +418,7 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
                 if parsed is None:
                     continue
                 parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+                timed[name] = _has_time(value, pattern) and parsed.time() != time()
                 if not_before is not None and parsed < not_before:
                     # What happened to an order cannot come long before it (a spreadsheet's zero
                     # date): read as missing, and the field's next column is tried.
@@ -397,6 +437,9 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         )
 
     implausible: list[str] = []
+    # Fields whose value had a time of day: a promise without one (or at midnight, as spreadsheets
+    # write a bare date) holds for the whole day.
+    timed: dict[str, bool] = {}
     ref = text("order_ref")
     if ref is None:
         raise RowError("missing_value", mapping.column("order_ref") or "", "the order reference is empty")
@@ -452,6 +495,24 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         return moment(name, not_before=earliest)
 
     promised = after_order("promised_at")
+    window = after_order("promised_from")
+    promised_by = promised if promised is not None and timed.get("promised_at") else None
+    if window is not None and promised is None:
+        raise RowError(
+            "invalid_window",
+            mapping.column("promised_from") or "",
+            "a delivery window's start needs its end: map promised_at too",
+        )
+    if window is not None and promised is not None:
+        end = promised_by or datetime.combine(promised.date() + timedelta(days=1), time(), promised.tzinfo)
+        if window >= end:
+            raise RowError(
+                "invalid_window",
+                mapping.column("promised_from") or "",
+                f"the delivery window opens at {window.isoformat()}, not before it closes "
+                f"({promised.isoformat()})",
+            )
+    delivered = after_order("delivered_at")
     order = HistoricalOrder(
         order_ref=ref,
         first_row=0,
@@ -460,7 +521,9 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
         approved_at=after_order("approved_at"),
         shipped_at=after_order("shipped_at"),
         promised_on=promised.date() if promised else None,
-        delivered_at=after_order("delivered_at"),
+        promised_by=promised_by,
+        promised_from=window,
+        delivered_at=delivered,
         customer_ref=(text("customer_ref") or "")[:MAX_REF],
         channel=channel,
         carrier=(text("carrier") or mapping.carrier)[:64],
@@ -474,8 +537,25 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
     if sku is not None:
         line = _line(mapping, sku[:64], text)
         if line is not None:
-            order.lines.append(line)
+            order.lines.append(
+                replace(
+                    line,
+                    promised_on=order.promised_on,
+                    promised_by=promised_by,
+                    promised_from=window,
+                    delivered_at=delivered,
+                )
+            )
     return order
+
+
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%X", "%c", "%T", "%R")
+
+
+def _has_time(value: str, pattern: str) -> bool:
+    if pattern == ISO:
+        return len(value) > 10
+    return any(d in pattern for d in _TIME_DIRECTIVES)
 
 
 def _country(raw: str | None, mapping: HistoryMapping) -> str:
@@ -575,10 +655,24 @@ def _line(mapping: HistoryMapping, sku: str, text: Any) -> HistoryLine | None:
 
 
 def merge(into: HistoricalOrder, row: HistoricalOrder) -> None:
-    """Rows of one order: the first row's order facts stand, later rows add their lines and fill gaps."""
+    """Rows of one order: the first row's order facts stand, later rows add their lines and fill
+    gaps; the order arrived when its last line did (each line keeps its own promise and arrival)."""
     into.lines.extend(row.lines)
     into.rows.extend(row.rows)
-    for name in ("approved_at", "shipped_at", "promised_on", "delivered_at", "rating", "status"):
+    if (
+        into.delivered_at is not None
+        and row.delivered_at is not None
+        and row.delivered_at > into.delivered_at
+    ):
+        into.delivered_at = row.delivered_at
+    if into.promised_on is None and row.promised_on is not None:
+        # A promise is a day, its time and its window together, never pieced from two rows.
+        into.promised_on, into.promised_by, into.promised_from = (
+            row.promised_on,
+            row.promised_by,
+            row.promised_from,
+        )
+    for name in ("approved_at", "shipped_at", "delivered_at", "rating", "status"):
         if getattr(into, name) is None and getattr(row, name) is not None:
             setattr(into, name, getattr(row, name))
 

@@ -69,3 +69,47 @@ def final_promise(candidates: Iterable[date], requested: date | None) -> date:
     if requested is not None and requested > latest:
         return requested
     return latest
+
+
+# How a promise is held (metrics.perfect_order.OnTimeBasis): by its day or by its time.
+BASES = ("date", "time")
+MAX_GRACE_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class OnTimeTerms:
+    """The on-time terms an order is judged by, fixed when it is placed: a B2B customer with
+    appointment deliveries by time with some grace, a web shop's parcels by day."""
+
+    basis: str = "date"
+    grace_minutes: int = 0
+
+
+def terms_problem(basis: str | None, grace_minutes: int | None) -> tuple[str, str] | None:
+    """(field, what to do) when these terms cannot be used; None when they can."""
+    if basis is not None and basis not in BASES:
+        return "on_time_basis", 'use "date" (the promised day) or "time" (the promised time, plus grace)'
+    if grace_minutes is not None and not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
+        return "grace_minutes", f"use whole minutes from 0 to {MAX_GRACE_MINUTES}"
+    return None
+
+
+def parse_channel_terms(text: str) -> dict[str, OnTimeTerms]:
+    """Channel defaults written `channel=basis[:grace minutes]`, comma-separated, such as
+    `phone=time:30,marketplace=date`; raises ValueError naming the part at fault."""
+    out: dict[str, OnTimeTerms] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        channel, _, terms = part.partition("=")
+        basis, _, grace = terms.strip().partition(":")
+        try:
+            minutes = int(grace) if grace.strip() else 0
+        except ValueError:
+            minutes = -1
+        if not channel.strip() or terms_problem(basis.strip(), minutes) is not None:
+            raise ValueError(
+                f"{part!r}: write channel=date or channel=time:MINUTES (grace, 0 to {MAX_GRACE_MINUTES})"
+            )
+        out[channel.strip()] = OnTimeTerms(basis.strip(), minutes)
+    return out

@@ -17,6 +17,7 @@ from perfectorder.domain.countries import country_code
 from perfectorder.domain.emails import email_problem
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.orders import AddressInput, PlaceOrder
+from perfectorder.domain.promise import OnTimeTerms
 from perfectorder.domain.text import bad_character, describe, text_message
 from perfectorder.domain.values import (
     Address,
@@ -38,6 +39,8 @@ class Limits:
     # a date is a typo such as 9999-12-31, not a plan, and would become the order's promise.
     max_promise_days: int = 365
     price_override_channels: frozenset[Channel] = frozenset({Channel.PHONE, Channel.CUSTOMER_SERVICE})
+    # The on-time terms of each channel's orders, unless their customer has terms of their own.
+    on_time_terms: Mapping[str, OnTimeTerms] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

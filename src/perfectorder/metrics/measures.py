@@ -53,6 +53,7 @@ class OrderKpiFacts:
     # promised date (the destination's calendar).
     lines_due: int = 0
     lines_on_time_in_full: int = 0
+    lines_late: int = 0  # judged lines not on time: late, early for their window, or lost
     # Imported history: the file tells dates, not what each parcel held, a ship-by promise, returns
     # or backorders; the measures that need those leave such orders out rather than count zeros.
     history: bool = False
@@ -302,8 +303,9 @@ _RATES = (
     Measure(
         "otif_lines_rate",
         "On time in full (lines)",
-        "Lines whose every unit was delivered by the promised date (calendar date in the destination's "
-        "time zone) / lines still wanted (not cancelled in full) of the orders whose outcome is known (every "
+        "Lines whose every unit was delivered by the line's promise (the order's on-time terms: the "
+        "destination's calendar, or the promised time plus grace; never before a delivery window's start) "
+        "/ lines still wanted (not cancelled in full) of the orders whose outcome is known (every "
         "parcel delivered or lost). A lost parcel's lines, lines shipped short and late lines all fail.",
         Kind.RATE,
         "share",

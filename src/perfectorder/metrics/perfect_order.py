@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from perfectorder.domain.fulfilment import PARCEL_LOSSES
@@ -20,6 +20,14 @@ from perfectorder.metrics.measures import COMPONENTS
 LOSS_CODES = frozenset(PARCEL_LOSSES.values())
 
 __all__ = ["COMPONENTS", "Verdict", "evaluate"]
+
+
+class LineTiming(enum.StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    EARLY = "early"  # before its delivery window opened
+    NEVER = "never"  # in a parcel the carrier lost
+    CANCELLED = "cancelled"  # nothing left to deliver: not judged
 
 
 class VerdictState(enum.StrEnum):
@@ -35,11 +43,19 @@ class OnTimeReference(enum.StrEnum):
     REQUESTED = "requested"
 
 
+class OnTimeBasis(enum.StrEnum):
+    DATE = "date"  # arrived on or before the promised day, in the destination's calendar
+    TIME = "time"  # arrived by the promised time (a date-only promise: by the end of its day), plus grace
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     reference: OnTimeReference = OnTimeReference.ORIGINAL
     tolerance_days: int = 0
     settlement: timedelta = timedelta(days=30)
+    # None: each order's own terms (its customer's or channel's, fixed when it was placed).
+    basis: OnTimeBasis | None = None
+    grace_minutes: int | None = None
 
 
 DEFAULT = Settings()
@@ -51,6 +67,12 @@ class LineFact:
     quantity: int
     shipped_qty: int
     cancelled_qty: int = 0
+    # The line's own schedule, when it has one (split deliveries, per-line promises); else the order's.
+    promised_on: date | None = None
+    promised_by: datetime | None = None  # the promised time, when the promise has one
+    promised_from: datetime | None = None  # a delivery window's start: arriving before it fails
+    arrived_at: datetime | None = None  # when its last unit arrived, when known per line
+    never_arrived: bool = False  # its parcel was lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +116,10 @@ class OrderFacts:
     requested_date: date | None = None
     destination_timezone: str = "UTC"
     unmeasured: frozenset[str] = frozenset()  # components the facts cannot tell (imported history)
+    promised_by: datetime | None = None  # the promise's time, when it has one (appointments, freight)
+    promised_from: datetime | None = None  # a delivery window's start: arriving before it fails
+    on_time_basis: OnTimeBasis = OnTimeBasis.DATE  # the order's terms, from its customer or channel
+    grace_minutes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +139,18 @@ class Verdict:
     state: VerdictState
     components: dict[str, bool | None] = field(default_factory=dict)  # None: not measured
     failures: tuple[Failure, ...] = ()
+    # Each line's arrival against its own promise, in the order of the facts' lines (LineTiming);
+    # empty when on time is not measured.
+    lines: tuple[LineTiming, ...] = ()
+
+    @property
+    def lines_evaluated(self) -> int:
+        return sum(t is not LineTiming.CANCELLED for t in self.lines)
+
+    @property
+    def lines_late(self) -> int:
+        """Lines not on time: late, early for their window, or never arrived."""
+        return sum(t in (LineTiming.LATE, LineTiming.EARLY, LineTiming.NEVER) for t in self.lines)
 
     @property
     def perfect(self) -> bool | None:
@@ -132,9 +170,10 @@ def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) 
         return Verdict(facts.order_id, VerdictState.PENDING)
     final = now.astimezone(UTC).date() >= final_from(delivered, settings.settlement)
     state = VerdictState.FINAL if final else VerdictState.PROVISIONAL
+    timings = line_timings(facts, delivered, settings)
     failures = [
         *_complete(facts, delivered),
-        *_on_time(facts, delivered, settings),
+        *_on_time(facts, delivered, settings, timings),
         *_accurate(facts),
         *_undamaged(facts),
     ]
@@ -148,7 +187,8 @@ def evaluate(facts: OrderFacts, *, now: datetime, settings: Settings = DEFAULT) 
         components[c] = None
     if facts.messages is None:
         components["communicated"] = None
-    return Verdict(facts.order_id, state, components, tuple(failures))
+    measured = "on_time" not in facts.unmeasured
+    return Verdict(facts.order_id, state, components, tuple(failures), tuple(timings) if measured else ())
 
 
 def final_from(delivered_at: datetime, settlement: timedelta) -> date:
@@ -242,7 +282,85 @@ def due_soon_before(moment: datetime, timezone: str, settings: Settings = DEFAUL
     return overdue_before(moment + timedelta(days=2), timezone, settings)
 
 
-def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list[Failure]:
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """What one line was promised: a day, maybe a time on it, maybe a window's start."""
+
+    day: date
+    by: datetime | None
+    start: datetime | None
+
+
+def line_promise(facts: OrderFacts, line: LineFact, settings: Settings) -> Promise:
+    if line.promised_on is not None:
+        return Promise(line.promised_on, line.promised_by, line.promised_from)
+    day = _reference_date(facts, settings)
+    # A rescheduled or requested day replaces the promised time too: only the day is known then.
+    by = facts.promised_by if day == facts.promised_date else None
+    return Promise(day, by, facts.promised_from)
+
+
+def judge_arrival(
+    arrival: datetime,
+    promise: Promise,
+    timezone: str,
+    basis: OnTimeBasis,
+    grace: timedelta,
+    tolerance_days: int,
+) -> LineTiming:
+    """On time, late or early, by the calendar (`date`: the destination's days) or by the clock
+    (`time`: the promised time, or the end of the promised day, plus grace; a window's start minus
+    grace). Tolerance days stretch the end only."""
+    if basis is OnTimeBasis.DATE:
+        arrived_on = _local_date(arrival, timezone)
+        if promise.day < arrived_on - timedelta(days=tolerance_days):
+            return LineTiming.LATE
+        if promise.start is not None and arrived_on < _local_date(promise.start, timezone):
+            return LineTiming.EARLY
+        return LineTiming.ON_TIME
+    zone = ZoneInfo(timezone)
+    end = promise.by or datetime.combine(promise.day + timedelta(days=1), time(), zone) - timedelta(
+        microseconds=1
+    )
+    if arrival > end + grace + timedelta(days=tolerance_days):
+        return LineTiming.LATE
+    if promise.start is not None and arrival < promise.start - grace:
+        return LineTiming.EARLY
+    return LineTiming.ON_TIME
+
+
+def _terms(facts: OrderFacts, settings: Settings) -> tuple[OnTimeBasis, timedelta]:
+    """The report's basis and grace where it sets them, else the order's own."""
+    basis = settings.basis or facts.on_time_basis
+    minutes = facts.grace_minutes if settings.grace_minutes is None else settings.grace_minutes
+    return basis, timedelta(minutes=minutes)
+
+
+def line_timings(facts: OrderFacts, delivered: datetime, settings: Settings) -> list[LineTiming]:
+    """Each line against its own promise: a line arrived when its last unit did (the order's last
+    arrival when the facts do not say per line)."""
+    basis, grace = _terms(facts, settings)
+    lost = bool(_lost_parcels(facts))
+    out = []
+    for line in facts.lines:
+        if line.quantity <= line.cancelled_qty:
+            out.append(LineTiming.CANCELLED)
+        elif line.never_arrived or (lost and line.arrived_at is None):
+            out.append(LineTiming.NEVER)
+        else:
+            promise = line_promise(facts, line, settings)
+            arrival = line.arrived_at or delivered
+            out.append(
+                judge_arrival(
+                    arrival, promise, facts.destination_timezone, basis, grace, settings.tolerance_days
+                )
+            )
+    return out
+
+
+def _on_time(
+    facts: OrderFacts, delivered: datetime, settings: Settings, timings: Sequence[LineTiming]
+) -> list[Failure]:
     lost = _lost_parcels(facts)
     if lost:
         carriers = ", ".join(sorted({s.carrier for s in lost}))
@@ -255,11 +373,74 @@ def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list
                 code,
             )
         ]
-    reference = _reference_date(facts, settings)
-    cutoff = overdue_before(delivered, facts.destination_timezone, settings)
-    if reference >= cutoff:
-        return []
-    days = (cutoff - reference).days
+    pairs: list[tuple[LineFact, LineTiming]] = [
+        (x, t) for x, t in zip(facts.lines, timings, strict=True) if t is not LineTiming.CANCELLED
+    ]
+    if not pairs:
+        # No line to judge (a history order without lines): the order's promise and last arrival.
+        whole = LineFact("", 1, 1)
+        basis, grace = _terms(facts, settings)
+        promise = line_promise(facts, whole, settings)
+        timing = judge_arrival(
+            delivered, promise, facts.destination_timezone, basis, grace, settings.tolerance_days
+        )
+        pairs = [(whole, timing)]
+    out = []
+    late = [(x, t) for x, t in pairs if t is LineTiming.LATE]
+    if late:
+        out.append(_late_failure(facts, delivered, settings, late, len(pairs)))
+    early = [x for x, t in pairs if t is LineTiming.EARLY]
+    if early:
+        arrival = min(x.arrived_at or delivered for x in early)
+        start = min(line_promise(facts, x, settings).start or arrival for x in early)
+        out.append(
+            Failure(
+                "on_time",
+                f"{_lines(len(early), len(pairs))}delivered {_span(start - arrival)} before the delivery "
+                "window opened",
+                "shipping",
+                "early_delivery",
+            )
+        )
+    return out
+
+
+def _lines(some: int, of: int) -> str:
+    return "" if of <= 1 or some == of else f"{some} of {of} lines "
+
+
+def _span(gap: timedelta) -> str:
+    if gap >= timedelta(days=1):
+        return f"{gap.days} day(s)"
+    minutes = max(1, int(gap.total_seconds() // 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _late_failure(
+    facts: OrderFacts,
+    delivered: datetime,
+    settings: Settings,
+    late: Sequence[tuple[LineFact, LineTiming]],
+    evaluated: int,
+) -> Failure:
+    basis, _ = _terms(facts, settings)
+    if basis is OnTimeBasis.DATE:
+        days = max(
+            (
+                _local_date(x.arrived_at or delivered, facts.destination_timezone)
+                - line_promise(facts, x, settings).day
+            ).days
+            for x, _ in late
+        )
+        how = f"{days} day(s) after the promise"
+    else:
+        zone = ZoneInfo(facts.destination_timezone)
+        gaps = []
+        for x, _ in late:
+            p = line_promise(facts, x, settings)
+            end = p.by or datetime.combine(p.day + timedelta(days=1), time(), zone)
+            gaps.append((x.arrived_at or delivered) - end)
+        how = f"{_span(max(gaps))} after the promised time"
     first_shipped = min(s.shipped_at for s in facts.shipments)
     if first_shipped.date() > facts.promised_ship_date:
         stage, where = (
@@ -268,7 +449,9 @@ def _on_time(facts: OrderFacts, delivered: datetime, settings: Settings) -> list
         )
     else:
         stage, where = "shipping", f"carrier {', '.join(sorted({s.carrier for s in facts.shipments}))}"
-    return [Failure("on_time", f"delivered {days} day(s) after the promise, {where}", stage, "late_delivery")]
+    return Failure(
+        "on_time", f"{_lines(len(late), evaluated)}delivered {how}, {where}", stage, "late_delivery"
+    )
 
 
 def _accurate(facts: OrderFacts) -> list[Failure]:

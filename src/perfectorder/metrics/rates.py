@@ -27,6 +27,13 @@ class PerfectOrderRates:
     pending: int
     provisional: int
     cancelled: int
+    # The final orders' lines judged against their own promises, and those not on time.
+    lines_evaluated: int = 0
+    lines_late: int = 0
+
+    @property
+    def line_on_time_rate(self) -> float | None:
+        return None if not self.lines_evaluated else 1 - self.lines_late / self.lines_evaluated
 
     @property
     def cancellation_rate(self) -> float | None:
@@ -69,6 +76,8 @@ def rates(verdicts: Iterable[Verdict]) -> PerfectOrderRates:
         pending=states[VerdictState.PENDING],
         provisional=states[VerdictState.PROVISIONAL],
         cancelled=states[VerdictState.CANCELLED],
+        lines_evaluated=sum(v.lines_evaluated for v in final),
+        lines_late=sum(v.lines_late for v in final),
     )
 
 

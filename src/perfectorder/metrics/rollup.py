@@ -24,6 +24,8 @@ COUNTS = (
     "whole",
     "perfect",
     *(f"{c}_{kind}" for c in COMPONENTS for kind in ("evaluated", "failed")),
+    "lines_evaluated",
+    "lines_late",
 )
 NEVER = date(9999, 12, 31)  # final_from of an order that is pending or cancelled
 
@@ -82,6 +84,8 @@ def counts(row: VerdictRow) -> dict[str, int]:
         if ok is not None:
             out[f"{c}_evaluated"] = 1
             out[f"{c}_failed"] = int(not ok)
+    out["lines_evaluated"] = row.kpi.lines_due
+    out["lines_late"] = row.kpi.lines_late
     return out
 
 
@@ -133,6 +137,8 @@ def rates_from_sums(sums: Sums) -> PerfectOrderRates:
         pending=sums.pending,
         provisional=sums.provisional,
         cancelled=sums.cancelled,
+        lines_evaluated=final.get("lines_evaluated", 0),
+        lines_late=final.get("lines_late", 0),
     )
 
 

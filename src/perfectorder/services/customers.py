@@ -7,6 +7,7 @@ from datetime import datetime
 from perfectorder.domain.emails import email_problem
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.orders import AddressInput
+from perfectorder.domain.promise import terms_problem
 from perfectorder.domain.text import check_text
 from perfectorder.domain.values import Tier
 from perfectorder.domain.verification import invalid_email_message, verify_address
@@ -27,6 +28,8 @@ def create_customer(
         tier=spec.tier,
         credit_limit=spec.credit_limit,
         payment_terms_days=spec.payment_terms_days,
+        on_time_basis=spec.on_time_basis,
+        grace_minutes=spec.grace_minutes if spec.on_time_basis else None,
     )
 
     def work(uow: UnitOfWork) -> CustomerView:
@@ -57,6 +60,14 @@ def _check_customer(spec: CustomerSpec) -> None:
         raise InvalidInput("invalid_amount", "a credit limit cannot be negative", field="credit_limit")
     if spec.payment_terms_days < 0:
         raise InvalidInput("invalid_days", "payment terms cannot be negative", field="payment_terms_days")
+    if (problem := terms_problem(spec.on_time_basis, spec.grace_minutes)) is not None:
+        raise InvalidInput("invalid_terms", problem[1], field=problem[0])
+    if spec.grace_minutes is not None and spec.on_time_basis is None:
+        raise InvalidInput(
+            "invalid_terms",
+            "grace applies to an on-time basis: give on_time_basis too",
+            field="grace_minutes",
+        )
 
 
 def get_customer(ctx: ServiceContext, customer_id: int) -> CustomerView:

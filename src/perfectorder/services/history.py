@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from perfectorder.domain.imports import (
     HistoricalOrder,
+    HistoryLine,
     HistoryMapping,
     RowError,
     closing_status,
@@ -23,6 +24,7 @@ from perfectorder.domain.values import Address, BackorderPolicy
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.history_ports import PastOrder, PastProduct, PastShipment
 from perfectorder.services.ports import NewEvent, NewLine, NewOrder, UnitOfWork
+from perfectorder.services.verdict_ports import LineSchedule
 
 CHUNK = 5000
 NOT_SHIPPED = (OrderStatus.CANCELLED, OrderStatus.RECEIVED, OrderStatus.ON_HOLD, OrderStatus.APPROVED)
@@ -184,9 +186,10 @@ def _past(
     if o.promised_on is None or delivered_unknown:
         missing.add("on_time")  # no promise, or no delivery time, in the file: lateness cannot be judged
     promised = o.promised_on or (delivered_at or o.ordered_at).date()
+    kept = unique_lines(o.lines)
     lines = [
         NewLine(n, product_ids[x.sku], x.sku, x.quantity, x.unit_price or Decimal(0), 0)
-        for n, x in enumerate(unique_lines(o.lines), start=1)
+        for n, x in enumerate(kept, start=1)
     ]
     actor = f"import:{source}"[:100]
     data = {"source": source, "row": o.first_row}
@@ -223,6 +226,10 @@ def _past(
         note=f"imported from {source}, row {o.first_row}"[:1000],
         placed_at=o.ordered_at,
         approved_at=o.approved_at,
+        promised_by=o.promised_by,
+        promised_from=o.promised_from,
+        on_time_basis=mapping.on_time_basis,
+        grace_minutes=mapping.grace_minutes,
     )
     shipment = None
     if ships and shipped_at is not None:
@@ -240,4 +247,20 @@ def _past(
         shipment=shipment,
         events=events,
         rating=o.rating,
+        schedules=_schedules(o, kept) if ships else {},
     )
+
+
+def _schedules(o: HistoricalOrder, lines: list[HistoryLine]) -> dict[int, LineSchedule]:
+    """The lines whose own promise or arrival differs from the order's (split deliveries, per-line
+    promises): only those carry a schedule, the rest are held to the order's."""
+    order = (o.promised_on, o.promised_by, o.promised_from)
+    out = {}
+    for n, x in enumerate(lines, start=1):
+        promise = (x.promised_on, x.promised_by, x.promised_from)
+        own_promise = x.promised_on is not None and promise != order
+        own_arrival = x.delivered_at is not None and x.delivered_at != o.delivered_at
+        if own_promise or own_arrival:
+            promised = promise if x.promised_on is not None else order
+            out[n] = LineSchedule(*promised, x.delivered_at)
+    return out

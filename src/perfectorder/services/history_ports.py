@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from perfectorder.services.ports import NewEvent, NewLine, NewOrder
+from perfectorder.services.verdict_ports import LineSchedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class PastOrder:
     shipment: PastShipment | None
     events: Sequence[NewEvent]
     rating: int | None
+    schedules: Mapping[int, LineSchedule] = field(default_factory=dict)  # lines' own, by line number
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from perfectorder.domain.errors import Conflict, Forbidden
 from perfectorder.domain.orders import EventType, Hold, OrderStatus, PlaceOrder
 from perfectorder.domain.promise import (
     MAX_CAPACITY_LOOKAHEAD_DAYS,
+    OnTimeTerms,
     WorkCalendar,
     backorder_ship_date,
     delivery_date,
@@ -99,7 +100,12 @@ def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, caller: Pri
     )
     customer_id = customer.known.id if customer else _new_customer(uow, cmd, verified, now)
     codes = {w.id: w.code for w in reference.warehouses}
-    return _record(uow, cmd, verified, plan, promise, holds, customer_id, now, actor, codes)
+    # The terms the promise is held to are fixed now, as the promise is: the customer's own, else
+    # the channel's. A later change of either never rejudges orders already placed.
+    terms = (customer.terms if customer else None) or ctx.limits.on_time_terms.get(
+        cmd.channel.value, OnTimeTerms()
+    )
+    return _record(uow, cmd, verified, plan, promise, holds, customer_id, now, actor, codes, terms)
 
 
 def _find_customer(uow: UnitOfWork, cmd: PlaceOrder) -> CustomerRecord | None:
@@ -228,6 +234,7 @@ def _record(
     now: datetime,
     actor: str,
     reference_codes: dict[int, str],
+    terms: OnTimeTerms,
 ) -> OrderView:
     status = OrderStatus.ON_HOLD if holds else OrderStatus.APPROVED
     payment = cmd.payment
@@ -251,6 +258,8 @@ def _record(
         note=cmd.note,
         placed_at=now,
         approved_at=None if holds else now,
+        on_time_basis=terms.basis,
+        grace_minutes=terms.grace_minutes,
     )
     order_id = uow.orders.add(new)
     if order_id is None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perfectorder.domain.catalog import Product, ShippingService, Warehouse
 from perfectorder.domain.order import Order
-from perfectorder.domain.promise import WorkCalendar
+from perfectorder.domain.promise import OnTimeTerms, WorkCalendar
 from perfectorder.domain.values import Address
 from perfectorder.domain.verification import KnownCustomer
 from perfectorder.services.fulfilment_ports import FulfilmentRepository
@@ -82,12 +82,16 @@ class CustomerSpec:
     tier: str = "standard"
     credit_limit: Decimal = Decimal(0)
     payment_terms_days: int = 0
+    # Delivery terms: how this customer's orders are judged on time (None: their channel's).
+    on_time_basis: str | None = None
+    grace_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerRecord:
     known: KnownCustomer
     credit_limit: Decimal
+    terms: OnTimeTerms | None = None  # the customer's own on-time terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,11 @@ class NewOrder:
     note: str
     placed_at: datetime
     approved_at: datetime | None
+    # The promise's time and window, and the on-time terms it is judged by (fixed at placing).
+    promised_by: datetime | None = None
+    promised_from: datetime | None = None
+    on_time_basis: str = "date"
+    grace_minutes: int = 0
 
     def columns(self) -> dict[str, Any]:
         """The order's stored columns: what the repository inserts, and what `order_view` reads."""

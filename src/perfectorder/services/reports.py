@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis
+from perfectorder.metrics.perfect_order import Settings
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates
 from perfectorder.metrics.rollup import rates_from_sums
 from perfectorder.services import board, verdicts
@@ -45,20 +46,29 @@ def overview(
     group_by: str | None = None,
     focus: str | None = None,
     ranked: int = 5,
+    settings: Settings = verdicts.DEFAULT_SETTINGS,
 ) -> Overview:
     """The overview page's figures, in one read transaction. `focus` narrows the tiles and the
     trend to one slice of `group_by` (say channel "web"): the API's groups[key] for that group_by."""
     before_from, before_to = verdicts.previous_period(placed_from, placed_to)
     with reading(ctx):
-        report = verdicts.perfect_order_report(ctx, placed_from, placed_to, group_by=group_by)
+        report = verdicts.perfect_order_report(
+            ctx, placed_from, placed_to, group_by=group_by, settings=settings
+        )
         if focus:
             empty = rates_from_sums(verdicts.EMPTY)
-            before = verdicts.perfect_order_report(ctx, before_from, before_to, group_by=group_by)
+            before = verdicts.perfect_order_report(
+                ctx, before_from, before_to, group_by=group_by, settings=settings
+            )
             overall, previous = report.get(focus, empty), before.get(focus, empty)
         else:
-            whole = report if group_by is None else verdicts.perfect_order_report(ctx, placed_from, placed_to)
+            whole = (
+                report
+                if group_by is None
+                else verdicts.perfect_order_report(ctx, placed_from, placed_to, settings=settings)
+            )
             overall = whole["all"]
-            previous = verdicts.perfect_order_report(ctx, before_from, before_to)["all"]
+            previous = verdicts.perfect_order_report(ctx, before_from, before_to, settings=settings)["all"]
         trend = verdicts.perfect_order_trend(
             ctx, placed_from, placed_to, granularity="day", group_by=group_by if focus else None
         )
@@ -77,7 +87,9 @@ def overview(
             behaviour=behaviour,
             late=late,
             at_risk=at_risk,
-            ranked=tuple(verdicts.improvement_report(ctx, placed_from, placed_to, limit=ranked)),
+            ranked=tuple(
+                verdicts.improvement_report(ctx, placed_from, placed_to, limit=ranked, settings=settings)
+            ),
             as_of=verdicts.figures_as_of(ctx),
         )
 

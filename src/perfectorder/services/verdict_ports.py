@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
@@ -19,6 +19,16 @@ from perfectorder.services.fulfilment_ports import (
     TaskRecord,
 )
 from perfectorder.services.outbox_ports import MessageRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LineSchedule:
+    """A line's own promise and delivery, where a history file gave them per line."""
+
+    promised_on: date | None
+    promised_by: datetime | None
+    promised_from: datetime | None
+    delivered_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,11 @@ class OrderRecords:
     # The order this one replaces (an exchange for a return, a reshipment of a lost parcel).
     replaces_order_id: int | None = None
     history: bool = False  # imported from a file of orders that happened elsewhere
+    promised_by: datetime | None = None
+    promised_from: datetime | None = None
+    on_time_basis: str = "date"
+    grace_minutes: int = 0
+    schedules: Mapping[int, LineSchedule] = field(default_factory=dict)  # by line number
 
 
 class VerdictRepository(Protocol):

@@ -26,6 +26,8 @@ from perfectorder.metrics.perfect_order import (
     FeedbackFact,
     IssueFact,
     LineFact,
+    LineTiming,
+    OnTimeBasis,
     OrderFacts,
     Settings,
     ShipmentFact,
@@ -33,7 +35,6 @@ from perfectorder.metrics.perfect_order import (
     delivered_at,
     evaluate,
     final_from,
-    overdue_before,
 )
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates, improvements, rates
 from perfectorder.metrics.rollup import NEVER, Sums, VerdictRow, merge_sums, rates_from_sums, stored_state
@@ -64,13 +65,31 @@ def _warehouse_codes(uow: UnitOfWork) -> dict[int, str]:
 
 def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
     lost = {c.shipment_id: c.opened_at for c in r.claims if c.kind in PARCEL_LOSSES}
+    arrivals = _line_arrivals(r, lost)
+    lines = []
+    for x in r.lines:
+        own = r.schedules.get(x.line_no)
+        arrived, never = arrivals.get(x.sku, (None, False))
+        lines.append(
+            LineFact(
+                x.sku,
+                x.quantity,
+                x.shipped_qty,
+                x.cancelled_qty,
+                promised_on=own.promised_on if own else None,
+                promised_by=own.promised_by if own else None,
+                promised_from=own.promised_from if own else None,
+                arrived_at=own.delivered_at if own and own.delivered_at else arrived,
+                never_arrived=never,
+            )
+        )
     return OrderFacts(
         order_id=r.order_id,
         placed_at=r.placed_at,
         promised_date=r.promised_date,
         promised_ship_date=r.promised_ship_date,
         cancelled=r.status == "cancelled",
-        lines=tuple(LineFact(x.sku, x.quantity, x.shipped_qty, x.cancelled_qty) for x in r.lines),
+        lines=tuple(lines),
         shipments=tuple(
             ShipmentFact(
                 s.carrier,
@@ -93,7 +112,29 @@ def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
         requested_date=r.requested_date,
         destination_timezone=r.timezone,
         unmeasured=r.unmeasured,
+        promised_by=r.promised_by,
+        promised_from=r.promised_from,
+        on_time_basis=OnTimeBasis(r.on_time_basis),
+        grace_minutes=r.grace_minutes,
     )
+
+
+def _line_arrivals(r: OrderRecords, lost: Mapping[int, datetime]) -> dict[str, tuple[datetime | None, bool]]:
+    """When each SKU's last unit arrived, from what each parcel held: (time, never arrived). A SKU in
+    a parcel still on its way has no time yet; imported parcels list no contents, so their lines
+    take the order's last arrival."""
+    carried: dict[str, list[ShipmentRecord]] = defaultdict(list)
+    contents = {p.id: p.items for p in r.packages}
+    for s in r.shipments:
+        for sku, _ in contents.get(s.package_id, ()):
+            carried[sku].append(s)
+    out: dict[str, tuple[datetime | None, bool]] = {}
+    for sku, parcels in carried.items():
+        if any(s.id in lost and s.delivered_at is None for s in parcels):
+            out[sku] = (None, True)
+        elif all(s.delivered_at is not None for s in parcels):
+            out[sku] = (max(s.delivered_at for s in parcels if s.delivered_at is not None), False)
+    return out
 
 
 def order_verdict(
@@ -382,38 +423,18 @@ def kpi_facts_from(r: OrderRecords, facts: OrderFacts, verdict: Verdict) -> Orde
         lines_due=0
         if "on_time" in facts.unmeasured
         else sum(x.quantity > x.cancelled_qty for x in facts.lines),
-        lines_on_time_in_full=_lines_on_time_in_full(r, facts),
+        lines_on_time_in_full=_lines_on_time_in_full(facts, verdict),
+        lines_late=verdict.lines_late,
         history=r.history,
     )
 
 
-def _lines_on_time_in_full(r: OrderRecords, facts: OrderFacts) -> int:
-    """Lines whose every unit arrived by the original promise, judged as the verdict judges a
-    delivery (`overdue_before`: the destination's calendar)."""
-    wanted = [(x.sku, x.quantity - x.cancelled_qty) for x in facts.lines if x.quantity > x.cancelled_qty]
-
-    def in_time(s: ShipmentRecord) -> bool:
-        return s.delivered_at is not None and facts.promised_date >= overdue_before(
-            s.delivered_at, facts.destination_timezone
-        )
-
-    contents = {p.id: p.items for p in r.packages if p.items}
-    if r.shipments and not any(s.package_id in contents for s in r.shipments):
-        # Imported history records parcels, not what was in each: a line shipped in full counts when
-        # every parcel arrived in time.
-        on_time = all(in_time(s) for s in r.shipments)
-        return sum(
-            on_time and x.shipped_qty >= x.quantity - x.cancelled_qty
-            for x in facts.lines
-            if x.quantity > x.cancelled_qty
-        )
-    arrived: dict[str, int] = defaultdict(int)
-    for s in r.shipments:
-        if in_time(s):
-            for sku, quantity in contents.get(s.package_id, ()):
-                arrived[sku] += quantity
-    complete, _ = first_shipment_fill(wanted, arrived)
-    return complete
+def _lines_on_time_in_full(facts: OrderFacts, verdict: Verdict) -> int:
+    """Lines that arrived by their own promise, as the verdict judged them, and shipped in full."""
+    return sum(
+        t is LineTiming.ON_TIME and x.shipped_qty >= x.quantity - x.cancelled_qty
+        for x, t in zip(facts.lines, verdict.lines, strict=False)
+    )
 
 
 def kpi_report(

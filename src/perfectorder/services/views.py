@@ -100,6 +100,8 @@ class CustomerView:
     payment_terms_days: int
     created_at: datetime
     addresses: tuple[AddressView, ...] = ()
+    on_time_basis: str | None = None  # None: the channel's terms
+    grace_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
+from perfectorder.domain.promise import BASES, MAX_GRACE_MINUTES
 from perfectorder.http_shared import SESSION_COOKIE, STATUS_BY_KIND, client_address
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis
 from perfectorder.metrics.measures import COMPONENTS, MEASURES, Kind
+from perfectorder.metrics.perfect_order import OnTimeBasis, Settings
 from perfectorder.services import access, reports, verdicts
 from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext
@@ -121,6 +123,8 @@ def overview(
     end: Annotated[date | None, Query(alias="to")] = None,
     group_by: str | None = None,
     key: Annotated[str | None, Query(max_length=100)] = None,
+    on_time_basis: Annotated[str | None, Query(max_length=10)] = None,
+    grace_minutes: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
     session = require(request, Permission.REPORTS_READ)
     if not isinstance(session, Session):
@@ -130,7 +134,14 @@ def overview(
     group = group_by if group_by in GROUPS else None
     focus = key if group and key else None
     placed_from, placed_to = bounds(start, end)
-    figures = reports.overview(services, placed_from, placed_to, group_by=group, focus=focus)
+    # A form's values: anything else than a basis or a whole number in range reads as not given.
+    basis = OnTimeBasis(on_time_basis) if on_time_basis in BASES else None
+    grace = int(grace_minutes) if grace_minutes and grace_minutes.isdigit() else None
+    grace = grace if grace is not None and grace <= MAX_GRACE_MINUTES else None
+    settings = Settings(basis=basis, grace_minutes=grace)
+    figures = reports.overview(
+        services, placed_from, placed_to, group_by=group, focus=focus, settings=settings
+    )
     scope = f"{group} {focus}" if focus else "whole store"
     return render(
         request,
@@ -156,6 +167,10 @@ def overview(
             "late": figures.late,
             "at_risk": figures.at_risk,
             "as_of": figures.as_of,
+            "bases": BASES,
+            "basis": basis.value if basis else None,
+            "grace": grace,
+            "max_grace": MAX_GRACE_MINUTES,
         },
     )
 

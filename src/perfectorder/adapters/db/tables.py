@@ -137,6 +137,9 @@ customers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     # The customer's id in another system, for customers who came with imported history.
     Column("external_ref", String(100), nullable=True, unique=True),
+    # Delivery terms: how this customer's orders are judged on time (None: the channel's default).
+    Column("on_time_basis", String(4), nullable=True),
+    Column("grace_minutes", Integer, nullable=True),
 )
 
 customer_addresses = Table(
@@ -181,6 +184,12 @@ orders = Table(
     Column("promised_ship_date", Date, nullable=False),
     # The promise made at capture; never updated, so lateness is always measured against it.
     Column("promised_date", Date, nullable=False),
+    # A promise with a time (appointments, freight) or a window (earliest arrival), and the terms
+    # it is judged by, fixed when the order was placed from its customer's or channel's.
+    Column("promised_by", UtcDateTime(), nullable=True),
+    Column("promised_from", UtcDateTime(), nullable=True),
+    Column("on_time_basis", String(4), nullable=False, server_default="date"),
+    Column("grace_minutes", Integer, nullable=False, server_default="0"),
     Column("rescheduled_date", Date, nullable=True),
     Column("reschedule_reason", String(500), nullable=True),
     Column("payment_method", String(20), nullable=True),
@@ -226,6 +235,11 @@ order_lines = Table(
     Column("backordered_qty", Integer, nullable=False, server_default="0"),
     Column("cancelled_qty", Integer, nullable=False, server_default="0"),
     Column("shipped_qty", Integer, nullable=False, server_default="0"),
+    # The line's own schedule, when it differs from the order's (split deliveries in history files).
+    Column("promised_on", Date, nullable=True),
+    Column("promised_by", UtcDateTime(), nullable=True),
+    Column("promised_from", UtcDateTime(), nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
     UniqueConstraint("order_id", "line_no"),
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )

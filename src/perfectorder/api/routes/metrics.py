@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field, create_model
 
 from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
 from perfectorder.api.errors import error_responses
+from perfectorder.domain.promise import MAX_GRACE_MINUTES
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
 from perfectorder.metrics.measures import MEASURES, Kind, Measure
-from perfectorder.metrics.perfect_order import OnTimeReference, Settings
+from perfectorder.metrics.perfect_order import OnTimeBasis, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
 from perfectorder.services import verdicts
 from perfectorder.services.context import ServiceContext, reading
@@ -20,6 +21,23 @@ from perfectorder.services.context import ServiceContext, reading
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
 Reference = Annotated[OnTimeReference, Query(alias="on_time_reference")]
 Tolerance = Annotated[int, Query(alias="on_time_tolerance_days", ge=0, le=30)]
+Basis = Annotated[
+    OnTimeBasis | None,
+    Query(
+        alias="on_time_basis",
+        description="date: by the promised day (destination's calendar); time: by the promised time (the "
+        "end of the promised day when the promise has no time) plus grace. Default: each order's own terms.",
+    ),
+]
+Grace = Annotated[
+    int | None,
+    Query(
+        alias="grace_minutes",
+        ge=0,
+        le=MAX_GRACE_MINUTES,
+        description="Minutes either side of the promise still on time at time basis; default: the order's",
+    ),
+]
 GroupBy = Literal["channel", "warehouse", "carrier", "category", "tier"]
 AS_OF_HEADER = "Figures-As-Of"
 AS_OF = Field(
@@ -60,6 +78,12 @@ class VerdictPublic(BaseModel):
     perfect: bool | None
     components: dict[str, bool | None]
     failures: list[FailurePublic]
+    lines: list[str] = Field(
+        description="Each order line's arrival against its own promise, in line order: on_time, late, "
+        "early (before its delivery window), never (lost) or cancelled; empty when on time is not measured"
+    )
+    lines_evaluated: int
+    lines_late: int = Field(description="Lines not on time: late, early or never arrived")
 
 
 class ComponentPublic(BaseModel):
@@ -77,6 +101,9 @@ class RatesPublic(BaseModel):
     provisional: int
     cancelled: int
     cancellation_rate: float | None
+    lines_evaluated: int = Field(description="Lines of the final orders judged against their own promises")
+    lines_late: int = Field(description="Of those, lines not on time (late, early for their window, lost)")
+    line_on_time_rate: float | None
 
 
 class PerfectOrderReport(BaseModel):
@@ -124,6 +151,9 @@ def rates_public(r: PerfectOrderRates) -> RatesPublic:
         provisional=r.provisional,
         cancelled=r.cancelled,
         cancellation_rate=r.cancellation_rate,
+        lines_evaluated=r.lines_evaluated,
+        lines_late=r.lines_late,
+        line_on_time_rate=r.line_on_time_rate,
     )
 
 
@@ -143,9 +173,13 @@ def verdict(
     caller: OrdersReader,
     reference: Reference = OnTimeReference.ORIGINAL,
     tolerance: Tolerance = 0,
+    basis: Basis = None,
+    grace: Grace = None,
 ) -> VerdictPublic:
-    """Perfect or not, and for every failed component the reason and the stage that failed."""
-    v = verdicts.order_verdict(services, order_id, settings=Settings(reference, tolerance), caller=caller)
+    """Perfect or not, and for every failed component the reason and the stage that failed; each
+    line's arrival against its own promise."""
+    settings = Settings(reference, tolerance, basis=basis, grace_minutes=grace)
+    v = verdicts.order_verdict(services, order_id, settings=settings, caller=caller)
     return VerdictPublic(
         order_id=v.order_id,
         state=v.state.value,
@@ -155,6 +189,9 @@ def verdict(
             FailurePublic(component=f.component, reason=f.reason, stage=f.stage, code=f.code)
             for f in v.failures
         ],
+        lines=[t.value for t in v.lines],
+        lines_evaluated=v.lines_evaluated,
+        lines_late=v.lines_late,
     )
 
 
@@ -173,11 +210,13 @@ def perfect_order(
     group_by: GroupBy | None = None,
     reference: Reference = OnTimeReference.ORIGINAL,
     tolerance: Tolerance = 0,
+    basis: Basis = None,
+    grace: Grace = None,
 ) -> PerfectOrderReport:
     """Perfect order rate, component rates and index for orders placed in the period, beside the
     same figures for the period of the same length just before it."""
     placed_from, placed_to = _period(start, end)
-    settings = Settings(reference, tolerance)
+    settings = Settings(reference, tolerance, basis=basis, grace_minutes=grace)
     before_from, before_to = verdicts.previous_period(placed_from, placed_to)
     with reading(services):
         report = verdicts.perfect_order_report(
@@ -270,11 +309,14 @@ def improvements(
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    basis: Basis = None,
+    grace: Grace = None,
 ) -> list[ImprovementPublic]:
     """Fix this first: failures ranked by how many perfect orders they cost."""
     placed_from, placed_to = _period(start, end)
+    settings = Settings(basis=basis, grace_minutes=grace)
     with reading(services):
-        ranked = verdicts.improvement_report(services, placed_from, placed_to, limit=limit)
+        ranked = verdicts.improvement_report(services, placed_from, placed_to, limit=limit, settings=settings)
         _dated(services, response)
     return [
         ImprovementPublic(

@@ -13,6 +13,7 @@ from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.adapters.db.types import ExactDecimal
+from perfectorder.domain.promise import OnTimeTerms
 from perfectorder.domain.values import Address
 from perfectorder.domain.verification import KnownCustomer
 from perfectorder.services.ports import CustomerRecord, CustomerSpec, CustomerTotals
@@ -25,6 +26,8 @@ _FOR_ORDER = select(
     c.c.email,
     c.c.name.label("customer_name"),
     c.c.credit_limit,
+    c.c.on_time_basis,
+    c.c.grace_minutes,
     *[a.c[f].label(f"addr_{f}") for f in ADDRESS_FIELDS],
 ).select_from(c.outerjoin(a, and_(a.c.customer_id == c.c.id, a.c.is_default)))
 # Built once, executed with parameters (see PerDialect): every capture runs one of these.
@@ -55,7 +58,10 @@ class SqlCustomerRepository:
         address = None
         if row.addr_line1 is not None:
             address = Address(**{f: getattr(row, f"addr_{f}") for f in ADDRESS_FIELDS})
-        return CustomerRecord(KnownCustomer(row.id, row.email, row.customer_name, address), row.credit_limit)
+        terms = OnTimeTerms(row.on_time_basis, row.grace_minutes or 0) if row.on_time_basis else None
+        return CustomerRecord(
+            KnownCustomer(row.id, row.email, row.customer_name, address), row.credit_limit, terms
+        )
 
     def add(self, spec: CustomerSpec, created_at: datetime) -> int | None:
         values = {
@@ -65,6 +71,8 @@ class SqlCustomerRepository:
             "tier": spec.tier,
             "credit_limit": spec.credit_limit,
             "payment_terms_days": spec.payment_terms_days,
+            "on_time_basis": spec.on_time_basis,
+            "grace_minutes": spec.grace_minutes,
             "created_at": created_at,
         }
         row = self._conn.execute(_ADD(self._conn), values).first()
@@ -183,6 +191,8 @@ def _view(row: Any, addresses: tuple[AddressView, ...]) -> CustomerView:
         payment_terms_days=row.payment_terms_days,
         created_at=row.created_at,
         addresses=addresses,
+        on_time_basis=row.on_time_basis,
+        grace_minutes=row.grace_minutes,
     )
 
 

@@ -217,6 +217,10 @@ class SqlHistoryRepository:
                 "requested_delivery_date": o.requested_delivery_date,
                 "promised_ship_date": o.promised_ship_date,
                 "promised_date": o.promised_date,
+                "promised_by": o.promised_by,
+                "promised_from": o.promised_from,
+                "on_time_basis": o.on_time_basis,
+                "grace_minutes": o.grace_minutes,
                 "payment_method": o.payment_method,
                 "payment_status": o.payment_status,
                 "payment_authorized": o.payment_authorized,
@@ -243,6 +247,7 @@ class SqlHistoryRepository:
             )
             shipped_any = p.shipment is not None
             for x in p.lines:
+                own = p.schedules.get(x.line_no)
                 lines.append(
                     {
                         "order_id": order_id,
@@ -255,6 +260,10 @@ class SqlHistoryRepository:
                         # What was shipped is all that was ordered: the file records no short shipment.
                         "shipped_qty": x.quantity if shipped_any or delivered_all else 0,
                         "cancelled_qty": x.quantity if p.cancelled_at is not None and not shipped_any else 0,
+                        "promised_on": own.promised_on if own else None,
+                        "promised_by": own.promised_by if own else None,
+                        "promised_from": own.promised_from if own else None,
+                        "delivered_at": own.delivered_at if own else None,
                     }
                 )
             events += [

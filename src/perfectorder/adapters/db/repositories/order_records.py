@@ -26,7 +26,7 @@ from perfectorder.adapters.db.repositories.fulfilment import (
 )
 from perfectorder.adapters.db.repositories.orders import unmeasured_of
 from perfectorder.adapters.db.repositories.outbox import message_record
-from perfectorder.services.verdict_ports import OrderRecords
+from perfectorder.services.verdict_ports import LineSchedule, OrderRecords
 
 o = t.orders
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
@@ -45,6 +45,10 @@ _HEADS = (
         o.c.ship_timezone,
         o.c.unmeasured,
         o.c.origin,
+        o.c.promised_by,
+        o.c.promised_from,
+        o.c.on_time_basis,
+        o.c.grace_minutes,
     )
     .join(t.customers, t.customers.c.id == o.c.customer_id)
     .where(o.c.id.in_(_IDS))
@@ -120,7 +124,14 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
     if not heads:
         return {}
     categories = grouped(_CATEGORIES, lambda r: r.category or "none")
-    lines = grouped(_LINES, line_record)
+    lines: dict[int, list[Any]] = defaultdict(list)
+    schedules: dict[int, dict[int, LineSchedule]] = defaultdict(dict)
+    for r in conn.execute(_LINES, key):
+        lines[r.order_id].append(line_record(r))
+        if r.promised_on is not None or r.delivered_at is not None:
+            schedules[r.order_id][r.line_no] = LineSchedule(
+                r.promised_on, r.promised_by, r.promised_from, r.delivered_at
+            )
     shipments = grouped(SHIPMENTS_OF, shipment_record)
     issues = grouped(_ISSUES, issue_record)
     emails = grouped(_EMAILS, message_record)
@@ -161,6 +172,11 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
             return_reasons=tuple(returns.get(h.id, ())),
             claims=tuple(claims.get(h.id, ())),
             replaces_order_id=replaced.get(h.id),
+            promised_by=h.promised_by,
+            promised_from=h.promised_from,
+            on_time_basis=h.on_time_basis,
+            grace_minutes=h.grace_minutes,
+            schedules=schedules.get(h.id, {}),
         )
         for h in heads
     }
