@@ -95,7 +95,9 @@ class HistoryMapping:
         return self.columns.get(name, ())
 
     def is_missing(self, value: str) -> bool:
-        return value in self.missing or any(p.fullmatch(value) for p in self.missing_patterns)
+        if value in self.missing:
+            return True
+        return bool(self.missing_patterns) and any(p.fullmatch(value) for p in self.missing_patterns)
 
     def formats_for(self, name: str) -> tuple[str, ...]:
         return self.formats.get(name) or self.formats.get("*") or DEFAULT_FORMATS
@@ -391,16 +393,23 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
     """One row's values, typed; raises RowError naming the column at fault."""
     check_shape(row)
 
+    cells: dict[str, str | None] = {}  # each mapped column's value, checked once: None when missing
+
     def values(name: str) -> list[tuple[str, str]]:
         """(column, value) of the field's columns that hold a value, in the mapping's order."""
         out = []
-        for column in mapping.alternatives(name):
-            if column not in row:
-                raise RowError("column_missing", column, f"the file has no column {column!r}")
-            value = (row[column] or "").strip()
-            if (found := bad_character(value)) is not None:
-                raise RowError("invalid_characters", column, text_message(found, multiline=False))
-            if not mapping.is_missing(value):
+        for column in mapping.columns.get(name, ()):
+            if column in cells:
+                value = cells[column]
+            else:
+                if column not in row:
+                    raise RowError("column_missing", column, f"the file has no column {column!r}")
+                value = (row[column] or "").strip()
+                if (found := bad_character(value)) is not None:
+                    raise RowError("invalid_characters", column, text_message(found, multiline=False))
+                value = None if mapping.is_missing(value) else value
+                cells[column] = value
+            if value is not None:
                 out.append((column, value))
         return out
 
@@ -410,7 +419,8 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
 
     def moment(name: str, *, not_before: datetime | None = None) -> datetime | None:
         found = values(name)
-        zone = ZoneInfo(mapping.timezone)
+        if not found:
+            return None
         skipped = 0
         for column, value in found:
             for pattern in mapping.formats_for(name):
@@ -418,7 +428,8 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
                 if parsed is None:
                     continue
                 parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
-                timed[name] = _has_time(value, pattern) and parsed.time() != time()
+                if name == "promised_at":
+                    timed[name] = _has_time(value, pattern) and parsed.time() != time()
                 if not_before is not None and parsed < not_before:
                     # What happened to an order cannot come long before it (a spreadsheet's zero
                     # date): read as missing, and the field's next column is tried.
@@ -436,6 +447,7 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
             + (" (nor does any of the field's other columns)" if len(found) > 1 else ""),
         )
 
+    zone = ZoneInfo(mapping.timezone)
     implausible: list[str] = []
     # Fields whose value had a time of day: a promise without one (or at midnight, as spreadsheets
     # write a bare date) holds for the whole day.
