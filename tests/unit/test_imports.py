@@ -107,6 +107,7 @@ LINES = mapping_from_dict(
             "unit_price": "p",
             "status": "s",
             "channel": "c",
+            "rating": "r",
         },
         "formats": {"*": "iso"},
         "status": {"Shipped - Delivered to Buyer": "delivered"},
@@ -123,13 +124,15 @@ def _row(**changes):
         "q": "2",
         "p": "$1,299.00",
         "s": "Shipped",
+        "r": "4",
     }
     return {**row, "c": "Amazon.in", **changes}
 
 
 def test_real_world_values_map_to_ours():
     order = parse_row(LINES, _row())
-    assert order.status == "shipped" and order.channel == "marketplace"
+    assert order.status == "shipped" and order.channel == "marketplace" and order.rating == 4
+    assert parse_row(LINES, _row(r="5.0")).rating == 5
     assert order.ordered_at == datetime(2022, 4, 30, 4, 30, tzinfo=UTC)
     assert order.lines[0].quantity == 2 and str(order.lines[0].unit_price) == "1299.00"
     assert parse_row(LINES, _row(s="shipped - delivered to buyer")).status == "delivered"
@@ -149,6 +152,9 @@ def test_real_world_values_map_to_ours():
         ({"c": "Non-Amazon"}, "unknown_channel", "c"),
         ({"t": "30/04/2022"}, "invalid_date", "t"),
         ({"p": "n/a"}, "invalid_number", "p"),
+        # Whole stars only: 4.5 was once read as 4.
+        ({"r": "4.5"}, "invalid_number", "r"),
+        ({"r": "6"}, "out_of_range", "r"),
     ],
 )
 def test_what_cannot_be_read_is_rejected_naming_the_column(change, code, column):

@@ -494,10 +494,16 @@ def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> Histori
     raw_rating = text("rating")
     if raw_rating is not None:
         try:
-            rating = int(Decimal(raw_rating))
+            exact = Decimal(raw_rating)
+            # A customer gives whole stars: 4.5 is an average or a typo, never read as 4.
+            if not exact.is_finite() or exact != exact.to_integral_value():
+                raise ValueError(raw_rating)
+            rating = int(exact)
         except (InvalidOperation, ValueError):
             raise RowError(
-                "invalid_number", mapping.column("rating") or "", f"{raw_rating!r} is no rating"
+                "invalid_number",
+                mapping.column("rating") or "",
+                f"{raw_rating!r} is no rating: a rating is a whole number of stars from 1 to 5",
             ) from None
         if not 1 <= rating <= 5:
             raise RowError("out_of_range", mapping.column("rating") or "", "a rating is from 1 to 5")
