@@ -170,7 +170,7 @@ def run_import(url: str, path: Path) -> tuple[float, int, int, float]:
         started = time.perf_counter()
         result = import_history(
             application.services,
-            csv_files.rows(path, encoding=rules.encoding, delimiter=rules.delimiter),
+            lambda: csv_files.rows(path, encoding=rules.encoding, delimiter=rules.delimiter),
             rules,
             source=path.name,
         )

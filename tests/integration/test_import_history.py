@@ -84,7 +84,7 @@ def test_the_olist_orders_file_measures_as_the_raw_file_says(sqlite_url):
         rules = mapping_from_dict(csv_files.read_toml(MAPPING))
         result = import_history(
             application.services,
-            csv_files.rows(path, encoding=rules.encoding, delimiter=rules.delimiter),
+            lambda: csv_files.rows(path, encoding=rules.encoding, delimiter=rules.delimiter),
             rules,
             source=path.name,
         )
@@ -249,8 +249,13 @@ def test_an_import_on_postgresql_leaves_the_planner_knowing_the_new_table_sizes(
     data, mapping_file = write(tmp_path, "\n", bom=False)
     try:
         rules = mapping_from_dict(csv_files.read_toml(mapping_file))
-        rows = csv_files.rows(data, encoding=rules.encoding, delimiter=rules.delimiter)
-        assert import_history(application.services, rows, rules, source=data.name).imported == 3
+        result = import_history(
+            application.services,
+            lambda: csv_files.rows(data, encoding=rules.encoding, delimiter=rules.delimiter),
+            rules,
+            source=data.name,
+        )
+        assert result.imported == 3
         with application.engine.connect() as conn:
             # reltuples is -1 for a table never analyzed; ANALYZE sets it to the rows it found.
             planned = dict(

@@ -174,8 +174,12 @@ def test_on_time_per_order_and_per_line_equals_an_independent_computation(store,
     if windows:
         columns["promised_from"] = "window"
     mapping = mapping_from_dict({**MAPPING, "columns": columns})
-    rows = csv_files.rows(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
-    result = import_history(application.services, rows, mapping, source=path.name)
+    result = import_history(
+        application.services,
+        lambda: csv_files.rows(path, encoding=mapping.encoding, delimiter=mapping.delimiter),
+        mapping,
+        source=path.name,
+    )
     assert not result.rejects, result.rejects
     verdicts.refresh(application.services)
     period = verdicts.report_period(day, day)

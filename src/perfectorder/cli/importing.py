@@ -49,7 +49,7 @@ def history(
         with counting("reading", "rows") as progress:
             found = import_history(
                 application.services,
-                files().rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
+                lambda: files().rows(file, encoding=rules.encoding, delimiter=rules.delimiter),
                 rules,
                 source=file.name,
                 chunk=chunk,

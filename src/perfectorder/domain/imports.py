@@ -389,6 +389,16 @@ class HistoricalOrder:
     implausible: list[str] = field(default_factory=list)  # columns whose date came before the order
 
 
+def order_ref_of(mapping: HistoryMapping, row: Mapping[str, str | None]) -> str:
+    """The row's order reference as `parse_row` reads it (the first of its columns with a value),
+    or "" when it has none; also for rows that are rejected, so their order is known."""
+    for column in mapping.columns.get("order_ref", ()):
+        value = (row.get(column) or "").strip()
+        if not mapping.is_missing(value):
+            return value
+    return ""
+
+
 def parse_row(mapping: HistoryMapping, row: Mapping[str, str | None]) -> HistoricalOrder:
     """One row's values, typed; raises RowError naming the column at fault."""
     check_shape(row)

@@ -4,6 +4,8 @@ shipments and timeline, without reserving today's stock and without messaging an
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +17,7 @@ from perfectorder.domain.imports import (
     RowError,
     closing_status,
     merge,
+    order_ref_of,
     parse_row,
     unique_lines,
     unmeasured,
@@ -49,9 +52,12 @@ class HistoryResult:
     implausible_dates: int = 0  # dates long before their order, read as missing
 
 
+Rows = Callable[[], Iterable[tuple[int, Mapping[str, str | None]]]]
+
+
 def import_history(
     ctx: ServiceContext,
-    rows: Iterable[tuple[int, Mapping[str, str | None]]],
+    rows: Rows,
     mapping: HistoryMapping,
     *,
     source: str,
@@ -59,68 +65,120 @@ def import_history(
     progress: Callable[[int], None] | None = None,
 ) -> HistoryResult:
     """Groups the rows into orders by their reference and records each order once: an order already
-    imported (same channel and reference) is counted as a duplicate and left as it is."""
-    result = HistoryResult()
+    imported (same channel and reference) is counted as a duplicate and left as it is. `rows` opens
+    the file afresh each time it is called: it is read twice."""
+    # A first pass reads only each row's order reference, to know where each order's last row is.
+    # It also meets a file that cannot be read before anything is written.
+    last_row: dict[str, int] = {}
+    for number, row in rows():
+        last_row[order_ref_of(mapping, row)] = number
+    result = HistoryResult(orders=len(last_row) - ("" in last_row))
     grouped: dict[str, HistoricalOrder] = {}
     failed: dict[str, Reject] = {}  # the first rejected row of each order reference
-    for number, row in rows:
-        result.rows += 1
-        if progress is not None and result.rows % 5000 == 0:
-            progress(result.rows)
-        try:
-            parsed = parse_row(mapping, row)
-        except RowError as e:
-            ref = (row.get(mapping.column("order_ref") or "") or "").strip()
-            reject = Reject(number, ref, e.code, e.column, e.message)
-            result.rejects.append(reject)
-            if ref:
-                failed.setdefault(ref, reject)
-            continue
-        parsed.first_row = number
-        parsed.rows = [number]
-        result.implausible_dates += len(parsed.implausible)
-        known = grouped.get(parsed.order_ref)
-        if known is None:
-            grouped[parsed.order_ref] = parsed
-        else:
-            merge(known, parsed)
+    complete: list[HistoricalOrder] = []
+    writer = _Writer(ctx, mapping, source)
+    try:
+        for number, row in rows():
+            result.rows += 1
+            if progress is not None and result.rows % 5000 == 0:
+                progress(result.rows)
+            ref = order_ref_of(mapping, row)
+            try:
+                parsed = parse_row(mapping, row)
+            except RowError as e:
+                reject = Reject(number, ref, e.code, e.column, e.message)
+                result.rejects.append(reject)
+                if ref:
+                    failed.setdefault(ref, reject)
+            else:
+                parsed.first_row = number
+                parsed.rows = [number]
+                result.implausible_dates += len(parsed.implausible)
+                known = grouped.get(ref)
+                if known is None:
+                    grouped[ref] = parsed
+                else:
+                    merge(known, parsed)
+            if last_row.get(ref) != number:
+                continue
+            # The order's last row: it is whole (written with the next chunk) or rejected whole.
+            order = grouped.pop(ref, None)
+            if ref in failed:
+                _reject_whole_order(ref, order, failed[ref], result)
+            elif order is not None:
+                complete.append(order)
+                if len(complete) >= chunk:
+                    writer.submit(complete)
+                    complete = []
+        writer.submit(complete)
+    finally:
+        writer.close()
     if progress is not None:
         progress(result.rows)
-    _reject_whole_orders(grouped, failed, result)
-    result.orders = len(grouped) + len(failed)
-    pending = list(grouped.values())
-    for start in range(0, len(pending), chunk):
-        part = pending[start : start + chunk]
-        imported, duplicates = run_transaction(ctx, _recorder(part, mapping, source))
-        result.imported += imported
-        result.duplicates += duplicates
+    result.imported, result.duplicates = writer.imported, writer.duplicates
+    result.rejects.sort(key=lambda r: r.row)
     if result.imported:
         run_transaction(ctx, lambda uow: uow.history.refresh_statistics())
     return result
 
 
-def _reject_whole_orders(
-    grouped: dict[str, HistoricalOrder], failed: Mapping[str, Reject], result: HistoryResult
+class _Writer:
+    """Records completed orders a chunk at a time on a thread of its own, while the file is still
+    being parsed: the database's work on one chunk overlaps the parsing of the next (two cores, one
+    Python). One chunk waits at most; an error stops the import at the next chunk."""
+
+    def __init__(self, ctx: ServiceContext, mapping: HistoryMapping, source: str) -> None:
+        self._ctx, self._mapping, self._source = ctx, mapping, source
+        self._chunks: queue.Queue[list[HistoricalOrder] | None] = queue.Queue(maxsize=1)
+        self.imported = self.duplicates = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="perfectorder-history-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (part := self._chunks.get()) is not None:
+            if self._error is not None:
+                continue
+            try:
+                imported, duplicates = run_transaction(
+                    self._ctx, _recorder(part, self._mapping, self._source)
+                )
+            except BaseException as e:  # noqa: BLE001 - raised again in the reading thread
+                self._error = e
+            else:
+                self.imported += imported
+                self.duplicates += duplicates
+
+    def submit(self, part: list[HistoricalOrder]) -> None:
+        if self._error is not None:
+            raise self._error
+        if part:
+            self._chunks.put(part)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _reject_whole_order(
+    ref: str, order: HistoricalOrder | None, cause: Reject, result: HistoryResult
 ) -> None:
     """An order is imported whole or not at all: half an order would be judged on the lines that
     happened to parse, and a corrected file could never add the rest ("already imported"). Its
     other rows go to the reject file too, naming the row that failed."""
-    for ref, cause in failed.items():
-        order = grouped.pop(ref, None)
-        if order is None:
-            continue
-        for number in order.rows:
-            result.rejects.append(
-                Reject(
-                    number,
-                    ref,
-                    "order_row_rejected",
-                    cause.column,
-                    f"row {cause.row} of order {ref} was rejected ({cause.code}: {cause.message}); an "
-                    "order is imported whole or not at all: correct that row and import the file again",
-                )
+    for number in order.rows if order is not None else ():
+        result.rejects.append(
+            Reject(
+                number,
+                ref,
+                "order_row_rejected",
+                cause.column,
+                f"row {cause.row} of order {ref} was rejected ({cause.code}: {cause.message}); an "
+                "order is imported whole or not at all: correct that row and import the file again",
             )
-    result.rejects.sort(key=lambda r: r.row)
+        )
 
 
 def _recorder(
