@@ -4,6 +4,7 @@ step that the stock rows, the ledger and the allocations still agree."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -64,7 +65,9 @@ class StockMachine(RuleBasedStateMachine):
         self.counter += 1
         command = PlaceOrder(
             channel=Channel.WEB,
-            external_ref=f"SM-{id(self)}-{self.counter}",
+            # A fresh reference per order of every run: id(self) came back for a later machine once,
+            # and its first order was refused as a duplicate instead of judged on stock.
+            external_ref=f"SM-{uuid.uuid4().hex}",
             currency="EUR",
             lines=tuple(LineInput(sku, qty) for sku, qty in wanted.items()),
             customer=CustomerInput(id=1),
