@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -159,3 +163,43 @@ def test_every_command_takes_database_url_before_or_after_its_name(sqlite_url, t
     assert (tmp_path / "other.db").exists()
     seeded = runner.invoke(app, hoist_database_url(["demo", "seed", f"--database-url={other}"]))
     assert seeded.exit_code == 0 and "products added" in seeded.output
+
+
+def test_the_installed_command_takes_database_url_after_the_subcommand(tmp_path):
+    # The console script once called the Typer app directly, past the hoisting: "No such option".
+    script = Path(sys.executable).with_name("perfectorder")
+    other = f"sqlite:///{tmp_path / 'after.db'}"
+    done = subprocess.run(
+        [str(script), "db", "upgrade", "--database-url", other],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "after.db").exists()
+    shown = subprocess.run(
+        [str(script), "orders", "show", "1", "--database-url", other],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "No such option" not in shown.stdout + shown.stderr
+    assert (
+        "order_not_found" in shown.stdout + shown.stderr
+        or "no order" in (shown.stdout + shown.stderr).lower()
+    )
+
+
+def test_a_command_against_a_database_without_the_schema_says_what_to_run(tmp_path, monkeypatch):
+    # It was an SQL traceback ("no such table: orders") on a newcomer's first command.
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["orders", "show", "1"])
+    assert shown.exit_code == 2 and "schema_not_current" in shown.output
+    assert "perfectorder db upgrade" in shown.output and "Traceback" not in shown.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    after = runner.invoke(app, ["orders", "show", "1"])
+    assert after.exit_code == 2 and "order_not_found" in after.output

@@ -21,10 +21,14 @@ console = Console()
 err = Console(stderr=True)
 
 
-def run(action: Callable[[Application], T]) -> T:
-    """Builds the application, runs `action`, prints a domain error with its code and exits 2."""
+def run(action: Callable[[Application], T], *, needs_schema: bool = True) -> T:
+    """Builds the application, runs `action`, prints a domain error with its code and exits 2.
+    A database without the current schema is refused first, with the command that fixes it: a
+    newcomer's first command against a fresh file once ended in an SQL traceback."""
     application = build(Settings.from_env().for_jobs())
     try:
+        if needs_schema:
+            _require_schema(application)
         return action(application)
     except DomainError as e:
         field = f" ({e.field})" if e.field else ""
@@ -32,6 +36,22 @@ def run(action: Callable[[Application], T]) -> T:
         raise typer.Exit(2) from e
     finally:
         application.close()
+
+
+def _require_schema(application: Application) -> None:
+    try:
+        current, head = application.migrator.readiness()
+    except DomainError as e:
+        err.print(f"[red]error[/red] {e.code}: {escape(e.message)}")
+        raise typer.Exit(2) from e
+    if current == head:
+        return
+    if current is None:
+        why = "has no schema yet: run `perfectorder db upgrade` first (`bash scripts/demo.sh` does)"
+    else:
+        why = f"is at schema revision {current}, this version needs {head}: run `perfectorder db upgrade`"
+    err.print(f"[red]error[/red] schema_not_current: the database {why}")
+    raise typer.Exit(2)
 
 
 @contextmanager

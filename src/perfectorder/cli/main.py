@@ -111,7 +111,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
         application.migrator.upgrade(revision)
         console.print(f"database at revision [bold]{application.migrator.current()}[/bold]")
 
-    run(action)
+    run(action, needs_schema=False)
 
 
 @demo_app.command("seed")
