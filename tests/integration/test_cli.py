@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,29 @@ def test_a_command_against_a_database_without_the_schema_says_what_to_run(tmp_pa
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     after = runner.invoke(app, ["orders", "show", "1"])
     assert after.exit_code == 2 and "order_not_found" in after.output
+
+
+def test_worker_once_says_what_was_delivered_and_what_failed(cli, sqlite_url, clock, monkeypatch):
+    import socket
+
+    from fastapi.testclient import TestClient
+
+    from perfectorder.api.app import create_app
+    from perfectorder.bootstrap import build
+    from perfectorder.config import Settings
+
+    application = build(Settings(database_url=sqlite_url), clock=clock)
+    with TestClient(create_app(application=application)) as http:
+        http.headers["Authorization"] = f"Bearer {api_key(application)}"
+        assert http.post("/api/v1/orders", json=order_payload(external_ref="CLI-MAIL-1")).status_code == 201
+    application.close()
+    with socket.socket() as probe:  # a port nobody listens on: every e-mail fails
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("PERFECTORDER_SMTP_PORT", str(closed))
+    done = cli("worker", "--once")
+    assert done.exit_code == 0, done.output
+    # It once said "sent 2 message(s)" while the confirmation e-mail had failed.
+    failed = re.search(r"(\d+) failed and will be retried", done.output)
+    assert failed and int(failed.group(1)) >= 1, done.output
+    assert "last error:" in done.output and "sent " not in done.output

@@ -45,7 +45,14 @@ def worker(
     try:
         if once:
             delays.scan_late_releases(application.services)
-            console.print(f"sent {dispatcher.run_once()} message(s)")
+            handled = dispatcher.run_once()
+            done = dispatcher.outcomes
+            console.print(
+                f"handled {handled} message(s): {done['delivered']} delivered, {done['retrying']} failed "
+                f"and will be retried, {done['dead']} given up"
+            )
+            if done["retrying"] or done["dead"]:
+                console.print(f"last error: {dispatcher.last_error}", markup=False)
             console.print(f"refreshed {verdicts.refresh(application.services):,} verdict(s)")
             return
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")

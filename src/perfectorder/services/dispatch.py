@@ -11,9 +11,9 @@ import json
 import logging
 import random
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,10 @@ class Dispatcher:
     relay: EventRelay | None = None
     policy: DispatchPolicy = DispatchPolicy()
     worker: str = "worker"
+    # What became of the messages handled so far: delivered, retrying (failed, tried again later) or
+    # dead (given up), with the last error; `perfectorder worker --once` reports them as they are.
+    outcomes: Counter[str] = field(default_factory=Counter)
+    last_error: str = ""
 
     def run_once(self) -> int:
         """Sends one batch; returns how many messages were handled."""
@@ -80,6 +84,7 @@ class Dispatcher:
                 log.exception("batched fan-out failed; handling the events one by one")
                 events = []
         handled = {m.id for m in events}
+        self.outcomes["delivered"] += len(events)
         emails = [m for m in batch if m.kind == "email"]
         if emails:
             self._send_emails(emails)
@@ -128,6 +133,7 @@ class Dispatcher:
 
         if delivered:
             run_transaction(self.ctx, work)
+            self.outcomes["delivered"] += len(delivered)
         for message, error in failed:
             self._failed(message, error)
 
@@ -240,6 +246,7 @@ class Dispatcher:
         run_transaction(
             self.ctx, lambda uow: uow.outbox.delivered_to([(message.id, recipient, now)], worker=self.worker)
         )
+        self.outcomes["delivered"] += 1
 
     def _failed(self, message: MessageRecord, error: str, *, final: bool = False) -> None:
         now = self.ctx.clock.now()
@@ -252,6 +259,8 @@ class Dispatcher:
             uow.outbox.failed(message.id, attempts=attempts, retry_at=retry_at, error=error)
 
         run_transaction(self.ctx, work)
+        self.outcomes["dead" if given_up else "retrying"] += 1
+        self.last_error = error
 
     def _exhausted(self, message: MessageRecord, attempts: int, now: datetime) -> bool:
         if message.kind == "email":
