@@ -298,3 +298,17 @@ def test_a_channels_default_terms_come_from_the_settings(sqlite_url, clock):
     settings = ConfigSettings.from_env({"PERFECTORDER_ON_TIME_TERMS": "web=hour"})
     with pytest.raises(ValueError, match="PERFECTORDER_ON_TIME_TERMS: 'web=hour'"):
         build(settings, clock=clock)
+
+
+def test_the_report_shows_provisional_orders_and_when_they_become_final(cli, tmp_path):
+    recently = datetime.now(UTC) - timedelta(days=5)
+    rows = [
+        f"P-1,1,{(recently - timedelta(days=2)):%Y-%m-%d %H:%M:%S},{recently:%Y-%m-%d},"
+        f"{recently:%Y-%m-%d %H:%M:%S},BOX,delivered"
+    ]
+    load(cli, tmp_path, rows)
+    shown = cli("report")
+    assert shown.exit_code == 0, shown.output
+    # The table once showed "0 final" and dashes with no word of the delivered order.
+    assert re.search(r"│ +provisional +│", shown.output) or "provisional" in shown.output
+    assert "1 delivered order(s) are provisional" in shown.output and "30 days after" in shown.output

@@ -146,3 +146,11 @@ def report(
             str(r.cancelled),
         )
     console.print(table)
+    provisional = sum(r.provisional for r in groups.values())
+    if provisional:
+        # Rates count final verdicts only: say why recent orders are not in them yet, and when.
+        days = verdicts.DEFAULT_SETTINGS.settlement.days
+        console.print(
+            f"{provisional:,} delivered order(s) are provisional: a verdict becomes final {days} days after "
+            "delivery (returns and claims settle first), and only final orders count in the rates."
+        )
