@@ -231,15 +231,30 @@ def test_cancelling_after_picking_puts_the_units_back_on_the_shelf(client):
     assert level(client, "KETTLE-STEEL-17", "BER") == (60, 0)
 
 
-def test_cancelling_a_shipped_order_opens_a_return_instead(client):
+def test_cancelling_a_shipped_order_opens_a_return_only_when_asked_to(client):
     order = place(client, ("VASE-GLASS-TALL", 1))
     [pick_list] = client.post(f"/api/v1/orders/{order['id']}/release").json()["pick_lists"]
     pick_all(client, pick_list)
     pack_and_ship(client, order["id"], [("VASE-GLASS-TALL", 1)], "GLS-5001")
-    response = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "too late, sorry"})
+    # It once opened a changed_mind return without a word: now the caller asks for it.
+    refused = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "too late, sorry"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "already_shipped"
+    assert "open_return" in refused.json()["error"]["message"]
+    assert client.get(f"/api/v1/orders/{order['id']}/facts").json()["returns"] == []
+    response = client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "too late, sorry", "open_return": True}
+    )
     assert response.status_code == 200 and response.json()["status"] == "shipped"
     [rma] = client.get(f"/api/v1/orders/{order['id']}/facts").json()["returns"]
     assert (rma["reason"], rma["criterion"], rma["lines"][0]["quantity"]) == ("changed_mind", None, 1)
+
+
+def test_an_order_on_a_pick_list_or_packed_can_still_be_cancelled(client):
+    # The docs once said "before picking" and listed cancel_needs_fulfilment, which nothing raises.
+    order = place(client, ("VASE-GLASS-TALL", 1))
+    client.post(f"/api/v1/orders/{order['id']}/release")
+    on_list = client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "customer called"})
+    assert on_list.status_code == 200 and on_list.json()["status"] == "cancelled"
 
 
 def test_cancelling_part_of_a_line_releases_only_those_units(client):

@@ -135,7 +135,9 @@ class FulfilmentMachine(RuleBasedStateMachine):
     @rule(order_id=placed)
     def cancel(self, order_id: int) -> None:
         if order_id > 0:
-            self._try(lambda: orders.cancel_order(self.ctx, order_id, reason="changed mind"))
+            self._try(
+                lambda: orders.cancel_order(self.ctx, order_id, reason="changed mind", open_return=True)
+            )
 
     @rule(order_id=placed, restock=st.booleans())
     def return_and_receive(self, order_id: int, restock: bool) -> None:

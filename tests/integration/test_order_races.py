@@ -75,7 +75,12 @@ Request = Callable[[Target], tuple[str, str, dict]]
 
 
 def cancel(target: Target) -> tuple[str, str, dict]:
-    return "cancel", f"/api/v1/orders/{target.order_id}/cancel", {"reason": "customer phoned"}
+    # open_return: a cancel that lands after shipping opens the return, as it must say it may.
+    return (
+        "cancel",
+        f"/api/v1/orders/{target.order_id}/cancel",
+        {"reason": "customer phoned", "open_return": True},
+    )
 
 
 def cancel_line(target: Target) -> tuple[str, str, dict]:

@@ -85,7 +85,7 @@ class StockMachine(RuleBasedStateMachine):
         if order_id < 0:
             return
         try:
-            orders.cancel_order(self.ctx, order_id, reason="changed mind")
+            orders.cancel_order(self.ctx, order_id, reason="changed mind", open_return=True)
         except Conflict as refused:
             assert refused.code == "invalid_transition"
 
@@ -208,7 +208,7 @@ class ConcurrentStockMachine(StockMachine):
         elif order_id < 0:
             return
         elif name == "cancel":
-            orders.cancel_order(ctx, order_id, reason="changed mind")
+            orders.cancel_order(ctx, order_id, reason="changed mind", open_return=True)
         elif name == "cancel_line":
             orders.cancel_line(ctx, order_id, 1, quantity=1, reason="one fewer")
         elif name == "hold":

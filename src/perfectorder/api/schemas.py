@@ -415,6 +415,11 @@ class Timeline(BaseModel):
 
 class CancelRequest(In):
     reason: Reason = Field(max_length=500)
+    open_return: bool = Field(
+        default=False,
+        description="For an order that has shipped: open a changed_mind return of what was shipped "
+        "(without it such a cancel is refused with 409 already_shipped)",
+    )
 
 
 class LineCancelRequest(In):

@@ -100,13 +100,29 @@ def decode_cursor(cursor: str | None) -> int | None:
         raise InvalidInput("invalid_cursor", "use the next_cursor of a previous page", field="cursor") from e
 
 
-def cancel_order(ctx: ServiceContext, order_id: int, *, reason: str, caller: Principal = SYSTEM) -> OrderView:
-    """Cancels before shipping, giving back every unit; after shipping, opens a return instead."""
+def cancel_order(
+    ctx: ServiceContext,
+    order_id: int,
+    *,
+    reason: str,
+    open_return: bool = False,
+    caller: Principal = SYSTEM,
+) -> OrderView:
+    """Cancels before shipping, giving back every unit (also off a pick list, or packed). After
+    shipping only with `open_return`: what has left comes back as a `changed_mind` return, which
+    the caller asked for in so many words rather than received as a surprise."""
     if not reason.strip():
         raise InvalidInput("reason_required", "say why the order is cancelled", field="reason")
 
     def work(uow: UnitOfWork) -> OrderView:
         order = load_order(uow, order_id, caller)
+        if order.status in AFTER_SHIPPING and not open_return:
+            raise Conflict(
+                "already_shipped",
+                f"order {order_id} has shipped ({order.status.value}): cancel it with open_return "
+                "to open a changed_mind return of what was shipped, or open a return with its own reason",
+                field="open_return",
+            )
         if order.status in AFTER_SHIPPING:
             return _cancel_becomes_return(ctx, uow, order_id, reason, caller)
         now = ctx.clock.now()

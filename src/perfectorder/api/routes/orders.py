@@ -159,7 +159,9 @@ def cancel(
         payload=body,
         status=200,
         call=lambda: order_public(
-            order_service.cancel_order(services, order_id, reason=body.reason, caller=caller)
+            order_service.cancel_order(
+                services, order_id, reason=body.reason, open_return=body.open_return, caller=caller
+            )
         ),
     )
 
