@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -72,6 +73,10 @@ def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
 def _sqlite_engine(url: str, settings: Settings) -> Engine:
     if ":memory:" in url or url.rstrip("/") == "sqlite:":
         raise ValueError("use a file for SQLite: several connections must see the same database")
+    database = make_url(url).database
+    if database and not database.startswith("file:"):
+        # sqlite:///var/store.db on a fresh clone: SQLite creates the file, not its folder.
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         connect_args={"timeout": 30, "check_same_thread": False},
