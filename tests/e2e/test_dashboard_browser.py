@@ -138,10 +138,29 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
     # The charts are drawn, with their axis labels.
     page.set_viewport_size(LAPTOP)
     page.goto("/")
-    assert page.locator("svg.chart polyline").count() == 1
-    assert "perfect order rate (%)" in page.locator("svg.chart").first.text_content()
+    assert page.locator("svg.chart:visible polyline").count() == 1
+    assert "perfect order rate (%)" in page.locator("svg.chart:visible").first.text_content()
     page.goto("/returns")
-    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart:visible").count() == 2
+
+
+# The size a chart's text is drawn at on screen: its font size times the drawing's scale.
+_SMALLEST_LABEL = """() => Math.min(...[...document.querySelectorAll('svg.chart text')]
+    .filter(t => t.getClientRects().length > 0)
+    .map(t => parseFloat(getComputedStyle(t).fontSize) * t.ownerSVGElement.getScreenCTM().a))"""
+
+
+def test_chart_labels_are_readable_on_a_laptop_and_a_phone(page, store):
+    # Drawn once at 720 wide and scaled to a phone, they were about 5 px tall.
+    for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for path in ("/", "/returns"):
+            page.goto(path)
+            smallest = page.evaluate(_SMALLEST_LABEL)
+            assert smallest >= 11, f"{path} at {width} width draws chart labels at {smallest:.1f} px"
+            assert _fits(page), f"{path} scrolls sideways at {width} width"
+        page.goto("/")
+        _shot(page, f"overview-labels-{width}")
 
 
 def test_the_overview_figures_equal_the_apis_for_the_same_period_and_filters(page, store):

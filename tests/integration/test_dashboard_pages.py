@@ -311,3 +311,18 @@ def test_an_operator_records_an_invoice_payment_and_the_credit_held_order_is_rel
     assert client.get(f"/api/v1/orders/{held['id']}").json()["status"] == "approved"
     customer_page = operator.get(f"/customers/{b2b['id']}").text
     assert 'id="customer-payment-list"' in customer_page and "SEPA-7731" in customer_page
+
+
+def test_a_delivered_order_that_was_once_at_risk_is_not_listed_as_at_risk(application, operator, client):
+    # The board counted it out of "at risk" while the list still tagged it "delivered at risk".
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    with application.services.uow() as uow:
+        uow.orders.mark_at_risk(order["id"], at=application.services.clock.now(), reason="carrier delay")
+        uow.commit()
+    listed = operator.get("/orders", params={"q": order["external_ref"]}).text
+    assert re.search(r'class="warn"[^>]*>at risk<', listed)
+    ship_one(client, order["id"], "T-RISK-1")
+    deliver(client, "T-RISK-1", "2026-11-26T10:00:00Z")
+    listed = operator.get("/orders", params={"q": order["external_ref"]}).text
+    assert "delivered" in listed and not re.search(r'class="warn"[^>]*>at risk<', listed)
+    assert "(was at risk)" in listed

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from html import escape
 
+NARROW = 320  # a phone's chart: drawn for its width, so its 11 px labels stay 11 px on screen
+WIDE = 720
 
-def rate_line(points: Sequence[tuple[date, float | None, int]], *, title: str) -> str:
+
+def responsive(draw: Callable[[int], str]) -> str:
+    """The chart drawn twice, for wide and narrow screens; the style sheet shows the one that fits.
+    One drawing scaled down to a phone made its labels about 5 px tall."""
+    return f'<div class="chart-wide">{draw(WIDE)}</div><div class="chart-narrow">{draw(NARROW)}</div>'
+
+
+def rate_line(points: Sequence[tuple[date, float | None, int]], *, title: str, width: int = WIDE) -> str:
     """Perfect order rate per period (line, left axis in %) over order volume (bars, right axis)."""
-    width, height, left, right, top, bottom = 720, 260, 48, 48, 24, 40
+    narrow = width < WIDE
+    height, left, right, top, bottom = (
+        260,
+        40 if narrow else 48,
+        12 if narrow else 48,
+        38 if narrow else 24,
+        40,
+    )
     plot_w, plot_h = width - left - right, height - top - bottom
     if not points:
         return f'<p class="empty">No final orders in this period yet: {escape(title)}.</p>'
@@ -34,7 +50,7 @@ def rate_line(points: Sequence[tuple[date, float | None, int]], *, title: str) -
             f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{pct}%</text>'
         )
     labels = []
-    every = max(1, len(points) // 8)
+    every = max(1, len(points) // (3 if narrow else 8))
     for i, (day, _, _) in enumerate(points):
         if i % every == 0:
             labels.append(
@@ -46,19 +62,26 @@ def rate_line(points: Sequence[tuple[date, float | None, int]], *, title: str) -
         f"<title>{escape(title)}</title>{''.join(ticks)}{''.join(bars)}"
         f'<polyline points="{" ".join(line)}" class="line"/>{"".join(labels)}'
         f'<text x="{left}" y="14" class="axis">perfect order rate (%)</text>'
-        f'<text x="{left + plot_w}" y="14" class="axis" text-anchor="end">bars: final orders per day '
-        f"(max {most})</text>"
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="axis" '
+        + (
+            f'<text x="{left}" y="30" class="axis">bars: final orders per day (max {most})</text>'
+            if narrow
+            else f'<text x="{left + plot_w}" y="14" class="axis" text-anchor="end">bars: final orders per '
+            f"day (max {most})</text>"
+        )
+        + f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="axis" '
         'text-anchor="middle">day placed</text>'
         "</svg>"
     )
 
 
-def bars(items: Sequence[tuple[str, float]], *, title: str, unit: str, percent: bool = False) -> str:
+def bars(
+    items: Sequence[tuple[str, float]], *, title: str, unit: str, percent: bool = False, width: int = WIDE
+) -> str:
     """Horizontal bars, one per label, longest first as given; the value is written at the bar's end."""
     if not items:
         return f'<p class="empty">Nothing to show yet: {escape(title)}.</p>'
-    row, left, width, right = 26, 170, 720, 70
+    narrow = width < WIDE
+    row, left, right = 26, 120 if narrow else 170, 52 if narrow else 70
     height = 34 + row * len(items) + 24
     plot_w = width - left - right
     most = max(v for _, v in items) or 1
@@ -67,8 +90,9 @@ def bars(items: Sequence[tuple[str, float]], *, title: str, unit: str, percent: 
         y = 30 + i * row
         w = plot_w * value / most
         shown = f"{value * 100:.1f}%" if percent else f"{value:g}"
+        name = label if not narrow or len(label) <= 18 else label[:17] + "…"
         parts.append(
-            f'<text x="{left - 6}" y="{y + 15}" class="tick" text-anchor="end">{escape(label)}</text>'
+            f'<text x="{left - 6}" y="{y + 15}" class="tick" text-anchor="end">{escape(name)}</text>'
             f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" class="s0">'
             f"<title>{escape(label)}: {shown} {escape(unit)}</title></rect>"
             f'<text x="{left + w + 4:.1f}" y="{y + 15}" class="tick">{shown}</text>'
@@ -89,6 +113,7 @@ def stacked_columns(
     title: str,
     unit: str,
     x_label: str,
+    width: int = WIDE,
 ) -> str:
     """One column per period, stacked by series (at most 8 colours; the rest are added to the last),
     with a legend, a value axis and the period under each column."""
@@ -100,7 +125,8 @@ def stacked_columns(
         head = [values.get(s, 0) for s in series[:7]]
         return head + ([sum(values.get(s, 0) for s in series[7:])] if len(series) > 7 else [])
 
-    width, left, right, top, bottom = 720, 48, 16, 30, 46 + 18 * ((len(shown) + 3) // 4)
+    per_row = 2 if width < WIDE else 4
+    left, right, top, bottom = 48, 16, 30, 46 + 18 * ((len(shown) + per_row - 1) // per_row)
     height = 300
     plot_w, plot_h = width - left - right, height - top - bottom
     most = max((sum(parts_of(v)) for _, v in columns), default=0) or 1
@@ -124,7 +150,7 @@ def stacked_columns(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{most * frac:g}</text>'
         )
-    every = max(1, len(columns) // 8)
+    every = max(1, len(columns) // (4 if width < WIDE else 8))
     labels = [
         f'<text x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" class="tick" '
         f'text-anchor="middle">{escape(label)}</text>'
@@ -133,7 +159,10 @@ def stacked_columns(
     ]
     legend = []
     for k, name in enumerate(shown):
-        lx, ly = left + (k % 4) * 170, top + plot_h + 44 + (k // 4) * 18
+        lx, ly = (
+            left + (k % per_row) * (135 if per_row == 2 else 170),
+            top + plot_h + 44 + (k // per_row) * 18,
+        )
         legend.append(
             f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" class="s{k}"/>'
             f'<text x="{lx + 16}" y="{ly}" class="tick">{escape(name.replace("_", " "))}</text>'

@@ -12,7 +12,7 @@ from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
 from perfectorder.services import board, catalog, customers, payments, verdicts
 from perfectorder.services.board_ports import BoardQuery
-from perfectorder.web.charts import bars, stacked_columns
+from perfectorder.web.charts import bars, responsive, stacked_columns
 from perfectorder.web.common import Session, problem, render, require, services_of
 from perfectorder.web.routes import bounds, period
 
@@ -139,17 +139,23 @@ def returns(
             "report": report,
             "start": start,
             "end": end,
-            "by_reason_chart": bars(
-                [(r.replace("_", " "), n) for r, n in report.by_reason],
-                title="Returns opened by reason",
-                unit="returns",
+            "by_reason_chart": responsive(
+                lambda width: bars(
+                    [(r.replace("_", " "), n) for r, n in report.by_reason],
+                    title="Returns opened by reason",
+                    unit="returns",
+                    width=width,
+                )
             ),
-            "weekly_chart": stacked_columns(
-                [(f"{week:%d %b}", counts) for week, counts in report.weekly],
-                series=reasons,
-                title="Returns opened per week, by reason",
-                unit="returns",
-                x_label="week starting (Monday)",
+            "weekly_chart": responsive(
+                lambda width: stacked_columns(
+                    [(f"{week:%d %b}", counts) for week, counts in report.weekly],
+                    series=reasons,
+                    title="Returns opened per week, by reason",
+                    unit="returns",
+                    x_label="week starting (Monday)",
+                    width=width,
+                )
             ),
             "stages": sorted({s for _, s in report.by_reason_and_stage}),
         },

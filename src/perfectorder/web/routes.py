@@ -19,7 +19,7 @@ from perfectorder.metrics.perfect_order import OnTimeBasis, Settings
 from perfectorder.services import access, reports, verdicts
 from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext
-from perfectorder.web.charts import rate_line
+from perfectorder.web.charts import rate_line, responsive
 from perfectorder.web.common import Session, render, require, services_of
 
 router = APIRouter(include_in_schema=False)
@@ -158,8 +158,12 @@ def overview(
             "overall": figures.overall,
             "previous": figures.previous,
             "components": COMPONENTS,
-            "chart": rate_line(
-                list(figures.trend), title=f"Perfect order rate per day, {scope}, {start} to {end}"
+            "chart": responsive(
+                lambda width: rate_line(
+                    list(figures.trend),
+                    title=f"Perfect order rate per day, {scope}, {start} to {end}",
+                    width=width,
+                )
             ),
             "ranked": figures.ranked,
             "kpis": figures.kpis,
