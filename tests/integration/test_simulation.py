@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -162,3 +163,37 @@ def test_every_shipped_scenario_loads():
     with pytest.raises(InvalidInput) as e:
         scenario_from_dict({"carriers": {"DHL": {"delay": 2}}})
     assert e.value.field == "carriers.DHL.delay"
+
+
+def test_the_command_stops_at_the_present_and_says_why_orders_were_refused(tmp_path, monkeypatch):
+    # A scenario running past today once wrote events weeks in the future, and said more orders
+    # delivered than shipped (parcels against orders) and "N refused" without why.
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'now.db'}"
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "300")
+    start = (datetime.now(UTC) - timedelta(days=3)).date()
+    scenario = tmp_path / "now.toml"
+    scenario.write_text(
+        f'name = "now"\n[run]\nstart = "{start}"\ndays = 6\norders_per_day = 30\n'
+        "[catalog]\nproducts = 10\n[customers]\ncustomers = 20\n"
+        "[warehouses]\ninitial_stock = 5\nreorder_point = 0\nreorder_quantity = 1\n"
+    )
+    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "stopped at the present" in result.output
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        latest = conn.execute(text("SELECT MAX(occurred_at) FROM order_events")).scalar_one()
+    engine.dispose()
+    assert datetime.fromisoformat(str(latest)).replace(tzinfo=UTC) <= datetime.now(UTC)
+    shipped = int(re.search(r"([\d,]+) orders shipped", result.output).group(1).replace(",", ""))
+    delivered = int(re.search(r"([\d,]+) delivered", result.output).group(1).replace(",", ""))
+    assert delivered <= shipped
+    refused = re.search(r"\(([\d,]+) refused(: [^)]*)?\)", result.output)
+    assert refused, result.output
+    if int(refused.group(1).replace(",", "")):
+        assert "insufficient_stock" in (refused.group(2) or ""), result.output

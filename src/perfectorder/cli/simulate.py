@@ -49,17 +49,28 @@ def simulate_command(
                 elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
                 bar.update(task, completed=day, orders=orders, rate=orders / elapsed)
 
-            summary = simulate(application, clock, scenario, seed=seed, progress=tick)
+            summary = simulate(
+                application, clock, scenario, seed=seed, progress=tick, until=datetime.now(UTC)
+            )
         refreshed = judge(application, summary.orders)
     except DomainError as e:
         err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e
     finally:
         application.close()
+    refused = ", ".join(
+        f"{code} {n:,}" for code, n in sorted(summary.refused_by_code.items(), key=lambda kv: -kv[1])
+    )
     console.print(
         f"{scenario.name}: {summary.days} days, {summary.orders:,} orders placed "
-        f"({summary.refused:,} refused), {summary.shipped:,} shipped, {summary.delivered:,} delivered, "
+        f"({summary.refused:,} refused{': ' + refused if refused else ''}), {summary.shipped:,} orders "
+        f"shipped, {summary.delivered:,} delivered, "
         f"{summary.lost} lost ({summary.reshipped} reshipped), {summary.returns} returns, "
         f"{summary.feedback} feedback; "
         f"{summary.seconds:.1f} s, {summary.orders_per_second:,.0f} orders/s; {refreshed:,} verdicts stored"
     )
+    if summary.stopped_at is not None:
+        console.print(
+            f"stopped at the present ({summary.stopped_at:%Y-%m-%d %H:%M} UTC): the scenario runs on past "
+            "today, and a store holds nothing that has not happened yet; parcels on their way stay so"
+        )

@@ -60,6 +60,8 @@ class Summary:
     feedback: int = 0
     seconds: float = 0.0
     refused_by_code: dict[str, int] = field(default_factory=dict)
+    # The moment the run stopped short of its scenario's end because the present came first.
+    stopped_at: datetime | None = None
 
     @property
     def orders_per_second(self) -> float:
@@ -100,6 +102,7 @@ class Simulation:
         self.queue: list[tuple[datetime, int, str, Any]] = []
         self.seq = itertools.count()
         self.summary = Summary()
+        self.shipped_orders: set[int] = set()
         self.start = datetime.combine(scenario.start, datetime.min.time(), UTC)
         self.end = self.start + timedelta(days=scenario.days)
         outage = None
@@ -203,7 +206,9 @@ class Simulation:
     def at(self, moment: datetime, kind: str, payload: Any = None) -> None:
         heapq.heappush(self.queue, (moment, next(self.seq), kind, payload))
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> Summary:
+    def run(
+        self, progress: Callable[[int, int], None] | None = None, *, until: datetime | None = None
+    ) -> Summary:
         started = time.perf_counter()
         with batch(self.ctx):
             self.set_up()
@@ -232,6 +237,11 @@ class Simulation:
                 if moment >= self.end and kind in ("order", "fulfil", "replenish", "risk"):
                     continue
                 if moment >= self.end + timedelta(days=30):
+                    break
+                if until is not None and moment > until:
+                    # A store cannot hold what has not happened yet: parcels still on their way
+                    # today stay on their way, as in a real store.
+                    self.summary.stopped_at = until
                     break
                 if opened is None or moment - opened >= BATCH_WINDOW:
                     # The store's work of a simulated hour commits together (each step still all or
@@ -366,7 +376,9 @@ class Simulation:
                 tracking_number=tracking_number,
             )
             self._travel(order_id, carrier, tracking_number)
-        self.summary.shipped += 1
+        if order_id not in self.shipped_orders:
+            self.shipped_orders.add(order_id)
+            self.summary.shipped += 1
         return 1
 
     def _travel(self, order_id: int, carrier: Any, tracking_number: str) -> None:
@@ -421,10 +433,11 @@ class Simulation:
             order_id, _ = self.tracking[tracking_number]
             self.at(self.clock.now() + timedelta(hours=self.rng.randrange(2, 24)), "reship", order_id)
         if kind is CarrierEventType.DELIVERED:
-            self.summary.delivered += 1
             order_id, _ = self.tracking[tracking_number]
             self.parcels_out[order_id] -= 1
             if self.parcels_out[order_id] == 0:  # the last parcel: the order is delivered
+                # Orders, as shipped counts them (it counted parcels, so more were "delivered").
+                self.summary.delivered += 1
                 self._answer(order_id)
 
     def _reship(self, order_id: int) -> None:
@@ -534,5 +547,8 @@ def simulate(
     *,
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    until: datetime | None = None,
 ) -> Summary:
-    return Simulation(application, clock, scenario, scenario.seed if seed is None else seed).run(progress)
+    """Runs the scenario; with `until` (the command line passes the present) nothing after it."""
+    simulation = Simulation(application, clock, scenario, scenario.seed if seed is None else seed)
+    return simulation.run(progress, until=until)
