@@ -197,3 +197,26 @@ def test_the_command_stops_at_the_present_and_says_why_orders_were_refused(tmp_p
     assert refused, result.output
     if int(refused.group(1).replace(",", "")):
         assert "insufficient_stock" in (refused.group(2) or ""), result.output
+
+
+def test_simulated_returns_come_back_and_are_inspected(tmp_path, monkeypatch):
+    # Returns were opened and never received: the returns page's "received" stayed empty.
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", f"sqlite:///{tmp_path / 'returns.db'}")
+    monkeypatch.setenv("COLUMNS", "300")
+    start = (datetime.now(UTC) - timedelta(days=40)).date()
+    scenario = tmp_path / "returns.toml"
+    scenario.write_text(
+        f'name = "returns"\n[run]\nstart = "{start}"\ndays = 10\norders_per_day = 20\n'
+        "[catalog]\nproducts = 10\n[customers]\ncustomers = 50\n[answers]\nreturn_changed_mind = 0.3\n"
+    )
+    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    found = re.search(r"(\d+) returns \((\d+) received\)", result.output)
+    assert found, result.output
+    opened, received = int(found.group(1)), int(found.group(2))
+    assert opened > 10 and received == opened, result.output
+    # The last day's orders ship too: they once stayed approved for good and read as late.
+    shipped = re.search(r"([\d,]+) orders placed .*?([\d,]+) orders shipped", result.output)
+    assert shipped and shipped.group(1) == shipped.group(2), result.output

@@ -65,7 +65,8 @@ def simulate_command(
         f"{scenario.name}: {summary.days} days, {summary.orders:,} orders placed "
         f"({summary.refused:,} refused{': ' + refused if refused else ''}), {summary.shipped:,} orders "
         f"shipped, {summary.delivered:,} delivered, "
-        f"{summary.lost} lost ({summary.reshipped} reshipped), {summary.returns} returns, "
+        f"{summary.lost} lost ({summary.reshipped} reshipped), "
+        f"{summary.returns} returns ({summary.returns_received} received), "
         f"{summary.feedback} feedback; "
         f"{summary.seconds:.1f} s, {summary.orders_per_second:,.0f} orders/s; {refreshed:,} verdicts stored"
     )

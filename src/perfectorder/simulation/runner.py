@@ -57,6 +57,7 @@ class Summary:
     lost: int = 0
     reshipped: int = 0
     returns: int = 0
+    returns_received: int = 0
     feedback: int = 0
     seconds: float = 0.0
     refused_by_code: dict[str, int] = field(default_factory=dict)
@@ -69,6 +70,7 @@ class Summary:
 
 
 SEND_DELAY = timedelta(minutes=1)
+TAIL_DAYS = 7
 BATCH_WINDOW = timedelta(hours=1)
 
 
@@ -229,12 +231,19 @@ class Simulation:
             self.at(day + timedelta(hours=23), "risk")
             for hour in range(0, 24, 2):
                 self.at(day + timedelta(hours=hour, minutes=30), "dispatch")
+        # The warehouses keep working after the last order is placed until what was placed has left:
+        # the last orders otherwise stayed unshipped, and read as late on the board, for good.
+        for d in range(self.s.days, self.s.days + TAIL_DAYS):
+            day = self.start + timedelta(days=d)
+            self.at(day + timedelta(hours=12), "fulfil")
+            self.at(day + timedelta(hours=15, minutes=30), "fulfil")
+            self.at(day + timedelta(hours=18), "replenish")
         with ExitStack() as window:
             opened: datetime | None = None
             while self.queue:
                 moment, _, kind, payload = heapq.heappop(self.queue)
                 elapsed_days = (moment - self.start).days + 1
-                if moment >= self.end and kind in ("order", "fulfil", "replenish", "risk"):
+                if moment >= self.end and kind in ("order", "risk"):
                     continue
                 if moment >= self.end + timedelta(days=30):
                     break
@@ -477,8 +486,22 @@ class Simulation:
     def _return(self, payload: tuple[int, str]) -> None:
         order_id, reason = payload
         sku = self.first_sku[order_id]
-        if self._quietly(lambda: aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(sku, 1)])):
-            self.summary.returns += 1
+        try:
+            record = aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(sku, 1)])
+        except DomainError:
+            return
+        self.summary.returns += 1
+        # The parcel comes back some days later and is inspected: a damaged item is scrapped, one
+        # the customer changed their mind about goes back on the shelf (a return was never received).
+        damaged = reason != "changed_mind"
+        back = self.clock.now() + timedelta(days=self.rng.randrange(3, 8), hours=self.rng.randrange(0, 8))
+        self.at(back, "return_arrives", (record.id, sku, damaged))
+
+    def _return_arrives(self, payload: tuple[int, str, bool]) -> None:
+        return_id, sku, damaged = payload
+        line = aftersales.ReceivedLine(sku, restock=0 if damaged else 1, scrap=1 if damaged else 0)
+        if self._quietly(lambda: aftersales.receive_return(self.ctx, return_id, lines=[line])):
+            self.summary.returns_received += 1
 
     def _replenish(self, _: Any) -> None:
         for level in inventory.stock_levels(self.ctx, limit=200 if self.s.products <= 100 else 100_000):
