@@ -220,3 +220,36 @@ def test_simulated_returns_come_back_and_are_inspected(tmp_path, monkeypatch):
     # The last day's orders ship too: they once stayed approved for good and read as late.
     shipped = re.search(r"([\d,]+) orders placed .*?([\d,]+) orders shipped", result.output)
     assert shipped and shipped.group(1) == shipped.group(2), result.output
+
+
+def test_made_to_order_items_ship_after_they_are_made(tmp_path, monkeypatch):
+    # Production was not simulated: a made-to-order item shipped hours after it was ordered.
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'made.db'}"
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", url)
+    start = (datetime.now(UTC) - timedelta(days=40)).date()
+    scenario = tmp_path / "made.toml"
+    scenario.write_text(
+        f'name = "made"\n[run]\nstart = "{start}"\ndays = 5\norders_per_day = 10\n'
+        "[catalog]\nproducts = 5\nmade_to_order = 1.0\nproduction_days = 4\n[customers]\ncustomers = 20\n"
+    )
+    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT o.placed_at, MIN(s.shipped_at) FROM orders o JOIN shipments s ON s.order_id = o.id "
+                "GROUP BY o.id"
+            )
+        ).all()
+    engine.dispose()
+    assert len(rows) > 20
+    gaps = [
+        datetime.fromisoformat(str(shipped)) - datetime.fromisoformat(str(placed)) for placed, shipped in rows
+    ]
+    # Four working days of production: nothing leaves within three calendar days of its order.
+    assert min(gaps) >= timedelta(days=3), min(gaps)

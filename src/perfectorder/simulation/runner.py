@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -105,6 +105,7 @@ class Simulation:
         self.seq = itertools.count()
         self.summary = Summary()
         self.shipped_orders: set[int] = set()
+        self.produced_on: dict[int, date] = {}
         self.start = datetime.combine(scenario.start, datetime.min.time(), UTC)
         self.end = self.start + timedelta(days=scenario.days)
         outage = None
@@ -315,6 +316,11 @@ class Simulation:
         # What the outside world knows of its own order: no need to ask the store again later.
         self.carrier_of[view.id] = carrier
         self.first_sku[view.id] = view.lines[0].sku
+        # Made-to-order units exist once the workshop has made them: on the allocation's planned
+        # ship date, not the moment the order arrives (they once shipped hours after ordering).
+        made = [a.planned_ship_date for x in view.lines for a in x.allocations if not a.reserves_stock]
+        if made:
+            self.produced_on[view.id] = max(made)
         if view.status == "on_hold":
             # A declined card: the customer never pays, and the order is cancelled after two days.
             self.at(self.clock.now() + timedelta(days=2), "cancel", view.id)
@@ -342,6 +348,8 @@ class Simulation:
                 break
 
     def _pick_pack_ship(self, order_id: int) -> int:
+        if self.produced_on.get(order_id, date.min) > self.clock.now().date():
+            return 0  # still in production
         try:
             lists = fulfilment.release_to_picking(self.ctx, order_id)
         except DomainError:
