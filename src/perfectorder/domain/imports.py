@@ -23,7 +23,7 @@ from perfectorder.domain.orders import (
     PaymentInput,
     PlaceOrder,
 )
-from perfectorder.domain.promise import BASES, MAX_GRACE_MINUTES
+from perfectorder.domain.promise import terms_problem
 from perfectorder.domain.text import bad_character, text_message
 from perfectorder.domain.values import BackorderPolicy, Channel, PaymentMethod, PaymentStatus
 
@@ -244,20 +244,15 @@ def mapping_from_dict(raw: Mapping[str, Any]) -> HistoryMapping:
     quantity = defaults.get("quantity", 1)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise InvalidInput("mapping_invalid", "quantity is a whole number from 1", field="defaults.quantity")
-    basis = defaults.get("on_time_basis", "date")
-    if basis not in BASES:
-        raise InvalidInput(
-            "mapping_invalid",
-            'on_time_basis is "date" (the promised day) or "time" (the promised time, plus grace)',
-            field="defaults.on_time_basis",
-        )
+    basis = str(defaults.get("on_time_basis", "date"))
     grace = defaults.get("grace_minutes", 0)
-    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= MAX_GRACE_MINUTES:
+    if not isinstance(grace, int) or isinstance(grace, bool):
         raise InvalidInput(
-            "mapping_invalid",
-            f"grace_minutes is a whole number of minutes from 0 to {MAX_GRACE_MINUTES}",
-            field="defaults.grace_minutes",
+            "mapping_invalid", "grace_minutes is a whole number of minutes", field="defaults.grace_minutes"
         )
+    # The same terms a customer may have, by the same rule.
+    if (problem := terms_problem(basis, grace)) is not None:
+        raise InvalidInput("mapping_invalid", problem[1], field=f"defaults.{problem[0]}")
     encoding = str(options.get("encoding", "utf-8-sig"))
     # A UTF-8 file may or may not start with a byte-order mark; utf-8-sig reads both.
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):

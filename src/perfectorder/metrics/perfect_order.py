@@ -290,6 +290,13 @@ class Promise:
     by: datetime | None
     start: datetime | None
 
+    def deadline(self, timezone: str) -> datetime:
+        """The last moment on time by the clock: the promised time, or the end of the promised day."""
+        if self.by is not None:
+            return self.by
+        midnight = datetime.combine(self.day + timedelta(days=1), time(), ZoneInfo(timezone))
+        return midnight - timedelta(microseconds=1)
+
 
 def line_promise(facts: OrderFacts, line: LineFact, settings: Settings) -> Promise:
     if line.promised_on is not None:
@@ -318,10 +325,7 @@ def judge_arrival(
         if promise.start is not None and arrived_on < _local_date(promise.start, timezone):
             return LineTiming.EARLY
         return LineTiming.ON_TIME
-    zone = ZoneInfo(timezone)
-    end = promise.by or datetime.combine(promise.day + timedelta(days=1), time(), zone) - timedelta(
-        microseconds=1
-    )
+    end = promise.deadline(timezone)
     if arrival > end + grace + timedelta(days=tolerance_days):
         return LineTiming.LATE
     if promise.start is not None and arrival < promise.start - grace:
@@ -339,7 +343,6 @@ def _terms(facts: OrderFacts, settings: Settings) -> tuple[OnTimeBasis, timedelt
 def line_timings(facts: OrderFacts, delivered: datetime, settings: Settings) -> list[LineTiming]:
     """Each line against its own promise: a line arrived when its last unit did (the order's last
     arrival when the facts do not say per line)."""
-    basis, grace = _terms(facts, settings)
     lost = bool(_lost_parcels(facts))
     out = []
     for line in facts.lines:
@@ -348,14 +351,20 @@ def line_timings(facts: OrderFacts, delivered: datetime, settings: Settings) -> 
         elif line.never_arrived or (lost and line.arrived_at is None):
             out.append(LineTiming.NEVER)
         else:
-            promise = line_promise(facts, line, settings)
-            arrival = line.arrived_at or delivered
-            out.append(
-                judge_arrival(
-                    arrival, promise, facts.destination_timezone, basis, grace, settings.tolerance_days
-                )
-            )
+            out.append(_judge_line(facts, line, delivered, settings))
     return out
+
+
+def _judge_line(facts: OrderFacts, line: LineFact, delivered: datetime, settings: Settings) -> LineTiming:
+    basis, grace = _terms(facts, settings)
+    return judge_arrival(
+        line.arrived_at or delivered,
+        line_promise(facts, line, settings),
+        facts.destination_timezone,
+        basis,
+        grace,
+        settings.tolerance_days,
+    )
 
 
 def _on_time(
@@ -379,12 +388,7 @@ def _on_time(
     if not pairs:
         # No line to judge (a history order without lines): the order's promise and last arrival.
         whole = LineFact("", 1, 1)
-        basis, grace = _terms(facts, settings)
-        promise = line_promise(facts, whole, settings)
-        timing = judge_arrival(
-            delivered, promise, facts.destination_timezone, basis, grace, settings.tolerance_days
-        )
-        pairs = [(whole, timing)]
+        pairs = [(whole, _judge_line(facts, whole, delivered, settings))]
     out = []
     late = [(x, t) for x, t in pairs if t is LineTiming.LATE]
     if late:
@@ -434,12 +438,11 @@ def _late_failure(
         )
         how = f"{days} day(s) after the promise"
     else:
-        zone = ZoneInfo(facts.destination_timezone)
-        gaps = []
-        for x, _ in late:
-            p = line_promise(facts, x, settings)
-            end = p.by or datetime.combine(p.day + timedelta(days=1), time(), zone)
-            gaps.append((x.arrived_at or delivered) - end)
+        gaps = [
+            (x.arrived_at or delivered)
+            - line_promise(facts, x, settings).deadline(facts.destination_timezone)
+            for x, _ in late
+        ]
         how = f"{_span(max(gaps))} after the promised time"
     first_shipped = min(s.shipped_at for s in facts.shipments)
     if first_shipped.date() > facts.promised_ship_date:

@@ -29,7 +29,7 @@ def create_customer(
         credit_limit=spec.credit_limit,
         payment_terms_days=spec.payment_terms_days,
         on_time_basis=spec.on_time_basis,
-        grace_minutes=spec.grace_minutes if spec.on_time_basis else None,
+        grace_minutes=spec.grace_minutes,
     )
 
     def work(uow: UnitOfWork) -> CustomerView:

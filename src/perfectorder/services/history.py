@@ -104,7 +104,7 @@ def import_history(
             # The order's last row: it is whole (written with the next chunk) or rejected whole.
             order = grouped.pop(ref, None)
             if ref in failed:
-                _reject_whole_order(ref, order, failed[ref], result)
+                _reject_whole_order(ref, order, failed.pop(ref), result)
             elif order is not None:
                 complete.append(order)
                 if len(complete) >= chunk:
