@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
 from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.adapters.db.migrate import upgrade
 from perfectorder.api.app import create_app
 from perfectorder.bootstrap import Application, build
+from perfectorder.cli.main import app as cli_app
 from perfectorder.config import Settings
 from perfectorder.domain.access import Role
 from perfectorder.sample_data import load_sample_store
@@ -78,6 +80,24 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(START)
+
+
+def command_line(
+    monkeypatch: pytest.MonkeyPatch, url: str, *, seed: bool = False, columns: int = 200
+) -> Callable[..., Result]:
+    """`perfectorder ARGS...` run in-process against `url`, migrated (and holding the sample store
+    when `seed`), printing tables `columns` wide so tests can read them."""
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli_app, list(args), catch_exceptions=False)
+
+    assert run("db", "upgrade").exit_code == 0
+    if seed:
+        assert run("demo", "seed").exit_code == 0
+    return run
 
 
 def make_application(url: str, clock: SimulatedClock, **overrides: object) -> Application:

@@ -12,22 +12,13 @@ from typer.testing import CliRunner
 
 from perfectorder.adapters.db.migrate import head_revision
 from perfectorder.cli.main import app
-from tests.conftest import api_key
+from tests.conftest import api_key, command_line
 from tests.factories import order_payload
 
 
 @pytest.fixture
 def cli(sqlite_url, monkeypatch):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("db", "upgrade").exit_code == 0
-    assert run("demo", "seed").exit_code == 0
-    return run
+    return command_line(monkeypatch, sqlite_url, seed=True)
 
 
 def test_db_upgrade_reports_the_revision(cli):

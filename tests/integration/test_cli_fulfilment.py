@@ -6,29 +6,17 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from perfectorder.api.app import create_app
 from perfectorder.bootstrap import build
-from perfectorder.cli.main import app
 from perfectorder.config import Settings
-from tests.conftest import api_key
+from tests.conftest import api_key, command_line
 from tests.factories import order_payload
 
 
 @pytest.fixture
 def cli(sqlite_url, monkeypatch):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        return result
-
-    assert run("db", "upgrade").exit_code == 0
-    assert run("demo", "seed").exit_code == 0
-    return run
+    return command_line(monkeypatch, sqlite_url, seed=True)
 
 
 def test_pick_pack_ship_and_return_from_the_command_line(cli, sqlite_url, clock):

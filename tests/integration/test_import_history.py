@@ -12,18 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.adapters.files import csv_files
-from perfectorder.cli.main import app
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.imports import mapping_from_dict
 from perfectorder.metrics.quantiles import RELATIVE_ERROR
 from perfectorder.services import verdicts
 from perfectorder.services.history import import_history
 from perfectorder.services.ports import OrderFilter
-from tests.conftest import in_ci, make_application
+from tests.conftest import command_line, in_ci, make_application
 
 ROOT = Path(__file__).resolve().parents[2]
 OLIST = ROOT.parent / "shared" / "datasets" / "olist" / "head-sample" / "olist_orders_dataset.csv"
@@ -164,15 +162,7 @@ def write(tmp_path: Path, newline: str, *, bom: bool) -> tuple[Path, Path]:
 
 @pytest.fixture
 def cli(database_url, monkeypatch):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("db", "upgrade").exit_code == 0
-    return run
+    return command_line(monkeypatch, database_url)
 
 
 def row(output: str, label: str) -> int:

@@ -7,12 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from perfectorder.adapters.files import csv_files
-from perfectorder.cli.main import app
 from perfectorder.services import inventory
 from perfectorder.services.importing import import_orders
+from tests.conftest import command_line
 from tests.integration.test_bad_orders import row_counts
 
 HEADER = (
@@ -60,16 +59,7 @@ def test_each_order_is_placed_or_rejected_with_its_code_and_a_rerun_places_nothi
 
 @pytest.fixture
 def cli(database_url, monkeypatch):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("db", "upgrade").exit_code == 0
-    assert run("demo", "seed").exit_code == 0
-    return run
+    return command_line(monkeypatch, database_url, seed=True)
 
 
 def test_the_command_writes_a_reject_file_and_a_summary(cli, tmp_path):

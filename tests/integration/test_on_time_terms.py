@@ -11,17 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.api.app import create_app
 from perfectorder.bootstrap import build
-from perfectorder.cli.main import app
 from perfectorder.config import Settings as ConfigSettings
 from perfectorder.domain.access import Role
 from perfectorder.metrics.perfect_order import OnTimeBasis, Settings
 from perfectorder.services import access, verdicts
-from tests.conftest import api_key, make_application
+from tests.conftest import api_key, command_line, make_application
 from tests.factories import order_payload
 from tests.integration.test_communication import ship_one
 from tests.integration.test_verdicts import deliver
@@ -50,15 +48,7 @@ HEADER = "Shipment,Line,Booked,Planned,Arrived,Item,Status{extra}"
 
 @pytest.fixture
 def cli(database_url, monkeypatch):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "220")
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("db", "upgrade").exit_code == 0
-    return run
+    return command_line(monkeypatch, database_url, columns=220)
 
 
 def load(cli, tmp_path, rows, *, window: bool = False, defaults: str = "") -> None:
@@ -84,7 +74,7 @@ def on_time(figures: dict) -> tuple[int, int, int, int]:
     return c["evaluated"], c["failed"], figures["lines_evaluated"], figures["lines_late"]
 
 
-def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(cli, tmp_path):
+def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(cli, database_url, tmp_path):
     load(
         cli,
         tmp_path,
@@ -100,7 +90,7 @@ def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(cli
     figures = report(cli)
     # Judged on the first row alone, S-1 was on time (its first line's promise and delivery).
     assert on_time(figures) == (2, 1, 4, 1)
-    application = make_application(cli_url(cli), SimulatedClock(LATER))
+    application = make_application(database_url, SimulatedClock(LATER))
     try:
         late = next(f for f, v in verdicts.verdicts_between(application.services, *EVERYTHING) if v.failures)
         verdict = verdicts.order_verdict(application.services, late.order_id)
@@ -108,12 +98,6 @@ def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(cli
         application.close()
     assert [t.value for t in verdict.lines] == ["on_time", "late"]
     assert verdict.failures[0].reason.startswith("1 of 2 lines delivered 2 day(s) after the promise")
-
-
-def cli_url(cli) -> str:
-    import os
-
-    return os.environ["PERFECTORDER_DATABASE_URL"]
 
 
 TRUCKING = [
@@ -156,22 +140,19 @@ WINDOWS = [
 ]
 
 
-def test_arriving_before_a_delivery_window_opens_fails_on_time(cli, tmp_path):
+def test_arriving_before_a_delivery_window_opens_fails_on_time(cli, database_url, tmp_path):
     load(cli, tmp_path, WINDOWS, window=True)
     assert on_time(report(cli)) == (3, 1, 3, 1)
     assert on_time(report(cli, "--on-time-basis", "time")) == (3, 2, 3, 2)
     assert on_time(report(cli, "--on-time-basis", "time", "--grace-minutes", "60")) == (3, 1, 3, 1)
-    codes = {f["code"] for o in report_orders(cli) for f in o["failures"] if f["component"] == "on_time"}
-    assert codes == {"early_delivery"}
+    assert on_time_failure_codes(database_url) == {"early_delivery"}
 
 
-def report_orders(cli) -> list[dict]:
-    application = make_application(cli_url(cli), SimulatedClock(LATER))
+def on_time_failure_codes(database_url: str) -> set[str]:
+    application = make_application(database_url, SimulatedClock(LATER))
     try:
         judged = verdicts.verdicts_between(application.services, *EVERYTHING)
-        return [
-            {"failures": [{"code": f.code, "component": f.component} for f in v.failures]} for _, v in judged
-        ]
+        return {f.code for _, v in judged for f in v.failures if f.component == "on_time"}
     finally:
         application.close()
 
@@ -226,9 +207,9 @@ def test_the_api_and_the_dashboard_take_the_basis_and_grace(database_url, tmp_pa
         application.close()
 
 
-def test_a_reports_basis_judges_the_same_orders_as_the_services_settings(cli, tmp_path):
+def test_a_reports_basis_judges_the_same_orders_as_the_services_settings(cli, database_url, tmp_path):
     load(cli, tmp_path, TRUCKING)
-    application = make_application(cli_url(cli), SimulatedClock(LATER))
+    application = make_application(database_url, SimulatedClock(LATER))
     try:
         by_time = verdicts.perfect_order_report(
             application.services, *EVERYTHING, settings=Settings(basis=OnTimeBasis.TIME, grace_minutes=30)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Row, create_engine, text
 from typer.testing import CliRunner
 
 from perfectorder.adapters.clock import SimulatedClock
@@ -165,88 +166,87 @@ def test_every_shipped_scenario_loads():
     assert e.value.field == "carriers.DHL.delay"
 
 
+def simulate_recently(
+    tmp_path: Path, monkeypatch, *, began_days_ago: int, run: str, rest: str
+) -> tuple[str, str]:
+    """`perfectorder simulate` on a scenario that began some days before today ([run] `run`, then
+    the `rest` of its tables); returns the database URL and what the command printed."""
+    url = f"sqlite:///{tmp_path / 'recent.db'}"
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "300")
+    start = (datetime.now(UTC) - timedelta(days=began_days_ago)).date()
+    scenario = tmp_path / "recent.toml"
+    scenario.write_text(f'name = "recent"\n[run]\nstart = "{start}"\n{run}{rest}')
+    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return url, result.output
+
+
+def query(url: str, sql: str) -> list[Row]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+    finally:
+        engine.dispose()
+
+
 def test_the_command_stops_at_the_present_and_says_why_orders_were_refused(tmp_path, monkeypatch):
     # A scenario running past today once wrote events weeks in the future, and said more orders
     # delivered than shipped (parcels against orders) and "N refused" without why.
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import create_engine, text
-
-    url = f"sqlite:///{tmp_path / 'now.db'}"
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "300")
-    start = (datetime.now(UTC) - timedelta(days=3)).date()
-    scenario = tmp_path / "now.toml"
-    scenario.write_text(
-        f'name = "now"\n[run]\nstart = "{start}"\ndays = 6\norders_per_day = 30\n'
-        "[catalog]\nproducts = 10\n[customers]\ncustomers = 20\n"
-        "[warehouses]\ninitial_stock = 5\nreorder_point = 0\nreorder_quantity = 1\n"
+    url, output = simulate_recently(
+        tmp_path,
+        monkeypatch,
+        began_days_ago=3,
+        run="days = 6\norders_per_day = 30\n",
+        rest="[catalog]\nproducts = 10\n[customers]\ncustomers = 20\n"
+        "[warehouses]\ninitial_stock = 5\nreorder_point = 0\nreorder_quantity = 1\n",
     )
-    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "stopped at the present" in result.output
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        latest = conn.execute(text("SELECT MAX(occurred_at) FROM order_events")).scalar_one()
-    engine.dispose()
+    assert "stopped at the present" in output
+    [(latest,)] = query(url, "SELECT MAX(occurred_at) FROM order_events")
     assert datetime.fromisoformat(str(latest)).replace(tzinfo=UTC) <= datetime.now(UTC)
-    shipped = int(re.search(r"([\d,]+) orders shipped", result.output).group(1).replace(",", ""))
-    delivered = int(re.search(r"([\d,]+) delivered", result.output).group(1).replace(",", ""))
+    shipped = int(re.search(r"([\d,]+) orders shipped", output).group(1).replace(",", ""))
+    delivered = int(re.search(r"([\d,]+) delivered", output).group(1).replace(",", ""))
     assert delivered <= shipped
-    refused = re.search(r"\(([\d,]+) refused(: [^)]*)?\)", result.output)
-    assert refused, result.output
+    refused = re.search(r"\(([\d,]+) refused(: [^)]*)?\)", output)
+    assert refused, output
     if int(refused.group(1).replace(",", "")):
-        assert "insufficient_stock" in (refused.group(2) or ""), result.output
+        assert "insufficient_stock" in (refused.group(2) or ""), output
 
 
 def test_simulated_returns_come_back_and_are_inspected(tmp_path, monkeypatch):
     # Returns were opened and never received: the returns page's "received" stayed empty.
-    from datetime import UTC, datetime, timedelta
-
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", f"sqlite:///{tmp_path / 'returns.db'}")
-    monkeypatch.setenv("COLUMNS", "300")
-    start = (datetime.now(UTC) - timedelta(days=40)).date()
-    scenario = tmp_path / "returns.toml"
-    scenario.write_text(
-        f'name = "returns"\n[run]\nstart = "{start}"\ndays = 10\norders_per_day = 20\n'
-        "[catalog]\nproducts = 10\n[customers]\ncustomers = 50\n[answers]\nreturn_changed_mind = 0.3\n"
+    _, output = simulate_recently(
+        tmp_path,
+        monkeypatch,
+        began_days_ago=40,
+        run="days = 10\norders_per_day = 20\n",
+        rest="[catalog]\nproducts = 10\n[customers]\ncustomers = 50\n[answers]\nreturn_changed_mind = 0.3\n",
     )
-    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    found = re.search(r"(\d+) returns \((\d+) received\)", result.output)
-    assert found, result.output
+    found = re.search(r"(\d+) returns \((\d+) received\)", output)
+    assert found, output
     opened, received = int(found.group(1)), int(found.group(2))
-    assert opened > 10 and received == opened, result.output
+    assert opened > 10 and received == opened, output
     # The last day's orders ship too: they once stayed approved for good and read as late.
-    shipped = re.search(r"([\d,]+) orders placed .*?([\d,]+) orders shipped", result.output)
-    assert shipped and shipped.group(1) == shipped.group(2), result.output
+    shipped = re.search(r"([\d,]+) orders placed .*?([\d,]+) orders shipped", output)
+    assert shipped and shipped.group(1) == shipped.group(2), output
 
 
 def test_made_to_order_items_ship_after_they_are_made(tmp_path, monkeypatch):
     # Production was not simulated: a made-to-order item shipped hours after it was ordered.
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import create_engine, text
-
-    url = f"sqlite:///{tmp_path / 'made.db'}"
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", url)
-    start = (datetime.now(UTC) - timedelta(days=40)).date()
-    scenario = tmp_path / "made.toml"
-    scenario.write_text(
-        f'name = "made"\n[run]\nstart = "{start}"\ndays = 5\norders_per_day = 10\n'
-        "[catalog]\nproducts = 5\nmade_to_order = 1.0\nproduction_days = 4\n[customers]\ncustomers = 20\n"
+    url, _ = simulate_recently(
+        tmp_path,
+        monkeypatch,
+        began_days_ago=40,
+        run="days = 5\norders_per_day = 10\n",
+        rest="[catalog]\nproducts = 5\nmade_to_order = 1.0\nproduction_days = 4\n"
+        "[customers]\ncustomers = 20\n",
     )
-    result = CliRunner().invoke(app, ["simulate", str(scenario)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT o.placed_at, MIN(s.shipped_at) FROM orders o JOIN shipments s ON s.order_id = o.id "
-                "GROUP BY o.id"
-            )
-        ).all()
-    engine.dispose()
+    rows = query(
+        url,
+        "SELECT o.placed_at, MIN(s.shipped_at) FROM orders o JOIN shipments s ON s.order_id = o.id "
+        "GROUP BY o.id",
+    )
     assert len(rows) > 20
     gaps = [
         datetime.fromisoformat(str(shipped)) - datetime.fromisoformat(str(placed)) for placed, shipped in rows
