@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
-from perfectorder.services import access, verdicts
+from perfectorder.services import access, jobs, verdicts
+from perfectorder.services.ports import JobProgress
 from tests.factories import order_payload
 from tests.integration.test_communication import ship_one
 from tests.integration.test_verdicts import deliver
@@ -326,3 +327,38 @@ def test_a_delivered_order_that_was_once_at_risk_is_not_listed_as_at_risk(applic
     listed = operator.get("/orders", params={"q": order["external_ref"]}).text
     assert "delivered" in listed and not re.search(r'class="warn"[^>]*>at risk<', listed)
     assert "(was at risk)" in listed
+
+
+def test_the_overview_follows_a_job_filling_the_store_and_shows_its_latest_orders(browser, client, clock):
+    # The demo serves while its simulation fills the store: the overview says how far it is, reloads
+    # itself until it is done, and shows the latest orders there are (the default period once ended
+    # 31 days before today, which is empty for a store whose orders stop earlier).
+    services = browser.app.state.application.services
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    ship_one(client, order["id"], "T-9")
+    deliver(client, "T-9", "2026-11-26T10:00:00Z")
+    clock.advance(timedelta(days=120))
+    verdicts.refresh(services)
+    browser.post("/login", data={"username": "olga", "password": PASSWORD})
+    page = browser.get("/").text
+    placed = order["placed_at"][:10]
+    assert re.search(rf"orders placed \S+ to {placed} \(UTC\)", page), page[:3000]
+    assert re.search(r'id="final-orders">(\d+)<', page).group(1) == "1"
+    assert 'class="notice"' not in page and "http-equiv" not in page
+
+    now = clock.now()
+
+    def job(**changes):
+        values = {"updated_at": now, "finished_at": None, **changes}
+        jobs.report(
+            services, JobProgress("Simulation 'demo'", 12, 90, "days", "2,400 orders placed", now, **values)
+        )
+        return browser.get("/").text
+
+    running = job()
+    assert "Simulation &#39;demo&#39;</strong> is filling the store: day 12 of 90" in running
+    assert "2,400 orders placed" in running and '<meta http-equiv="refresh" content="20">' in running
+    stalled = job(updated_at=now - timedelta(minutes=10))
+    assert "stopped at day 12 of 90" in stalled and "http-equiv" not in stalled
+    done = job(finished_at=now)
+    assert 'class="notice"' not in done and "http-equiv" not in done

@@ -18,8 +18,8 @@ from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.adapters.files.csv_files import read_toml
 from perfectorder.cli.main import app
 from perfectorder.domain.errors import InvalidInput
-from perfectorder.services import verdicts
-from perfectorder.simulation.runner import simulate
+from perfectorder.services import jobs, verdicts
+from perfectorder.simulation.runner import Live, simulate
 from perfectorder.simulation.scenario import Carrier, Scenario, scenario_from_dict
 from tests.conftest import make_application
 
@@ -109,11 +109,11 @@ def test_simulated_losses_fail_complete_and_are_reshipped(tmp_path):
 TINY = Scenario(name="tiny", seed=5, start=START, days=3, orders_per_day=25, products=15, customers=60)
 
 
-def report_json(tmp_path: Path, name: str, scenario: Scenario) -> bytes:
+def report_json(tmp_path: Path, name: str, scenario: Scenario, live: Live | None = None) -> bytes:
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
     application = make_application(f"sqlite:///{tmp_path / name}", clock)
     try:
-        simulate(application, clock, scenario)
+        simulate(application, clock, scenario, live=live)
         verdicts.refresh(application.services)  # as `perfectorder simulate` does at its end
         clock.set(datetime(2026, 5, 1, tzinfo=UTC))
         period = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
@@ -136,6 +136,42 @@ def test_the_same_seed_gives_a_byte_identical_report_and_another_seed_does_not(t
     first = report_json(tmp_path, "a.db", TINY)
     assert first == report_json(tmp_path, "b.db", TINY)
     assert first != report_json(tmp_path, "c.db", replace(TINY, seed=6))
+
+
+def test_a_live_run_is_ready_after_its_first_days_and_ends_with_the_same_store(tmp_path):
+    # The demo serves once the first weeks are stored and judged, while the rest is simulated
+    # behind the server: the first days must be judged by then, the progress said as it goes, and
+    # judging on the way must not change the final figures.
+    seen: list[tuple[object, list[object]]] = []
+    wall = iter(datetime(2026, 12, 6, 10, 0, tzinfo=UTC) + timedelta(seconds=n) for n in range(10_000))
+    holder: dict[str, object] = {}
+
+    def ready() -> None:
+        services = holder["app"].services  # type: ignore[attr-defined]
+        seen.append((verdicts.last_placed_on(services), jobs.unfinished(services)))
+
+    scenario = replace(TINY, days=6)
+    live = Live(
+        "Simulation 'tiny'", ready_days=3, judge_every_days=2, on_ready=ready, wall=lambda: next(wall)
+    )
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    application = make_application(f"sqlite:///{tmp_path / 'live.db'}", clock)
+    holder["app"] = application
+    try:
+        summary = simulate(application, clock, scenario, live=live)
+        assert jobs.unfinished(application.services) == []
+        stored = verdicts.placed_span(application.services)
+    finally:
+        application.close()
+    assert len(seen) == 1
+    last_judged, running = seen[0]
+    # Ready at midnight after day 3: the orders of days 1-3 are judged, none of later days exist.
+    assert last_judged == START + timedelta(days=2)
+    assert [(j.name, j.done, j.total, j.unit) for j in running] == [("Simulation 'tiny'", 3, 6, "days")]  # type: ignore[attr-defined]
+    assert summary.judged >= summary.orders and stored == (START, START + timedelta(days=5))
+    assert report_json(tmp_path, "plain.db", scenario) == report_json(
+        tmp_path, "live2.db", scenario, Live("again", ready_days=3, judge_every_days=2)
+    )
 
 
 def test_the_command_runs_a_scenario_and_names_a_bad_key(tmp_path, monkeypatch):

@@ -14,13 +14,22 @@ from perfectorder.bootstrap import build, files, simulated_clock
 from perfectorder.cli.common import console, err, judge
 from perfectorder.config import Settings
 from perfectorder.domain.errors import DomainError
-from perfectorder.simulation.runner import simulate
+from perfectorder.simulation.runner import Live, simulate
 from perfectorder.simulation.scenario import scenario_from_dict
 
 
 def simulate_command(
     scenario_file: Annotated[Path, typer.Argument(help="Scenario (TOML), e.g. scenarios/demo.toml")],
     seed: Annotated[int | None, typer.Option(help="Overrides the scenario's seed")] = None,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Share the store while simulating: write this file once the first --ready-days are "
+            "stored and judged (a server can start then), judge every week as it goes, show progress "
+            "on the dashboard, and leave other writers their turn"
+        ),
+    ] = None,
+    ready_days: Annotated[int, typer.Option(min=1, help="Simulated days before --ready-file")] = 14,
 ) -> None:
     """Run a scenario into the database, then store every order's verdict. Same seed, same report."""
     try:
@@ -49,10 +58,19 @@ def simulate_command(
                 elapsed = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
                 bar.update(task, completed=day, orders=orders, rate=orders / elapsed)
 
+            live = None
+            if ready_file is not None:
+                target = ready_file
+
+                def ready() -> None:
+                    target.write_text(f"{datetime.now(UTC).isoformat()}\n")
+
+                days = min(ready_days, scenario.days)
+                live = Live(f"Simulation '{scenario.name}'", ready_days=days, on_ready=ready)
             summary = simulate(
-                application, clock, scenario, seed=seed, progress=tick, until=datetime.now(UTC)
+                application, clock, scenario, seed=seed, progress=tick, until=datetime.now(UTC), live=live
             )
-        refreshed = judge(application, summary.orders)
+        refreshed = summary.judged + judge(application, summary.orders)
     except DomainError as e:
         err.print(f"[red]error[/red] {e.code} ({escape(str(e.field))}): {escape(e.message)}")
         raise typer.Exit(2) from e

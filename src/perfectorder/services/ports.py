@@ -435,6 +435,25 @@ class PasswordHasher(Protocol):
     def verify(self, password_hash: str, password: str) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """How far a long job is, as it last said (times are real time, even for a simulation)."""
+
+    name: str
+    done: int
+    total: int
+    unit: str
+    detail: str
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+
+class JobRepository(Protocol):
+    def save(self, progress: JobProgress) -> None: ...
+    def unfinished(self) -> list[JobProgress]: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def products(self) -> ProductRepository: ...
@@ -462,6 +481,8 @@ class UnitOfWork(Protocol):
     def verdicts(self) -> VerdictRepository: ...
     @property
     def board(self) -> BoardQueries: ...
+    @property
+    def jobs(self) -> JobRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

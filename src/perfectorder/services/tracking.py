@@ -46,20 +46,26 @@ def record_carrier_events(
         now = ctx.clock.now()
         # The batch's orders locked up front in id order, so two batches never wait in a cycle.
         shipments = [uow.fulfilment.shipment_by_tracking(n) for n in {e.tracking_number for e in events}]
-        for order_id in sorted({s.order_id for s in shipments if s is not None}):
+        locked = {s.order_id for s in shipments if s is not None}
+        for order_id in sorted(locked):
             uow.orders.state(order_id, lock=True)
-        return [_apply_one(uow, e, now, caller.actor) for e in sorted(events, key=lambda e: e.occurred_at)]
+        ordered = sorted(events, key=lambda e: e.occurred_at)
+        return [_apply_one(uow, e, now, caller.actor, locked) for e in ordered]
 
     results = run_transaction(ctx, work)
     order = {e.event_id: i for i, e in enumerate(events)}
     return sorted(results, key=lambda r: order[r.event_id])
 
 
-def _apply_one(uow: UnitOfWork, e: CarrierEventInput, now: datetime, actor: str) -> CarrierEventResult:
+def _apply_one(
+    uow: UnitOfWork, e: CarrierEventInput, now: datetime, actor: str, locked: set[int]
+) -> CarrierEventResult:
+    # Read under the order's lock: the shipment's status decides what this event does.
     shipment = uow.fulfilment.shipment_by_tracking(e.tracking_number)
-    if shipment is not None:
-        # The order first, then the shipment read again: its status decides what this event does.
+    if shipment is not None and shipment.order_id not in locked:
+        # Shipped since the batch's orders were locked: lock this one too, then read it again.
         uow.orders.state(shipment.order_id, lock=True)
+        locked.add(shipment.order_id)
         shipment = uow.fulfilment.shipment_by_tracking(e.tracking_number)
     if shipment is None:
         return CarrierEventResult(e.event_id, "unknown_tracking")

@@ -263,6 +263,11 @@ def report_period(first: date, last: date) -> tuple[datetime, datetime]:
     return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
 
 
+def last_placed_on(ctx: ServiceContext) -> date | None:
+    """The last day (UTC) any judged order was placed; None for an empty store."""
+    return read(ctx, lambda uow: uow.verdicts.last_placed_on())
+
+
 def placed_span(ctx: ServiceContext) -> tuple[date, date] | None:
     """The first and last day (UTC) any judged order was placed; None for an empty store."""
     return read(ctx, lambda uow: uow.verdicts.placed_span())

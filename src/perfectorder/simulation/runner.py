@@ -22,7 +22,17 @@ from perfectorder.domain.fulfilment import CarrierEventType
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
 from perfectorder.domain.values import Channel, PaymentMethod, PaymentStatus
 from perfectorder.sample_data import HOLIDAYS, WAREHOUSES
-from perfectorder.services import aftersales, catalog, customers, delays, fulfilment, inventory, tracking
+from perfectorder.services import (
+    aftersales,
+    catalog,
+    customers,
+    delays,
+    fulfilment,
+    inventory,
+    jobs,
+    tracking,
+    verdicts,
+)
 from perfectorder.services import orders as order_service
 from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.context import batch, read
@@ -32,7 +42,7 @@ from perfectorder.services.facts import order_facts, pick_list
 from perfectorder.services.fulfilment import PackageSpec
 from perfectorder.services.outbox_ports import DeliveryFailed, Email
 from perfectorder.services.placing import place_order
-from perfectorder.services.ports import CustomerSpec, OrderFilter, ProductSpec
+from perfectorder.services.ports import CustomerSpec, JobProgress, OrderFilter, ProductSpec
 from perfectorder.services.tracking import CarrierEventInput
 from perfectorder.services.views import ShippingServiceView
 from perfectorder.simulation.scenario import Scenario
@@ -59,6 +69,7 @@ class Summary:
     returns: int = 0
     returns_received: int = 0
     feedback: int = 0
+    judged: int = 0  # verdicts stored while running (live runs judge as they go)
     seconds: float = 0.0
     refused_by_code: dict[str, int] = field(default_factory=dict)
     # The moment the run stopped short of its scenario's end because the present came first.
@@ -72,6 +83,25 @@ class Summary:
 SEND_DELAY = timedelta(minutes=1)
 TAIL_DAYS = 7
 BATCH_WINDOW = timedelta(hours=1)
+# Sharing the store with a server: a batch holds SQLite's one write lock, so it commits at least
+# this often in real time and then pauses briefly for a writer that waits (a login, an API call).
+LIVE_WINDOW_SECONDS = 0.25
+LIVE_PAUSE_SECONDS = 0.003
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """Running while others already use the store (the demo serves the first weeks while the rest
+    of the quarter is simulated): the run says how far it is (job progress), judges the orders every
+    `judge_every_days` simulated days so reports fill as it goes, calls `on_ready` once the first
+    `ready_days` are stored and judged, and leaves other writers their turn. Judging happens on fixed
+    simulated days, so the same seed still gives the same store."""
+
+    name: str
+    ready_days: int = 14
+    judge_every_days: int = 14
+    on_ready: Callable[[], None] | None = None
+    wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 class Mailboxes:
@@ -95,8 +125,20 @@ class NoWebhooks:
 
 
 class Simulation:
-    def __init__(self, application: Application, clock: SettableClock, scenario: Scenario, seed: int) -> None:
+    def __init__(
+        self,
+        application: Application,
+        clock: SettableClock,
+        scenario: Scenario,
+        seed: int,
+        live: Live | None = None,
+    ) -> None:
         self.app = application
+        self.live = live
+        self.window = ExitStack()
+        self.window_opened: datetime | None = None  # simulated hour the open batch belongs to
+        self.window_since = 0.0  # real time (perf_counter) the open batch began
+        self.started_at = live.wall() if live else datetime.now(UTC)
         self.ctx = application.services
         self.clock = clock
         self.s = scenario
@@ -239,8 +281,12 @@ class Simulation:
             self.at(day + timedelta(hours=12), "fulfil")
             self.at(day + timedelta(hours=15, minutes=30), "fulfil")
             self.at(day + timedelta(hours=18), "replenish")
-        with ExitStack() as window:
-            opened: datetime | None = None
+        if self.live is not None:
+            for d in range(1, self.s.days + 1):
+                # Midnight, before anything else of the next day happens.
+                self.at(self.start + timedelta(days=d), "checkpoint", d)
+        # An error leaves through the open batch, which then rolls back instead of committing.
+        with self.window:
             while self.queue:
                 moment, _, kind, payload = heapq.heappop(self.queue)
                 elapsed_days = (moment - self.start).days + 1
@@ -253,23 +299,84 @@ class Simulation:
                     # today stay on their way, as in a real store.
                     self.summary.stopped_at = until
                     break
-                if opened is None or moment - opened >= BATCH_WINDOW:
+                if kind == "checkpoint":
+                    self._close_window()
+                    self.clock.set(moment)
+                    self._checkpoint(payload)
+                    continue
+                if self.window_opened is None or moment - self.window_opened >= BATCH_WINDOW:
                     # The store's work of a simulated hour commits together (each step still all or
                     # nothing): a transaction per step cost about an eighth of the run.
-                    window.close()
-                    window.enter_context(batch(self.ctx))
-                    opened = moment.replace(minute=0, second=0, microsecond=0)
+                    self._close_window()
+                    self._open_window(moment.replace(minute=0, second=0, microsecond=0))
                 self.clock.set(moment)
                 getattr(self, f"_{kind}")(payload)
                 if kind not in ("dispatch", "send"):
                     self._send_soon()
+                self._breathe()
                 if self.summary.days < elapsed_days <= self.s.days:
                     self.summary.days = elapsed_days
                     if progress is not None:
                         progress(elapsed_days, self.summary.orders)
             self._dispatch(None)
+        self.window_opened = None
         self.summary.seconds = time.perf_counter() - started
         return self.summary
+
+    # -- batches and checkpoints ---------------------------------------------------------------
+
+    def _open_window(self, hour: datetime) -> None:
+        self.window.enter_context(batch(self.ctx))
+        self.window_opened = hour
+        self.window_since = time.perf_counter()
+
+    def _close_window(self) -> None:
+        if self.window_opened is None:
+            return
+        self.window.close()
+        self.window_opened = None
+        if self.live is not None:
+            time.sleep(LIVE_PAUSE_SECONDS)
+
+    def _breathe(self) -> None:
+        """Commits the open batch early when others share the store and it has held the lock long
+        enough; the next step opens a new one for the same simulated hour."""
+        if (
+            self.live is not None
+            and self.window_opened is not None
+            and time.perf_counter() - self.window_since > LIVE_WINDOW_SECONDS
+        ):
+            hour = self.window_opened
+            self._close_window()
+            self._open_window(hour)
+
+    def _checkpoint(self, day: int) -> None:
+        live = self.live
+        assert live is not None
+        if day % live.judge_every_days == 0 or day == live.ready_days:
+            self.summary.judged += verdicts.refresh(self.ctx)
+        simulated = (self.start + timedelta(days=day - 1)).date()
+        self.report_progress(day, f"{self.summary.orders:,} orders placed, simulated to {simulated:%d %b %Y}")
+        if day == live.ready_days and live.on_ready is not None:
+            live.on_ready()
+
+    def report_progress(self, day: int, detail: str, *, finished: bool = False) -> None:
+        if self.live is None:
+            return
+        now = self.live.wall()
+        jobs.report(
+            self.ctx,
+            JobProgress(
+                self.live.name,
+                day,
+                self.s.days,
+                "days",
+                detail,
+                started_at=self.started_at,
+                updated_at=now,
+                finished_at=now if finished else None,
+            ),
+        )
 
     # -- what happens --------------------------------------------------------------------------
 
@@ -343,6 +450,7 @@ class Simulation:
                 if released >= capacity:
                     break
                 released += self._pick_pack_ship(summary.id)
+                self._breathe()
             before = found.items[-1].id
             if found.next_cursor is None:
                 break
@@ -513,6 +621,10 @@ class Simulation:
 
     def _replenish(self, _: Any) -> None:
         for level in inventory.stock_levels(self.ctx, limit=200 if self.s.products <= 100 else 100_000):
+            if level.sku not in self.prices:
+                # The simulated suppliers deliver the simulated catalog only: the demo loads its
+                # sample products beside a running simulation, at a moment that varies by run.
+                continue
             key = (level.sku, level.warehouse)
             if level.on_hand - level.reserved < self.s.reorder_point and key not in self.replenishing:
                 self.replenishing.add(key)
@@ -579,7 +691,14 @@ def simulate(
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     until: datetime | None = None,
+    live: Live | None = None,
 ) -> Summary:
     """Runs the scenario; with `until` (the command line passes the present) nothing after it."""
-    simulation = Simulation(application, clock, scenario, scenario.seed if seed is None else seed)
-    return simulation.run(progress, until=until)
+    simulation = Simulation(application, clock, scenario, scenario.seed if seed is None else seed, live)
+    summary = simulation.run(progress, until=until)
+    if live is not None:
+        summary.judged += verdicts.refresh(application.services)
+        simulation.report_progress(
+            summary.days, f"{summary.orders:,} orders placed, every verdict stored", finished=True
+        )
+    return summary

@@ -16,7 +16,7 @@ from perfectorder.http_shared import SESSION_COOKIE, STATUS_BY_KIND, client_addr
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis
 from perfectorder.metrics.measures import COMPONENTS, MEASURES, Kind
 from perfectorder.metrics.perfect_order import OnTimeBasis, Settings
-from perfectorder.services import access, reports, verdicts
+from perfectorder.services import access, jobs, reports, verdicts
 from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext
 from perfectorder.web.charts import rate_line, responsive
@@ -25,14 +25,20 @@ from perfectorder.web.common import Session, render, require, services_of
 router = APIRouter(include_in_schema=False)
 GROUPS = ("channel", "warehouse", "carrier", "category", "tier")
 MAX_DAYS = 366
+RELOAD_SECONDS = 20
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def period(services: ServiceContext, start: date | None, end: date | None) -> tuple[date, date]:
     """The period a page shows: by default the latest 30 days whose verdicts are final (newer
-    orders are still in their settlement window and would show as provisional, not as rates)."""
+    orders are still in their settlement window and would show as provisional, not as rates),
+    ending on the last day with orders when the store has none since (an imported history, a
+    simulation still filling the store): an empty page says nothing."""
     today = services.clock.now().astimezone(UTC).date()
-    end = end or today - verdicts.DEFAULT_SETTINGS.settlement - timedelta(days=1)
+    if end is None:
+        end = today - verdicts.DEFAULT_SETTINGS.settlement - timedelta(days=1)
+        last = verdicts.last_placed_on(services)
+        end = min(end, last) if last is not None else end
     start = start or end - timedelta(days=29)
     # Dates far outside any store's life would overflow the calendar in the period arithmetic.
     start, end = (min(max(d, EARLIEST), LATEST) for d in (start, end))
@@ -143,11 +149,16 @@ def overview(
         services, placed_from, placed_to, group_by=group, focus=focus, settings=settings
     )
     scope = f"{group} {focus}" if focus else "whole store"
+    now = services.clock.now()
+    running = [(job, jobs.is_stalled(job, now)) for job in jobs.unfinished(services)]
     return render(
         request,
         "overview.html",
         {
             "session": session,
+            "jobs": running,
+            # Reloads itself while a job fills the store (the demo's simulation), so the figures grow.
+            "reload_seconds": RELOAD_SECONDS if any(not stalled for _, stalled in running) else None,
             "start": start,
             "end": end,
             "group_by": group,

@@ -680,4 +680,18 @@ projection_refreshes = Table(
     Column("refreshed_at", UtcDateTime(), nullable=False),
 )
 
+# One row per long job (by name), written by the job as it goes; real time, not simulated time.
+job_progress = Table(
+    "job_progress",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("unit", String(20), nullable=False),
+    Column("detail", String(200), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+)
+
 ALL_TABLES = [t.name for t in metadata.sorted_tables]

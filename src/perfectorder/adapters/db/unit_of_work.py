@@ -20,6 +20,7 @@ from perfectorder.adapters.db.repositories.customers import SqlCustomerRepositor
 from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from perfectorder.adapters.db.repositories.history import SqlHistoryRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
+from perfectorder.adapters.db.repositories.jobs import SqlJobRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
@@ -154,6 +155,7 @@ class SqlAlchemyUnitOfWork:
         self.history = SqlHistoryRepository(conn)
         self.verdicts = SqlVerdictRepository(conn)
         self.board = SqlBoardQueries(conn)
+        self.jobs = SqlJobRepository(conn)
         return self
 
     def commit(self) -> None:
@@ -187,6 +189,7 @@ class SqlAlchemyUnitOfWork:
         try:
             yield
         except BaseException:
+            self.verdicts.forget_queued()
             conn.exec_driver_sql("ROLLBACK TO SAVEPOINT perfectorder_step")
             conn.exec_driver_sql("RELEASE SAVEPOINT perfectorder_step")
             raise

@@ -1,0 +1,36 @@
+"""The progress long jobs report as they go (see services.jobs)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import Connection, select
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
+from perfectorder.adapters.db.sql import upsert
+from perfectorder.services.ports import JobProgress
+
+j = t.job_progress
+
+
+def _save(conn: Connection) -> object:
+    stmt = upsert(conn, j)
+    return stmt.on_conflict_do_update(
+        index_elements=[j.c.name], set_={c.name: stmt.excluded[c.name] for c in j.c if c.name != "name"}
+    )
+
+
+_SAVE = PerDialect(_save)
+
+
+class SqlJobRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def save(self, progress: JobProgress) -> None:
+        self._conn.execute(_SAVE(self._conn), asdict(progress))
+
+    def unfinished(self) -> list[JobProgress]:
+        rows = self._conn.execute(select(j).where(j.c.finished_at.is_(None)).order_by(j.c.started_at))
+        return [JobProgress(**r._mapping) for r in rows]
