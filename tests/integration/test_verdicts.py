@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from perfectorder.services import verdicts
+from tests.conftest import make_application
 from tests.factories import order_payload
 from tests.integration.test_communication import dispatcher, ship_one
 from tests.receivers import smtp_server
@@ -182,3 +183,38 @@ def test_inventory_turnover_and_days_of_supply_come_from_the_stock_ledger(client
     assert kpis["inventory_turnover_units"] == pytest.approx(2 / (on_hand / 2))
     assert kpis["days_of_supply"] == pytest.approx(on_hand / 2)
     assert kpis["inventory_turnover"] is not None and kpis["inventory_turnover"] > 0
+
+
+@pytest.mark.postgres
+def test_a_change_queued_while_a_refresher_holds_the_order_is_judged_again(postgres_url, clock):
+    # A refresher judges what it read, then dequeues. A change committed meanwhile must leave the
+    # order queued: on PostgreSQL the queueing once did nothing when the row existed, so the
+    # refresher's dequeue dropped the change and the stored verdict stayed stale.
+    import threading
+
+    application = make_application(postgres_url, clock)
+    try:
+        with application.services.uow() as uow:
+            uow.verdicts.enqueue([41], at=clock.now())
+            uow.commit()
+        refresher = application.services.uow()
+        refresher.__enter__()
+        assert refresher.verdicts.queued(10) == [41]  # claimed: the row is locked until it commits
+
+        def change() -> None:
+            with application.services.uow() as uow:
+                uow.verdicts.enqueue([41], at=clock.now())
+                uow.commit()
+
+        changer = threading.Thread(target=change)
+        changer.start()
+        changer.join(0.5)
+        assert changer.is_alive()  # waits for the refresher instead of relying on its row
+        refresher.verdicts.dequeue([41])
+        refresher.commit()
+        refresher.__exit__(None, None, None)
+        changer.join(10)
+        with application.services.uow(read_only=True) as uow:
+            assert uow.verdicts.queued(10) == [41]
+    finally:
+        application.close()
