@@ -25,6 +25,7 @@ from perfectorder.adapters.webhooks import HttpWebhookPoster, resolve_host
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.promise import OnTimeTerms, parse_channel_terms
+from perfectorder.domain.status_links import parse_tracking_urls
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.domain.webhook_urls import WebhookAllowList
@@ -150,6 +151,8 @@ def build(
         page_size_limit=settings.page_size_limit,
         webhook_guard=WebhookGuard(WebhookAllowList.parse(settings.webhook_allow), resolver or resolve_host),
         webhook_secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
+        status_link_lifetime=timedelta(days=settings.status_link_days),
+        tracking_urls=parse_tracking_urls(settings.tracking_urls),
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
     hasher = BoundedPasswordHasher(
@@ -215,7 +218,9 @@ def build_dispatcher(application: Application, *, worker: str) -> Dispatcher:
         application.renderer,
         relay,
         DispatchPolicy(
-            storefront_url=s.storefront_url, email_retry_horizon=timedelta(hours=s.email_retry_hours)
+            storefront_url=s.storefront_url,
+            public_url=s.public_url,
+            email_retry_horizon=timedelta(hours=s.email_retry_hours),
         ),
         worker=worker,
     )

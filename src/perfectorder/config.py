@@ -78,6 +78,13 @@ class Settings:
     template_dir: str | None = None
     nats_url: str | None = None
     storefront_url: str = "http://127.0.0.1:8000"
+    # Where customers reach this server: the signed order-status links in e-mails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    # How long a status link works after the e-mail that carries it was sent.
+    status_link_days: int = 120
+    # Carrier tracking pages, "DHL=https://carrier.example/track?n={number},UPS=...", linked from
+    # the status page and the e-mails; a carrier without one shows its tracking number only.
+    tracking_urls: str = ""
     # Webhook receivers allowed although not public (hosts, addresses or CIDRs), for local
     # receivers and tests; everything else must be a public address.
     webhook_allow: tuple[str, ...] = ()
@@ -164,6 +171,9 @@ class Settings:
             template_dir=get("TEMPLATE_DIR", "") or None,
             nats_url=get("NATS_URL", "") or None,
             storefront_url=get("STOREFRONT_URL", d.storefront_url),
+            public_url=get("PUBLIC_URL", d.public_url).rstrip("/"),
+            status_link_days=int(get("STATUS_LINK_DAYS", str(d.status_link_days))),
+            tracking_urls=get("TRACKING_URLS", d.tracking_urls),
             webhook_allow=tuple(h.strip() for h in get("WEBHOOK_ALLOW", "").split(",") if h.strip()),
             webhook_secret_grace_hours=float(
                 get("WEBHOOK_SECRET_GRACE_HOURS", str(d.webhook_secret_grace_hours))

@@ -114,7 +114,7 @@ def test_every_email_template_renders():
         "customer_email": "ana@example.org",
         "order": order,
         "shipments": [],
-        "feedback_url": "http://shop/feedback/1",
+        "status_url": "http://127.0.0.1:8000/status/1.2.abc",
         "expected_date": date(2026, 11, 26),
         "event": {
             "carrier": "DHL",
@@ -129,6 +129,11 @@ def test_every_email_template_renders():
     for kind in EmailKind:
         subject, text, html = renderer.render(kind.value, context)
         assert subject and "WEB-1" in subject + text and "<p>" in html and "Ana" in text
+        # Every e-mail leads to the order's page, in both parts (the delivered one once led to a 404).
+        assert (
+            "http://127.0.0.1:8000/status/1.2.abc" in text
+            and 'href="http://127.0.0.1:8000/status/1.2.abc"' in html
+        )
 
 
 def test_webhooks_are_signed_and_a_flaky_receiver_gets_each_message_exactly_once(

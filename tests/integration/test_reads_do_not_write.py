@@ -19,7 +19,7 @@ from sqlalchemy import event
 from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
 from perfectorder.sample_data import load_sample_store
-from perfectorder.services import access, verdicts
+from perfectorder.services import access, status_page, verdicts
 from perfectorder.services.context import run_transaction
 from tests.conftest import api_key, make_application
 from tests.factories import order_payload
@@ -145,7 +145,9 @@ def _routes(app: Any) -> Iterator[Any]:
 
 
 def _pages(app: Any, order_id: int) -> list[str]:
-    values = {"order_id": str(order_id), "customer_id": "1"}
+    # The customer's status page, through the order's genuine signed link.
+    token = status_page.link_path(app.state.application.services, order_id).removeprefix("/status/")
+    values = {"order_id": str(order_id), "customer_id": "1", "token": token}
     found = [
         re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
         for route in _routes(app)

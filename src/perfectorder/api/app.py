@@ -44,6 +44,7 @@ from perfectorder.web import common as web_common
 from perfectorder.web import operations as web_operations
 from perfectorder.web import orders as web_orders
 from perfectorder.web import routes as web_routes
+from perfectorder.web import status as web_status
 
 log = logging.getLogger("perfectorder.audit")
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         app.include_router(module.router)
     for page_module in (web_routes, web_orders, web_operations):
         app.include_router(page_module.router, dependencies=[Depends(web_common.plain_form)])
+    app.include_router(web_status.router)
     app.add_exception_handler(web_common.RefusedForm, web_common.refused_form)
     app.include_router(docs.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")

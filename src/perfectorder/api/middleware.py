@@ -324,11 +324,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
+                headers += [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+                if b"referrer-policy" not in names:  # a page may keep even that (the status page)
+                    headers.append((b"referrer-policy", b"same-origin"))
                 content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
                 if content_type.startswith(b"text/html"):
                     headers.append((b"content-security-policy", _POLICIES.get(path, PAGE_POLICY.encode())))

@@ -21,7 +21,7 @@ from perfectorder.cli import simulate as simulate_cli
 from perfectorder.cli.common import console, err, run
 from perfectorder.config import Settings
 from perfectorder.domain.access import Role
-from perfectorder.services import access, inventory
+from perfectorder.services import access, inventory, status_page
 from perfectorder.services import orders as order_service
 from perfectorder.services.ports import OrderFilter
 
@@ -37,6 +37,9 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_a
 users_app = typer.Typer(help="Dashboard users.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of state-changing calls.", no_args_is_help=True)
 docs_app = typer.Typer(help="Documents generated from the code.", no_args_is_help=True)
+status_app = typer.Typer(
+    help="The customer's signed order-status links: print one, or revoke them all.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(orders_app, name="orders")
 app.add_typer(stock_app, name="stock")
@@ -45,6 +48,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(docs_app, name="docs")
+app.add_typer(status_app, name="status-links")
 app.add_typer(fulfilment_cli.picks, name="picks")
 app.add_typer(payments_cli.payments, name="payments")
 app.add_typer(fulfilment_cli.packs, name="packs")
@@ -162,6 +166,24 @@ def orders_list(
             f"{o.placed_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)
+
+
+@status_app.command("show")
+def status_links_show(order_id: Annotated[int, typer.Argument(help="Order id")]) -> None:
+    """Print the order's status-page link (as its e-mails carry it), for customer care to send."""
+
+    def action(a: Application) -> str:
+        order_service.get_order(a.services, order_id)  # order_not_found for a wrong id
+        return f"{a.settings.public_url}{status_page.link_path(a.services, order_id)}"
+
+    console.print(run(action), soft_wrap=True)
+
+
+@status_app.command("rotate")
+def status_links_rotate() -> None:
+    """Replace the signing secret: every status link sent so far stops working at once."""
+    run(lambda a: status_page.rotate_secret(a.services))
+    console.print("status-link secret replaced: earlier links no longer open; new e-mails carry new ones")
 
 
 @orders_app.command("show")

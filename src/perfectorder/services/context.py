@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -50,6 +50,9 @@ class ServiceContext:
     webhook_guard: WebhookGuard = field(default_factory=WebhookGuard)
     # How long deliveries are signed with a subscription's previous secret too, after a rotation.
     webhook_secret_grace: timedelta = timedelta(hours=24)
+    # How long a customer's signed status link works, and each carrier's tracking page ({number}).
+    status_link_lifetime: timedelta = timedelta(days=120)
+    tracking_urls: Mapping[str, str] = field(default_factory=dict)
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

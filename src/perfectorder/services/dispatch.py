@@ -32,6 +32,7 @@ from perfectorder.services.outbox_ports import (
     WebhookPoster,
 )
 from perfectorder.services.ports import AuditEntry, UnitOfWork
+from perfectorder.services.status_page import link_paths
 
 log = logging.getLogger("perfectorder.dispatch")
 
@@ -49,6 +50,8 @@ class DispatchPolicy:
     batch: int = 50
     disable_webhook_after: int = 20
     storefront_url: str = "http://127.0.0.1:8000"
+    # Where customers reach this server: each e-mail links to the order's signed status page here.
+    public_url: str = "http://127.0.0.1:8000"
 
 
 @dataclass
@@ -99,7 +102,7 @@ class Dispatcher:
         outcomes after: per message, that was two transactions and a dozen statements. A crash
         in between sends the batch's messages again, with their ids, as a crash always could."""
         try:
-            contexts = read(self.ctx, lambda uow: _email_contexts(uow, messages, self.policy))
+            contexts = read(self.ctx, lambda uow: _email_contexts(uow, messages, self.ctx, self.policy))
         except Exception as failure:  # noqa: BLE001 - recorded per message and retried, as a send failure
             log.exception("the orders of %d e-mails could not be read", len(messages))
             for message in messages:
@@ -301,13 +304,14 @@ def _subscribers(count: int) -> str:
 
 
 def _email_contexts(
-    uow: UnitOfWork, messages: Sequence[MessageRecord], policy: DispatchPolicy
+    uow: UnitOfWork, messages: Sequence[MessageRecord], ctx: ServiceContext, policy: DispatchPolicy
 ) -> dict[int, dict[str, Any]]:
     """What each message's template is rendered with, by outbox id; a message whose order or
     customer no longer exists has none."""
     orders = uow.orders.get_many([m.order_id for m in messages if m.order_id is not None])
     contacts = uow.customers.contacts([o.customer_id for o in orders.values()])
     shipments = uow.fulfilment.shipments_of(list(orders))
+    links = link_paths(uow, list(orders), ctx)
     contexts: dict[int, dict[str, Any]] = {}
     for message in messages:
         order = orders.get(message.order_id) if message.order_id is not None else None
@@ -320,7 +324,8 @@ def _email_contexts(
             "order": order,
             "event": message.payload,
             "shipments": shipments.get(order.id, []),
-            "feedback_url": f"{policy.storefront_url}/feedback/{order.id}",
+            "storefront_url": policy.storefront_url,
+            "status_url": f"{policy.public_url}{links[order.id]}",
             "expected_date": order.rescheduled_date or order.promised_date,
         }
     return contexts

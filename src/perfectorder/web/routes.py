@@ -18,7 +18,7 @@ from perfectorder.metrics.measures import COMPONENTS, MEASURES, Kind
 from perfectorder.metrics.perfect_order import OnTimeBasis, Settings
 from perfectorder.services import access, jobs, reports, verdicts
 from perfectorder.services import login as login_service
-from perfectorder.services.context import ServiceContext
+from perfectorder.services.context import ServiceContext, reading
 from perfectorder.web.charts import rate_line, responsive
 from perfectorder.web.common import Session, render, require, services_of
 
@@ -136,6 +136,22 @@ def overview(
     if not isinstance(session, Session):
         return session
     services = services_of(request)
+    # Every figure of the page, the default period's last day and the jobs in one read transaction.
+    with reading(services):
+        return _overview(request, session, services, start, end, group_by, key, on_time_basis, grace_minutes)
+
+
+def _overview(
+    request: Request,
+    session: Session,
+    services: ServiceContext,
+    start: date | None,
+    end: date | None,
+    group_by: str | None,
+    key: str | None,
+    on_time_basis: str | None,
+    grace_minutes: str | None,
+) -> Response:
     start, end = period(services, start, end)
     group = group_by if group_by in GROUPS else None
     focus = key if group and key else None

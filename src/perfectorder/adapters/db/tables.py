@@ -694,4 +694,13 @@ job_progress = Table(
     Column("finished_at", UtcDateTime(), nullable=True),
 )
 
+# Server secrets for signed links, by purpose; replacing one revokes every link signed with it.
+signing_secrets = Table(
+    "signing_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 ALL_TABLES = [t.name for t in metadata.sorted_tables]

@@ -20,7 +20,7 @@ from perfectorder.adapters.db.repositories.customers import SqlCustomerRepositor
 from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from perfectorder.adapters.db.repositories.history import SqlHistoryRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
-from perfectorder.adapters.db.repositories.jobs import SqlJobRepository
+from perfectorder.adapters.db.repositories.jobs import SqlJobRepository, SqlSecretRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
@@ -156,6 +156,7 @@ class SqlAlchemyUnitOfWork:
         self.verdicts = SqlVerdictRepository(conn)
         self.board = SqlBoardQueries(conn)
         self.jobs = SqlJobRepository(conn)
+        self.secrets = SqlSecretRepository(conn)
         return self
 
     def commit(self) -> None:

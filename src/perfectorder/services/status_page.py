@@ -1,0 +1,144 @@
+"""The customer's order-status page behind a signed link: the order in plain words, its promise and
+when it is now expected, each parcel and what the carrier said, and every message sent. Anything but
+a genuine, unexpired link for an existing order is the same 404, which says nothing about why."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from perfectorder.domain.errors import NotFound
+from perfectorder.domain.status_links import sign, tracking_url, verify
+from perfectorder.services.board_ports import TrackingEvent
+from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.ports import UnitOfWork
+from perfectorder.services.views import OrderView
+
+SECRET = "status_links"
+
+# What each status means to the customer: a headline and what happens next.
+WORDS = {
+    "received": ("We have your order", "We are checking it; you will hear from us shortly."),
+    "on_hold": (
+        "Your order is waiting",
+        "We are checking a detail before we prepare it; nothing for you to do.",
+    ),
+    "approved": (
+        "We are preparing your order",
+        "It is reserved for you and will be picked in the warehouse.",
+    ),
+    "picking": ("We are picking your order", "It is being collected in the warehouse."),
+    "picked": ("We are packing your order", "Everything is collected and is being packed."),
+    "packed": ("Your order is packed", "It leaves with the carrier shortly."),
+    "partially_shipped": (
+        "Part of your order is on its way",
+        "The rest follows; each parcel is listed below.",
+    ),
+    "shipped": ("Your order is on its way", "Follow each parcel below."),
+    "delivered": ("Your order was delivered", "We hope everything is right."),
+    "cancelled": ("Your order was cancelled", "Nothing will be sent; any payment taken is refunded."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    carrier: str
+    service: str
+    tracking_number: str
+    tracking_url: str | None
+    status: str
+    shipped_at: datetime
+    delivered_at: datetime | None
+    events: tuple[TrackingEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    kind: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerStatus:
+    order: OrderView
+    headline: str
+    next_step: str
+    promised: date
+    # When it is expected now: the promise, or the date it moved to; None once it arrived or ended.
+    expected: date | None
+    delivered_at: datetime | None
+    parcels: tuple[Parcel, ...]
+    messages: tuple[SentMessage, ...]
+    names: dict[str, str]  # what each SKU is called in the catalog
+
+
+def link_path(ctx: ServiceContext, order_id: int) -> str:
+    """The status page's path for this order, valid for the configured lifetime from now."""
+    return read(ctx, lambda uow: link_paths(uow, [order_id], ctx)[order_id])
+
+
+def link_paths(uow: UnitOfWork, order_ids: list[int], ctx: ServiceContext) -> dict[int, str]:
+    """Inside a caller's transaction (the dispatcher renders a batch of e-mails): one secret read."""
+    secret = uow.secrets.secret(SECRET)
+    if secret is None:  # only a store whose secret row was deleted by hand
+        raise NotFound("status_links_off", "no status-link secret: run perfectorder status-links rotate")
+    expires = int((ctx.clock.now() + ctx.status_link_lifetime).timestamp())
+    return {i: f"/status/{sign(secret, i, expires)}" for i in order_ids}
+
+
+def order_status(ctx: ServiceContext, token: str) -> CustomerStatus:
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> CustomerStatus:
+        secret = uow.secrets.secret(SECRET)
+        order_id = verify(secret, token, int(now.timestamp())) if secret else None
+        order = uow.orders.get(order_id) if order_id is not None else None
+        if order is None:
+            raise NotFound(
+                "status_link_invalid",
+                "this link does not open an order: it may have expired or been replaced; use the "
+                "link in your latest e-mail about the order, or ask customer care for a new one",
+            )
+        events = uow.board.tracking(order.id)
+        parcels = tuple(
+            Parcel(
+                s.carrier,
+                s.service,
+                s.tracking_number,
+                tracking_url(ctx.tracking_urls, s.carrier, s.tracking_number),
+                s.status,
+                s.shipped_at,
+                s.delivered_at,
+                tuple(e for e in events if e.tracking_number == s.tracking_number),
+            )
+            for s in uow.fulfilment.shipments(order.id)
+        )
+        sent = tuple(
+            SentMessage(m.topic, m.delivered_at)
+            for m in uow.outbox.for_order(order.id)
+            if m.kind == "email" and m.delivered_at is not None
+        )
+        products = uow.products.for_order([x.sku for x in order.lines])
+        headline, next_step = WORDS.get(order.status, (order.status.replace("_", " "), ""))
+        delivered = [p.delivered_at for p in parcels if p.delivered_at is not None]
+        finished = order.status in ("delivered", "cancelled")
+        return CustomerStatus(
+            order=order,
+            headline=headline,
+            next_step=next_step,
+            promised=order.promised_date,
+            expected=None if finished else order.rescheduled_date or order.promised_date,
+            delivered_at=max(delivered) if order.status == "delivered" and delivered else None,
+            parcels=parcels,
+            messages=sent,
+            names={sku: p.name for sku, p in products.items()},
+        )
+
+    return read(ctx, work)
+
+
+def rotate_secret(ctx: ServiceContext) -> None:
+    """A new secret: every link sent so far stops working (a leaked link, a departing employee)."""
+    now = ctx.clock.now().astimezone(UTC)
+    run_transaction(ctx, lambda uow: uow.secrets.replace_secret(SECRET, secrets.token_hex(32), at=now))

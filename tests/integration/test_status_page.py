@@ -1,0 +1,115 @@
+"""The customer's order-status page, reached through the signed link in a real e-mail (aiosmtpd):
+it shows the status, the promise, each parcel and what the carrier said, and every message sent;
+a tampered, expired, other-order or revoked link is the same 404 that reveals nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from perfectorder.api.app import create_app
+from perfectorder.services import status_page
+from tests.conftest import command_line
+from tests.factories import order_payload
+from tests.integration.test_communication import (
+    dispatcher,
+    drain,
+    loopback_webhooks_application,
+    ship_one,
+)
+from tests.integration.test_verdicts import deliver
+from tests.receivers import smtp_server
+
+
+@pytest.fixture
+def application(database_url, clock):
+    yield from loopback_webhooks_application(database_url, clock)
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as (inbox, port):
+        yield inbox, port
+
+
+LINK = re.compile(r"http://127\.0\.0\.1:8000(/status/[0-9]+\.[0-9]+\.[A-Za-z0-9_-]+)")
+
+
+def _link(mail) -> str:
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    found = LINK.search(text)
+    assert found and found.group(0) in html, text
+    return found.group(1)
+
+
+def _headline(page: str) -> str:
+    return re.search(r'<h1 id="headline">([^<]+)</h1>', page).group(1)
+
+
+def test_the_link_in_the_email_opens_the_orders_page_and_nothing_else(client, application, smtp, clock):
+    inbox, port = smtp
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    other = client.post("/api/v1/orders", json=order_payload(external_ref="WEB-OTHER")).json()
+    drain(dispatcher(application, port), clock, rounds=2)
+    mails = {m["Subject"]: m for m in inbox.messages}
+    path = _link(mails[f"Your order {order['external_ref']} is confirmed"])
+    other_path = _link(mails[f"Your order {other['external_ref']} is confirmed"])
+    customer = TestClient(create_app(application=application), base_url="https://shop.example")
+
+    page = customer.get(path)
+    assert page.status_code == 200 and _headline(page.text) == "We are preparing your order"
+    assert order["promised_date"] in page.text and order["external_ref"] in page.text
+    assert "Ceramic mug, cobalt blue" in page.text and "25.80 EUR" in page.text
+    assert "confirmation" in page.text  # the message we sent, listed
+    assert page.headers["referrer-policy"] == "no-referrer" and "noindex" in page.headers["x-robots-tag"]
+    assert "<script" not in page.text and "/api/" not in page.text
+
+    # Shipped and delivered: each parcel with the carrier's events, the status in plain words.
+    ship_one(client, order["id"], "STATUS-1")
+    deliver(client, "STATUS-1", "2026-11-26T10:00:00Z")
+    page = customer.get(path).text
+    assert _headline(page) == "Your order was delivered" and "STATUS-1" in page and "delivered" in page
+
+    # Anything but the genuine link: one 404 that names neither the order nor the reason.
+    order_id, expires, mac = path.removeprefix("/status/").split(".")
+    other_id, other_expires, other_mac = other_path.removeprefix("/status/").split(".")
+    refused = [
+        f"/status/{other_id}.{expires}.{mac}",  # another order with this order's signature
+        f"/status/{order_id}.{other_expires}.{other_mac}",  # this order with another's signature
+        f"/status/{order_id}.{int(expires) + 86400}.{mac}",  # a longer life
+        f"/status/{order_id}.{expires}.{mac[:-2]}AA",  # a tampered signature
+        "/status/1",
+        "/status/" + "9" * 200,
+    ]
+    for bad in refused:
+        answer = customer.get(bad)
+        assert answer.status_code == 404, bad
+        assert order["external_ref"] not in answer.text and "This link does not open an order" in answer.text
+    assert customer.get(other_path).status_code == 200
+
+    # Links expire with their lifetime (120 days by default) ...
+    clock.advance(timedelta(days=121))
+    assert customer.get(path).status_code == 404
+    # ... and rotating the secret revokes every link at once; new e-mails carry working ones.
+    clock.advance(timedelta(days=-121))
+    status_page.rotate_secret(application.services)
+    assert customer.get(other_path).status_code == 404
+    fresh = status_page.link_path(application.services, other["id"])
+    assert customer.get(fresh).status_code == 200
+
+
+def test_customer_care_prints_a_link_and_can_revoke_them_all(client, application, monkeypatch, database_url):
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    run = command_line(monkeypatch, database_url)
+    shown = run("status-links", "show", str(order["id"]))
+    path = LINK.search(shown.output.replace("\n", "")).group(1)
+    customer = TestClient(create_app(application=application), base_url="https://shop.example")
+    assert customer.get(path).status_code == 200
+    assert run("status-links", "rotate").exit_code == 0
+    assert customer.get(path).status_code == 404
+    missing = run("status-links", "show", "999999")
+    assert missing.exit_code == 2 and "order_not_found" in missing.output
