@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -67,7 +69,7 @@ def test_a_placed_order_sends_its_confirmation_over_real_smtp_and_records_it(
     assert mail["Subject"] == f"Your order {order['external_ref']} is confirmed"
     assert mail["To"] == "margot.fenwick@example.com"
     text = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "2026-11-26" in text and "Margot Fenwick" in text
+    assert "Thursday, 26 November 2026" in text and "Margot Fenwick" in text and "25,80\xa0€" in text
     [record] = client.get(f"/api/v1/orders/{order['id']}/messages").json()
     assert (record["channel"], record["what"], record["status"], record["attempts"]) == (
         "email",
@@ -115,6 +117,9 @@ def test_every_email_template_renders():
         "order": order,
         "shipments": [],
         "status_url": "http://127.0.0.1:8000/status/1.2.abc",
+        "country": "DE",
+        "timezone": "Europe/Berlin",
+        "tracking_url": "https://carrier.example/track?n=123",
         "expected_date": date(2026, 11, 26),
         "event": {
             "carrier": "DHL",
@@ -134,6 +139,23 @@ def test_every_email_template_renders():
             "http://127.0.0.1:8000/status/1.2.abc" in text
             and 'href="http://127.0.0.1:8000/status/1.2.abc"' in html
         )
+        assert ".0000" not in text + html
+    # Amounts with the currency's decimals as the region writes them, dates in words, carrier links.
+    _, text, html = renderer.render("confirmation", context)
+    assert "9,90\xa0€" in text and "Thursday, 26 November 2026" in text and "9,90\xa0€" in html
+    _, text, _ = renderer.render("refund_issued", context)
+    assert "9,90\xa0€" in text
+    _, text, html = renderer.render("shipped", context)
+    assert (
+        "https://carrier.example/track?n=123" in text and 'href="https://carrier.example/track?n=123"' in html
+    )
+    ireland = {
+        **context,
+        "country": "IE",
+        "order": replace(order, currency="JPY", total=Decimal("2580.0000")),
+    }
+    _, text, _ = renderer.render("confirmation", ireland)
+    assert "¥2,580" in text and "2,580." not in text  # yen have no minor unit
 
 
 def test_webhooks_are_signed_and_a_flaky_receiver_gets_each_message_exactly_once(

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from perfectorder.domain.access import SYSTEM
+from perfectorder.domain.status_links import tracking_url
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.outbox_ports import (
     DeliveryFailed,
@@ -325,10 +326,21 @@ def _email_contexts(
             "event": message.payload,
             "shipments": shipments.get(order.id, []),
             "storefront_url": policy.storefront_url,
+            # The customer's region and time zone: amounts and dates are written as they read them.
+            "country": order.shipping_address.country,
+            "timezone": order.shipping_address.timezone,
+            "tracking_url": _tracking_url(ctx, message.payload),
             "status_url": f"{policy.public_url}{links[order.id]}",
             "expected_date": order.rescheduled_date or order.promised_date,
         }
     return contexts
+
+
+def _tracking_url(ctx: ServiceContext, event: dict[str, Any]) -> str | None:
+    carrier, number = event.get("carrier"), event.get("tracking_number")
+    if not isinstance(carrier, str) or not isinstance(number, str):
+        return None
+    return tracking_url(ctx.tracking_urls, carrier, number)
 
 
 def outbox_listing(ctx: ServiceContext, *, status: str | None, limit: int) -> list[MessageRecord]:
