@@ -25,6 +25,7 @@ from perfectorder.adapters.webhooks import HttpWebhookPoster, resolve_host
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.promise import OnTimeTerms, parse_channel_terms
+from perfectorder.domain.self_service import parse_return_windows
 from perfectorder.domain.status_links import parse_tracking_urls
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
@@ -153,6 +154,7 @@ def build(
         webhook_secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
         status_link_lifetime=timedelta(days=settings.status_link_days),
         tracking_urls=parse_tracking_urls(settings.tracking_urls),
+        return_windows=parse_return_windows(settings.return_windows),
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
     hasher = BoundedPasswordHasher(

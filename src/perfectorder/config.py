@@ -85,6 +85,8 @@ class Settings:
     # Carrier tracking pages, "DHL=https://carrier.example/track?n={number},UPS=...", linked from
     # the status page and the e-mails; a carrier without one shows its tracking number only.
     tracking_urls: str = ""
+    # Days after delivery a customer may ask for a return on the status page: "30,furniture=14".
+    return_windows: str = "30"
     # Webhook receivers allowed although not public (hosts, addresses or CIDRs), for local
     # receivers and tests; everything else must be a public address.
     webhook_allow: tuple[str, ...] = ()
@@ -174,6 +176,7 @@ class Settings:
             public_url=get("PUBLIC_URL", d.public_url).rstrip("/"),
             status_link_days=int(get("STATUS_LINK_DAYS", str(d.status_link_days))),
             tracking_urls=get("TRACKING_URLS", d.tracking_urls),
+            return_windows=get("RETURN_WINDOWS", d.return_windows),
             webhook_allow=tuple(h.strip() for h in get("WEBHOOK_ALLOW", "").split(",") if h.strip()),
             webhook_secret_grace_hours=float(
                 get("WEBHOOK_SECRET_GRACE_HOURS", str(d.webhook_secret_grace_hours))

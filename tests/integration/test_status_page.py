@@ -5,13 +5,13 @@ a tampered, expired, other-order or revoked link is the same 404 that reveals no
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from perfectorder.api.app import create_app
-from perfectorder.services import status_page
+from perfectorder.services import facts, status_page
 from tests.conftest import command_line
 from tests.factories import order_payload
 from tests.integration.test_communication import (
@@ -113,3 +113,84 @@ def test_customer_care_prints_a_link_and_can_revoke_them_all(client, application
     assert customer.get(path).status_code == 404
     missing = run("status-links", "show", "999999")
     assert missing.exit_code == 2 and "order_not_found" in missing.output
+
+
+def _reserved(client) -> int:
+    [level] = client.get("/api/v1/stock", params={"sku": "MUG-CERAMIC-BLUE", "warehouse": "BER"}).json()
+    return int(level["reserved"])
+
+
+def _actors(client, order_id: int, event: str) -> list[str]:
+    timeline = client.get(f"/api/v1/orders/{order_id}/timeline").json()["events"]
+    return [e["actor"] for e in timeline if e["type"] == event]
+
+
+def test_the_customer_cancels_before_picking_and_not_after(client, application):
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    later = client.post("/api/v1/orders", json=order_payload(external_ref="WEB-LATER")).json()
+    customer = TestClient(create_app(application=application), base_url="https://shop.example")
+    path = status_page.link_path(application.services, order["id"])
+    before = _reserved(client)
+    page = customer.get(path).text
+    assert 'id="cancel-order"' in page
+    done = customer.post(f"{path}/cancel", data={"reason": "ordered twice"}, follow_redirects=True)
+    assert done.status_code == 200 and _headline(done.text) == "Your order was cancelled"
+    assert 'id="notice"' in done.text and 'id="cancel-order"' not in done.text
+    assert _reserved(client) == before - 2  # the stock row gives the units back
+    assert client.get(f"/api/v1/orders/{order['id']}").json()["status"] == "cancelled"
+    assert _actors(client, order["id"], "order.cancelled") == [
+        f"customer:{order['customer_id']} (status page)"
+    ]
+
+    # Once picking has started it is customer care's call: refused, said in words, nothing changed.
+    client.post(f"/api/v1/orders/{later['id']}/release")
+    later_path = status_page.link_path(application.services, later["id"])
+    assert 'id="cancel-order"' not in customer.get(later_path).text
+    refused = customer.post(f"{later_path}/cancel", data={"reason": "too slow"})
+    assert refused.status_code == 409 and "can no longer be cancelled here" in refused.text
+    assert client.get(f"/api/v1/orders/{later['id']}").json()["status"] == "picking"
+    # A forged link changes nothing either.
+    assert customer.post(f"/status/{later['id']}.9999999999.forged/cancel").status_code == 404
+
+
+def test_after_delivery_the_customer_rates_and_sends_back_within_the_window(client, application, clock):
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    ship_one(client, order["id"], "STATUS-R")
+    deliver(client, "STATUS-R", "2026-11-26T10:00:00Z")
+    customer = TestClient(create_app(application=application), base_url="https://shop.example")
+    path = status_page.link_path(application.services, order["id"])
+    rated = customer.post(
+        f"{path}/rate",
+        data={"rating": "2", "complete": "yes", "undamaged": "no", "comment": "the box was crushed"},
+        follow_redirects=True,
+    )
+    assert rated.status_code == 200 and 'id="your-rating">You rated it 2 of 5' in rated.text
+    verdict = client.get(f"/api/v1/orders/{order['id']}/verdict").json()
+    assert "undamaged" in {f["component"] for f in verdict["failures"]}  # the rating feeds the verdict
+    customer_actor = f"customer:{order['customer_id']} (status page)"
+    assert _actors(client, order["id"], "order.feedback") == [customer_actor]
+
+    sent = customer.post(
+        f"{path}/return",
+        data={"sku": "MUG-CERAMIC-BLUE", "qty:MUG-CERAMIC-BLUE": "1", "reason": "damaged_in_transit"},
+        follow_redirects=True,
+    )
+    assert sent.status_code == 200 and "Your return is registered" in sent.text
+    assert "damaged in transit" in sent.text and "waiting for the parcel" in sent.text
+    [opened] = facts.order_facts(application.services, order["id"]).returns
+    assert (opened.reason, opened.criterion, opened.stage) == (
+        "damaged_in_transit",
+        "undamaged",
+        "shipping",
+    )
+    assert _actors(client, order["id"], "order.return_authorized") == [customer_actor]
+
+    # The other unit, after the window (30 days after delivery by default) has closed: refused.
+    clock.set(datetime(2026, 12, 26, 10, 1, tzinfo=UTC))
+    late = customer.post(
+        f"{path}/return",
+        data={"sku": "MUG-CERAMIC-BLUE", "qty:MUG-CERAMIC-BLUE": "1", "reason": "changed_mind"},
+    )
+    assert late.status_code == 409 and "the return window has closed" in late.text
+    assert 'id="send-return"' not in late.text
+    assert len(facts.order_facts(application.services, order["id"]).returns) == 1

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.errors import Conflict
+from perfectorder.domain.self_service import ReturnWindows
 from perfectorder.domain.verification import Limits
 from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
 from perfectorder.services.webhook_targets import WebhookGuard
@@ -53,6 +54,7 @@ class ServiceContext:
     # How long a customer's signed status link works, and each carrier's tracking page ({number}).
     status_link_lifetime: timedelta = timedelta(days=120)
     tracking_urls: Mapping[str, str] = field(default_factory=dict)
+    return_windows: ReturnWindows = field(default_factory=ReturnWindows)
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

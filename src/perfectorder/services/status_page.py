@@ -8,10 +8,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from perfectorder.domain.errors import NotFound
+from perfectorder.domain.access import Principal, Role
+from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
+from perfectorder.domain.fulfilment import RETURN_REASONS
+from perfectorder.domain.self_service import CUSTOMER_CANCELLABLE
 from perfectorder.domain.status_links import sign, tracking_url, verify
+from perfectorder.services import aftersales
+from perfectorder.services import orders as order_service
+from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.board_ports import TrackingEvent
 from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.fulfilment_ports import FeedbackRecord, ReturnRecord
 from perfectorder.services.ports import UnitOfWork
 from perfectorder.services.views import OrderView
 
@@ -71,6 +78,18 @@ class CustomerStatus:
     parcels: tuple[Parcel, ...]
     messages: tuple[SentMessage, ...]
     names: dict[str, str]  # what each SKU is called in the catalog
+    can_cancel: bool
+    feedback: FeedbackRecord | None
+    returns: tuple[ReturnRecord, ...]
+    # What may still be sent back, and until when (each line by its category's window).
+    returnable: tuple[Returnable, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Returnable:
+    sku: str
+    quantity: int
+    until: datetime
 
 
 def link_path(ctx: ServiceContext, order_id: int) -> str:
@@ -91,15 +110,7 @@ def order_status(ctx: ServiceContext, token: str) -> CustomerStatus:
     now = ctx.clock.now()
 
     def work(uow: UnitOfWork) -> CustomerStatus:
-        secret = uow.secrets.secret(SECRET)
-        order_id = verify(secret, token, int(now.timestamp())) if secret else None
-        order = uow.orders.get(order_id) if order_id is not None else None
-        if order is None:
-            raise NotFound(
-                "status_link_invalid",
-                "this link does not open an order: it may have expired or been replaced; use the "
-                "link in your latest e-mail about the order, or ask customer care for a new one",
-            )
+        order = _open(uow, token, now)
         events = uow.board.tracking(order.id)
         parcels = tuple(
             Parcel(
@@ -133,9 +144,109 @@ def order_status(ctx: ServiceContext, token: str) -> CustomerStatus:
             parcels=parcels,
             messages=sent,
             names={sku: p.name for sku, p in products.items()},
+            can_cancel=order.status in CUSTOMER_CANCELLABLE,
+            feedback=uow.fulfilment.feedback(order.id),
+            returns=tuple(uow.fulfilment.returns(order.id)),
+            returnable=_returnable(uow, ctx, order, now),
         )
 
     return read(ctx, work)
+
+
+def _open(uow: UnitOfWork, token: str, now: datetime) -> OrderView:
+    secret = uow.secrets.secret(SECRET)
+    order_id = verify(secret, token, int(now.timestamp())) if secret else None
+    order = uow.orders.get(order_id) if order_id is not None else None
+    if order is None:
+        raise NotFound(
+            "status_link_invalid",
+            "this link does not open an order: it may have expired or been replaced; use the "
+            "link in your latest e-mail about the order, or ask customer care for a new one",
+        )
+    return order
+
+
+def _returnable(
+    uow: UnitOfWork, ctx: ServiceContext, order: OrderView, now: datetime
+) -> tuple[Returnable, ...]:
+    if order.status != "delivered":
+        return ()
+    delivered = [s.delivered_at for s in uow.fulfilment.shipments(order.id) if s.delivered_at is not None]
+    if not delivered:
+        return ()
+    found = []
+    for line in uow.fulfilment.lines(order.id):
+        product = uow.products.get(line.sku)
+        until = ctx.return_windows.closes_at(max(delivered), product.category if product else "")
+        left = line.shipped_qty - uow.fulfilment.returned_qty(line.id)
+        if left > 0 and now < until:
+            found.append(Returnable(line.sku, left, until))
+    return tuple(found)
+
+
+def _as_customer(order: OrderView) -> Principal:
+    # The timeline names the customer as the actor, and tenant rules apply: this order only.
+    return Principal(
+        f"customer:{order.customer_id} (status page)", Role.CUSTOMER, customer_id=order.customer_id
+    )
+
+
+def cancel(ctx: ServiceContext, token: str, *, reason: str) -> None:
+    """The customer cancels before picking starts (decided under the order's lock)."""
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> None:
+        order = _open(uow, token, now)
+        state = uow.orders.state(order.id, lock=True)
+        if state is None or state.status not in CUSTOMER_CANCELLABLE:
+            raise Conflict(
+                "too_late_to_cancel",
+                "your order is already being prepared or on its way, so it can no longer be "
+                "cancelled here: once it arrives you can send it back from this page",
+            )
+        why = reason.strip() or "no reason given"
+        order_service.cancel_order(ctx, order.id, reason=f"customer: {why}"[:500], caller=_as_customer(order))
+
+    run_transaction(ctx, work)
+
+
+def rate(ctx: ServiceContext, token: str, given: FeedbackInput) -> None:
+    """The customer's rating, as API feedback: it feeds the verdict and the KPIs alike."""
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> None:
+        order = _open(uow, token, now)
+        if order.status != "delivered":
+            raise Conflict("not_delivered", "you can rate your order once it has arrived")
+        aftersales.give_feedback(ctx, order.id, given, caller=_as_customer(order))
+
+    run_transaction(ctx, work)
+
+
+def request_return(
+    ctx: ServiceContext, token: str, *, reason: str, lines: list[tuple[str, int]], note: str = ""
+) -> ReturnRecord:
+    """A return within each item's window (by category), with a reason from the taxonomy."""
+    now = ctx.clock.now()
+    if reason not in RETURN_REASONS:
+        raise InvalidInput("unknown_reason", "choose a reason from the list", field="reason")
+
+    def work(uow: UnitOfWork) -> ReturnRecord:
+        order = _open(uow, token, now)
+        open_now = {r.sku: r for r in _returnable(uow, ctx, order, now)}
+        for index, (sku, _quantity) in enumerate(lines):
+            if sku not in open_now:
+                raise Conflict(
+                    "return_window_closed",
+                    f"{sku} can no longer be returned here (the return window has closed, or it "
+                    "was returned already); customer care can still help",
+                    field=f"lines[{index}].sku",
+                )
+        return aftersales.open_return(
+            ctx, order.id, reason=reason, lines=lines, note=note.strip()[:500], caller=_as_customer(order)
+        )
+
+    return run_transaction(ctx, work)
 
 
 def rotate_secret(ctx: ServiceContext) -> None:
