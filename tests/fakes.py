@@ -131,7 +131,17 @@ class FakeOrders:
         o = self._store.orders.get(order_id)
         if o is None:
             return None
-        return OrderState(o.id, o.status.value, o.channel, o.customer_id, o.promised_date, o.rescheduled_date)
+        header = self._store.headers.get(order_id, {})
+        return OrderState(
+            o.id,
+            o.status.value,
+            o.channel,
+            o.customer_id,
+            o.promised_date,
+            o.rescheduled_date,
+            header.get("told_date"),
+            header.get("told_at"),
+        )
 
     def save(self, order: Order, *, at: datetime, by: str) -> list[int]:
         if not order.changed:
@@ -289,14 +299,27 @@ class FakeOrders:
         for order_id, o in sorted(self._store.orders.items()):
             header = self._store.headers.get(order_id, {})
             ship_date = header.get("promised_ship_date")
-            if (
-                ship_date is not None
-                and ship_date < today
-                and o.status.value in statuses
-                and header.get("at_risk_since") is None
-            ):
+            if ship_date is not None and ship_date < today and o.status.value in statuses:
                 found.append((order_id, header.get("shipping_service", "standard")))
         return found[:1000]
+
+    def told(self, order_id: int, *, expected: date, at: datetime) -> None:
+        self._store.headers.setdefault(order_id, {}).update(told_date=expected, told_at=at)
+
+    def untold_slips(self, *, told_before: datetime, statuses: Sequence[str]) -> list[int]:
+        found = []
+        for order_id, o in sorted(self._store.orders.items()):
+            header = self._store.headers.get(order_id, {})
+            told_at = header.get("told_at")
+            told = header.get("told_date") or o.promised_date
+            if (
+                o.status.value in statuses
+                and o.rescheduled_date is not None
+                and o.rescheduled_date > told
+                and (told_at is None or told_at < told_before)
+            ):
+                found.append(order_id)
+        return found
 
     def get(self, order_id: int) -> OrderView | None:
         o = self._store.orders.get(order_id)
@@ -592,6 +615,7 @@ class FakeFulfilment:
         occurred_at: datetime,
         detail: str,
         received_at: datetime,
+        estimated_delivery: date | None = None,
     ) -> bool:
         if (carrier, event_id) in self._store.carrier_events:
             return False

@@ -322,7 +322,7 @@ def test_a_parcel_damaged_in_transit_opens_a_claim_against_the_carrier():
     assert store.orders[7].status is OrderStatus.SHIPPED  # damage does not stop the parcel
 
 
-def test_a_carrier_delay_moves_the_expected_date_and_warns_the_customer_only_once():
+def test_each_carrier_delay_moves_the_expected_date_and_the_customer_hears_of_it_once_a_day():
     ctx, store = fake_services()
     put_order(store, lines=[(501, 2)])
     [number] = shipped(ctx, store)
@@ -335,13 +335,18 @@ def test_a_carrier_delay_moves_the_expected_date_and_warns_the_customer_only_onc
     tracking.record_carrier_events(
         ctx, [dhl("x2", number, CarrierEventType.DELAYED, 9, "still closed", day=30)]
     )
+    # The second delay moves the date again (it stayed put once), told on a day already told: not yet.
     assert store.event_types(7).count("shipment.carrier_event") == 2
-    assert len(store.events_of(7, "order.delayed")) == 1 and store.orders[7].rescheduled_date == date(
-        2026, 12, 1
-    )
-    assert [m.topic for m in store.messages if m.kind == "email"].count("delayed") == 1
+    assert store.orders[7].rescheduled_date == date(2026, 12, 2)
+    assert len(store.events_of(7, "order.delayed")) == 1
     [shipment] = store.shipments.values()
     assert shipment.status == "delayed"
+    # The next day's scan tells the date as it stands, once.
+    ctx.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    assert delays.tell_untold_slips(ctx) == 1 and delays.tell_untold_slips(ctx) == 0
+    told = [e.data["new_date"] for e in store.events_of(7, "order.delayed")]
+    assert told == ["2026-12-01", "2026-12-02"]
+    assert [m.topic for m in store.messages if m.kind == "email"].count("delayed") == 2
 
 
 # --- feedback and returns --------------------------------------------------------------------

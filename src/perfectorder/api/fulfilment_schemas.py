@@ -93,6 +93,11 @@ class CarrierEventIn(In):
     type: CarrierEventType
     occurred_at: datetime
     detail: str = Field(default="", max_length=500)
+    estimated_delivery: date | None = Field(
+        default=None,
+        description="The carrier's current estimate of the delivery day: a later one than the "
+        "order's expected date moves it and the customer is told (at most once a day)",
+    )
 
 
 class CarrierEventBatch(In):

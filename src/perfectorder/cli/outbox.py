@@ -45,6 +45,7 @@ def worker(
     try:
         if once:
             delays.scan_late_releases(application.services)
+            delays.tell_untold_slips(application.services)
             handled = dispatcher.run_once()
             done = dispatcher.outcomes
             console.print(
@@ -61,6 +62,7 @@ def worker(
             if time.monotonic() >= due:
                 # Reports never refresh: this is what makes a change show in them.
                 delays.scan_late_releases(application.services)
+                delays.tell_untold_slips(application.services)
                 verdicts.refresh(application.services)
                 due = time.monotonic() + refresh_every
             if dispatcher.run_once() == 0:

@@ -56,6 +56,7 @@ class SentMessage:
     kind: EmailKind
     queued_at: datetime
     delivered_at: datetime | None
+    new_date: date | None = None  # a delay notice's expected date, as told
 
 
 MESSAGE_MISSING = "message_missing"
@@ -97,13 +98,43 @@ def communication_verdict(
         if shipped is not None:
             failures.append(shipped)
     if delivered_on is not None and delivered_on > promised_date:
-        promise_end = datetime.combine(
-            promised_date + timedelta(days=1), datetime.min.time(), tzinfo=placed_at.tzinfo
-        )
-        delay = _judge(delivered, EmailKind.DELAYED, promise_end, "delay notice")
+        delay = _judge(delivered, EmailKind.DELAYED, _day_end(promised_date, placed_at), "delay notice")
         if delay is not None:
             failures.append(delay)
+        else:
+            failures.extend(_untold_slips(delivered, delivered_on, placed_at))
     return CommunicationVerdict(not failures, tuple(failures))
+
+
+def _day_end(day: date, like: datetime) -> datetime:
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=like.tzinfo)
+
+
+def _untold_slips(
+    delivered: list[SentMessage], delivered_on: date, placed_at: datetime
+) -> list[tuple[str, str]]:
+    """Every date the customer was told in a delay notice that then passed before delivery needs a
+    newer date told before it passed: a second slip told to nobody fails like the first would."""
+    notices = [m for m in delivered if m.kind is EmailKind.DELAYED and m.new_date is not None]
+    for told in sorted({m.new_date for m in notices if m.new_date is not None}):
+        if delivered_on <= told:
+            continue
+        deadline = _day_end(told, placed_at)
+        later = [
+            m.delivered_at for m in notices if m.new_date is not None and m.new_date > told and m.delivered_at
+        ]
+        if any(at <= deadline for at in later):
+            continue
+        said = f"the order slipped past {told}, the date last told, and "
+        if later:
+            return [
+                (
+                    MESSAGE_LATE,
+                    said + f"the next date reached the customer {_span(min(later) - deadline)} late",
+                )
+            ]
+        return [(MESSAGE_MISSING, said + "no new date was told")]
+    return []
 
 
 _MISSING_REASONS = {

@@ -1,49 +1,96 @@
-"""Proactive delay notices: when the promise can no longer be kept, say so before it passes.
+"""Proactive delay notices: when the promise can no longer be kept, say so before it passes, and
+say so again each time the expected date slips further.
 
-Triggers: a carrier delay, a short pick that had to be backordered, and a late release (the order
-has not shipped by the day it had to). The order is marked at risk once, with a reason and a new
-expected date beside the original promise, and the customer gets a delay notice.
+Triggers: a carrier delay or a later estimated delivery from the carrier, a short pick that had to
+be backordered, and a late release (the order has not shipped by the day it had to, and another day
+unshipped moves it again). The order is marked at risk, its expected date moves beside the
+original promise, and the customer is told the new date: each time it moves past the date they
+were last told, at most once a day per order; a slip on a day they were already told is told by
+the next scan (`tell_untold_slips`, run by the worker) with the date as it then stands.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from perfectorder.domain.access import SYSTEM
 from perfectorder.domain.orders import EventType
 from perfectorder.domain.promise import delivery_date
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.lifecycle import event, order_state, update_order
-from perfectorder.services.ports import UnitOfWork
+from perfectorder.services.ports import OrderState, UnitOfWork
 
 OPEN_BEFORE_SHIPPING = ("approved", "on_hold", "picking", "picked", "packed")
+NOT_YET_DELIVERED = (*OPEN_BEFORE_SHIPPING, "received", "partially_shipped", "shipped")
 
 
 def mark_at_risk(
-    uow: UnitOfWork, order_id: int, *, reason: str, new_date: date, now: datetime, actor: str
+    uow: UnitOfWork,
+    order_id: int,
+    *,
+    reason: str,
+    new_date: date,
+    now: datetime,
+    actor: str,
+    only_if_later: bool = False,
 ) -> bool:
-    """True when this call marked the order (a second trigger for the same order does nothing)."""
+    """Marks the order at risk (once), moves its expected date when `new_date` is later, and tells
+    the customer when this is the first warning or the date slipped past the one last told. With
+    `only_if_later` (a carrier's estimate) an estimate within the expected date is no risk at all.
+    True when a notice was queued."""
     state = order_state(uow, order_id, SYSTEM)
     # A delay reported after delivery (or for a cancelled order) has nothing left to put at risk.
     if state.status in ("delivered", "cancelled"):
         return False
-    if not uow.orders.mark_at_risk(order_id, at=now, reason=reason):
+    expected = state.rescheduled_date or state.promised_date
+    if only_if_later and new_date <= expected:
         return False
-    if new_date > (state.rescheduled_date or state.promised_date):
+    first = uow.orders.mark_at_risk(order_id, at=now, reason=reason)
+    if new_date > expected:
         update_order(
             uow, state, {"rescheduled_date": new_date, "reschedule_reason": reason, "updated_at": now}
         )
+        expected = new_date
+    told = state.told_date or state.promised_date
+    if not first and expected <= told:
+        return False  # nothing new to tell
+    return _tell(uow, state, expected, reason, now, actor)
+
+
+def _tell(uow: UnitOfWork, state: OrderState, expected: date, reason: str, now: datetime, actor: str) -> bool:
+    if state.told_at is not None and state.told_at.astimezone(UTC).date() == now.astimezone(UTC).date():
+        return False  # one notice a day: the next scan tells the date as it then stands
     event(
         uow,
-        order_id,
+        state.id,
         EventType.DELAYED.value,
         now,
         actor,
         reason=reason,
-        new_date=new_date.isoformat(),
+        new_date=expected.isoformat(),
         original_promise=state.promised_date.isoformat(),
     )
+    uow.orders.told(state.id, expected=expected, at=now)
     return True
+
+
+def tell_untold_slips(ctx: ServiceContext) -> int:
+    """Tells customers whose expected date slipped after they were already told that day; run by
+    the worker (and the simulator) at least daily."""
+    now = ctx.clock.now()
+    today = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
+
+    def work(uow: UnitOfWork) -> int:
+        told = 0
+        for order_id in uow.orders.untold_slips(told_before=today, statuses=NOT_YET_DELIVERED):
+            state = order_state(uow, order_id, SYSTEM)  # locked: read again
+            expected = state.rescheduled_date or state.promised_date
+            if state.status in NOT_YET_DELIVERED and expected > (state.told_date or state.promised_date):
+                reason = "the expected delivery moved again"
+                told += _tell(uow, state, expected, reason, now, "system:delay-scan")
+        return told
+
+    return run_transaction(ctx, work)
 
 
 def scan_late_releases(ctx: ServiceContext) -> int:

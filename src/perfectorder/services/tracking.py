@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.fulfilment import (
@@ -31,6 +31,8 @@ class CarrierEventInput:
     type: CarrierEventType
     occurred_at: datetime
     detail: str = ""
+    # The carrier's estimate of the delivery day, when the event carries one.
+    estimated_delivery: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ def _apply_one(
         occurred_at=e.occurred_at,
         detail=e.detail,
         received_at=now,
+        estimated_delivery=e.estimated_delivery,
     ):
         return CarrierEventResult(e.event_id, "duplicate")
     delivered = e.occurred_at if e.type is CarrierEventType.DELIVERED else None
@@ -111,6 +114,17 @@ def _apply_one(
             new_date=new_date,
             now=now,
             actor=actor,
+        )
+    if e.estimated_delivery is not None and delivered is None:
+        # A later estimate is a slip (told again, at most daily); an earlier one changes nothing.
+        mark_at_risk(
+            uow,
+            shipment.order_id,
+            reason=f"{e.carrier} now expects to deliver on {e.estimated_delivery.isoformat()}",
+            new_date=e.estimated_delivery,
+            now=now,
+            actor=actor,
+            only_if_later=True,
         )
     if delivered is not None:
         deliver_if_complete(uow, shipment.order_id, now, actor)

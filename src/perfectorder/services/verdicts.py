@@ -102,7 +102,10 @@ def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
             for s in r.shipments
         ),
         issues=tuple(IssueFact(i.criterion, i.stage, i.code, i.detail) for i in r.issues),
-        messages=tuple(SentMessage(EmailKind(m.topic), m.created_at, m.delivered_at) for m in r.emails),
+        messages=tuple(
+            SentMessage(EmailKind(m.topic), m.created_at, m.delivered_at, _told_date(m.payload))
+            for m in r.emails
+        ),
         feedback=FeedbackFact(
             r.feedback.rating, r.feedback.arrived_complete, r.feedback.undamaged, r.feedback.as_described
         )
@@ -117,6 +120,14 @@ def facts_from(r: OrderRecords, codes: Mapping[int, str]) -> OrderFacts:
         on_time_basis=OnTimeBasis(r.on_time_basis),
         grace_minutes=r.grace_minutes,
     )
+
+
+def _told_date(payload: Mapping[str, object]) -> date | None:
+    told = payload.get("new_date")
+    try:
+        return date.fromisoformat(told) if isinstance(told, str) else None
+    except ValueError:
+        return None
 
 
 def _line_arrivals(r: OrderRecords, lost: Mapping[int, datetime]) -> dict[str, tuple[datetime | None, bool]]:

@@ -647,6 +647,7 @@ class Simulation:
 
     def _risk(self, _: Any) -> None:
         delays.scan_late_releases(self.ctx)
+        delays.tell_untold_slips(self.ctx)
 
     def _send_soon(self) -> None:
         # Customers hear within a minute what happened (unless their mail is down): one dispatch

@@ -204,6 +204,9 @@ orders = Table(
     Column("delivered_at", UtcDateTime(), nullable=True),
     Column("at_risk_since", UtcDateTime(), nullable=True),
     Column("at_risk_reason", String(500), nullable=True),
+    # The expected date last told in a delay notice, and when: a later slip is told again.
+    Column("told_date", Date, nullable=True),
+    Column("told_at", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     # "live" orders went through our cycle; "history" orders were imported as they happened elsewhere.
     Column("origin", String(10), nullable=False, server_default="live"),
@@ -481,6 +484,8 @@ carrier_events = Table(
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("detail", String(500), nullable=False, server_default=""),
     Column("received_at", UtcDateTime(), nullable=False),
+    # The carrier's own estimate of the delivery day, when the event carries one.
+    Column("estimated_delivery", Date, nullable=True),
     UniqueConstraint("carrier", "event_id"),
 )
 

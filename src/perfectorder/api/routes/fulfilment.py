@@ -280,7 +280,13 @@ def carrier_events(body: CarrierEventBatch, services: Services, caller: Fulfille
         services,
         [
             tracking.CarrierEventInput(
-                e.carrier, e.event_id, e.tracking_number, e.type, e.occurred_at, e.detail
+                e.carrier,
+                e.event_id,
+                e.tracking_number,
+                e.type,
+                e.occurred_at,
+                e.detail,
+                e.estimated_delivery,
             )
             for e in body.events
         ],

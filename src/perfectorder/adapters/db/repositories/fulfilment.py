@@ -354,6 +354,7 @@ class SqlFulfilmentRepository:
         occurred_at: datetime,
         detail: str,
         received_at: datetime,
+        estimated_delivery: date | None = None,
     ) -> bool:
         stmt = (
             insert_or_nothing(self._conn, t.carrier_events)
@@ -365,6 +366,7 @@ class SqlFulfilmentRepository:
                 occurred_at=occurred_at,
                 detail=detail[:500],
                 received_at=received_at,
+                estimated_delivery=estimated_delivery,
             )
             .returning(t.carrier_events.c.id)
         )

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, func, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
@@ -73,7 +73,14 @@ _ADD_ALLOCATIONS = insert(al)
 _ADD_HOLDS = insert(h).returning(h.c.id, sort_by_parameter_order=True)
 _ADD_EVENTS = insert(ev)
 _STATE = select(
-    o.c.id, o.c.status, o.c.channel, o.c.customer_id, o.c.promised_date, o.c.rescheduled_date
+    o.c.id,
+    o.c.status,
+    o.c.channel,
+    o.c.customer_id,
+    o.c.promised_date,
+    o.c.rescheduled_date,
+    o.c.told_date,
+    o.c.told_at,
 ).where(o.c.id == bindparam("oid"))
 # Every change to an order starts here: its row is locked before anything about it is decided, so
 # two changes to one order run one after the other (SQLite: BEGIN IMMEDIATE already serialises).
@@ -85,6 +92,8 @@ _LOCK = (
         o.c.customer_id,
         o.c.promised_date,
         o.c.rescheduled_date,
+        o.c.told_date,
+        o.c.told_at,
         o.c.version,
         o.c.currency,
         o.c.payment_method,
@@ -373,7 +382,14 @@ class SqlOrderRepository:
         row = self._conn.execute(_LOCK if lock else _STATE, {"oid": order_id}).first()
         return (
             OrderState(
-                row.id, row.status, row.channel, row.customer_id, row.promised_date, row.rescheduled_date
+                row.id,
+                row.status,
+                row.channel,
+                row.customer_id,
+                row.promised_date,
+                row.rescheduled_date,
+                row.told_date,
+                row.told_at,
             )
             if row
             else None
@@ -399,17 +415,33 @@ class SqlOrderRepository:
         return self._conn.execute(stmt).rowcount == 1
 
     def unshipped_past_ship_date(self, today: Any, statuses: Sequence[str]) -> list[tuple[int, str]]:
+        # Already at risk too: another day unshipped may move the expected date again.
         rows = self._conn.execute(
             select(o.c.id, o.c.shipping_service)
-            .where(
-                (o.c.promised_ship_date < today)
-                & o.c.status.in_(list(statuses))
-                & o.c.at_risk_since.is_(None)
-            )
+            .where((o.c.promised_ship_date < today) & o.c.status.in_(list(statuses)))
             .order_by(o.c.id)
             .limit(1000)
         )
         return [(r.id, r.shipping_service) for r in rows]
+
+    def told(self, order_id: int, *, expected: Any, at: Any) -> None:
+        self._conn.execute(update(o).where(o.c.id == order_id).values(told_date=expected, told_at=at))
+
+    def untold_slips(self, *, told_before: Any, statuses: Sequence[str]) -> list[int]:
+        # Expected later than what the customer was last told, and not told yet today.
+        expected = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
+        rows = self._conn.execute(
+            select(o.c.id)
+            .where(
+                o.c.status.in_(list(statuses))
+                & o.c.rescheduled_date.is_not(None)
+                & (expected > func.coalesce(o.c.told_date, o.c.promised_date))
+                & (o.c.told_at.is_(None) | (o.c.told_at < told_before))
+            )
+            .order_by(o.c.id)
+            .limit(1000)
+        )
+        return [r.id for r in rows]
 
     def get(self, order_id: int) -> OrderView | None:
         key = {"order_id": order_id}
