@@ -299,9 +299,18 @@ class FakeOrders:
         for order_id, o in sorted(self._store.orders.items()):
             header = self._store.headers.get(order_id, {})
             ship_date = header.get("promised_ship_date")
-            if ship_date is not None and ship_date < today and o.status.value in statuses:
+            expected = o.rescheduled_date or o.promised_date
+            late = header.get("at_risk_since") is None or expected <= today
+            if ship_date is not None and ship_date < today and o.status.value in statuses and late:
                 found.append((order_id, header.get("shipping_service", "standard")))
         return found[:1000]
+
+    def overdue_in_transit(self, today: date, statuses: Sequence[str]) -> list[int]:
+        return [
+            order_id
+            for order_id, o in sorted(self._store.orders.items())
+            if o.status.value in statuses and (o.rescheduled_date or o.promised_date) <= today
+        ]
 
     def told(self, order_id: int, *, expected: date, at: datetime) -> None:
         self._store.headers.setdefault(order_id, {}).update(told_date=expected, told_at=at)

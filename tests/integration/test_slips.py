@@ -4,7 +4,7 @@ fails the verdict's communicated component."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -137,3 +137,23 @@ def test_a_slip_nobody_was_told_fails_communicated(client, application, smtp, cl
     verdict = client.get(f"/api/v1/orders/{order['id']}/verdict").json()
     failures = [f for f in verdict["failures"] if f["component"] == "communicated"]
     assert failures and "slipped past 2026-11-28" in failures[0]["reason"], verdict
+
+
+def test_a_parcel_not_delivered_on_its_day_is_told_the_next_working_day_that_evening(
+    client, application, clock
+):
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    ship_one(client, order["id"], "SLIP-3")
+    # Thursday the 26th, expected today: in the afternoon it may still come; by the evening it will not.
+    clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+    assert delays.scan_overdue_deliveries(application.services) == 0
+    clock.set(datetime(2026, 11, 26, 20, 30, tzinfo=UTC))
+    assert delays.scan_overdue_deliveries(application.services) == 1
+    assert delays.scan_overdue_deliveries(application.services) == 0  # once
+    assert client.get(f"/api/v1/orders/{order['id']}").json()["rescheduled_date"] == "2026-11-27"
+    # Friday evening, still out: Monday the 30th, the next working day.
+    clock.set(datetime(2026, 11, 27, 21, 0, tzinfo=UTC))
+    assert delays.scan_overdue_deliveries(application.services) == 1
+    timeline = client.get(f"/api/v1/orders/{order['id']}/timeline").json()["events"]
+    told = [e["data"]["new_date"] for e in timeline if e["type"] == "order.delayed"]
+    assert told == ["2026-11-27", "2026-11-30"]

@@ -45,6 +45,7 @@ def worker(
     try:
         if once:
             delays.scan_late_releases(application.services)
+            delays.scan_overdue_deliveries(application.services)
             delays.tell_untold_slips(application.services)
             handled = dispatcher.run_once()
             done = dispatcher.outcomes
@@ -62,6 +63,7 @@ def worker(
             if time.monotonic() >= due:
                 # Reports never refresh: this is what makes a change show in them.
                 delays.scan_late_releases(application.services)
+                delays.scan_overdue_deliveries(application.services)
                 delays.tell_untold_slips(application.services)
                 verdicts.refresh(application.services)
                 due = time.monotonic() + refresh_every

@@ -21,6 +21,10 @@ from perfectorder.services.lifecycle import event, order_state, update_order
 from perfectorder.services.ports import OrderState, UnitOfWork
 
 OPEN_BEFORE_SHIPPING = ("approved", "on_hold", "picking", "picked", "packed")
+IN_TRANSIT = ("partially_shipped", "shipped")
+# A parcel expected today and not delivered by this hour (UTC) will not come today: the customer
+# hears the next date that evening, before the one they were told has passed.
+EVENING_HOUR = 20
 NOT_YET_DELIVERED = (*OPEN_BEFORE_SHIPPING, "received", "partially_shipped", "shipped")
 
 
@@ -72,6 +76,38 @@ def _tell(uow: UnitOfWork, state: OrderState, expected: date, reason: str, now: 
     )
     uow.orders.told(state.id, expected=expected, at=now)
     return True
+
+
+def scan_overdue_deliveries(ctx: ServiceContext) -> int:
+    """Parcels on their way past the day they were expected (or still out on its evening): the
+    expected date moves to the next working day and the customer is told, once a day, until they
+    arrive. Run by the worker and the simulator with the late-release scan."""
+    now = ctx.clock.now().astimezone(UTC)
+    today = now.date()
+
+    def work(uow: UnitOfWork) -> int:
+        calendar = uow.warehouses.reference().calendar
+        told = 0
+        for order_id in uow.orders.overdue_in_transit(today, IN_TRANSIT):
+            state = order_state(uow, order_id, SYSTEM)
+            expected = state.rescheduled_date or state.promised_date
+            if (
+                state.status not in IN_TRANSIT
+                or expected > today
+                or (expected == today and now.hour < EVENING_HOUR)
+            ):
+                continue
+            told += mark_at_risk(
+                uow,
+                order_id,
+                reason="not delivered by the day it was expected",
+                new_date=calendar.next_working_day(today),
+                now=now,
+                actor="system:delay-scan",
+            )
+        return told
+
+    return run_transaction(ctx, work)
 
 
 def tell_untold_slips(ctx: ServiceContext) -> int:

@@ -282,6 +282,9 @@ class Simulation:
             self.at(day + timedelta(hours=12), "fulfil")
             self.at(day + timedelta(hours=15, minutes=30), "fulfil")
             self.at(day + timedelta(hours=18), "replenish")
+        # Parcels still out are watched as a worker would: each slip told until they arrive.
+        for d in range(self.s.days, self.s.days + 30):
+            self.at(self.start + timedelta(days=d, hours=23), "risk")
         if self.live is not None:
             for d in range(1, self.s.days + 1):
                 # Midnight, before anything else of the next day happens.
@@ -291,7 +294,7 @@ class Simulation:
             while self.queue:
                 moment, _, kind, payload = heapq.heappop(self.queue)
                 elapsed_days = (moment - self.start).days + 1
-                if moment >= self.end and kind in ("order", "risk"):
+                if moment >= self.end and kind == "order":
                     continue
                 if moment >= self.end + timedelta(days=30):
                     break
@@ -647,6 +650,7 @@ class Simulation:
 
     def _risk(self, _: Any) -> None:
         delays.scan_late_releases(self.ctx)
+        delays.scan_overdue_deliveries(self.ctx)
         delays.tell_untold_slips(self.ctx)
 
     def _send_soon(self) -> None:

@@ -415,14 +415,29 @@ class SqlOrderRepository:
         return self._conn.execute(stmt).rowcount == 1
 
     def unshipped_past_ship_date(self, today: Any, statuses: Sequence[str]) -> list[tuple[int, str]]:
-        # Already at risk too: another day unshipped may move the expected date again.
+        # Already at risk too once the date it is expected by has come unshipped: it slips again.
+        expected = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
         rows = self._conn.execute(
             select(o.c.id, o.c.shipping_service)
-            .where((o.c.promised_ship_date < today) & o.c.status.in_(list(statuses)))
+            .where(
+                (o.c.promised_ship_date < today)
+                & o.c.status.in_(list(statuses))
+                & (o.c.at_risk_since.is_(None) | (expected <= today))
+            )
             .order_by(o.c.id)
             .limit(1000)
         )
         return [(r.id, r.shipping_service) for r in rows]
+
+    def overdue_in_transit(self, today: Any, statuses: Sequence[str]) -> list[int]:
+        expected = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
+        rows = self._conn.execute(
+            select(o.c.id)
+            .where(o.c.status.in_(list(statuses)) & (expected <= today))
+            .order_by(o.c.id)
+            .limit(1000)
+        )
+        return [r.id for r in rows]
 
     def told(self, order_id: int, *, expected: Any, at: Any) -> None:
         self._conn.execute(update(o).where(o.c.id == order_id).values(told_date=expected, told_at=at))
