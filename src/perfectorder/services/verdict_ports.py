@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from perfectorder.domain.loyalty import Purchase
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.rollup import Sums, VerdictRow
 from perfectorder.services.fulfilment_ports import (
@@ -74,6 +75,7 @@ class VerdictRepository(Protocol):
         ...
 
     def queued(self, limit: int) -> list[int]: ...
+    def purchases(self) -> list[Purchase]: ...
     def last_placed_on(self) -> date | None: ...
     def placed_span(self) -> tuple[date, date] | None:
         """The first and last day a stored verdict's order was placed."""

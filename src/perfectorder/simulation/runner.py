@@ -176,6 +176,8 @@ class Simulation:
         self.carrier_of: dict[int, Any] = {}
         self.first_sku: dict[int, str] = {}
         self.parcels_out: dict[int, int] = {}  # parcels shipped and not yet delivered, per order
+        self.customer_of: dict[int, int] = {}
+        self.fresh: list[int] = []  # customers who have not ordered yet (when loyalty is simulated)
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -387,8 +389,14 @@ class Simulation:
 
     # -- what happens --------------------------------------------------------------------------
 
-    def _order(self, _: Any) -> None:
-        if self.seen_customers and self.rng.random() < self.s.repeat:
+    def _order(self, returning: int | None) -> None:
+        if returning is not None:
+            customer = returning  # back because of how the last order went (`_come_back`)
+        elif self.s.next_order > 0:
+            if not self.fresh and not self.seen_customers:
+                self.fresh = self.rng.sample(self.customer_ids, len(self.customer_ids))
+            customer = self.fresh.pop() if self.fresh else self.rng.choice(self.customer_ids)
+        elif self.seen_customers and self.rng.random() < self.s.repeat:
             customer = self.rng.choice(self.seen_customers)
         else:
             customer = self.rng.choice(self.customer_ids)
@@ -427,6 +435,7 @@ class Simulation:
             return
         self.summary.orders += 1
         self.seen_customers.append(customer)
+        self.customer_of[view.id] = customer
         # What the outside world knows of its own order: no need to ask the store again later.
         self.carrier_of[view.id] = carrier
         self.first_sku[view.id] = view.lines[0].sku
@@ -586,6 +595,7 @@ class Simulation:
 
     def _answer(self, order_id: int) -> None:
         wrong = self.failed.get(order_id, set())
+        self._come_back(order_id, wrong)
         later = self.clock.now() + timedelta(hours=self.rng.randrange(4, 72))
         if self.rng.random() < (self.s.feedback_when_wrong if wrong else self.s.feedback):
             self.at(later, "feedback", (order_id, wrong))
@@ -593,6 +603,14 @@ class Simulation:
             self.at(later + timedelta(hours=1), "return", (order_id, "damaged_in_transit"))
         elif self.rng.random() < self.s.return_changed_mind:
             self.at(later + timedelta(days=2), "return", (order_id, "changed_mind"))
+
+    def _come_back(self, order_id: int, wrong: set[str]) -> None:
+        chance = self.s.next_order * (self.s.imperfect_factor if wrong else 1.0)
+        customer = self.customer_of.get(order_id)
+        if customer is None or chance <= 0 or self.rng.random() >= chance:
+            return
+        days = self.rng.uniform(1, self.s.next_order_days)
+        self.at(self.clock.now() + timedelta(days=days), "order", customer)
 
     def _feedback(self, payload: tuple[int, set[str]]) -> None:
         order_id, wrong = payload

@@ -43,6 +43,13 @@ class Scenario:
         default_factory=lambda: {"standard": 0.8, "silver": 0.15, "gold": 0.05}
     )
     b2b: float = 0.0  # share of customers paying by invoice on credit
+    # Customers coming back because of how it went: after each delivered order the customer orders
+    # again within `next_order_days` with probability `next_order`, times `imperfect_factor` when
+    # something went wrong with it. 0 turns it off (then only `repeat` brings customers back);
+    # when on, the other orders come from customers who have not ordered yet.
+    next_order: float = 0.0
+    next_order_days: int = 60
+    imperfect_factor: float = 1.0
     # channels
     channels: Mapping[str, float] = field(
         default_factory=lambda: {

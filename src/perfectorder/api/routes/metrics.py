@@ -15,7 +15,7 @@ from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
 from perfectorder.metrics.measures import MEASURES, Kind, Measure
 from perfectorder.metrics.perfect_order import OnTimeBasis, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
-from perfectorder.services import verdicts
+from perfectorder.services import loyalty, verdicts
 from perfectorder.services.context import ServiceContext, reading
 
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
@@ -412,3 +412,93 @@ def kpis(
         stock = verdicts.inventory_turnover(services, placed_from, placed_to)
         as_of = _dated(services, response)
     return KpisPublic(period={"from": start, "to": end}, **_kpi_values(k, c, stock), as_of=as_of)
+
+
+class ProportionPublic(BaseModel):
+    repeated: int = Field(description="Orders followed by another purchase within the window")
+    orders: int
+    rate: float | None
+    low: float | None = Field(description="95% interval (Wilson)")
+    high: float | None
+
+
+class LoyaltyGroupPublic(BaseModel):
+    name: str = Field(description="perfect, imperfect, or a failure as component:code")
+    repeat: ProportionPublic
+    median_days_to_next: float | None
+
+
+class RatioPublic(BaseModel):
+    value: float | None = Field(description="Imperfect repeat rate / perfect repeat rate")
+    low: float | None = Field(description="95% interval (Katz, log scale)")
+    high: float | None
+
+
+class LapsedPublic(BaseModel):
+    customer_id: int
+    last_order_on: date
+    usual_interval_days: float
+    days_since: int
+    last_imperfect_order_id: int | None
+    last_imperfect_reasons: list[str]
+
+
+class LoyaltyPublic(BaseModel):
+    window_days: int
+    k: float
+    perfect: LoyaltyGroupPublic
+    imperfect: LoyaltyGroupPublic
+    ratio: RatioPublic
+    by_reason: list[LoyaltyGroupPublic]
+    lapsed_customers: int
+    lapsed: list[LapsedPublic] = Field(description="The most lapsed customers first (at most 100)")
+
+
+def _group_public(g: Any) -> LoyaltyGroupPublic:
+    r = g.repeat
+    return LoyaltyGroupPublic(
+        name=g.name,
+        repeat=ProportionPublic(repeated=r.hits, orders=r.n, rate=r.rate, low=r.low, high=r.high),
+        median_days_to_next=g.median_days_to_next,
+    )
+
+
+@router.get(
+    "/metrics/loyalty",
+    response_model=LoyaltyPublic,
+    operation_id="loyalty",
+    responses=error_responses(422),
+)
+def loyalty_metrics(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
+    end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
+    window_days: Annotated[int, Query(ge=1, le=730, description="Days to count a next order in")] = 90,
+    k: Annotated[float, Query(ge=1, le=100, description="Lapsed: silent for k x the usual interval")] = 3.0,
+) -> LoyaltyPublic:
+    """Repeat-purchase rate and days to the next order after a perfect versus an imperfect order
+    and per failure, with 95% intervals; customers who lapsed, with their last imperfect order.
+    Orders count once their window has passed; exchanges and replacements are not purchases."""
+    _period(start, end)  # the same period rules as every report
+    report = loyalty.loyalty_report(services, start, end, window_days=window_days, k=k)
+    return LoyaltyPublic(
+        window_days=report.window_days,
+        k=report.k,
+        perfect=_group_public(report.perfect),
+        imperfect=_group_public(report.imperfect),
+        ratio=RatioPublic(value=report.ratio.value, low=report.ratio.low, high=report.ratio.high),
+        by_reason=[_group_public(g) for g in report.by_reason],
+        lapsed_customers=report.lapsed_customers,
+        lapsed=[
+            LapsedPublic(
+                customer_id=x.customer_id,
+                last_order_on=x.last_order_on,
+                usual_interval_days=x.usual_interval_days,
+                days_since=x.days_since,
+                last_imperfect_order_id=x.last_imperfect_order_id,
+                last_imperfect_reasons=list(x.last_imperfect_reasons),
+            )
+            for x in report.lapsed
+        ],
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, delete, func, select, text, union_all
 
+from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.repositories.order_records import read_records
 from perfectorder.adapters.db.sql import upsert
@@ -20,6 +21,7 @@ from perfectorder.adapters.db.tables import projection_refreshes as pr
 from perfectorder.adapters.db.tables import verdict_failures as vf
 from perfectorder.adapters.db.tables import verdict_queue as vq
 from perfectorder.adapters.db.tables import verdict_rollups as vr
+from perfectorder.domain.loyalty import Purchase
 from perfectorder.metrics.kpi_rollup import (
     CUSTOMERS_BY_PURCHASES,
     MONTH_PURCHASES,
@@ -29,7 +31,7 @@ from perfectorder.metrics.kpi_rollup import (
 )
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.perfect_order import Failure
-from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
+from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, fully_measured, sole_failures
 from perfectorder.services.verdict_ports import OrderRecords
 
 
@@ -132,6 +134,46 @@ class SqlVerdictRepository:
     def forget_queued(self) -> None:
         """A savepoint rolled back: what it queued is gone, so queue anything asked again."""
         self._queued.clear()
+
+    def purchases(self) -> list[Purchase]:
+        """Every order that was a purchase (not cancelled, not an exchange or a replacement sent by
+        customer service), with its stored judgement when it has one."""
+        stmt = (
+            select(
+                orders.c.id,
+                orders.c.customer_id,
+                orders.c.placed_at,
+                ov.c.state,
+                ov.c.components,
+                ov.c.failures,
+            )
+            .select_from(orders.outerjoin(ov, ov.c.order_id == orders.c.id))
+            .where(
+                (orders.c.status != "cancelled")
+                & orders.c.id.not_in(
+                    select(t.returns.c.exchange_order_id).where(t.returns.c.exchange_order_id.is_not(None))
+                )
+                & orders.c.id.not_in(
+                    select(t.claims.c.replacement_order_id).where(
+                        t.claims.c.replacement_order_id.is_not(None)
+                    )
+                )
+            )
+        )
+        found = []
+        for r in self._conn.execute(stmt):
+            whole = r.state == "delivered" and fully_measured(r.components or {})
+            failures = tuple(f"{f[0]}:{f[3]}" for f in (r.failures or ()))
+            found.append(
+                Purchase(
+                    r.customer_id,
+                    r.id,
+                    r.placed_at.date(),
+                    (not failures) if whole else None,
+                    failures if whole else (),
+                )
+            )
+        return found
 
     def last_placed_on(self) -> date | None:
         # max() alone, so SQLite reads one end of the index instead of all of it.
