@@ -65,4 +65,5 @@ def test_the_repeat_rate_ratio_recovers_the_injected_factor(tmp_path, factor):
     if factor < 1:
         assert ratio["high"] < 1, ratio  # and the test can tell it from no effect at all
     # Each failure reason has its own repeat rate; the injected ones are there.
-    assert {"on_time:late_delivery", "undamaged:damaged_in_transit"} <= {g["name"] for g in report["by_reason"]}
+    reasons = {g["name"] for g in report["by_reason"]}
+    assert {"on_time:late_delivery", "undamaged:damaged_in_transit"} <= reasons
