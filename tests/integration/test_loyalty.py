@@ -12,12 +12,14 @@ from fastapi.testclient import TestClient
 
 from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.api.app import create_app
-from perfectorder.services import verdicts
+from perfectorder.domain.access import Role
+from perfectorder.services import access, verdicts
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import Carrier, Scenario
 from tests.conftest import api_key, make_application
 
 START = date(2026, 3, 2)
+PASSWORD = "correct horse battery"
 LOYAL = Scenario(
     name="loyal",
     seed=11,
@@ -47,6 +49,13 @@ def test_the_repeat_rate_ratio_recovers_the_injected_factor(tmp_path, factor):
     try:
         simulate(application, clock, replace(LOYAL, imperfect_factor=factor))
         verdicts.refresh(application.services)
+        access.create_user(
+            application.services, application.passwords, username="lou", password=PASSWORD, role=Role.ANALYST
+        )
+        with TestClient(create_app(application=application), base_url="https://testserver") as page:
+            assert page.post("/login", data={"username": "lou", "password": PASSWORD}).status_code == 200
+            shown = page.get("/loyalty", params={"from": "2026-03-02", "to": "2026-03-11", "window_days": 25})
+            customer = page.get("/customers/1")
         with TestClient(create_app(application=application)) as http:
             http.headers["Authorization"] = f"Bearer {api_key(application)}"
             # The first ten days: every reorder they cause (delivery + up to 20 days) lies inside
@@ -65,5 +74,8 @@ def test_the_repeat_rate_ratio_recovers_the_injected_factor(tmp_path, factor):
     if factor < 1:
         assert ratio["high"] < 1, ratio  # and the test can tell it from no effect at all
     # Each failure reason has its own repeat rate; the injected ones are there.
+    # The dashboard shows the API's figures; a customer's page shows their rhythm.
+    assert shown.status_code == 200 and f"{perfect['rate'] * 100:.1f}%" in shown.text
+    assert 'id="lapsed"' in shown.text and customer.status_code == 200 and "Rhythm" in customer.text
     reasons = {g["name"] for g in report["by_reason"]}
     assert {"on_time:late_delivery", "undamaged:damaged_in_transit"} <= reasons

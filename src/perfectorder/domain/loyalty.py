@@ -125,7 +125,7 @@ def loyalty(
             outcomes["perfect" if p.perfect else "imperfect"].append(days)
             for reason in sorted(set(p.failures)):
                 outcomes[reason].append(days)
-        found = _lapsed(history, today, k)
+        found = lapsed_customer(history, today, k)
         if found is not None:
             lapsed.append(found)
     perfect, imperfect = _group("perfect", outcomes["perfect"]), _group("imperfect", outcomes["imperfect"])
@@ -151,12 +151,22 @@ def _group(name: str, days: list[int | None]) -> Group:
     return Group(name, wilson(len(repeated), len(days)), median(repeated) if repeated else None)
 
 
-def _lapsed(history: list[Purchase], today: date, k: float) -> Lapsed | None:
+def usual_interval(history: Sequence[Purchase]) -> float | None:
+    """The median days between a customer's purchases (at least one day each); None below two."""
+    ordered = sorted(history, key=lambda p: (p.placed_on, p.order_id))
+    if len(ordered) < 2:
+        return None
+    return float(
+        median(max((b.placed_on - a.placed_on).days, 1) for a, b in zip(ordered, ordered[1:], strict=False))
+    )
+
+
+def lapsed_customer(history: list[Purchase], today: date, k: float) -> Lapsed | None:
     """A customer with a rhythm (two orders or more) who has been silent for k times it."""
+    history = sorted(history, key=lambda p: (p.placed_on, p.order_id))
     if len(history) < 2:
         return None
-    gaps = [max((b.placed_on - a.placed_on).days, 1) for a, b in zip(history, history[1:], strict=False)]
-    usual = float(median(gaps))
+    usual = usual_interval(history) or 1.0
     last = history[-1]
     silent = (today - last.placed_on).days
     if silent <= k * usual:

@@ -3,10 +3,11 @@ customers who lapsed (domain/loyalty.py does the statistics; this reads the stor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from perfectorder.domain.errors import InvalidInput
-from perfectorder.domain.loyalty import LoyaltyReport, loyalty
+from perfectorder.domain.loyalty import Lapsed, LoyaltyReport, lapsed_customer, loyalty, usual_interval
 from perfectorder.services.context import ServiceContext, read
 
 MAX_WINDOW_DAYS = 730
@@ -22,3 +23,17 @@ def loyalty_report(
     purchases = read(ctx, lambda uow: uow.verdicts.purchases())
     today = ctx.clock.now().date()
     return loyalty(purchases, start=start, end=end, today=today, window_days=window_days, k=k)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLoyalty:
+    purchases: int
+    usual_interval_days: float | None
+    lapsed: Lapsed | None
+
+
+def customer_loyalty(ctx: ServiceContext, customer_id: int, *, k: float = 3.0) -> CustomerLoyalty:
+    """One customer's rhythm: how often they buy, and whether they have lapsed from it."""
+    history = read(ctx, lambda uow: uow.verdicts.purchases(customer_id))
+    today = ctx.clock.now().date()
+    return CustomerLoyalty(len(history), usual_interval(history), lapsed_customer(history, today, k))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
-from perfectorder.services import board, catalog, customers, payments, verdicts
+from perfectorder.services import board, catalog, customers, loyalty, payments, verdicts
 from perfectorder.services.board_ports import BoardQuery
 from perfectorder.web.charts import bars, responsive, stacked_columns
 from perfectorder.web.common import Session, problem, render, require, services_of
@@ -105,7 +105,37 @@ def customer_page(request: Request, customer_id: int, page: Page = 1) -> Respons
             "perfect": board.customer_perfect_order(services, customer_id),
             "feedback": board.customer_feedback(services, customer_id),
             "payments": payments.customer_payments(services, customer_id, limit=50),
+            "rhythm": loyalty.customer_loyalty(services, customer_id),
         },
+    )
+
+
+@router.get("/loyalty", response_class=HTMLResponse)
+def loyalty_page(
+    request: Request,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    window_days: Annotated[int, Query(ge=1, le=loyalty.MAX_WINDOW_DAYS)] = 90,
+) -> Response:
+    session = require(request, Permission.REPORTS_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    if start is None and end is None:
+        # The last year of purchases whose window has passed (later ones cannot be judged yet).
+        last = verdicts.last_placed_on(services) or services.clock.now().astimezone(UTC).date()
+        today = services.clock.now().astimezone(UTC).date()
+        end = min(last, today - timedelta(days=window_days))
+        start = end - timedelta(days=364)
+    start, end = period(services, start, end)
+    try:
+        report = loyalty.loyalty_report(services, start, end, window_days=window_days)
+    except DomainError as e:
+        return problem(request, session, e)
+    return render(
+        request,
+        "loyalty.html",
+        {"session": session, "report": report, "start": start, "end": end, "window_days": window_days},
     )
 
 

@@ -8,7 +8,19 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, delete, func, select, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+    text,
+    true,
+    union_all,
+)
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
@@ -135,7 +147,7 @@ class SqlVerdictRepository:
         """A savepoint rolled back: what it queued is gone, so queue anything asked again."""
         self._queued.clear()
 
-    def purchases(self) -> list[Purchase]:
+    def purchases(self, customer_id: int | None = None) -> list[Purchase]:
         """Every order that was a purchase (not cancelled, not an exchange or a replacement sent by
         customer service), with its stored judgement when it has one."""
         stmt = (
@@ -149,7 +161,8 @@ class SqlVerdictRepository:
             )
             .select_from(orders.outerjoin(ov, ov.c.order_id == orders.c.id))
             .where(
-                (orders.c.status != "cancelled")
+                (orders.c.customer_id == customer_id if customer_id is not None else true())
+                & (orders.c.status != "cancelled")
                 & orders.c.id.not_in(
                     select(t.returns.c.exchange_order_id).where(t.returns.c.exchange_order_id.is_not(None))
                 )
