@@ -129,6 +129,13 @@ def test_every_email_template_renders():
             "new_date": "2026-11-28",
             "return_id": 4,
             "refund": "9.90",
+            "name": "Ana",
+            "line1": "Lindenallee 3",
+            "line2": "",
+            "city": "Hamburg",
+            "postal_code": "20259",
+            "country": "DE",
+            "expected": "2026-11-27",
         },
     }
     for kind in EmailKind:

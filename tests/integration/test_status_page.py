@@ -194,3 +194,37 @@ def test_after_delivery_the_customer_rates_and_sends_back_within_the_window(clie
     assert late.status_code == 409 and "the return window has closed" in late.text
     assert 'id="send-return"' not in late.text
     assert len(facts.order_facts(application.services, order["id"]).returns) == 1
+
+
+def test_the_customer_changes_the_address_before_picking_and_is_told(client, application, smtp, clock):
+    inbox, port = smtp
+    order = client.post("/api/v1/orders", json=order_payload()).json()
+    customer = TestClient(create_app(application=application), base_url="https://shop.example")
+    path = status_page.link_path(application.services, order["id"])
+    new = {
+        "name": "Margot Fenwick",
+        "line1": "Lindenallee 3",
+        "postal_code": "20259",
+        "city": "Hamburg",
+        "country": "de",
+        "timezone": "Europe/Berlin",
+    }
+    # Verified as at ordering: a missing postal code is named, nothing changes.
+    missing = customer.post(f"{path}/address", data={**new, "postal_code": ""})
+    assert missing.status_code == 422 and "postal code" in missing.text
+    done = customer.post(f"{path}/address", data=new, follow_redirects=True)
+    assert done.status_code == 200 and "Lindenallee 3, 20259 Hamburg, DE" in done.text
+    shown = client.get(f"/api/v1/orders/{order['id']}").json()
+    assert shown["shipping_address"]["city"] == "Hamburg" and shown["promised_date"] == order["promised_date"]
+    assert _actors(client, order["id"], "order.address_changed") == [
+        f"customer:{order['customer_id']} (status page)"
+    ]
+    drain(dispatcher(application, port), clock, rounds=2)
+    [mail] = [m for m in inbox.messages if str(m["Subject"]).startswith("New delivery address")]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Lindenallee 3, 20259 Hamburg, DE" in text and "Thursday, 26 November 2026" in text
+    # Once picking has started, it is too late here.
+    client.post(f"/api/v1/orders/{order['id']}/release")
+    late = customer.post(f"{path}/address", data={**new, "city": "Bremen"})
+    assert late.status_code == 409 and "can no longer be changed here" in late.text
+    assert client.get(f"/api/v1/orders/{order['id']}").json()["shipping_address"]["city"] == "Hamburg"

@@ -21,6 +21,7 @@ class EmailKind(enum.StrEnum):
     DELIVERED = "delivered"
     RETURN_RECEIVED = "return_received"
     REFUND_ISSUED = "refund_issued"
+    ADDRESS_CHANGED = "address_changed"
 
 
 def emails_for(event_type: str, data: dict[str, object]) -> list[EmailKind]:
@@ -32,6 +33,7 @@ def emails_for(event_type: str, data: dict[str, object]) -> list[EmailKind]:
         "order.delayed": EmailKind.DELAYED,
         "order.delivered": EmailKind.DELIVERED,
         "order.return_received": EmailKind.RETURN_RECEIVED,
+        "order.address_changed": EmailKind.ADDRESS_CHANGED,
     }
     kinds = [simple[event_type]] if event_type in simple else []
     # Only holds the customer can act on are worth an email; risk and stock checks are ours to do.

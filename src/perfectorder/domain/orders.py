@@ -98,6 +98,7 @@ class EventType(enum.StrEnum):
     HELD = "order.held"
     HOLD_RELEASED = "order.hold_released"
     RESCHEDULED = "order.rescheduled"
+    ADDRESS_CHANGED = "order.address_changed"
     CANCELLED = "order.cancelled"
     CANCELLED_AFTER_SHIPPING = "order.cancel_became_return"
     LINE_CANCELLED = "order.line_cancelled"

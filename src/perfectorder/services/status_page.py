@@ -11,14 +11,18 @@ from datetime import UTC, date, datetime
 from perfectorder.domain.access import Principal, Role
 from perfectorder.domain.errors import Conflict, InvalidInput, NotFound
 from perfectorder.domain.fulfilment import RETURN_REASONS
+from perfectorder.domain.orders import AddressInput, EventType
+from perfectorder.domain.promise import delivery_date
 from perfectorder.domain.self_service import CUSTOMER_CANCELLABLE
 from perfectorder.domain.status_links import sign, tracking_url, verify
+from perfectorder.domain.verification import verify_address
 from perfectorder.services import aftersales
 from perfectorder.services import orders as order_service
 from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.board_ports import TrackingEvent
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.fulfilment_ports import FeedbackRecord, ReturnRecord
+from perfectorder.services.lifecycle import event, update_order
 from perfectorder.services.ports import UnitOfWork
 from perfectorder.services.views import OrderView
 
@@ -253,3 +257,59 @@ def rotate_secret(ctx: ServiceContext) -> None:
     """A new secret: every link sent so far stops working (a leaked link, a departing employee)."""
     now = ctx.clock.now().astimezone(UTC)
     run_transaction(ctx, lambda uow: uow.secrets.replace_secret(SECRET, secrets.token_hex(32), at=now))
+
+
+def change_address(ctx: ServiceContext, token: str, given: AddressInput) -> None:
+    """The customer sends the order elsewhere before picking starts: the address is verified as at
+    ordering, the order promised again from its planned ship dates (kept when no later), the
+    change recorded in the timeline and confirmed by e-mail."""
+    now = ctx.clock.now()
+    address = verify_address(given, prefix="address")
+
+    def work(uow: UnitOfWork) -> None:
+        order = _open(uow, token, now)
+        state = uow.orders.state(order.id, lock=True)
+        if state is None or state.status not in CUSTOMER_CANCELLABLE:
+            raise Conflict(
+                "too_late_to_change_address",
+                "your order is already being prepared or on its way, so its address can no longer be "
+                "changed here: ask customer care, or the carrier",
+            )
+        reference = uow.warehouses.reference()
+        service = reference.services.get(order.shipping_service)
+        planned = [a.planned_ship_date for a in uow.fulfilment.allocations(order.id)]
+        expected = state.rescheduled_date or state.promised_date
+        if planned and service is not None:
+            again = delivery_date(max(planned), service.transit_days, reference.calendar)
+            expected = max(expected, again)
+        changes = {
+            "ship_name": address.name,
+            "ship_line1": address.line1,
+            "ship_line2": address.line2,
+            "ship_city": address.city,
+            "ship_region": address.region,
+            "ship_postal_code": address.postal_code,
+            "ship_country": address.country,
+            "ship_phone": address.phone,
+            "ship_timezone": address.timezone,
+            "updated_at": now,
+        }
+        if expected != (state.rescheduled_date or state.promised_date):
+            changes.update(rescheduled_date=expected, reschedule_reason="delivery address changed")
+        update_order(uow, state, changes)
+        event(
+            uow,
+            order.id,
+            EventType.ADDRESS_CHANGED.value,
+            now,
+            _as_customer(order).actor,
+            name=address.name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            postal_code=address.postal_code,
+            country=address.country,
+            expected=expected.isoformat(),
+        )
+
+    run_transaction(ctx, work)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from perfectorder.domain.errors import DomainError, InvalidInput, NotFound
 from perfectorder.domain.fulfilment import RETURN_REASONS
+from perfectorder.domain.orders import AddressInput
 from perfectorder.http_shared import STATUS_BY_KIND
 from perfectorder.services import status_page
 from perfectorder.services.aftersales import FeedbackInput
@@ -22,6 +23,7 @@ MAX_TOKEN = 80
 
 
 DONE = {
+    "address": "Your order goes to the new address; we sent you an e-mail to confirm it.",
     "cancelled": "Your order is cancelled. Nothing will be sent; any payment taken is refunded.",
     "rated": "Thank you: your rating is saved. You can change it for 30 days.",
     "return": "Your return is registered. Send the items back; we will tell you when they arrive.",
@@ -116,6 +118,33 @@ async def request_return(request: Request, token: str) -> Response:
         status_page.request_return(services, token, reason=reason, lines=lines, note=note)
 
     return _after(request, token, "return", act)
+
+
+@router.post("/status/{token}/address", response_class=HTMLResponse)
+def change_address(
+    request: Request,
+    token: str,
+    name: Annotated[str, Form(max_length=200)] = "",
+    line1: Annotated[str, Form(max_length=200)] = "",
+    line2: Annotated[str, Form(max_length=200)] = "",
+    city: Annotated[str, Form(max_length=100)] = "",
+    postal_code: Annotated[str, Form(max_length=20)] = "",
+    country: Annotated[str, Form(max_length=2)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    given = AddressInput(
+        name=name,
+        line1=line1,
+        line2=line2,
+        city=city,
+        postal_code=postal_code,
+        country=country.upper(),
+        phone=phone,
+        timezone=timezone or None,
+    )
+    services = services_of(request)
+    return _after(request, token, "address", lambda: status_page.change_address(services, token, given))
 
 
 def _answer(value: str) -> bool | None:
