@@ -289,3 +289,24 @@ def test_made_to_order_items_ship_after_they_are_made(tmp_path, monkeypatch):
     ]
     # Four working days of production: nothing leaves within three calendar days of its order.
     assert min(gaps) >= timedelta(days=3), min(gaps)
+
+
+def test_simulated_customers_use_their_status_page(tmp_path):
+    scenario = replace(
+        TINY, days=6, self_cancel=0.2, self_service=1.0, feedback=0.5, return_changed_mind=0.3, seed=9
+    )
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    url = f"sqlite:///{tmp_path / 'self.db'}"
+    application = make_application(url, clock)
+    try:
+        summary = simulate(application, clock, scenario)
+    finally:
+        application.close()
+    actors = query(
+        url,
+        "SELECT type, COUNT(*) FROM order_events WHERE actor LIKE 'customer:% (status page)' GROUP BY type",
+    )
+    by_type = {row[0]: row[1] for row in actors}
+    assert by_type.get("order.cancelled", 0) > 0 and by_type.get("order.feedback", 0) > 0, by_type
+    assert by_type.get("order.return_authorized", 0) > 0, by_type
+    assert summary.self_service == sum(by_type.values())

@@ -30,6 +30,7 @@ from perfectorder.services import (
     fulfilment,
     inventory,
     jobs,
+    status_page,
     tracking,
     verdicts,
 )
@@ -70,6 +71,7 @@ class Summary:
     returns_received: int = 0
     feedback: int = 0
     judged: int = 0  # verdicts stored while running (live runs judge as they go)
+    self_service: int = 0  # cancels, ratings and returns done on the customers' status page
     seconds: float = 0.0
     refused_by_code: dict[str, int] = field(default_factory=dict)
     # The moment the run stopped short of its scenario's end because the present came first.
@@ -444,9 +446,24 @@ class Simulation:
         made = [a.planned_ship_date for x in view.lines for a in x.allocations if not a.reserves_stock]
         if made:
             self.produced_on[view.id] = max(made)
+        if self.s.self_cancel > 0 and self.rng.random() < self.s.self_cancel:
+            # Changed their mind: the link in the confirmation, an hour or three later.
+            self.at(self.clock.now() + timedelta(minutes=self.rng.randrange(30, 180)), "self_cancel", view.id)
         if view.status == "on_hold":
             # A declined card: the customer never pays, and the order is cancelled after two days.
             self.at(self.clock.now() + timedelta(days=2), "cancel", view.id)
+
+    def _link(self, order_id: int) -> str:
+        return status_page.link_path(self.ctx, order_id).removeprefix("/status/")
+
+    def _on_status_page(self) -> bool:
+        return self.s.self_service > 0 and self.rng.random() < self.s.self_service
+
+    def _self_cancel(self, order_id: int) -> None:
+        if self._quietly(
+            lambda: status_page.cancel(self.ctx, self._link(order_id), reason="changed my mind")
+        ):
+            self.summary.self_service += 1
 
     def _cancel(self, order_id: int) -> None:
         self._quietly(lambda: order_service.cancel_order(self.ctx, order_id, reason="payment never arrived"))
@@ -621,14 +638,24 @@ class Simulation:
             undamaged="damaged" not in wrong,
             as_described="packing" not in wrong,
         )
-        if self._quietly(lambda: aftersales.give_feedback(self.ctx, order_id, given)):
+        if self._on_status_page():
+            if self._quietly(lambda: status_page.rate(self.ctx, self._link(order_id), given)):
+                self.summary.feedback += 1
+                self.summary.self_service += 1
+        elif self._quietly(lambda: aftersales.give_feedback(self.ctx, order_id, given)):
             self.summary.feedback += 1
 
     def _return(self, payload: tuple[int, str]) -> None:
         order_id, reason = payload
         sku = self.first_sku[order_id]
         try:
-            record = aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(sku, 1)])
+            if self._on_status_page():
+                record = status_page.request_return(
+                    self.ctx, self._link(order_id), reason=reason, lines=[(sku, 1)]
+                )
+                self.summary.self_service += 1
+            else:
+                record = aftersales.open_return(self.ctx, order_id, reason=reason, lines=[(sku, 1)])
         except DomainError:
             return
         self.summary.returns += 1

@@ -81,6 +81,10 @@ class Scenario:
     feedback_when_wrong: float = 0.7
     return_when_damaged: float = 0.6
     return_changed_mind: float = 0.02
+    # The customers' own status page: share of orders they cancel there within hours of ordering,
+    # and share of their ratings and returns given there rather than through the shop's API.
+    self_cancel: float = 0.0
+    self_service: float = 0.0
     carriers: tuple[Carrier, ...] = (
         Carrier("DHL", "standard", 0.7, (1, 2, 2, 3)),
         Carrier("UPS", "express", 0.2, (1, 1, 2)),
