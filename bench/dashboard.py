@@ -191,7 +191,7 @@ def pages(rng: random.Random, orders: int, links: list[str]) -> list[tuple[str, 
         ("inventory, low first", f"/inventory?sort=available&desc=false&warehouse=HAM&{period}"),
         ("customers", "/customers"),
         ("customer page", f"/customers/{customer}"),
-        ("loyalty (a year)", f"/loyalty?from={month - timedelta(days=365)}&to={month}"),
+        ("loyalty (a quarter)", f"/loyalty?from={month - timedelta(days=89)}&to={month}"),
         ("returns (90 days)", f"/returns?from={month}&to={month + timedelta(days=89)}"),
         (STATUS_PAGE, rng.choice(links)),
     ]

@@ -4,7 +4,7 @@ customers who lapsed (domain/loyalty.py does the statistics; this reads the stor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from perfectorder.domain.errors import InvalidInput
 from perfectorder.domain.loyalty import Lapsed, LoyaltyReport, lapsed_customer, loyalty, usual_interval
@@ -20,7 +20,10 @@ def loyalty_report(
         raise InvalidInput("invalid_window_days", f"use 1 to {MAX_WINDOW_DAYS} days", field="window_days")
     if not 1 <= k <= 100:
         raise InvalidInput("invalid_k", "use a factor from 1 to 100", field="k")
-    purchases = read(ctx, lambda uow: uow.verdicts.purchases())
+    # The customers who bought in the period, with their whole history (their next order may come
+    # after it; their rhythm needs all of it): a store's every order would not fit a page's time.
+    active = (datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC))
+    purchases = read(ctx, lambda uow: uow.verdicts.purchases(active=active))
     today = ctx.clock.now().date()
     return loyalty(purchases, start=start, end=end, today=today, window_days=window_days, k=k)
 

@@ -122,11 +122,11 @@ def loyalty_page(
         return session
     services = services_of(request)
     if start is None and end is None:
-        # The last year of purchases whose window has passed (later ones cannot be judged yet).
+        # The last quarter of purchases whose window has passed (later ones cannot be judged yet).
         last = verdicts.last_placed_on(services) or services.clock.now().astimezone(UTC).date()
         today = services.clock.now().astimezone(UTC).date()
         end = min(last, today - timedelta(days=window_days))
-        start = end - timedelta(days=364)
+        start = end - timedelta(days=89)
     start, end = period(services, start, end)
     try:
         report = loyalty.loyalty_report(services, start, end, window_days=window_days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -43,7 +43,7 @@ from perfectorder.metrics.kpi_rollup import (
 )
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.perfect_order import Failure
-from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, fully_measured, sole_failures
+from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
 from perfectorder.services.verdict_ports import OrderRecords
 
 
@@ -147,43 +147,54 @@ class SqlVerdictRepository:
         """A savepoint rolled back: what it queued is gone, so queue anything asked again."""
         self._queued.clear()
 
-    def purchases(self, customer_id: int | None = None) -> list[Purchase]:
+    def purchases(
+        self, customer_id: int | None = None, *, active: tuple[datetime, datetime] | None = None
+    ) -> list[Purchase]:
         """Every order that was a purchase (not cancelled, not an exchange or a replacement sent by
-        customer service), with its stored judgement when it has one."""
-        stmt = (
-            select(
-                orders.c.id,
-                orders.c.customer_id,
-                orders.c.placed_at,
-                ov.c.state,
-                ov.c.components,
-                ov.c.failures,
+        customer service), with its stored judgement when it has one: of one customer, or of the
+        customers who bought in the `active` period (their whole history), or of everyone."""
+        scope: ColumnElement[bool] = true()
+        if customer_id is not None:
+            scope = orders.c.customer_id == customer_id
+        elif active is not None:
+            buyers = select(orders.c.customer_id).where(
+                (orders.c.placed_at >= active[0]) & (orders.c.placed_at < active[1])
             )
-            .select_from(orders.outerjoin(ov, ov.c.order_id == orders.c.id))
-            .where(
-                (orders.c.customer_id == customer_id if customer_id is not None else true())
-                & (orders.c.status != "cancelled")
-                & orders.c.id.not_in(
-                    select(t.returns.c.exchange_order_id).where(t.returns.c.exchange_order_id.is_not(None))
-                )
-                & orders.c.id.not_in(
-                    select(t.claims.c.replacement_order_id).where(
-                        t.claims.c.replacement_order_id.is_not(None)
-                    )
-                )
+            scope = orders.c.customer_id.in_(buyers)
+        purchase = (
+            scope
+            & (orders.c.status != "cancelled")
+            & orders.c.id.not_in(
+                select(t.returns.c.exchange_order_id).where(t.returns.c.exchange_order_id.is_not(None))
+            )
+            & orders.c.id.not_in(
+                select(t.claims.c.replacement_order_id).where(t.claims.c.replacement_order_id.is_not(None))
             )
         )
+        # Plain columns, no JSON: judged whole = delivered with every component measured.
+        rows = self._conn.execute(
+            select(orders.c.id, orders.c.customer_id, orders.c.placed_at, orders.c.unmeasured, ov.c.state)
+            .select_from(orders.outerjoin(ov, ov.c.order_id == orders.c.id))
+            .where(purchase)
+        ).all()
+        failed: dict[int, list[str]] = {}
+        for r in self._conn.execute(
+            select(vf.c.order_id, vf.c.component, vf.c.code)
+            .select_from(vf.join(orders, orders.c.id == vf.c.order_id))
+            .where(purchase)
+        ):
+            failed.setdefault(r.order_id, []).append(f"{r.component}:{r.code}")
         found = []
-        for r in self._conn.execute(stmt):
-            whole = r.state == "delivered" and fully_measured(r.components or {})
-            failures = tuple(f"{f[0]}:{f[3]}" for f in (r.failures or ()))
+        for row in rows:
+            whole = row.state == "delivered" and not row.unmeasured
+            failures = tuple(sorted(failed.get(row.id, ()))) if whole else ()
             found.append(
                 Purchase(
-                    r.customer_id,
-                    r.id,
-                    r.placed_at.date(),
+                    row.customer_id,
+                    row.id,
+                    row.placed_at.astimezone(UTC).date(),
                     (not failures) if whole else None,
-                    failures if whole else (),
+                    failures,
                 )
             )
         return found
