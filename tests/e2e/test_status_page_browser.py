@@ -1,7 +1,8 @@
 """The customer's status page in a real browser (Debian's Chromium, Playwright) against the real
 server: the link is taken from the e-mail the worker sent to a real SMTP server (aiosmtpd); the
-customer cancels one order and, after delivery, rates another and sends part of it back; the
-API shows each step. Screenshots at phone and laptop widths go to test-artifacts/screenshots/."""
+customer cancels one order (by keyboard), sends another elsewhere (an e-mail confirms it) and,
+after its delivery, rates it and sends part of it back; the API shows each step. Screenshots at
+phone and laptop widths go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -96,7 +97,24 @@ def test_the_customer_follows_the_emailed_link_cancels_rates_and_returns(chromiu
         assert _reserved(api) == before - 2
         assert api.get(f"/api/v1/orders/{first['id']}").json()["status"] == "cancelled"
 
-        # The second order is shipped and delivered; the customer rates it and sends a unit back.
+        # The second order goes elsewhere before picking: the new address shows, an e-mail says so.
+        laptop = chromium.new_context(viewport=LAPTOP)
+        wide = laptop.new_page()
+        wide.goto(second_link)
+        wide.fill("input[name=line1]", "Lindenallee 3")
+        wide.fill("input[name=postal_code]", "20259")
+        wide.fill("input[name=city]", "Hamburg")
+        wide.click("#change-address-button")
+        wide.wait_for_selector("#notice")
+        assert "Lindenallee 3, 20259 Hamburg" in wide.locator("#address").inner_text()
+        assert wide.locator("#expected time").get_attribute("datetime") >= second["promised_date"]
+        with smtp_server() as (inbox, port):
+            _worker_once(url, port, server.base)
+            [moved] = [m for m in inbox.messages if str(m["Subject"]).startswith("New delivery address")]
+            assert "Lindenallee 3" in moved.get_body(preferencelist=("plain",)).get_content()
+        assert api.get(f"/api/v1/orders/{second['id']}").json()["shipping_address"]["city"] == "Hamburg"
+
+        # Then it is shipped and delivered; the customer rates it and sends a unit back.
         ship_one(api, second["id"], "E2E-STATUS-1")
         api.post(
             "/api/v1/carrier-events",
@@ -112,8 +130,6 @@ def test_the_customer_follows_the_emailed_link_cancels_rates_and_returns(chromiu
                 ]
             },
         ).raise_for_status()
-        laptop = chromium.new_context(viewport=LAPTOP)
-        wide = laptop.new_page()
         wide.goto(second_link)
         assert wide.locator("h1").inner_text() == "Your order was delivered"
         assert "E2E-STATUS-1" in wide.locator("#parcels + article, .parcel").first.inner_text()
