@@ -11,45 +11,31 @@ Not a speed benchmark: it prints the measured rates and intervals beside the inj
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from perfectorder.adapters.clock import SimulatedClock
-from perfectorder.adapters.db.migrate import upgrade
-from perfectorder.bootstrap import build
-from perfectorder.config import Settings
-from perfectorder.services import loyalty, verdicts
-from perfectorder.simulation.runner import simulate
-from perfectorder.simulation.scenario import Carrier, Scenario
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-START = date(2026, 3, 2)
+from tests.integration.test_loyalty import LOYAL  # noqa: E402 - the test's store, scaled
+
+from perfectorder.adapters.clock import SimulatedClock  # noqa: E402
+from perfectorder.adapters.db.migrate import upgrade  # noqa: E402
+from perfectorder.bootstrap import build  # noqa: E402
+from perfectorder.config import Settings  # noqa: E402
+from perfectorder.services import loyalty, verdicts  # noqa: E402
+from perfectorder.simulation.runner import simulate  # noqa: E402
+
+START = LOYAL.start
 WINDOW = 25  # days: a reorder comes at most next_order_days after delivery, a few days after ordering
-STORE = Scenario(
-    name="loyalty",
-    seed=11,
-    start=START,
-    days=90,
-    orders_per_day=150,
-    products=200,
-    customers=40_000,
-    next_order=0.5,
-    next_order_days=20,
-    packing_error=0.05,
-    feedback=0.0,
-    feedback_when_wrong=0.0,
-    return_when_damaged=0.0,
-    return_changed_mind=0.0,
-    initial_stock=5000,
-    reorder_point=1500,
-    reorder_quantity=5000,
-    carriers=(Carrier("DHL", "standard", 1.0, (1, 2), delay=0.15, delay_days=3, damage=0.05),),
-)
+# The test's store (tests/integration/test_loyalty.py), five times as long and busy.
+STORE = replace(LOYAL, days=90, orders_per_day=150, products=200, customers=40_000, initial_stock=5000)
 
 
 def run(factor: float, scale: float) -> tuple[int, float, loyalty.LoyaltyReport]:

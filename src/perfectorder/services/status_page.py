@@ -23,7 +23,7 @@ from perfectorder.services.board_ports import TrackingEvent
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.fulfilment_ports import FeedbackRecord, ReturnRecord
 from perfectorder.services.lifecycle import event, update_order
-from perfectorder.services.ports import UnitOfWork
+from perfectorder.services.ports import OrderState, UnitOfWork
 from perfectorder.services.views import OrderView
 
 SECRET = "status_links"
@@ -188,6 +188,14 @@ def _returnable(
     return tuple(found)
 
 
+def _before_picking(uow: UnitOfWork, order_id: int, code: str, what_now: str) -> OrderState:
+    """The order's row locked, and still before picking: the customer's own changes stop there."""
+    state = uow.orders.state(order_id, lock=True)
+    if state is None or state.status not in CUSTOMER_CANCELLABLE:
+        raise Conflict(code, f"your order is already being prepared or on its way, so {what_now}")
+    return state
+
+
 def _as_customer(order: OrderView) -> Principal:
     # The timeline names the customer as the actor, and tenant rules apply: this order only.
     return Principal(
@@ -201,13 +209,12 @@ def cancel(ctx: ServiceContext, token: str, *, reason: str) -> None:
 
     def work(uow: UnitOfWork) -> None:
         order = _open(uow, token, now)
-        state = uow.orders.state(order.id, lock=True)
-        if state is None or state.status not in CUSTOMER_CANCELLABLE:
-            raise Conflict(
-                "too_late_to_cancel",
-                "your order is already being prepared or on its way, so it can no longer be "
-                "cancelled here: once it arrives you can send it back from this page",
-            )
+        _before_picking(
+            uow,
+            order.id,
+            "too_late_to_cancel",
+            "it can no longer be cancelled here: once it arrives you can send it back from this page",
+        )
         why = reason.strip() or "no reason given"
         order_service.cancel_order(ctx, order.id, reason=f"customer: {why}"[:500], caller=_as_customer(order))
 
@@ -268,13 +275,12 @@ def change_address(ctx: ServiceContext, token: str, given: AddressInput) -> None
 
     def work(uow: UnitOfWork) -> None:
         order = _open(uow, token, now)
-        state = uow.orders.state(order.id, lock=True)
-        if state is None or state.status not in CUSTOMER_CANCELLABLE:
-            raise Conflict(
-                "too_late_to_change_address",
-                "your order is already being prepared or on its way, so its address can no longer be "
-                "changed here: ask customer care, or the carrier",
-            )
+        state = _before_picking(
+            uow,
+            order.id,
+            "too_late_to_change_address",
+            "its address can no longer be changed here: ask customer care, or the carrier",
+        )
         reference = uow.warehouses.reference()
         service = reference.services.get(order.shipping_service)
         planned = [a.planned_ship_date for a in uow.fulfilment.allocations(order.id)]
