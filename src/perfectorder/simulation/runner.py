@@ -179,6 +179,7 @@ class Simulation:
         self.first_sku: dict[int, str] = {}
         self.parcels_out: dict[int, int] = {}  # parcels shipped and not yet delivered, per order
         self.customer_of: dict[int, int] = {}
+        self.in_transit: set[str] = set()  # tracking numbers neither delivered nor lost
         self.fresh: list[int] = []  # customers who have not ordered yet (when loyalty is simulated)
 
     # -- set-up -------------------------------------------------------------------------------
@@ -286,9 +287,6 @@ class Simulation:
             self.at(day + timedelta(hours=12), "fulfil")
             self.at(day + timedelta(hours=15, minutes=30), "fulfil")
             self.at(day + timedelta(hours=18), "replenish")
-        # Parcels still out are watched as a worker would: each slip told until they arrive.
-        for d in range(self.s.days, self.s.days + 30):
-            self.at(self.start + timedelta(days=d, hours=23), "risk")
         if self.live is not None:
             for d in range(1, self.s.days + 1):
                 # Midnight, before anything else of the next day happens.
@@ -545,6 +543,7 @@ class Simulation:
             hours=6
         )
         self.tracking[tracking_number] = (order_id, carrier.name)
+        self.in_transit.add(tracking_number)
         self.at(morning, "carrier", (carrier.name, tracking_number, CarrierEventType.IN_TRANSIT, ""))
         if self.rng.random() < carrier.loss:
             self.at(
@@ -586,6 +585,8 @@ class Simulation:
                 )
             ],
         )
+        if kind in (CarrierEventType.LOST, CarrierEventType.DELIVERED):
+            self.in_transit.discard(tracking_number)
         if kind is CarrierEventType.LOST:
             # Customer service ships the parcel's contents again once the loss is confirmed.
             order_id, _ = self.tracking[tracking_number]
@@ -697,6 +698,12 @@ class Simulation:
         delays.scan_late_releases(self.ctx)
         delays.scan_overdue_deliveries(self.ctx)
         delays.tell_untold_slips(self.ctx)
+        now = self.clock.now()
+        shipping = now < self.end + timedelta(days=TAIL_DAYS)
+        if now >= self.end - timedelta(days=1) and (shipping or self.in_transit):
+            # After the last order day the watch goes on while parcels are out, as a worker's
+            # would: each slip is told until they arrive (then the run may end).
+            self.at(now + timedelta(days=1), "risk")
 
     def _send_soon(self) -> None:
         # Customers hear within a minute what happened (unless their mail is down): one dispatch
