@@ -70,7 +70,7 @@ def main() -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="orders per day and customers times this")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=140)
     table = Table(title="loyalty recovered from a simulated store (same seed; window 25 days)")
     for column in ("injected k", "orders", "perfect: repeat", "imperfect: repeat", "ratio (95%)", "k inside"):
         table.add_column(column, justify="right")

@@ -23,8 +23,8 @@ SCENARIO = """name = "small"
 seed = 3
 [run]
 start = "2026-06-01"
-days = 60
-orders_per_day = 40
+days = 120
+orders_per_day = 60
 [catalog]
 products = 40
 [customers]
@@ -103,7 +103,7 @@ def test_the_demo_serves_while_it_simulates_and_ctrl_c_stops_both(tmp_path):
             session = login.headers["set-cookie"].split(";")[0]
             page = http.get("/", headers={"Cookie": session}).text
             # Served with the simulation still going: its progress shows and the page reloads.
-            progress = re.search(r"is filling the store: day (\d+) of 60", page)
+            progress = re.search(r"is filling the store: day (\d+) of 120", page)
             assert progress and int(progress.group(1)) >= 14, page[:2000]
             assert 'http-equiv="refresh"' in page
             assert int(re.search(r'id="final-orders">(\d+)<', page).group(1)) > 0
