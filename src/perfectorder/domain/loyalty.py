@@ -113,8 +113,8 @@ def loyalty(
         by_customer[p.customer_id].append(p)
     outcomes: dict[str, list[int | None]] = defaultdict(list)  # group -> days to next (None: none)
     lapsed = []
-    for history in by_customer.values():
-        history.sort(key=lambda p: (p.placed_on, p.order_id))
+    for unordered in by_customer.values():
+        history = _chronological(unordered)
         for p, after in zip(history, [*history[1:], None], strict=True):
             if p.perfect is None or not start <= p.placed_on <= end:
                 continue
@@ -153,20 +153,16 @@ def _group(name: str, days: list[int | None]) -> Group:
 
 def usual_interval(history: Sequence[Purchase]) -> float | None:
     """The median days between a customer's purchases (at least one day each); None below two."""
-    ordered = sorted(history, key=lambda p: (p.placed_on, p.order_id))
-    if len(ordered) < 2:
-        return None
-    return float(
-        median(max((b.placed_on - a.placed_on).days, 1) for a, b in zip(ordered, ordered[1:], strict=False))
-    )
+    ordered = _chronological(history)
+    return _median_gap(ordered) if len(ordered) >= 2 else None
 
 
-def lapsed_customer(history: list[Purchase], today: date, k: float) -> Lapsed | None:
+def lapsed_customer(history: Sequence[Purchase], today: date, k: float) -> Lapsed | None:
     """A customer with a rhythm (two orders or more) who has been silent for k times it."""
-    history = sorted(history, key=lambda p: (p.placed_on, p.order_id))
+    history = _chronological(history)
     if len(history) < 2:
         return None
-    usual = usual_interval(history) or 1.0
+    usual = _median_gap(history)
     last = history[-1]
     silent = (today - last.placed_on).days
     if silent <= k * usual:
@@ -179,4 +175,14 @@ def lapsed_customer(history: list[Purchase], today: date, k: float) -> Lapsed | 
         silent,
         imperfect.order_id if imperfect else None,
         imperfect.failures if imperfect else (),
+    )
+
+
+def _chronological(history: Sequence[Purchase]) -> list[Purchase]:
+    return sorted(history, key=lambda p: (p.placed_on, p.order_id))
+
+
+def _median_gap(ordered: Sequence[Purchase]) -> float:
+    return float(
+        median(max((b.placed_on - a.placed_on).days, 1) for a, b in zip(ordered, ordered[1:], strict=False))
     )

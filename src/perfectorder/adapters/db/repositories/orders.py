@@ -72,7 +72,8 @@ _ADD_LINES = insert(ln).returning(ln.c.id, ln.c.line_no, sort_by_parameter_order
 _ADD_ALLOCATIONS = insert(al)
 _ADD_HOLDS = insert(h).returning(h.c.id, sort_by_parameter_order=True)
 _ADD_EVENTS = insert(ev)
-_STATE = select(
+# The header an OrderState is made of; the lock below reads it with what `load` needs besides.
+_STATE_COLUMNS = (
     o.c.id,
     o.c.status,
     o.c.channel,
@@ -81,19 +82,13 @@ _STATE = select(
     o.c.rescheduled_date,
     o.c.told_date,
     o.c.told_at,
-).where(o.c.id == bindparam("oid"))
+)
+_STATE = select(*_STATE_COLUMNS).where(o.c.id == bindparam("oid"))
 # Every change to an order starts here: its row is locked before anything about it is decided, so
 # two changes to one order run one after the other (SQLite: BEGIN IMMEDIATE already serialises).
 _LOCK = (
     select(
-        o.c.id,
-        o.c.status,
-        o.c.channel,
-        o.c.customer_id,
-        o.c.promised_date,
-        o.c.rescheduled_date,
-        o.c.told_date,
-        o.c.told_at,
+        *_STATE_COLUMNS,
         o.c.version,
         o.c.currency,
         o.c.payment_method,
