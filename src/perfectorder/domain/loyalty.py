@@ -9,8 +9,8 @@ are left out before they reach here; an order counts once its follow-up window h
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
@@ -96,6 +96,114 @@ def rate_ratio(numerator: Proportion, denominator: Proportion) -> Ratio:
     return Ratio(value, value * math.exp(-Z95 * se), value * math.exp(Z95 * se))
 
 
+@dataclass(frozen=True, slots=True)
+class Rhythm:
+    """A customer's purchases as a whole: what the lapsed list reads, kept per customer."""
+
+    customer_id: int
+    purchases: int
+    last_order_on: date
+    usual_interval_days: float | None  # None below two purchases
+    last_imperfect_order_id: int | None
+
+
+# (group, days to the customer's next purchase or None, orders): the report's input, summed by
+# storage over one period. A group is "perfect", "imperfect" or a failure "component:code".
+Tally = tuple[str, int | None, int]
+
+
+def days_to_next(history: Sequence[Purchase]) -> dict[int, int | None]:
+    """Each purchase's days until the same customer's next one (None: none yet), by order id."""
+    ordered = _chronological(history)
+    found: dict[int, int | None] = {
+        p.order_id: (b.placed_on - p.placed_on).days for p, b in zip(ordered, ordered[1:], strict=False)
+    }
+    if ordered:
+        found[ordered[-1].order_id] = None
+    return found
+
+
+def rhythm(history: Sequence[Purchase]) -> Rhythm | None:
+    """One customer's rhythm from all of their purchases; None when they have none."""
+    ordered = _chronological(history)
+    if not ordered:
+        return None
+    imperfect = next((p for p in reversed(ordered) if p.perfect is False), None)
+    return Rhythm(
+        ordered[-1].customer_id,
+        len(ordered),
+        ordered[-1].placed_on,
+        _median_gap(ordered) if len(ordered) >= 2 else None,
+        imperfect.order_id if imperfect else None,
+    )
+
+
+def tally(purchases: Iterable[Purchase], follow_ups: Mapping[int, int | None]) -> list[Tally]:
+    """The report's input from judged purchases (each once) and their days to the next purchase."""
+    counted: Counter[tuple[str, int | None]] = Counter()
+    for p in purchases:
+        if p.perfect is None:
+            continue
+        days = follow_ups.get(p.order_id)
+        counted["perfect" if p.perfect else "imperfect", days] += 1
+        for reason in sorted(set(p.failures)):
+            counted[reason, days] += 1
+    return [(group, days, n) for (group, days), n in counted.items()]
+
+
+def report(
+    tallies: Iterable[Tally],
+    *,
+    window_days: int,
+    k: float,
+    lapsed: Sequence[Lapsed] = (),
+    lapsed_customers: int = 0,
+) -> LoyaltyReport:
+    """Repeat rates (back within `window_days`) and median days to the next purchase per group;
+    the tallies hold only orders whose window has fully passed."""
+    outcomes: dict[str, Counter[int | None]] = defaultdict(Counter)
+    for group, days, n in tallies:
+        outcomes[group][days if days is not None and days <= window_days else None] += n
+    perfect, imperfect = _group("perfect", outcomes["perfect"]), _group("imperfect", outcomes["imperfect"])
+    reasons = sorted(
+        (_group(name, days) for name, days in outcomes.items() if name not in ("perfect", "imperfect")),
+        key=lambda g: (-g.repeat.n, g.name),
+    )
+    return LoyaltyReport(
+        window_days,
+        k,
+        perfect,
+        imperfect,
+        rate_ratio(imperfect.repeat, perfect.repeat),
+        tuple(reasons),
+        tuple(lapsed),
+        lapsed_customers,
+    )
+
+
+def lapsed_from(found: Rhythm, today: date, k: float, reasons: tuple[str, ...] = ()) -> Lapsed | None:
+    """The customer, if they have a rhythm (two orders or more) and have been silent for k times it;
+    `reasons` are their last imperfect order's failures."""
+    if found.usual_interval_days is None:
+        return None
+    silent = (today - found.last_order_on).days
+    if silent <= k * found.usual_interval_days:
+        return None
+    return Lapsed(
+        found.customer_id,
+        found.last_order_on,
+        found.usual_interval_days,
+        silent,
+        found.last_imperfect_order_id,
+        reasons if found.last_imperfect_order_id is not None else (),
+    )
+
+
+def lapsed_order(found: Lapsed) -> tuple[float, int]:
+    """Most lapsed first: the longest silence measured in the customer's own intervals."""
+    return (-found.days_since / found.usual_interval_days, found.customer_id)
+
+
 def loyalty(
     purchases: Sequence[Purchase],
     *,
@@ -106,49 +214,52 @@ def loyalty(
     k: float = 3.0,
     most_lapsed: int = 100,
 ) -> LoyaltyReport:
-    """Judged purchases placed from `start` to `end` whose `window_days` have passed by `today`:
-    did the same customer buy again within the window, and after how many days."""
+    """The report from a store's every purchase at once, the definition the stored projection
+    (next purchase per order, rhythm per customer) must agree with: judged purchases placed from
+    `start` to `end` whose `window_days` have passed by `today`."""
     by_customer: dict[int, list[Purchase]] = defaultdict(list)
     for p in purchases:
         by_customer[p.customer_id].append(p)
-    outcomes: dict[str, list[int | None]] = defaultdict(list)  # group -> days to next (None: none)
+    follow_ups: dict[int, int | None] = {}
     lapsed = []
-    for unordered in by_customer.values():
-        history = _chronological(unordered)
-        for p, after in zip(history, [*history[1:], None], strict=True):
-            if p.perfect is None or not start <= p.placed_on <= end:
-                continue
-            if (today - p.placed_on).days < window_days:
-                continue  # not observed long enough to know
-            gap = (after.placed_on - p.placed_on).days if after is not None else None
-            days = gap if gap is not None and gap <= window_days else None
-            outcomes["perfect" if p.perfect else "imperfect"].append(days)
-            for reason in sorted(set(p.failures)):
-                outcomes[reason].append(days)
+    for history in by_customer.values():
+        follow_ups.update(days_to_next(history))
         found = lapsed_customer(history, today, k)
         if found is not None:
             lapsed.append(found)
-    perfect, imperfect = _group("perfect", outcomes["perfect"]), _group("imperfect", outcomes["imperfect"])
-    reasons = sorted(
-        (_group(name, days) for name, days in outcomes.items() if name not in ("perfect", "imperfect")),
-        key=lambda g: (-g.repeat.n, g.name),
-    )
-    lapsed.sort(key=lambda x: (-x.days_since / x.usual_interval_days, x.customer_id))
-    return LoyaltyReport(
-        window_days,
-        k,
-        perfect,
-        imperfect,
-        rate_ratio(imperfect.repeat, perfect.repeat),
-        tuple(reasons),
-        tuple(lapsed[:most_lapsed]),
-        len(lapsed),
+    observed = [
+        p for p in purchases if start <= p.placed_on <= end and (today - p.placed_on).days >= window_days
+    ]
+    lapsed.sort(key=lapsed_order)
+    return report(
+        tally(observed, follow_ups),
+        window_days=window_days,
+        k=k,
+        lapsed=lapsed[:most_lapsed],
+        lapsed_customers=len(lapsed),
     )
 
 
-def _group(name: str, days: list[int | None]) -> Group:
-    repeated = [d for d in days if d is not None]
-    return Group(name, wilson(len(repeated), len(days)), median(repeated) if repeated else None)
+def _group(name: str, days: Counter[int | None]) -> Group:
+    repeated = sum(n for d, n in days.items() if d is not None)
+    return Group(name, wilson(repeated, days.total()), _median(days))
+
+
+def _median(days: Counter[int | None]) -> float | None:
+    """The median of the repeat days (each counted n times), as statistics.median would give."""
+    values = sorted((d, n) for d, n in days.items() if d is not None and n > 0)
+    total = sum(n for _, n in values)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    found: list[int] = []
+    seen = 0
+    for value, n in values:
+        while middle and middle[0] < seen + n:
+            found.append(value)
+            middle.pop(0)
+        seen += n
+    return (found[0] + found[1]) / 2
 
 
 def usual_interval(history: Sequence[Purchase]) -> float | None:
@@ -159,23 +270,11 @@ def usual_interval(history: Sequence[Purchase]) -> float | None:
 
 def lapsed_customer(history: Sequence[Purchase], today: date, k: float) -> Lapsed | None:
     """A customer with a rhythm (two orders or more) who has been silent for k times it."""
-    history = _chronological(history)
-    if len(history) < 2:
+    found = rhythm(history)
+    if found is None:
         return None
-    usual = _median_gap(history)
-    last = history[-1]
-    silent = (today - last.placed_on).days
-    if silent <= k * usual:
-        return None
-    imperfect = next((p for p in reversed(history) if p.perfect is False), None)
-    return Lapsed(
-        last.customer_id,
-        last.placed_on,
-        usual,
-        silent,
-        imperfect.order_id if imperfect else None,
-        imperfect.failures if imperfect else (),
-    )
+    imperfect = next((p for p in history if p.order_id == found.last_imperfect_order_id), None)
+    return lapsed_from(found, today, k, imperfect.failures if imperfect else ())
 
 
 def _chronological(history: Sequence[Purchase]) -> list[Purchase]:

@@ -21,6 +21,7 @@ from perfectorder.services.outbox_ports import OutboxRepository
 if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.board_ports import BoardQueries
     from perfectorder.services.history_ports import HistoryRepository
+    from perfectorder.services.loyalty_ports import LoyaltyRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
     ADDRESS_FIELDS,
@@ -489,6 +490,8 @@ class UnitOfWork(Protocol):
     def history(self) -> HistoryRepository: ...
     @property
     def verdicts(self) -> VerdictRepository: ...
+    @property
+    def loyalty(self) -> LoyaltyRepository: ...
     @property
     def board(self) -> BoardQueries: ...
     @property

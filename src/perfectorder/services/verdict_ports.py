@@ -76,7 +76,11 @@ class VerdictRepository(Protocol):
 
     def queued(self, limit: int) -> list[int]: ...
     def purchases(
-        self, customer_id: int | None = None, *, active: tuple[datetime, datetime] | None = None
+        self,
+        customer_id: int | None = None,
+        *,
+        customers: tuple[int, int] | None = None,
+        order_ids: Sequence[int] | None = None,
     ) -> list[Purchase]: ...
     def last_placed_on(self) -> date | None: ...
     def placed_span(self) -> tuple[date, date] | None:

@@ -38,6 +38,7 @@ from perfectorder.metrics.perfect_order import (
 )
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates, improvements, rates
 from perfectorder.metrics.rollup import NEVER, Sums, VerdictRow, merge_sums, rates_from_sums, stored_state
+from perfectorder.services import loyalty
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.facts import order_facts
 from perfectorder.services.fulfilment_ports import ShipmentRecord
@@ -533,9 +534,11 @@ def refresh(
             if (found := records.get(order_id)) is not None
         ]
         uow.verdicts.replace(changes, at=now)
+        loyalty.keep_up(uow, {new.order_id: new.customer_id for _, new in changes})
         uow.verdicts.dequeue(claimed)
         return len(claimed)
 
+    run_transaction(ctx, lambda uow: loyalty.rebuild_if_missing(uow, ctx.clock.now()))
     while True:
         refreshed = run_transaction(ctx, work)
         done += refreshed

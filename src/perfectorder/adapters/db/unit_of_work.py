@@ -21,6 +21,7 @@ from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentReposi
 from perfectorder.adapters.db.repositories.history import SqlHistoryRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
 from perfectorder.adapters.db.repositories.jobs import SqlJobRepository, SqlSecretRepository
+from perfectorder.adapters.db.repositories.loyalty import SqlLoyaltyRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
@@ -154,6 +155,7 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SqlOutboxRepository(conn)
         self.history = SqlHistoryRepository(conn)
         self.verdicts = SqlVerdictRepository(conn)
+        self.loyalty = SqlLoyaltyRepository(conn)
         self.board = SqlBoardQueries(conn)
         self.jobs = SqlJobRepository(conn)
         self.secrets = SqlSecretRepository(conn)

@@ -148,19 +148,23 @@ class SqlVerdictRepository:
         self._queued.clear()
 
     def purchases(
-        self, customer_id: int | None = None, *, active: tuple[datetime, datetime] | None = None
+        self,
+        customer_id: int | None = None,
+        *,
+        customers: tuple[int, int] | None = None,
+        order_ids: Sequence[int] | None = None,
     ) -> list[Purchase]:
         """Every order that was a purchase (not cancelled, not an exchange or a replacement sent by
-        customer service), with its stored judgement when it has one: of one customer, or of the
-        customers who bought in the `active` period (their whole history), or of everyone."""
+        customer service), with its stored judgement when it has one: of one customer, of the
+        customers with ids from customers[0] up to (not including) customers[1], among the given
+        orders, or of everyone."""
         scope: ColumnElement[bool] = true()
         if customer_id is not None:
             scope = orders.c.customer_id == customer_id
-        elif active is not None:
-            buyers = select(orders.c.customer_id).where(
-                (orders.c.placed_at >= active[0]) & (orders.c.placed_at < active[1])
-            )
-            scope = orders.c.customer_id.in_(buyers)
+        elif customers is not None:
+            scope = (orders.c.customer_id >= customers[0]) & (orders.c.customer_id < customers[1])
+        elif order_ids is not None:
+            scope = orders.c.id.in_(sorted(set(order_ids)))
         purchase = (
             scope
             & (orders.c.status != "cancelled")
