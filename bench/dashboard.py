@@ -7,7 +7,8 @@ Needs PostgreSQL at --pg (trust auth). It loads the store of bench/metrics.py (o
 stored verdicts and daily rollups, into po_bench_metrics, which it drops at the end unless --keep),
 then adds what the operational pages read: 2 warehouses, 2,000 products with stock, one line per
 order, a stock-ledger row per order (turnover), the orders of the last days open in every stage
-with holds, returns for 3% of orders and feedback for 10%. Then it starts the real server
+with holds, returns for 3% of orders and feedback for 10%; a verdict refresh then builds the
+loyalty projection from those purchases, as on an upgraded store. Then it starts the real server
 (uvicorn, one process), logs in as a dashboard user, and requests each page --runs times with
 varying parameters (random calendar months, orders, customers, searches).
 
@@ -41,7 +42,7 @@ from metrics import DATABASE, NOW, arguments, copy_rows, load  # noqa: E402 - a 
 from perfectorder.bootstrap import build  # noqa: E402
 from perfectorder.config import Settings  # noqa: E402
 from perfectorder.domain.access import Role  # noqa: E402
-from perfectorder.services import access, status_page  # noqa: E402
+from perfectorder.services import access, status_page, verdicts  # noqa: E402
 
 PASSWORD = "bench-dashboard-password"
 STATUS_PAGE = "customer's status page (signed link)"
@@ -205,6 +206,10 @@ def main() -> None:
     added = add_operations(args.pg, args.orders)
     console.print(f"added lines, ledger, open orders, holds, returns, feedback in {added:.1f} s")
     application = build(Settings(database_url=url))
+    # The loyalty projection, built from the loaded purchases by the refresh as on an upgraded store.
+    started = time.perf_counter()
+    verdicts.refresh(application.services)
+    console.print(f"built the loyalty projection in {time.perf_counter() - started:.1f} s")
     access.create_user(
         application.services, application.passwords, username="bench", password=PASSWORD, role=Role.ADMIN
     )

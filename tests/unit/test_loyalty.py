@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import random
+import statistics
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 
-from perfectorder.domain.loyalty import Purchase, loyalty, rate_ratio, wilson
+from perfectorder.domain.loyalty import (
+    Purchase,
+    Rhythm,
+    days_to_next,
+    lapsed_from,
+    loyalty,
+    rate_ratio,
+    report,
+    rhythm,
+    wilson,
+)
 
 D0 = date(2026, 1, 5)
 
@@ -74,3 +87,33 @@ def test_intervals_are_wilson_and_katz():
     ratio = rate_ratio(wilson(18, 100), wilson(30, 100))
     assert ratio.value == pytest.approx(0.6)
     assert ratio.low == pytest.approx(0.3587, abs=1e-4) and ratio.high == pytest.approx(1.0036, abs=1e-4)
+
+
+def test_days_to_next_and_the_rhythm_of_one_customer():
+    history = [buy(1, 3, 30, False, "complete:short_shipped"), buy(1, 1, 0, True), buy(1, 2, 10, None)]
+    assert days_to_next(history) == {1: 10, 2: 20, 3: None}
+    assert days_to_next([]) == {} and rhythm([]) is None
+    found = rhythm(history)
+    assert found == Rhythm(1, 3, D0 + timedelta(days=30), 15.0, 3)
+    # Silent for 46 days: more than 3 x 15, so lapsed; at 45 days not yet.
+    assert lapsed_from(found, D0 + timedelta(days=75), 3) is None
+    lapsed = lapsed_from(found, D0 + timedelta(days=76), 3, ("complete:short_shipped",))
+    assert lapsed is not None and (lapsed.days_since, lapsed.last_imperfect_reasons) == (
+        46,
+        ("complete:short_shipped",),
+    )
+
+
+def test_the_report_from_tallies_caps_the_window_and_takes_the_median_of_the_counted_days():
+    rng = random.Random(5)
+    days = [rng.choice([None, *range(0, 40)]) for _ in range(501)]
+    tallies = [("perfect", d, 1) for d in days]
+    # The same days summed into counts, as storage answers them.
+    summed = [("perfect", d, n) for d, n in Counter(days).items()]
+    for window in (10, 25, 40):
+        repeated = [d for d in days if d is not None and d <= window]
+        for given in (tallies, summed):
+            group = report(given, window_days=window, k=3).perfect
+            assert (group.repeat.hits, group.repeat.n) == (len(repeated), len(days))
+            assert group.median_days_to_next == statistics.median(repeated)
+    assert report([], window_days=5, k=3).perfect.median_days_to_next is None
