@@ -27,6 +27,7 @@ from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.promise import OnTimeTerms, parse_channel_terms
 from perfectorder.domain.self_service import parse_return_windows
 from perfectorder.domain.status_links import parse_tracking_urls
+from perfectorder.domain.transit import learning_terms
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.domain.webhook_urls import WebhookAllowList
@@ -155,6 +156,12 @@ def build(
         status_link_lifetime=timedelta(days=settings.status_link_days),
         tracking_urls=parse_tracking_urls(settings.tracking_urls),
         return_windows=parse_return_windows(settings.return_windows),
+        transit=learning_terms(
+            settings.promise_quantile,
+            settings.transit_window_days,
+            settings.transit_min_parcels,
+            settings.lane_postal_prefix,
+        ),
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
     hasher = BoundedPasswordHasher(

@@ -87,6 +87,12 @@ class Settings:
     tracking_urls: str = ""
     # Days after delivery a customer may ask for a return on the status page: "30,furniture=14".
     return_windows: str = "30"
+    # New promises count their lane's learned transit at this quantile (p50, p90, p95) once the lane
+    # has `transit_min_parcels` deliveries in the last `transit_window_days`; "configured" never does.
+    promise_quantile: str = "p90"
+    transit_window_days: int = 56
+    transit_min_parcels: int = 30
+    lane_postal_prefix: int = 2  # a lane's destination: country and this many postal-code characters
     # Webhook receivers allowed although not public (hosts, addresses or CIDRs), for local
     # receivers and tests; everything else must be a public address.
     webhook_allow: tuple[str, ...] = ()
@@ -177,6 +183,10 @@ class Settings:
             status_link_days=int(get("STATUS_LINK_DAYS", str(d.status_link_days))),
             tracking_urls=get("TRACKING_URLS", d.tracking_urls),
             return_windows=get("RETURN_WINDOWS", d.return_windows),
+            promise_quantile=get("PROMISE_QUANTILE", d.promise_quantile).strip().lower(),
+            transit_window_days=int(get("TRANSIT_WINDOW_DAYS", str(d.transit_window_days))),
+            transit_min_parcels=int(get("TRANSIT_MIN_PARCELS", str(d.transit_min_parcels))),
+            lane_postal_prefix=int(get("LANE_POSTAL_PREFIX", str(d.lane_postal_prefix))),
             webhook_allow=tuple(h.strip() for h in get("WEBHOOK_ALLOW", "").split(",") if h.strip()),
             webhook_secret_grace_hours=float(
                 get("WEBHOOK_SECRET_GRACE_HOURS", str(d.webhook_secret_grace_hours))

@@ -372,6 +372,14 @@ class OrderPublic(Out):
     requested_delivery_date: date | None
     promised_ship_date: date
     promised_date: date = Field(description="The original promise, fixed at capture")
+    transit_days: int | None = Field(
+        None, description="The carrier transit the promise counted, in working days (null: imported history)"
+    )
+    transit_basis: str | None = Field(
+        None,
+        description="Where that transit came from: `configured` (the shipping service's days) or the lane's "
+        "learned quantile (`p50`, `p90`, `p95`)",
+    )
     rescheduled_date: date | None
     reschedule_reason: str | None
     payment: PaymentPublic

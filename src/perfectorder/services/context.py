@@ -15,6 +15,7 @@ from typing import TypeVar
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.errors import Conflict
 from perfectorder.domain.self_service import ReturnWindows
+from perfectorder.domain.transit import LearningTerms
 from perfectorder.domain.verification import Limits
 from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
 from perfectorder.services.webhook_targets import WebhookGuard
@@ -55,6 +56,7 @@ class ServiceContext:
     status_link_lifetime: timedelta = timedelta(days=120)
     tracking_urls: Mapping[str, str] = field(default_factory=dict)
     return_windows: ReturnWindows = field(default_factory=ReturnWindows)
+    transit: LearningTerms = field(default_factory=LearningTerms)
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

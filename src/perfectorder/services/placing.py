@@ -22,6 +22,7 @@ from perfectorder.domain.promise import (
     final_promise,
 )
 from perfectorder.domain.sourcing import Allocation, SourcingPlan, plan_sourcing
+from perfectorder.domain.transit import CONFIGURED, Lane, LearningTerms, TransitChoice, choose_transit, region
 from perfectorder.domain.values import BackorderPolicy, FulfilmentMode, PaymentMethod
 from perfectorder.domain.verification import KnownCustomer, VerifiedOrder, check_order_text, verify_order
 from perfectorder.services.context import ServiceContext, run_transaction
@@ -52,6 +53,7 @@ from perfectorder.services.views import (
 class Promise:
     ship_dates: dict[int, date]  # warehouse_id -> booked ship date
     promised_date: date
+    transit: TransitChoice  # the transit of the latest arrival, the one the promise rests on
 
     @property
     def first_ship_date(self) -> date:
@@ -90,7 +92,7 @@ def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, caller: Pri
     # Credit before stock: locks go customer, then orders, then stock rows, in every use case.
     credit = _credit(uow, cmd, customer)
     plan = _source_and_reserve(uow, verified, reference, cmd.backorder_policy)
-    promise = _promise(uow, cmd, verified, plan, reference, now)
+    promise = _promise(uow, cmd, verified, plan, reference, now, ctx.transit)
     holds = decide_holds(
         total=verified.total,
         payment=cmd.payment,
@@ -184,9 +186,16 @@ def _promise(
     plan: SourcingPlan,
     reference: ReferenceData,
     now: datetime,
+    terms: LearningTerms,
 ) -> Promise:
     calendar = reference.calendar
-    transit = reference.services[cmd.shipping_service].transit_days
+    configured = reference.services[cmd.shipping_service].transit_days
+    destination = region(verified.address.country, verified.address.postal_code, terms.postal_prefix)
+
+    def transit(warehouse_id: int) -> TransitChoice:
+        lane = Lane(cmd.shipping_service, warehouse_id, destination)
+        return choose_transit(lane, configured, reference.lanes, terms.quantile)
+
     by_line = {ln.line_no: ln for ln in verified.lines}
     warehouses = {w.id: w for w in reference.warehouses}
     ship_dates: dict[int, date] = {}
@@ -201,11 +210,20 @@ def _promise(
         )
         earliest = earliest_ship_date(now, warehouses[warehouse_id], calendar, production_days=production)
         ship_dates[warehouse_id] = _book_capacity(uow, warehouses[warehouse_id], earliest, calendar)
-    arrivals = [delivery_date(day, transit, calendar) for day in ship_dates.values()]
+    arrivals = [
+        (delivery_date(day, (choice := transit(w)).days, calendar), choice) for w, day in ship_dates.items()
+    ]
+    # A backorder ships from wherever stock arrives: the busiest lane's transit is not known, so
+    # the service's slowest learned lane to this region, or its configured days, is counted.
+    fallback = TransitChoice(configured, CONFIGURED)
+    lanes = (transit(w.id) for w in reference.warehouses)
+    restock_transit = max(lanes, key=lambda c: c.days, default=fallback)
     for line_no in plan.backorders:
         restock = backorder_ship_date(now, by_line[line_no].product.lead_time_days, calendar)
-        arrivals.append(delivery_date(restock, transit, calendar))
-    return Promise(ship_dates, final_promise(arrivals, cmd.requested_delivery_date))
+        arrivals.append((delivery_date(restock, restock_transit.days, calendar), restock_transit))
+    latest = max(arrivals, key=lambda a: a[0])[1] if arrivals else fallback
+    promised = final_promise((day for day, _ in arrivals), cmd.requested_delivery_date)
+    return Promise(ship_dates, promised, latest)
 
 
 def _book_capacity(uow: UnitOfWork, warehouse: Warehouse, earliest: date, calendar: WorkCalendar) -> date:
@@ -251,6 +269,8 @@ def _record(
         requested_delivery_date=cmd.requested_delivery_date,
         promised_ship_date=promise.first_ship_date,
         promised_date=promise.promised_date,
+        transit_days=promise.transit.days,
+        transit_basis=promise.transit.basis,
         payment_method=payment.method.value if payment else None,
         payment_status=payment.status.value if payment else None,
         payment_authorized=payment.authorized_amount if payment else None,

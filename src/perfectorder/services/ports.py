@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from perfectorder.domain.catalog import Product, ShippingService, Warehouse
 from perfectorder.domain.order import Order
 from perfectorder.domain.promise import OnTimeTerms, WorkCalendar
+from perfectorder.domain.transit import Lane, LaneTransit
 from perfectorder.domain.values import Address
 from perfectorder.domain.verification import KnownCustomer
 from perfectorder.services.fulfilment_ports import FulfilmentRepository
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.board_ports import BoardQueries
     from perfectorder.services.history_ports import HistoryRepository
     from perfectorder.services.loyalty_ports import LoyaltyRepository
+    from perfectorder.services.transit_ports import TransitRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
     ADDRESS_FIELDS,
@@ -134,6 +136,8 @@ class NewOrder:
     promised_from: datetime | None = None
     on_time_basis: str = "date"
     grace_minutes: int = 0
+    transit_days: int | None = None
+    transit_basis: str | None = None
 
     def columns(self) -> dict[str, Any]:
         """The order's stored columns: what the repository inserts, and what `order_view` reads."""
@@ -224,6 +228,7 @@ class ReferenceData:
     warehouses: tuple[Warehouse, ...]
     services: Mapping[str, ShippingService]
     calendar: WorkCalendar
+    lanes: Mapping[Lane, LaneTransit] = field(default_factory=dict)  # learned transit times
 
 
 # --- repositories ---------------------------------------------------------------------------
@@ -492,6 +497,8 @@ class UnitOfWork(Protocol):
     def verdicts(self) -> VerdictRepository: ...
     @property
     def loyalty(self) -> LoyaltyRepository: ...
+    @property
+    def transit(self) -> TransitRepository: ...
     @property
     def board(self) -> BoardQueries: ...
     @property

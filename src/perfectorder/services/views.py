@@ -221,6 +221,8 @@ class OrderView:
     holds: tuple[HoldView, ...]
     origin: str = "live"
     unmeasured: frozenset[str] = frozenset()
+    transit_days: int | None = None  # the transit the promise counted, in working days
+    transit_basis: str | None = None  # "configured" or the learned quantile ("p90")
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,4 +283,6 @@ def order_view(
         holds=holds,
         origin=columns.get("origin", "live"),
         unmeasured=frozenset(c for c in columns.get("unmeasured", "").split(",") if c),
+        transit_days=columns.get("transit_days"),
+        transit_basis=columns.get("transit_basis"),
     )

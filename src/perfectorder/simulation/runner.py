@@ -20,6 +20,7 @@ from perfectorder.bootstrap import Application
 from perfectorder.domain.errors import DomainError
 from perfectorder.domain.fulfilment import CarrierEventType
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
+from perfectorder.domain.promise import WorkCalendar
 from perfectorder.domain.values import Channel, PaymentMethod, PaymentStatus
 from perfectorder.sample_data import HOLIDAYS, WAREHOUSES
 from perfectorder.services import (
@@ -32,6 +33,7 @@ from perfectorder.services import (
     jobs,
     status_page,
     tracking,
+    transit,
     verdicts,
 )
 from perfectorder.services import orders as order_service
@@ -176,6 +178,8 @@ class Simulation:
         self.warehouse_codes: dict[int, str] = {}
         self.sending = False  # a dispatch is scheduled within the next minute
         self.carrier_of: dict[int, Any] = {}
+        self.country_of: dict[int, str] = {}
+        self.calendar = WorkCalendar(frozenset(day for day, _ in HOLIDAYS))
         self.first_sku: dict[int, str] = {}
         self.parcels_out: dict[int, int] = {}  # parcels shipped and not yet delivered, per order
         self.customer_of: dict[int, int] = {}
@@ -278,6 +282,8 @@ class Simulation:
             self.at(day + timedelta(hours=15, minutes=30), "fulfil")
             self.at(day + timedelta(hours=18), "replenish")
             self.at(day + timedelta(hours=23), "risk")
+            if self.s.learn_promises:
+                self.at(day + timedelta(hours=5), "learn")
             for hour in range(0, 24, 2):
                 self.at(day + timedelta(hours=hour, minutes=30), "dispatch")
         # The warehouses keep working after the last order is placed until what was placed has left:
@@ -438,6 +444,7 @@ class Simulation:
         self.customer_of[view.id] = customer
         # What the outside world knows of its own order: no need to ask the store again later.
         self.carrier_of[view.id] = carrier
+        self.country_of[view.id] = city[2]
         self.first_sku[view.id] = view.lines[0].sku
         # Made-to-order units exist once the workshop has made them: on the allocation's planned
         # ship date, not the moment the order arrives (they once shipped hours after ordering).
@@ -553,7 +560,14 @@ class Simulation:
             )
             self.summary.lost += 1
             return
-        days = self.rng.choice(carrier.transit_days)
+        lane = next((x for x in carrier.lanes if x.country == self.country_of.get(order_id)), None)
+        if lane is not None:
+            # Working days, as the carrier counts them; the lane's drift from its day on.
+            days = self.rng.choice(lane.transit_days)
+            if 0 <= lane.drift_day <= (now - self.start).days:
+                days += lane.drift_days
+        else:
+            days = self.rng.choice(carrier.transit_days)
         if self.rng.random() < carrier.delay:
             days += carrier.delay_days
             self.at(
@@ -569,7 +583,11 @@ class Simulation:
                 (carrier.name, tracking_number, CarrierEventType.DAMAGED, "parcel crushed"),
             )
             self.failed.setdefault(order_id, set()).add("damaged")
-        arrival = now + timedelta(days=max(days, 1))
+        if lane is not None:
+            arrives_on = self.calendar.add_working_days(now.date(), days)
+            arrival = datetime.combine(arrives_on, datetime.min.time(), UTC)
+        else:
+            arrival = now + timedelta(days=max(days, 1))
         arrival = datetime.combine(arrival.date(), datetime.min.time(), UTC) + timedelta(
             hours=self.rng.randrange(9, 19)
         )
@@ -704,6 +722,9 @@ class Simulation:
             # After the last order day the watch goes on while parcels are out, as a worker's
             # would: each slip is told until they arrive (then the run may end).
             self.at(now + timedelta(days=1), "risk")
+
+    def _learn(self, _: Any) -> None:
+        transit.learn_transit_times(self.ctx)
 
     def _send_soon(self) -> None:
         # Customers hear within a minute what happened (unless their mail is down): one dispatch

@@ -12,6 +12,17 @@ from perfectorder.domain.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
+class LaneSpec:
+    """A carrier's parcels to one country, counted in working days as carriers quote them; from
+    `drift_day` (0 is the first simulated day) on, each takes `drift_days` more."""
+
+    country: str
+    transit_days: tuple[int, ...]  # working days, drawn uniformly
+    drift_day: int = -1
+    drift_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Carrier:
     name: str
     service: str  # the shipping service code orders choose (standard, express, economy)
@@ -21,6 +32,7 @@ class Carrier:
     delay_days: int = 4
     damage: float = 0.0
     loss: float = 0.0
+    lanes: tuple[LaneSpec, ...] = ()  # countries whose transit differs from `transit_days`
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +97,9 @@ class Scenario:
     # and share of their ratings and returns given there rather than through the shop's API.
     self_cancel: float = 0.0
     self_service: float = 0.0
+    # Promises from learned transit times: the store learns them every simulated morning (as a
+    # worker would), and new promises count their lane's quantile (PERFECTORDER_PROMISE_QUANTILE).
+    learn_promises: bool = False
     carriers: tuple[Carrier, ...] = (
         Carrier("DHL", "standard", 0.7, (1, 2, 2, 3)),
         Carrier("UPS", "express", 0.2, (1, 1, 2)),
@@ -132,6 +147,10 @@ def _scalar(path: str, key: str, value: Any) -> Any:
     try:
         if kind == "date":
             return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
         if kind == "int":
             if isinstance(value, bool) or int(value) != value:
                 raise ValueError
@@ -188,6 +207,29 @@ def _carriers(content: Any) -> tuple[Carrier, ...]:
                 delay_days=int(spec.get("delay_days", 4)),
                 damage=float(spec.get("damage", 0)),
                 loss=float(spec.get("loss", 0)),
+                lanes=_lanes(f"carriers.{name}.lanes", spec.get("lanes", {})),
             )
         )
+    return tuple(out)
+
+
+def _lanes(path: str, content: Any) -> tuple[LaneSpec, ...]:
+    if not isinstance(content, dict):
+        raise InvalidInput("scenario_invalid", "[carriers.NAME.lanes.COUNTRY] tables", field=path)
+    out = []
+    for country, spec in content.items():
+        where = f"{path}.{country}"
+        unknown = set(spec) - {"transit_days", "drift_day", "drift_days"}
+        if unknown:
+            setting = sorted(unknown)[0]
+            raise InvalidInput("scenario_invalid", f"unknown lane setting {setting!r}", field=where)
+        try:
+            transit = tuple(int(d) for d in spec["transit_days"])
+            drift_day, drift_days = int(spec.get("drift_day", -1)), int(spec.get("drift_days", 0))
+        except (KeyError, TypeError, ValueError):
+            message = "transit_days is a list of whole days"
+            raise InvalidInput("scenario_invalid", message, field=where) from None
+        if not transit or min(transit) < 1 or drift_days < 0:
+            raise InvalidInput("scenario_invalid", "transit days are >= 1, drift days >= 0", field=where)
+        out.append(LaneSpec(str(country).upper(), transit, drift_day, drift_days))
     return tuple(out)

@@ -1,4 +1,5 @@
-"""A short-lived cache of the set-up every capture reads (warehouses, services, holidays)."""
+"""A short-lived cache of the set-up every capture reads (warehouses, services, holidays, the
+lanes' learned transit times)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, select
 from perfectorder.adapters.db import tables as t
 from perfectorder.domain.catalog import ShippingService, Warehouse
 from perfectorder.domain.promise import WorkCalendar
+from perfectorder.domain.transit import Lane, LaneTransit
 from perfectorder.services.ports import ReferenceData
 
 
@@ -61,4 +63,10 @@ def load_reference(conn: Connection) -> ReferenceData:
         for row in conn.execute(select(t.shipping_services).where(t.shipping_services.c.active))
     }
     holidays = frozenset(row.day for row in conn.execute(select(t.holidays.c.day)))
-    return ReferenceData(warehouses, services, WorkCalendar(holidays=holidays))
+    lanes = {
+        (lane := Lane(row.service, row.warehouse_id, row.region)): LaneTransit(
+            lane, row.parcels, row.p50, row.p90, row.p95
+        )
+        for row in conn.execute(select(t.lane_transit_times))
+    }
+    return ReferenceData(warehouses, services, WorkCalendar(holidays=holidays), lanes)

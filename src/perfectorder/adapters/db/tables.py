@@ -191,6 +191,10 @@ orders = Table(
     Column("promised_from", UtcDateTime(), nullable=True),
     Column("on_time_basis", String(4), nullable=False, server_default="date"),
     Column("grace_minutes", Integer, nullable=False, server_default="0"),
+    # The transit the promise counted (working days) and where it came from: the service's
+    # configured days, or the lane's learned quantile ("p90"); None for imported history.
+    Column("transit_days", Integer, nullable=True),
+    Column("transit_basis", String(20), nullable=True),
     Column("rescheduled_date", Date, nullable=True),
     Column("reschedule_reason", String(500), nullable=True),
     Column("payment_method", String(20), nullable=True),
@@ -472,6 +476,8 @@ shipments = Table(
     Column("status", String(20), nullable=False),
     Column("shipped_at", UtcDateTime(), nullable=False),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    # Learning transit times reads the parcels delivered in its window.
+    Index("ix_shipments_delivered_at", "delivered_at"),
 )
 
 carrier_events = Table(
@@ -676,6 +682,21 @@ kpi_rollups = Table(
     # page read each, scattered among the customers' rows (p95 145 ms at 10,000,000 orders, 14 ms
     # with it). The price: a refresh's change of n rewrites the index entry too.
     Index("ix_kpi_rollups_covering", "day", "measure", "key", "bucket", "n"),
+)
+# Transit times learned per lane from the parcels delivered in a rolling window (services.transit):
+# new promises count the configured quantile of their lane's; lanes without enough parcels are
+# absent, and their promises keep the service's configured days.
+lane_transit_times = Table(
+    "lane_transit_times",
+    metadata,
+    Column("service", String(32), primary_key=True),
+    Column("warehouse_id", Integer, primary_key=True),
+    Column("region", String(20), primary_key=True),
+    Column("parcels", Integer, nullable=False),
+    Column("p50", Integer, nullable=False),
+    Column("p90", Integer, nullable=False),
+    Column("p95", Integer, nullable=False),
+    Column("learned_at", UtcDateTime(), nullable=False),
 )
 # Loyalty, kept with the verdicts: each purchase with its judgement and the days to the same
 # customer's next purchase (the report sums one period of these), and each customer's rhythm (the

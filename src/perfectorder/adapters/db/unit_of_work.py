@@ -26,6 +26,7 @@ from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
+from perfectorder.adapters.db.repositories.transit import SqlTransitRepository
 from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
 from perfectorder.domain.errors import DeadlineExceeded, InvalidInput, Unavailable
 from perfectorder.services.call import current_call
@@ -156,6 +157,7 @@ class SqlAlchemyUnitOfWork:
         self.history = SqlHistoryRepository(conn)
         self.verdicts = SqlVerdictRepository(conn)
         self.loyalty = SqlLoyaltyRepository(conn)
+        self.transit = SqlTransitRepository(conn, self._cache, self._on_commit)
         self.board = SqlBoardQueries(conn)
         self.jobs = SqlJobRepository(conn)
         self.secrets = SqlSecretRepository(conn)

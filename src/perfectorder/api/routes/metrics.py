@@ -15,7 +15,7 @@ from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
 from perfectorder.metrics.measures import MEASURES, Kind, Measure
 from perfectorder.metrics.perfect_order import OnTimeBasis, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
-from perfectorder.services import loyalty, verdicts
+from perfectorder.services import loyalty, transit, verdicts
 from perfectorder.services.context import ServiceContext, reading
 
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
@@ -500,5 +500,78 @@ def loyalty_metrics(
                 last_imperfect_reasons=list(x.last_imperfect_reasons),
             )
             for x in report.lapsed
+        ],
+    )
+
+
+class LearnedTransitPublic(BaseModel):
+    parcels: int = Field(description="Delivered parcels in the learning window")
+    p50: int
+    p90: int
+    p95: int
+
+
+class LaneAccuracyPublic(BaseModel):
+    service: str
+    carrier: str
+    warehouse_id: int
+    region: str = Field(description="Destination: country and postal-code prefix")
+    parcels: int
+    on_time: int = Field(description="Parcels delivered on or before the order's original promise")
+    on_time_rate: float
+    offsets: dict[str, int] = Field(
+        description="Working days from the promise to the delivery (negative early, 0 on the day) -> parcels"
+    )
+    transit: dict[str, int] = Field(description="Working days from shipping to delivery -> parcels")
+    bases: dict[str, int] = Field(description="What promises counted on (configured, p90, ...) -> parcels")
+    configured_days: int | None
+    learned: LearnedTransitPublic | None = Field(description="The lane's transit times as learned now")
+
+
+class PromiseAccuracyPublic(BaseModel):
+    learned_at: datetime | None = Field(description="When transit times were last learned")
+    promise_quantile: str
+    lanes: list[LaneAccuracyPublic]
+
+
+@router.get(
+    "/metrics/promise-accuracy",
+    response_model=PromiseAccuracyPublic,
+    operation_id="promise_accuracy",
+    responses=error_responses(422),
+)
+def promise_accuracy_metrics(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from", description="First day delivered (UTC)")],
+    end: Annotated[date, Query(alias="to", description="Last day delivered, inclusive (UTC)")],
+) -> PromiseAccuracyPublic:
+    """Per lane (service, warehouse, destination region), the parcels delivered in the period:
+    promised against actual in working days, the transit they took, what their promises counted
+    on, and the lane's configured and learned transit."""
+    found = transit.promise_accuracy(services, start, end)
+    return PromiseAccuracyPublic(
+        learned_at=transit.learned_at(services),
+        promise_quantile=services.transit.quantile,
+        lanes=[
+            LaneAccuracyPublic(
+                service=x.lane.service,
+                carrier=x.carrier,
+                warehouse_id=x.lane.warehouse_id,
+                region=x.lane.region,
+                parcels=x.parcels,
+                on_time=x.on_time,
+                on_time_rate=x.on_time_rate,
+                offsets={str(k): n for k, n in x.offsets.items()},
+                transit={str(k): n for k, n in x.transit.items()},
+                bases=x.bases,
+                configured_days=x.configured_days,
+                learned=LearnedTransitPublic(
+                    parcels=x.learned.parcels, p50=x.learned.p50, p90=x.learned.p90, p95=x.learned.p95
+                )
+                if x.learned
+                else None,
+            )
+            for x in found
         ],
     )

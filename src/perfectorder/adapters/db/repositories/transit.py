@@ -1,0 +1,71 @@
+"""Delivered parcels to learn from, and the learned transit times new promises read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.reference import ReferenceCache
+from perfectorder.domain.transit import LaneTransit
+from perfectorder.services.transit_ports import DeliveredParcel
+
+_s, _o = t.shipments, t.orders
+
+
+class SqlTransitRepository:
+    def __init__(self, conn: Connection, cache: ReferenceCache, on_commit: list[Any]) -> None:
+        self._conn = conn
+        self._cache = cache
+        self._on_commit = on_commit
+
+    def delivered(self, since: datetime, until: datetime) -> list[DeliveredParcel]:
+        stmt = (
+            select(
+                _s.c.order_id,
+                _s.c.service,
+                _s.c.carrier,
+                _s.c.warehouse_id,
+                _o.c.ship_country,
+                _o.c.ship_postal_code,
+                _s.c.shipped_at,
+                _s.c.delivered_at,
+                _o.c.promised_date,
+                _o.c.transit_days,
+                _o.c.transit_basis,
+            )
+            .select_from(_s.join(_o, _o.c.id == _s.c.order_id))
+            .where((_s.c.delivered_at >= since) & (_s.c.delivered_at < until))
+            .order_by(_s.c.id)
+        )
+        return [DeliveredParcel(*row) for row in self._conn.execute(stmt)]
+
+    def replace_learned(self, learned: Sequence[LaneTransit], *, at: datetime) -> None:
+        self._conn.execute(delete(t.lane_transit_times))
+        if learned:
+            self._conn.execute(
+                t.lane_transit_times.insert(),
+                [
+                    {
+                        "service": x.lane.service,
+                        "warehouse_id": x.lane.warehouse_id,
+                        "region": x.lane.region,
+                        "parcels": x.parcels,
+                        "p50": x.p50,
+                        "p90": x.p90,
+                        "p95": x.p95,
+                        "learned_at": at,
+                    }
+                    for x in learned
+                ],
+            )
+        # New promises in this process read them at once; other processes within the cache's TTL.
+        self._on_commit.append(self._cache.invalidate)
+
+    def learned_at(self) -> datetime | None:
+        stmt = select(func.max(t.lane_transit_times.c.learned_at))
+        found: datetime | None = self._conn.execute(stmt).scalar()
+        return found

@@ -1,0 +1,130 @@
+"""Transit times learned from what carriers actually did, per lane, and the promise they give.
+
+A lane is a shipping service (which names the carrier) from one warehouse to one destination
+region (country and the first digits of the postal code). Its transit is counted as a promise
+counts it: the fewest working days after the ship day that reach the delivery day. The learned
+quantiles replace the service's configured transit days once the lane has enough parcels in the
+window; below that the configured days stand, and each promise says which basis it used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from perfectorder.domain.promise import WorkCalendar
+
+QUANTILES = ("p50", "p90", "p95")
+CONFIGURED = "configured"
+# A parcel "in transit" longer than this is a data error (a delivery scan for the wrong parcel),
+# not a transit time to learn from.
+MAX_TRANSIT_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Lane:
+    service: str
+    warehouse_id: int
+    region: str  # "DE-10": country and postal prefix
+
+
+@dataclass(frozen=True, slots=True)
+class LaneTransit:
+    lane: Lane
+    parcels: int
+    p50: int
+    p90: int
+    p95: int
+
+    def days(self, quantile: str) -> int:
+        return {"p50": self.p50, "p90": self.p90, "p95": self.p95}[quantile]
+
+
+@dataclass(frozen=True, slots=True)
+class TransitChoice:
+    days: int
+    basis: str  # "configured" or the quantile used ("p90")
+    parcels: int = 0  # the learned sample behind it
+
+
+@dataclass(frozen=True, slots=True)
+class LearningTerms:
+    quantile: str = "p90"  # or "configured": never use learned times
+    window_days: int = 56
+    min_parcels: int = 30
+    postal_prefix: int = 2
+
+
+def learning_terms(quantile: str, window_days: int, min_parcels: int, postal_prefix: int) -> LearningTerms:
+    """The terms from configuration, refused with what to write instead."""
+    if quantile not in (*QUANTILES, CONFIGURED):
+        raise ValueError(f"PERFECTORDER_PROMISE_QUANTILE: {quantile!r} is not p50, p90, p95 or configured")
+    if not 1 <= window_days <= 730:
+        raise ValueError("PERFECTORDER_TRANSIT_WINDOW_DAYS: use 1 to 730 days")
+    if min_parcels < 1:
+        raise ValueError("PERFECTORDER_TRANSIT_MIN_PARCELS: use 1 or more")
+    if not 0 <= postal_prefix <= 10:
+        raise ValueError("PERFECTORDER_LANE_POSTAL_PREFIX: use 0 to 10 characters")
+    return LearningTerms(quantile, window_days, min_parcels, postal_prefix)
+
+
+def region(country: str, postal_code: str, prefix: int) -> str:
+    digits = "".join(postal_code.split())[:prefix].upper()
+    return f"{country.upper()}-{digits}" if digits else country.upper()
+
+
+def transit_working_days(ship_day: date, delivered_day: date, calendar: WorkCalendar) -> int | None:
+    """The fewest working days after `ship_day` that reach `delivered_day` (what a promise made
+    with that many days would have needed); None for a delivery before shipping or absurdly late."""
+    if delivered_day < ship_day:
+        return None
+    days, day = 0, calendar.on_or_after(ship_day)
+    while day < delivered_day:
+        day = calendar.next_working_day(day)
+        days += 1
+        if days > MAX_TRANSIT_DAYS:
+            return None
+    return days
+
+
+def nearest_rank(sorted_days: list[int], q: float) -> int:
+    """The smallest value with at least q of the sample at or below it: a promise made with it
+    would have been kept for at least that share of these parcels."""
+    return sorted_days[max(math.ceil(q * len(sorted_days)) - 1, 0)]
+
+
+def learn(observations: Iterable[tuple[Lane, int]], min_parcels: int) -> list[LaneTransit]:
+    """Each lane's quantiles from (lane, working days) of its delivered parcels; lanes with fewer
+    than `min_parcels` are left out (their promises keep the configured days)."""
+    by_lane: dict[Lane, list[int]] = defaultdict(list)
+    for lane, took in observations:
+        by_lane[lane].append(took)
+    learned = []
+    for lane, days in sorted(by_lane.items()):
+        if len(days) < min_parcels:
+            continue
+        days.sort()
+        p50, p90, p95 = (nearest_rank(days, q) for q in (0.5, 0.9, 0.95))
+        learned.append(LaneTransit(lane, len(days), p50, p90, p95))
+    return learned
+
+
+def choose_transit(
+    lane: Lane, configured_days: int, learned: Mapping[Lane, LaneTransit], quantile: str
+) -> TransitChoice:
+    found = learned.get(lane)
+    if found is None or quantile == CONFIGURED:
+        return TransitChoice(configured_days, CONFIGURED)
+    return TransitChoice(found.days(quantile), quantile, found.parcels)
+
+
+def signed_working_days(promised: date, delivered: date, calendar: WorkCalendar) -> int:
+    """Working days from the promise to the delivery: negative early, 0 on the day, positive late."""
+    if delivered == promised:
+        return 0
+    earlier, later = sorted((promised, delivered))
+    days = transit_working_days(earlier, later, calendar) or 0
+    return days if delivered > promised else -days

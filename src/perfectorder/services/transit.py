@@ -1,0 +1,122 @@
+"""Transit times learned from delivered parcels, and how well promises matched what happened.
+
+`learn_transit_times` is a job (the worker daily, `perfectorder transit learn`, the simulator when
+its scenario learns): it replaces every lane's quantiles with those of the parcels delivered in the
+rolling window. Placing reads them from the reference data (domain.transit.choose_transit)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.transit import (
+    Lane,
+    LaneTransit,
+    learn,
+    region,
+    signed_working_days,
+    transit_working_days,
+)
+from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.ports import ReferenceData, UnitOfWork
+from perfectorder.services.transit_ports import DeliveredParcel
+
+MAX_ACCURACY_DAYS = 366
+
+
+def lane_of(parcel: DeliveredParcel, postal_prefix: int) -> Lane:
+    destination = region(parcel.country, parcel.postal_code, postal_prefix)
+    return Lane(parcel.service, parcel.warehouse_id, destination)
+
+
+def learn_transit_times(ctx: ServiceContext) -> list[LaneTransit]:
+    """Every lane's P50/P90/P95 over the parcels delivered in the window ending now."""
+    terms = ctx.transit
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> list[LaneTransit]:
+        calendar = uow.warehouses.reference().calendar
+        parcels = uow.transit.delivered(now - timedelta(days=terms.window_days), now)
+        observed = (
+            (lane_of(p, terms.postal_prefix), days)
+            for p in parcels
+            if (days := transit_working_days(_day(p.shipped_at), _day(p.delivered_at), calendar)) is not None
+        )
+        learned = learn(observed, terms.min_parcels)
+        uow.transit.replace_learned(learned, at=now)
+        return learned
+
+    return run_transaction(ctx, work)
+
+
+@dataclass(frozen=True, slots=True)
+class LaneAccuracy:
+    lane: Lane
+    carrier: str
+    parcels: int
+    on_time: int
+    # Working days from promise to delivery -> parcels: negative early, 0 on the day, positive late.
+    offsets: dict[int, int]
+    # Transit the parcels actually took (working days) -> parcels.
+    transit: dict[int, int]
+    bases: dict[str, int]  # what their promises counted on: "configured", "p90", ... -> parcels
+    configured_days: int | None
+    learned: LaneTransit | None
+
+    @property
+    def on_time_rate(self) -> float:
+        return self.on_time / self.parcels if self.parcels else 0.0
+
+
+def promise_accuracy(ctx: ServiceContext, start: date, end: date) -> list[LaneAccuracy]:
+    """Per lane, the parcels delivered from `start` to `end`: promised against actual, early and
+    late in working days, beside the lane's configured and learned transit."""
+    if end < start or (end - start).days >= MAX_ACCURACY_DAYS:
+        raise InvalidInput(
+            "invalid_period", f"use a period of 1 to {MAX_ACCURACY_DAYS} days, from before to", field="from"
+        )
+    since = datetime.combine(start, time(), UTC)
+    until = datetime.combine(end + timedelta(days=1), time(), UTC)
+
+    def work(uow: UnitOfWork) -> tuple[list[DeliveredParcel], ReferenceData]:
+        return uow.transit.delivered(since, until), uow.warehouses.reference()
+
+    parcels, reference = read(ctx, work)
+    calendar = reference.calendar
+    by_lane: dict[Lane, list[DeliveredParcel]] = defaultdict(list)
+    for p in parcels:
+        by_lane[lane_of(p, ctx.transit.postal_prefix)].append(p)
+    found = []
+    for lane, group in sorted(by_lane.items()):
+        offsets: Counter[int] = Counter()
+        transit: Counter[int] = Counter()
+        for p in group:
+            offsets[signed_working_days(p.promised_date, _day(p.delivered_at), calendar)] += 1
+            days = transit_working_days(_day(p.shipped_at), _day(p.delivered_at), calendar)
+            if days is not None:
+                transit[days] += 1
+        service = reference.services.get(lane.service)
+        found.append(
+            LaneAccuracy(
+                lane,
+                group[0].carrier,
+                len(group),
+                sum(n for offset, n in offsets.items() if offset <= 0),
+                dict(sorted(offsets.items())),
+                dict(sorted(transit.items())),
+                dict(Counter(p.transit_basis or "unrecorded" for p in group)),
+                service.transit_days if service else None,
+                reference.lanes.get(lane),
+            )
+        )
+    return found
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def learned_at(ctx: ServiceContext) -> datetime | None:
+    return read(ctx, lambda uow: uow.transit.learned_at())

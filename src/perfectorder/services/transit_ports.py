@@ -1,0 +1,37 @@
+"""What learning transit times needs from storage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from perfectorder.domain.transit import LaneTransit
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredParcel:
+    order_id: int
+    service: str
+    carrier: str
+    warehouse_id: int
+    country: str
+    postal_code: str
+    shipped_at: datetime
+    delivered_at: datetime
+    promised_date: date  # the order's original promise
+    transit_days: int | None  # what the promise counted (None: an order from before it was recorded)
+    transit_basis: str | None
+
+
+class TransitRepository(Protocol):
+    def delivered(self, since: datetime, until: datetime) -> list[DeliveredParcel]:
+        """Parcels delivered from `since` up to (not including) `until`."""
+        ...
+
+    def replace_learned(self, learned: Sequence[LaneTransit], *, at: datetime) -> None:
+        """The lanes' learned transit times from now on (lanes left out fall back to configured)."""
+        ...
+
+    def learned_at(self) -> datetime | None: ...
