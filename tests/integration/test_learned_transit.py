@@ -20,7 +20,7 @@ from perfectorder.services import transit
 from perfectorder.services.context import read
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import Carrier, LaneSpec, Scenario
-from tests.conftest import api_key, make_application
+from tests.conftest import api_key, command_line, make_application
 
 START = date(2026, 3, 2)
 DRIFT_DAY = 20
@@ -110,3 +110,13 @@ def test_learned_promises_follow_a_drifting_lane_and_static_ones_do_not(tmp_path
     finally:
         learning.close()
         static.close()
+
+
+def test_the_command_line_learns_and_shows_lanes_and_a_store_without_deliveries_keeps_configured_days(
+    monkeypatch, sqlite_url
+):
+    cli = command_line(monkeypatch, sqlite_url, seed=True)
+    shown = cli("transit", "show")
+    assert shown.exit_code == 0 and "promises count the configured days" in shown.output
+    learned = cli("transit", "learn")
+    assert learned.exit_code == 0 and "learned 0 lane(s)" in learned.output

@@ -15,7 +15,7 @@ from rich.table import Table
 from perfectorder.bootstrap import build, build_dispatcher
 from perfectorder.cli.common import console, run
 from perfectorder.config import Settings
-from perfectorder.services import delays, dispatch, verdicts
+from perfectorder.services import delays, dispatch, transit, verdicts
 
 outbox = typer.Typer(help="Messages waiting, delivered or dead.", no_args_is_help=True)
 
@@ -34,9 +34,9 @@ def worker(
     ] = 10.0,
 ) -> None:
     """Send queued emails and webhooks (at least once, retried with backoff), scan for orders that
-    can no longer keep their promise, and refresh the verdicts and rollups the reports read: a
-    report shows a change after the next refresh. Several workers may run side by side on
-    PostgreSQL."""
+    can no longer keep their promise, learn the lanes' transit times once a day, and refresh the
+    verdicts and rollups the reports read: a report shows a change after the next refresh. Several
+    workers may run side by side on PostgreSQL."""
     application = build(Settings.from_env())
     dispatcher = build_dispatcher(application, worker=name or f"{socket.gethostname()}:{os.getpid()}")
     stop = threading.Event()
@@ -47,6 +47,7 @@ def worker(
             delays.scan_late_releases(application.services)
             delays.scan_overdue_deliveries(application.services)
             delays.tell_untold_slips(application.services)
+            transit.learn_if_due(application.services)
             handled = dispatcher.run_once()
             done = dispatcher.outcomes
             console.print(
@@ -65,6 +66,7 @@ def worker(
                 delays.scan_late_releases(application.services)
                 delays.scan_overdue_deliveries(application.services)
                 delays.tell_untold_slips(application.services)
+                transit.learn_if_due(application.services)  # once a day
                 verdicts.refresh(application.services)
                 due = time.monotonic() + refresh_every
             if dispatcher.run_once() == 0:

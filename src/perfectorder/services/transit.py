@@ -24,6 +24,7 @@ from perfectorder.services.ports import ReferenceData, UnitOfWork
 from perfectorder.services.transit_ports import DeliveredParcel
 
 MAX_ACCURACY_DAYS = 366
+LEARN_EVERY = timedelta(hours=24)
 
 
 def lane_of(parcel: DeliveredParcel, postal_prefix: int) -> Lane:
@@ -120,3 +121,15 @@ def _day(moment: datetime) -> date:
 
 def learned_at(ctx: ServiceContext) -> datetime | None:
     return read(ctx, lambda uow: uow.transit.learned_at())
+
+
+def learn_if_due(ctx: ServiceContext, every: timedelta = LEARN_EVERY) -> list[LaneTransit] | None:
+    """Learns when the last learning is older than `every` (the worker asks at each refresh)."""
+    last = learned_at(ctx)
+    if last is not None and ctx.clock.now() - last < every:
+        return None
+    return learn_transit_times(ctx)
+
+
+def learned_lanes(ctx: ServiceContext) -> list[LaneTransit]:
+    return sorted(read(ctx, lambda uow: uow.warehouses.reference().lanes).values(), key=lambda x: x.lane)

@@ -6,14 +6,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.reference import ReferenceCache
+from perfectorder.adapters.db.sql import upsert
 from perfectorder.domain.transit import LaneTransit
 from perfectorder.services.transit_ports import DeliveredParcel
 
 _s, _o = t.shipments, t.orders
+_PROJECTION = "transit"
+
+
+def _mark_learned(conn: Connection) -> Any:
+    stmt = upsert(conn, t.projection_refreshes)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.projection_refreshes.c.name], set_={"refreshed_at": stmt.excluded.refreshed_at}
+    )
+
+
+_MARK_LEARNED = PerDialect(_mark_learned)
 
 
 class SqlTransitRepository:
@@ -62,10 +75,13 @@ class SqlTransitRepository:
                     for x in learned
                 ],
             )
+        # When, even if no lane had enough parcels: the worker learns again a day after this.
+        self._conn.execute(_MARK_LEARNED(self._conn), {"name": _PROJECTION, "refreshed_at": at})
         # New promises in this process read them at once; other processes within the cache's TTL.
         self._on_commit.append(self._cache.invalidate)
 
     def learned_at(self) -> datetime | None:
-        stmt = select(func.max(t.lane_transit_times.c.learned_at))
-        found: datetime | None = self._conn.execute(stmt).scalar()
+        pr = t.projection_refreshes
+        stmt = select(pr.c.refreshed_at).where(pr.c.name == _PROJECTION)
+        found: datetime | None = self._conn.execute(stmt).scalar_one_or_none()
         return found
