@@ -3,18 +3,23 @@ quantiles, a minimum sample, and the promise's choice between learned and config
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from perfectorder.domain.promise import WorkCalendar, delivery_date
 from perfectorder.domain.transit import (
     Lane,
+    LaneTransit,
+    ParcelEta,
+    Scan,
     TransitChoice,
     choose_transit,
     learn,
     learning_terms,
+    longest_gap_hours,
     nearest_rank,
+    parcel_eta,
     region,
     signed_working_days,
     transit_working_days,
@@ -68,3 +73,36 @@ def learned_choice(days, basis, parcels):
 def test_learning_terms_refuse_what_they_cannot_use(quantile, window, parcels, prefix):
     with pytest.raises(ValueError, match="PERFECTORDER_"):
         learning_terms(quantile, window, parcels, prefix)
+
+
+MONDAY_NOON = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+def eta(scans=(), *, now, learned=None, delivered=None):
+    return parcel_eta(
+        MONDAY_NOON, delivered, scans, learned=learned, configured_days=2, now=now, calendar=CALENDAR
+    )
+
+
+def test_a_parcels_eta_rests_on_the_carrier_then_the_lane_then_the_configured_days():
+    lane = LaneTransit(LANE, 50, 3, 4, 5, gap_p95_hours=30.0)
+    scan = Scan(MONDAY_NOON + timedelta(hours=14), "in_transit")
+    tuesday = MONDAY_NOON + timedelta(days=1)
+    # No learned lane: the service's two working days from Monday.
+    assert eta([scan], now=tuesday) == ParcelEta(date(2026, 12, 9), "configured", False, 10.0)
+    # Learned: the lane's typical (P50) three days; past the lane's P95 silence it is stalled.
+    assert eta([scan], now=tuesday, learned=lane) == ParcelEta(date(2026, 12, 10), "p50", False, 10.0)
+    assert eta([scan], now=tuesday + timedelta(hours=21), learned=lane).stalled
+    # The carrier's own estimate wins while it lies ahead; a passed one no longer counts.
+    said = Scan(tuesday, "delayed", estimated_delivery=date(2026, 12, 14))
+    assert eta([scan, said], now=tuesday, learned=lane).basis == "carrier"
+    assert eta([scan, said], now=tuesday, learned=lane).on == date(2026, 12, 14)
+    late = eta([scan, said], now=datetime(2026, 12, 15, 12, tzinfo=UTC), learned=lane)
+    assert (late.on, late.basis, late.stalled) == (date(2026, 12, 16), "overdue", True)
+    # Delivered and lost parcels say so.
+    assert eta(now=tuesday, delivered=tuesday).basis == "delivered"
+    assert eta([Scan(tuesday, "lost")], now=tuesday) == ParcelEta(None, "lost", False, 0.0)
+    assert (
+        longest_gap_hours(MONDAY_NOON, [MONDAY_NOON + timedelta(hours=5)], MONDAY_NOON + timedelta(hours=29))
+        == 24
+    )

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from perfectorder.domain.promise import WorkCalendar
 
+N = TypeVar("N", int, float)
 QUANTILES = ("p50", "p90", "p95")
 CONFIGURED = "configured"
 # A parcel "in transit" longer than this is a data error (a delivery scan for the wrong parcel),
@@ -38,6 +40,8 @@ class LaneTransit:
     p50: int
     p90: int
     p95: int
+    # P95 over the lane's parcels of their longest silence between scans: longer means stalled.
+    gap_p95_hours: float | None = None
 
     def days(self, quantile: str) -> int:
         return {"p50": self.p50, "p90": self.p90, "p95": self.p95}[quantile]
@@ -90,25 +94,35 @@ def transit_working_days(ship_day: date, delivered_day: date, calendar: WorkCale
     return days
 
 
-def nearest_rank(sorted_days: list[int], q: float) -> int:
+def nearest_rank(sorted_days: Sequence[N], q: float) -> N:
     """The smallest value with at least q of the sample at or below it: a promise made with it
     would have been kept for at least that share of these parcels."""
     return sorted_days[max(math.ceil(q * len(sorted_days)) - 1, 0)]
 
 
-def learn(observations: Iterable[tuple[Lane, int]], min_parcels: int) -> list[LaneTransit]:
-    """Each lane's quantiles from (lane, working days) of its delivered parcels; lanes with fewer
-    than `min_parcels` are left out (their promises keep the configured days)."""
+def learn(
+    observations: Iterable[tuple[Lane, int]],
+    min_parcels: int,
+    gaps: Iterable[tuple[Lane, float]] = (),
+) -> list[LaneTransit]:
+    """Each lane's quantiles from (lane, working days) of its delivered parcels, and the P95 of
+    their longest silences (`gaps`, hours); lanes with fewer than `min_parcels` are left out
+    (their promises keep the configured days)."""
     by_lane: dict[Lane, list[int]] = defaultdict(list)
     for lane, took in observations:
         by_lane[lane].append(took)
+    silences: dict[Lane, list[float]] = defaultdict(list)
+    for lane, hours in gaps:
+        silences[lane].append(hours)
     learned = []
     for lane, days in sorted(by_lane.items()):
         if len(days) < min_parcels:
             continue
         days.sort()
         p50, p90, p95 = (nearest_rank(days, q) for q in (0.5, 0.9, 0.95))
-        learned.append(LaneTransit(lane, len(days), p50, p90, p95))
+        gap = sorted(silences.get(lane, ()))
+        gap_p95 = nearest_rank(gap, 0.95) if gap else None
+        learned.append(LaneTransit(lane, len(days), p50, p90, p95, gap_p95))
     return learned
 
 
@@ -128,3 +142,66 @@ def signed_working_days(promised: date, delivered: date, calendar: WorkCalendar)
     earlier, later = sorted((promised, delivered))
     days = transit_working_days(earlier, later, calendar) or 0
     return days if delivered > promised else -days
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    occurred_at: datetime
+    type: str  # a carrier event type: in_transit, delayed, damaged, lost, delivered, ...
+    estimated_delivery: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelEta:
+    on: date | None  # None: lost
+    # "delivered", "carrier" (its latest estimate), "p50" (the lane's learned typical transit
+    # from the ship day), "configured" (the service's days), "overdue" (past all of these and not
+    # delivered: the next working day at the earliest), "lost".
+    basis: str
+    stalled: bool  # no scan for longer than the lane's usual longest silence
+    silent_hours: float
+
+
+# Silence that flags a parcel on a lane without a learned one: three days covers a weekend.
+DEFAULT_GAP_HOURS = 72.0
+
+
+def parcel_eta(
+    shipped_at: datetime,
+    delivered_at: datetime | None,
+    scans: Iterable[Scan],
+    *,
+    learned: LaneTransit | None,
+    configured_days: int,
+    now: datetime,
+    calendar: WorkCalendar,
+) -> ParcelEta:
+    """When a parcel should arrive now, and on what basis: the carrier's own latest estimate, else
+    the lane's typical (P50) transit from the ship day, never before the next working day once
+    that has passed; stalled when silent longer than the lane's P95 gap between scans."""
+    if delivered_at is not None:
+        return ParcelEta(delivered_at.astimezone(UTC).date(), "delivered", False, 0.0)
+    ordered = sorted(scans, key=lambda s: s.occurred_at)
+    if any(s.type == "lost" for s in ordered):
+        return ParcelEta(None, "lost", False, 0.0)
+    last = ordered[-1].occurred_at if ordered else shipped_at
+    silent = max((now - last).total_seconds() / 3600, 0.0)
+    limit = learned.gap_p95_hours if learned is not None and learned.gap_p95_hours else DEFAULT_GAP_HOURS
+    stalled = silent > limit
+    today = now.astimezone(UTC).date()
+    estimated = [s.estimated_delivery for s in ordered if s.estimated_delivery is not None]
+    if estimated and estimated[-1] >= today:
+        return ParcelEta(estimated[-1], "carrier", stalled, silent)
+    basis, days = ("p50", learned.p50) if learned is not None else (CONFIGURED, configured_days)
+    typical = calendar.add_working_days(shipped_at.astimezone(UTC).date(), days)
+    if typical <= today:
+        # Not here although it should be: tomorrow's round at the earliest.
+        return ParcelEta(calendar.next_working_day(today), "overdue", stalled, silent)
+    return ParcelEta(typical, basis, stalled, silent)
+
+
+def longest_gap_hours(shipped_at: datetime, scans: Iterable[datetime], delivered_at: datetime) -> float:
+    """The longest silence of a delivered parcel: between shipping, each scan and the delivery."""
+    moments = [shipped_at, *sorted(scans), delivered_at]
+    gaps = ((b - a).total_seconds() / 3600 for a, b in zip(moments, moments[1:], strict=False))
+    return max(gaps, default=0.0)

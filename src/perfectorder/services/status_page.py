@@ -16,7 +16,7 @@ from perfectorder.domain.promise import delivery_date
 from perfectorder.domain.self_service import CUSTOMER_CANCELLABLE
 from perfectorder.domain.status_links import sign, tracking_url, verify
 from perfectorder.domain.verification import verify_address
-from perfectorder.services import aftersales
+from perfectorder.services import aftersales, transit
 from perfectorder.services import orders as order_service
 from perfectorder.services.aftersales import FeedbackInput
 from perfectorder.services.board_ports import TrackingEvent
@@ -87,6 +87,10 @@ class CustomerStatus:
     returns: tuple[ReturnRecord, ...]
     # What may still be sent back, and until when (each line by its category's window).
     returnable: tuple[Returnable, ...]
+    # What the expected date rests on (services.transit.eta_of): "promise", "carrier", "p50",
+    # "configured", "overdue"; and whether a parcel's tracking has gone silent for too long.
+    expected_basis: str | None = None
+    stalled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +142,13 @@ def order_status(ctx: ServiceContext, token: str) -> CustomerStatus:
         headline, next_step = WORDS.get(order.status, (order.status.replace("_", " "), ""))
         delivered = [p.delivered_at for p in parcels if p.delivered_at is not None]
         finished = order.status in ("delivered", "cancelled")
+        eta = None if finished else transit.eta_of(uow, ctx, order)
         return CustomerStatus(
             order=order,
             headline=headline,
             next_step=next_step,
             promised=order.promised_date,
-            expected=None if finished else order.rescheduled_date or order.promised_date,
+            expected=eta.expected if eta else None,
             delivered_at=max(delivered) if order.status == "delivered" and delivered else None,
             parcels=parcels,
             messages=sent,
@@ -152,6 +157,8 @@ def order_status(ctx: ServiceContext, token: str) -> CustomerStatus:
             feedback=uow.fulfilment.feedback(order.id),
             returns=tuple(uow.fulfilment.returns(order.id)),
             returnable=_returnable(uow, ctx, order, now),
+            expected_basis=eta.basis if eta else None,
+            stalled=eta.stalled if eta else False,
         )
 
     return read(ctx, work)

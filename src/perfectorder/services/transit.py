@@ -10,21 +10,31 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import InvalidInput
+from perfectorder.domain.orders import OrderStatus
 from perfectorder.domain.transit import (
     Lane,
     LaneTransit,
+    ParcelEta,
     learn,
+    longest_gap_hours,
+    parcel_eta,
     region,
     signed_working_days,
     transit_working_days,
 )
 from perfectorder.services.context import ServiceContext, read, run_transaction
+from perfectorder.services.fulfilment_ports import ShipmentRecord
+from perfectorder.services.lifecycle import visible_order
 from perfectorder.services.ports import ReferenceData, UnitOfWork
 from perfectorder.services.transit_ports import DeliveredParcel
+from perfectorder.services.views import OrderView
 
 MAX_ACCURACY_DAYS = 366
 LEARN_EVERY = timedelta(hours=24)
+# Statuses with something not yet handed to a carrier: the promise still stands for that part.
+UNSHIPPED = frozenset(OrderStatus) - {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
 
 
 def lane_of(parcel: DeliveredParcel, postal_prefix: int) -> Lane:
@@ -40,12 +50,18 @@ def learn_transit_times(ctx: ServiceContext) -> list[LaneTransit]:
     def work(uow: UnitOfWork) -> list[LaneTransit]:
         calendar = uow.warehouses.reference().calendar
         parcels = uow.transit.delivered(now - timedelta(days=terms.window_days), now)
+        scans = uow.transit.scans([p.shipment_id for p in parcels])
         observed = (
             (lane_of(p, terms.postal_prefix), days)
             for p in parcels
             if (days := transit_working_days(_day(p.shipped_at), _day(p.delivered_at), calendar)) is not None
         )
-        learned = learn(observed, terms.min_parcels)
+        gaps = (
+            (lane_of(p, terms.postal_prefix), longest_gap_hours(p.shipped_at, scanned, p.delivered_at))
+            for p in parcels
+            if (scanned := [s.occurred_at for s in scans[p.shipment_id]]) is not None
+        )
+        learned = learn(observed, terms.min_parcels, gaps)
         uow.transit.replace_learned(learned, at=now)
         return learned
 
@@ -133,3 +149,70 @@ def learn_if_due(ctx: ServiceContext, every: timedelta = LEARN_EVERY) -> list[La
 
 def learned_lanes(ctx: ServiceContext) -> list[LaneTransit]:
     return sorted(read(ctx, lambda uow: uow.warehouses.reference().lanes).values(), key=lambda x: x.lane)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedParcel:
+    shipment: ShipmentRecord
+    lane: Lane
+    eta: ParcelEta
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEta:
+    order_id: int
+    promised: date
+    # When the whole order should have arrived now (None: nothing left to arrive, or only lost
+    # parcels), and on what: the latest parcel's basis, or "promise" while something is unshipped.
+    expected: date | None
+    basis: str | None
+    stalled: bool
+    parcels: tuple[TrackedParcel, ...]
+
+
+def order_eta(ctx: ServiceContext, order_id: int, *, caller: Principal = SYSTEM) -> OrderEta:
+    """The order's live ETA and each parcel's, with their bases and stalled tracking flagged."""
+
+    def work(uow: UnitOfWork) -> OrderEta:
+        visible_order(uow, order_id, caller)
+        order = uow.orders.get(order_id)
+        assert order is not None  # just seen
+        return eta_of(uow, ctx, order)
+
+    return read(ctx, work)
+
+
+def eta_of(uow: UnitOfWork, ctx: ServiceContext, order: OrderView) -> OrderEta:
+    """Inside a caller's transaction (the status page reads it beside the rest of the order)."""
+    now = ctx.clock.now()
+    reference = uow.warehouses.reference()
+    shipments = uow.fulfilment.shipments(order.id)
+    scans = uow.transit.scans([s.id for s in shipments])
+    address = order.shipping_address
+    destination = region(address.country, address.postal_code, ctx.transit.postal_prefix)
+    parcels = []
+    for s in shipments:
+        lane = Lane(s.service, s.warehouse_id, destination)
+        service = reference.services.get(s.service)
+        eta = parcel_eta(
+            s.shipped_at,
+            s.delivered_at,
+            scans[s.id],
+            learned=reference.lanes.get(lane),
+            configured_days=service.transit_days if service else 0,
+            now=now,
+            calendar=reference.calendar,
+        )
+        parcels.append(TrackedParcel(s, lane, eta))
+    waiting = [(p.eta.on, p.eta.basis) for p in parcels if p.eta.on and p.eta.basis != "delivered"]
+    if order.status in UNSHIPPED:
+        waiting.append((order.rescheduled_date or order.promised_date, "promise"))
+    latest = max(waiting, default=None)
+    return OrderEta(
+        order.id,
+        order.promised_date,
+        latest[0] if latest else None,
+        latest[1] if latest else None,
+        any(p.eta.stalled for p in parcels),
+        tuple(parcels),
+    )

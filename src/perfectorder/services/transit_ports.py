@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from perfectorder.domain.transit import LaneTransit
+from perfectorder.domain.transit import LaneTransit, Scan
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveredParcel:
+    shipment_id: int
     order_id: int
     service: str
     carrier: str
@@ -28,6 +29,10 @@ class DeliveredParcel:
 class TransitRepository(Protocol):
     def delivered(self, since: datetime, until: datetime) -> list[DeliveredParcel]:
         """Parcels delivered from `since` up to (not including) `until`."""
+        ...
+
+    def scans(self, shipment_ids: Sequence[int]) -> Mapping[int, list[Scan]]:
+        """Each shipment's carrier events (every id asked for is a key)."""
         ...
 
     def replace_learned(self, learned: Sequence[LaneTransit], *, at: datetime) -> None:

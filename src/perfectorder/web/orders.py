@@ -15,7 +15,7 @@ from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError, InvalidInput
 from perfectorder.domain.fulfilment import RETURN_REASONS
 from perfectorder.domain.orders import OrderStatus
-from perfectorder.services import aftersales, board, facts, payments, verdicts
+from perfectorder.services import aftersales, board, facts, payments, transit, verdicts
 from perfectorder.services import orders as order_service
 from perfectorder.services.board_ports import AGE_BUCKETS, OPEN_STATUSES, BoardQuery
 from perfectorder.services.dispatch import order_messages
@@ -131,6 +131,7 @@ def _order_page(
         "payments": payments.order_payments(services, order_id, caller=caller),
         "outstanding": _outstanding(order),
         "tracking": board.tracking(services, order_id),
+        "eta": transit.order_eta(services, order_id, caller=caller),
         "open_holds": [h for h in order.holds if h.released_at is None],
         "can_manage": caller.can(Permission.ORDERS_MANAGE),
         "can_return": caller.can(Permission.RETURNS_OPEN),

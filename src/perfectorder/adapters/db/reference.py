@@ -65,7 +65,7 @@ def load_reference(conn: Connection) -> ReferenceData:
     holidays = frozenset(row.day for row in conn.execute(select(t.holidays.c.day)))
     lanes = {
         (lane := Lane(row.service, row.warehouse_id, row.region)): LaneTransit(
-            lane, row.parcels, row.p50, row.p90, row.p95
+            lane, row.parcels, row.p50, row.p90, row.p95, row.gap_p95_hours
         )
         for row in conn.execute(select(t.lane_transit_times))
     }

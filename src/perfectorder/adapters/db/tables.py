@@ -696,6 +696,7 @@ lane_transit_times = Table(
     Column("p50", Integer, nullable=False),
     Column("p90", Integer, nullable=False),
     Column("p95", Integer, nullable=False),
+    Column("gap_p95_hours", Float, nullable=True),
     Column("learned_at", UtcDateTime(), nullable=False),
 )
 # Loyalty, kept with the verdicts: each purchase with its judgement and the days to the same

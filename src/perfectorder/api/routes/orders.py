@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from perfectorder.api.deps import (
     MAX_ID,
@@ -38,6 +39,7 @@ from perfectorder.domain.errors import InsufficientStock, InvalidInput
 from perfectorder.domain.orders import HoldReason, OrderStatus
 from perfectorder.domain.values import Channel
 from perfectorder.services import orders as order_service
+from perfectorder.services import transit
 from perfectorder.services.placing import place_order
 from perfectorder.services.ports import OrderFilter
 
@@ -272,4 +274,63 @@ def reschedule(
                 services, order_id, new_date=body.new_date, reason=body.reason, caller=caller
             )
         ),
+    )
+
+
+class ParcelEtaPublic(BaseModel):
+    tracking_number: str
+    carrier: str
+    service: str
+    region: str = Field(description="The lane's destination: country and postal-code prefix")
+    shipped_at: datetime
+    delivered_at: datetime | None
+    eta: date | None = Field(description="When it should arrive now (the day it came; null: lost)")
+    basis: str = Field(
+        description="delivered; carrier (its latest estimate); p50 (the lane's learned typical transit from "
+        "the ship day); configured (the service's days); overdue (past those: the next working day); lost"
+    )
+    stalled: bool = Field(description="No scan for longer than the lane's usual longest silence (its P95)")
+    silent_hours: float = Field(description="Hours since the last scan (or shipping)")
+
+
+class OrderEtaPublic(BaseModel):
+    order_id: int
+    promised_date: date = Field(description="The original promise")
+    expected_date: date | None = Field(description="When everything not yet delivered should have arrived")
+    basis: str | None = Field(description="The latest parcel's basis; promise while something is unshipped")
+    stalled: bool
+    parcels: list[ParcelEtaPublic]
+
+
+@router.get(
+    "/{order_id}/eta",
+    response_model=OrderEtaPublic,
+    operation_id="get_order_eta",
+    responses=error_responses(404, 422),
+)
+def eta(order_id: OrderId, services: Services, caller: OrdersReader) -> OrderEtaPublic:
+    """The order's live ETA and each parcel's: the carrier's estimate when its events carry one, else
+    the lane's learned transit from the ship day, with the basis used; stalled tracking flagged."""
+    found = transit.order_eta(services, order_id, caller=caller)
+    return OrderEtaPublic(
+        order_id=found.order_id,
+        promised_date=found.promised,
+        expected_date=found.expected,
+        basis=found.basis,
+        stalled=found.stalled,
+        parcels=[
+            ParcelEtaPublic(
+                tracking_number=p.shipment.tracking_number,
+                carrier=p.shipment.carrier,
+                service=p.shipment.service,
+                region=p.lane.region,
+                shipped_at=p.shipment.shipped_at,
+                delivered_at=p.shipment.delivered_at,
+                eta=p.eta.on,
+                basis=p.eta.basis,
+                stalled=p.eta.stalled,
+                silent_hours=round(p.eta.silent_hours, 1),
+            )
+            for p in found.parcels
+        ],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.sql import upsert
-from perfectorder.domain.transit import LaneTransit
+from perfectorder.domain.transit import LaneTransit, Scan
 from perfectorder.services.transit_ports import DeliveredParcel
 
 _s, _o = t.shipments, t.orders
@@ -38,12 +38,13 @@ class SqlTransitRepository:
     def delivered(self, since: datetime, until: datetime) -> list[DeliveredParcel]:
         stmt = (
             select(
+                _s.c.id.label("shipment_id"),
                 _s.c.order_id,
                 _s.c.service,
                 _s.c.carrier,
                 _s.c.warehouse_id,
-                _o.c.ship_country,
-                _o.c.ship_postal_code,
+                _o.c.ship_country.label("country"),
+                _o.c.ship_postal_code.label("postal_code"),
                 _s.c.shipped_at,
                 _s.c.delivered_at,
                 _o.c.promised_date,
@@ -54,7 +55,18 @@ class SqlTransitRepository:
             .where((_s.c.delivered_at >= since) & (_s.c.delivered_at < until))
             .order_by(_s.c.id)
         )
-        return [DeliveredParcel(*row) for row in self._conn.execute(stmt)]
+        return [DeliveredParcel(**row._mapping) for row in self._conn.execute(stmt)]
+
+    def scans(self, shipment_ids: Sequence[int]) -> Mapping[int, list[Scan]]:
+        found: dict[int, list[Scan]] = {i: [] for i in shipment_ids}
+        ce = t.carrier_events
+        for chunk in (shipment_ids[i : i + 5000] for i in range(0, len(shipment_ids), 5000)):
+            stmt = select(ce.c.shipment_id, ce.c.occurred_at, ce.c.type, ce.c.estimated_delivery).where(
+                ce.c.shipment_id.in_(list(chunk))
+            )
+            for r in self._conn.execute(stmt):
+                found[r.shipment_id].append(Scan(r.occurred_at, r.type, r.estimated_delivery))
+        return found
 
     def replace_learned(self, learned: Sequence[LaneTransit], *, at: datetime) -> None:
         self._conn.execute(delete(t.lane_transit_times))
@@ -70,6 +82,7 @@ class SqlTransitRepository:
                         "p50": x.p50,
                         "p90": x.p90,
                         "p95": x.p95,
+                        "gap_p95_hours": x.gap_p95_hours,
                         "learned_at": at,
                     }
                     for x in learned

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("p50", sa.Integer(), nullable=False),
         sa.Column("p90", sa.Integer(), nullable=False),
         sa.Column("p95", sa.Integer(), nullable=False),
+        sa.Column("gap_p95_hours", sa.Float(), nullable=True),
         sa.Column("learned_at", UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("service", "warehouse_id", "region", name=op.f("pk_lane_transit_times")),
     )
