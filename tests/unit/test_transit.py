@@ -14,6 +14,7 @@ from perfectorder.domain.transit import (
     ParcelEta,
     Scan,
     TransitChoice,
+    WorkdayIndex,
     choose_transit,
     learn,
     learning_terms,
@@ -106,3 +107,13 @@ def test_a_parcels_eta_rests_on_the_carrier_then_the_lane_then_the_configured_da
         longest_gap_hours(MONDAY_NOON, [MONDAY_NOON + timedelta(hours=5)], MONDAY_NOON + timedelta(hours=29))
         == 24
     )
+
+
+def test_the_workday_index_counts_transit_as_the_loop_does():
+    first = date(2026, 12, 1)
+    index = WorkdayIndex(CALENDAR, first, first + timedelta(days=60))
+    for ship in (first + timedelta(days=d) for d in range(30)):
+        for later in range(-1, 25):
+            delivered = ship + timedelta(days=later)
+            expected = transit_working_days(ship, delivered, CALENDAR)
+            assert index.transit(ship, delivered) == expected, (ship, later)

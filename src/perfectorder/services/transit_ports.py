@@ -26,9 +26,31 @@ class DeliveredParcel:
     transit_basis: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ShippedParcel:
+    shipment_id: int
+    carrier: str
+    service: str
+    warehouse_id: int
+    country: str
+    postal_code: str
+    shipped_at: datetime
+    delivered_at: datetime | None
+    transit_days: int | None  # what the order's promise counted
+    first_scan_at: datetime | None
+    damaged: bool
+    lost: bool
+    claimed: bool
+
+
 class TransitRepository(Protocol):
     def delivered(self, since: datetime, until: datetime) -> list[DeliveredParcel]:
         """Parcels delivered from `since` up to (not including) `until`."""
+        ...
+
+    def shipped(self, since: datetime, until: datetime) -> list[ShippedParcel]:
+        """Parcels handed to a carrier from `since` up to (not including) `until`, with what their
+        carrier events and claims say."""
         ...
 
     def scans(self, shipment_ids: Sequence[int]) -> Mapping[int, list[Scan]]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError
-from perfectorder.services import board, catalog, customers, loyalty, payments, verdicts
+from perfectorder.services import board, carriers, catalog, customers, loyalty, payments, verdicts
 from perfectorder.services.board_ports import BoardQuery
 from perfectorder.web.charts import bars, responsive, stacked_columns
 from perfectorder.web.common import Session, problem, render, require, services_of
@@ -136,6 +136,34 @@ def loyalty_page(
         request,
         "loyalty.html",
         {"session": session, "report": report, "start": start, "end": end, "window_days": window_days},
+    )
+
+
+@router.get("/carriers", response_class=HTMLResponse)
+def carriers_page(
+    request: Request,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    granularity: Annotated[Literal["week", "month"], Query()] = "week",
+) -> Response:
+    session = require(request, Permission.REPORTS_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    if start is None and end is None:
+        # The last four weeks of shipping up to the last day with orders (a store being filled, an
+        # imported history ending long ago).
+        end = verdicts.last_placed_on(services) or services.clock.now().astimezone(UTC).date()
+        start = end - timedelta(days=27)
+    start, end = period(services, start, end)
+    try:
+        card = carriers.carrier_scorecard(services, start, end, granularity=granularity)
+    except DomainError as e:
+        return problem(request, session, e)
+    return render(
+        request,
+        "carriers.html",
+        {"session": session, "card": card, "start": start, "end": end, "granularity": granularity},
     )
 
 

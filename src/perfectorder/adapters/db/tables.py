@@ -476,8 +476,10 @@ shipments = Table(
     Column("status", String(20), nullable=False),
     Column("shipped_at", UtcDateTime(), nullable=False),
     Column("delivered_at", UtcDateTime(), nullable=True),
-    # Learning transit times reads the parcels delivered in its window.
+    # Learning transit times reads the parcels delivered in its window; the carrier scorecard
+    # those shipped in its period.
     Index("ix_shipments_delivered_at", "delivered_at"),
+    Index("ix_shipments_shipped_at", "shipped_at"),
 )
 
 carrier_events = Table(

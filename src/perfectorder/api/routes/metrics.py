@@ -15,7 +15,7 @@ from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
 from perfectorder.metrics.measures import MEASURES, Kind, Measure
 from perfectorder.metrics.perfect_order import OnTimeBasis, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
-from perfectorder.services import loyalty, transit, verdicts
+from perfectorder.services import carriers, loyalty, transit, verdicts
 from perfectorder.services.context import ServiceContext, reading
 
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
@@ -573,5 +573,98 @@ def promise_accuracy_metrics(
                 else None,
             )
             for x in found
+        ],
+    )
+
+
+class CarrierScoresPublic(BaseModel):
+    parcels: int = Field(description="Parcels handed to the carrier in the period")
+    delivered: int
+    on_time: int = Field(description="Delivered within the transit the promise counted (working days)")
+    on_time_measured: int = Field(description="Delivered parcels whose promised transit is known")
+    on_time_rate: float | None
+    damaged: int
+    damage_rate: float | None
+    lost: int
+    loss_rate: float | None
+    claims: int
+    scan_compliance: float | None = Field(description="Share first scanned within 24 hours of handover")
+    transit_p50: int | None = Field(description="Working days, delivered parcels")
+    transit_p90: int | None
+
+
+class CarrierRowPublic(BaseModel):
+    carrier: str
+    service: str | None
+    warehouse_id: int | None
+    region: str | None
+    scores: CarrierScoresPublic
+
+
+class CarrierTrendPublic(BaseModel):
+    period: date = Field(description="First day of the week or month of shipping")
+    carrier: str
+    scores: CarrierScoresPublic
+
+
+class CarrierScorecardPublic(BaseModel):
+    carriers: list[CarrierRowPublic]
+    services: list[CarrierRowPublic]
+    lanes: list[CarrierRowPublic]
+    trend: list[CarrierTrendPublic]
+
+
+def _scores_public(s: Any) -> CarrierScoresPublic:
+    return CarrierScoresPublic(
+        parcels=s.parcels,
+        delivered=s.delivered,
+        on_time=s.on_time,
+        on_time_measured=s.on_time_measured,
+        on_time_rate=s.on_time_rate,
+        damaged=s.damaged,
+        damage_rate=s.damage_rate,
+        lost=s.lost,
+        loss_rate=s.loss_rate,
+        claims=s.claims,
+        scan_compliance=s.scan_compliance,
+        transit_p50=s.transit_p50,
+        transit_p90=s.transit_p90,
+    )
+
+
+def _row_public(r: Any) -> CarrierRowPublic:
+    return CarrierRowPublic(
+        carrier=r.carrier,
+        service=r.service,
+        warehouse_id=r.warehouse_id,
+        region=r.region,
+        scores=_scores_public(r.scores),
+    )
+
+
+@router.get(
+    "/metrics/carriers",
+    response_model=CarrierScorecardPublic,
+    operation_id="carrier_scorecard",
+    responses=error_responses(422),
+)
+def carrier_scorecard(
+    services: Services,
+    _caller: ReportsReader,
+    start: Annotated[date, Query(alias="from", description="First day shipped (UTC)")],
+    end: Annotated[date, Query(alias="to", description="Last day shipped, inclusive (UTC)")],
+    granularity: Annotated[Literal["week", "month"], Query(description="Trend periods")] = "week",
+) -> CarrierScorecardPublic:
+    """Per carrier, service and lane, the parcels shipped in the period: on time (within the
+    transit the promise counted), damage, losses, claims, transit P50/P90 and scan compliance, and
+    each carrier's figures per week or month."""
+    card = carriers.carrier_scorecard(services, start, end, granularity=granularity)
+    return CarrierScorecardPublic(
+        carriers=[_row_public(r) for r in card.carriers],
+        services=[_row_public(r) for r in card.services],
+        lanes=[_row_public(r) for r in card.lanes],
+        trend=[
+            CarrierTrendPublic(period=p.period, carrier=p.carrier, scores=_scores_public(p.scores))
+            for p in card.trend
         ],
     )

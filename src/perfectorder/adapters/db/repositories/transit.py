@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, case, delete, func, select
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.sql import upsert
 from perfectorder.domain.transit import LaneTransit, Scan
-from perfectorder.services.transit_ports import DeliveredParcel
+from perfectorder.services.transit_ports import DeliveredParcel, ShippedParcel
 
 _s, _o = t.shipments, t.orders
 _PROJECTION = "transit"
@@ -56,6 +56,50 @@ class SqlTransitRepository:
             .order_by(_s.c.id)
         )
         return [DeliveredParcel(**row._mapping) for row in self._conn.execute(stmt)]
+
+    def shipped(self, since: datetime, until: datetime) -> list[ShippedParcel]:
+        ce, cl = t.carrier_events, t.claims
+        period = (_s.c.shipped_at >= since) & (_s.c.shipped_at < until)
+        # One row per parcel: its events summed in the database, not read one by one.
+        events = (
+            select(
+                ce.c.shipment_id,
+                func.min(ce.c.occurred_at).label("first_scan_at"),
+                func.max(case((ce.c.type == "damaged", 1), else_=0)).label("damaged"),
+                func.max(case((ce.c.type == "lost", 1), else_=0)).label("lost"),
+            )
+            .select_from(ce.join(_s, _s.c.id == ce.c.shipment_id))
+            .where(period)
+            .group_by(ce.c.shipment_id)
+            .subquery()
+        )
+        claimed = select(cl.c.id).where(cl.c.shipment_id == _s.c.id).exists()
+        stmt = (
+            select(
+                _s.c.id.label("shipment_id"),
+                _s.c.carrier,
+                _s.c.service,
+                _s.c.warehouse_id,
+                _o.c.ship_country.label("country"),
+                _o.c.ship_postal_code.label("postal_code"),
+                _s.c.shipped_at,
+                _s.c.delivered_at,
+                _o.c.transit_days,
+                events.c.first_scan_at,
+                func.coalesce(events.c.damaged, 0).label("damaged"),
+                func.coalesce(events.c.lost, 0).label("lost"),
+                claimed.label("claimed"),
+            )
+            .select_from(
+                _s.join(_o, _o.c.id == _s.c.order_id).outerjoin(events, events.c.shipment_id == _s.c.id)
+            )
+            .where(period)
+        )
+        flags = ("damaged", "lost", "claimed")
+        return [
+            ShippedParcel(**{**row._mapping, **{f: bool(row._mapping[f]) for f in flags}})
+            for row in self._conn.execute(stmt)
+        ]
 
     def scans(self, shipment_ids: Sequence[int]) -> Mapping[int, list[Scan]]:
         found: dict[int, list[Scan]] = {i: [] for i in shipment_ids}

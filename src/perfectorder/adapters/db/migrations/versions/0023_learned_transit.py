@@ -1,4 +1,5 @@
-"""Transit times learned per lane; each promise records the transit it counted and its basis
+"""Transit times learned per lane; each promise records the transit it counted and its basis;
+shipments indexed by when they left and arrived (learning, the carrier scorecard)
 
 Revision ID: 0023
 Revises: 0022
@@ -33,6 +34,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("service", "warehouse_id", "region", name=op.f("pk_lane_transit_times")),
     )
     op.create_index("ix_shipments_delivered_at", "shipments", ["delivered_at"])
+    op.create_index("ix_shipments_shipped_at", "shipments", ["shipped_at"])
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("transit_days", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("transit_basis", sa.String(length=20), nullable=True))
@@ -42,5 +44,6 @@ def downgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("transit_basis")
         batch.drop_column("transit_days")
+    op.drop_index("ix_shipments_shipped_at", table_name="shipments")
     op.drop_index("ix_shipments_delivered_at", table_name="shipments")
     op.drop_table("lane_transit_times")
