@@ -126,6 +126,8 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
         "customers": "/customers",
         "customer": f"/customers/{customer}",
         "returns": "/returns",
+        "loyalty": "/loyalty",
+        "carriers": "/carriers",
     }
     for name, path in pages.items():
         for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
