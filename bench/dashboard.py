@@ -7,7 +7,8 @@ Needs PostgreSQL at --pg (trust auth). It loads the store of bench/metrics.py (o
 stored verdicts and daily rollups, into po_bench_metrics, which it drops at the end unless --keep),
 then adds what the operational pages read: 2 warehouses, 2,000 products with stock, one line per
 order, a stock-ledger row per order (turnover), the orders of the last days open in every stage
-with holds, returns for 3% of orders and feedback for 10%; a verdict refresh then builds the
+with holds, returns for 3% of orders and feedback for 10%, a parcel with its carrier scans per
+delivered order (the carriers page, order ETAs); a verdict refresh then builds the
 loyalty projection from those purchases, as on an upgraded store. Then it starts the real server
 (uvicorn, one process), logs in as a dashboard user, and requests each page --runs times with
 varying parameters (random calendar months, orders, customers, searches).
@@ -148,6 +149,7 @@ def add_operations(server: str, orders: int, seed: int = 5) -> float:
                 for reason in [rng.choice(REASONS)]
             ],
         )
+        add_parcels(conn, rng, delivered, placed)
         rated = rng.sample(delivered, len(delivered) // 10)
         copy_rows(
             conn,
@@ -172,6 +174,78 @@ def add_operations(server: str, orders: int, seed: int = 5) -> float:
     return time.perf_counter() - started
 
 
+CARRIERS = (("DHL", "standard", 2), ("UPS", "express", 1), ("GLS", "economy", 3))
+
+
+def add_parcels(conn: psycopg.Connection, rng: random.Random, delivered: list[int], placed: dict) -> None:
+    """A package and a parcel per delivered order, with its carrier's scans: in transit the next
+    morning, now and then a delay or damage, then the delivery (what the carrier page, the ETA and
+    learning read)."""
+    conn.execute(
+        "INSERT INTO shipping_services (code, carrier, name, transit_days, active) VALUES "
+        "('standard', 'DHL', 'DHL standard', 2, true), ('express', 'UPS', 'UPS express', 1, true), "
+        "('economy', 'GLS', 'GLS economy', 3, true) ON CONFLICT DO NOTHING"
+    )
+    packages, parcels, events = [], [], []
+    for oid in delivered:
+        carrier, service, days = CARRIERS[oid % 3]
+        shipped = placed[oid] + timedelta(days=1, hours=6)
+        took = days + rng.choice((-1, 0, 0, 0, 1)) + (3 if rng.random() < 0.05 else 0)
+        arrived = shipped + timedelta(days=max(took, 1), hours=4)
+        warehouse = 1 + oid % 2
+        packages.append([oid, oid, warehouse, "1.0", 20, 20, 20, "shipped", shipped, "bench"])
+        parcels.append([oid, oid, oid, warehouse, carrier, service, f"T{oid}", "delivered", shipped, arrived])
+        scan = shipped + timedelta(hours=rng.choice((4, 10, 20, 30)))
+        events.append([carrier, f"{oid}-1", oid, "in_transit", scan, "", scan])
+        if took > days:
+            events.append([carrier, f"{oid}-2", oid, "delayed", scan + timedelta(hours=6), "hub", scan])
+        if rng.random() < 0.02:
+            events.append([carrier, f"{oid}-3", oid, "damaged", scan + timedelta(hours=8), "crushed", scan])
+        events.append([carrier, f"{oid}-4", oid, "delivered", arrived, "", arrived])
+    copy_rows(
+        conn,
+        "packages",
+        [
+            "id",
+            "order_id",
+            "warehouse_id",
+            "weight_kg",
+            "length_cm",
+            "width_cm",
+            "height_cm",
+            "status",
+            "packed_at",
+            "packed_by",
+        ],
+        packages,
+    )
+    copy_rows(
+        conn,
+        "shipments",
+        [
+            "id",
+            "order_id",
+            "package_id",
+            "warehouse_id",
+            "carrier",
+            "service",
+            "tracking_number",
+            "status",
+            "shipped_at",
+            "delivered_at",
+        ],
+        parcels,
+    )
+    copy_rows(
+        conn,
+        "carrier_events",
+        ["carrier", "event_id", "shipment_id", "type", "occurred_at", "detail", "received_at"],
+        events,
+    )
+    conn.execute("SELECT setval(pg_get_serial_sequence('packages', 'id'), %s)", (max(delivered, default=1),))
+    conn.execute("SELECT setval(pg_get_serial_sequence('shipments', 'id'), %s)", (max(delivered, default=1),))
+
+
 def pages(rng: random.Random, orders: int, links: list[str]) -> list[tuple[str, str]]:
     """(page, path) for one round, with this round's random month, order, customer and link."""
     month = date(2023 + rng.randrange(0, 36) // 12, rng.randrange(1, 13), 1)
@@ -193,6 +267,7 @@ def pages(rng: random.Random, orders: int, links: list[str]) -> list[tuple[str, 
         ("customers", "/customers"),
         ("customer page", f"/customers/{customer}"),
         ("loyalty (a quarter)", f"/loyalty?from={month - timedelta(days=89)}&to={month}"),
+        ("carriers (a month)", f"/carriers?{period}"),
         ("returns (90 days)", f"/returns?from={month}&to={month + timedelta(days=89)}"),
         (STATUS_PAGE, rng.choice(links)),
     ]

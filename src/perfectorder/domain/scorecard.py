@@ -9,12 +9,11 @@ make the carrier late. Scan compliance: the first carrier scan came within a day
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-from perfectorder.domain.transit import nearest_rank
 
 SCAN_WITHIN_HOURS = 24.0
 
@@ -32,7 +31,8 @@ class ParcelOutcome:
     damaged: bool
     lost: bool
     claimed: bool
-    first_scan_hours: float | None  # after handover; None: never scanned
+    scanned_in_time: bool  # first carrier scan within SCAN_WITHIN_HOURS of handover
+    count: int = 1  # parcels alike in all of the above (storage may sum them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,27 +90,49 @@ class Scorecard:
 
 
 def score(parcels: Sequence[ParcelOutcome]) -> Scores:
-    delivered = [p for p in parcels if p.delivered]
-    measured = [
-        (p.transit_days, p.promised_transit)
-        for p in delivered
-        if p.transit_days is not None and p.promised_transit is not None
-    ]
-    transit = sorted(p.transit_days for p in delivered if p.transit_days is not None)
+    parcels_n = delivered = on_time = measured = damaged = lost = claims = scanned = 0
+    transit: Counter[int] = Counter()
+    for p in parcels:
+        n = p.count
+        parcels_n += n
+        damaged += p.damaged * n
+        lost += p.lost * n
+        claims += p.claimed * n
+        scanned += p.scanned_in_time * n
+        if not p.delivered:
+            continue
+        delivered += n
+        if p.transit_days is not None:
+            transit[p.transit_days] += n
+            if p.promised_transit is not None:
+                measured += n
+                on_time += n if p.transit_days <= p.promised_transit else 0
     return Scores(
-        parcels=len(parcels),
-        delivered=len(delivered),
-        on_time=sum(1 for took, promised in measured if took <= promised),
-        on_time_measured=len(measured),
-        damaged=sum(p.damaged for p in parcels),
-        lost=sum(p.lost for p in parcels),
-        claims=sum(p.claimed for p in parcels),
-        scanned_in_time=sum(
-            1 for p in parcels if p.first_scan_hours is not None and p.first_scan_hours <= SCAN_WITHIN_HOURS
-        ),
-        transit_p50=nearest_rank(transit, 0.5) if transit else None,
-        transit_p90=nearest_rank(transit, 0.9) if transit else None,
+        parcels=parcels_n,
+        delivered=delivered,
+        on_time=on_time,
+        on_time_measured=measured,
+        damaged=damaged,
+        lost=lost,
+        claims=claims,
+        scanned_in_time=scanned,
+        transit_p50=_rank(transit, 0.5),
+        transit_p90=_rank(transit, 0.9),
     )
+
+
+def _rank(counts: Counter[int], q: float) -> int | None:
+    """Nearest rank over a histogram: the smallest value with at least q of the sample at or
+    below it (as domain.transit.nearest_rank over the expanded sample)."""
+    total = counts.total()
+    if not total:
+        return None
+    wanted, seen = max(math.ceil(q * total), 1), 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= wanted:
+            return value
+    return None  # unreachable: seen reaches total
 
 
 def scorecard(parcels: Iterable[ParcelOutcome], period_of: Callable[[date], date]) -> Scorecard:

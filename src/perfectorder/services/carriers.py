@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from perfectorder.domain.errors import InvalidInput
-from perfectorder.domain.scorecard import ParcelOutcome, Scorecard, scorecard
+from perfectorder.domain.scorecard import SCAN_WITHIN_HOURS, ParcelOutcome, Scorecard, scorecard
 from perfectorder.domain.transit import WorkdayIndex, region
 from perfectorder.services.context import ServiceContext, read
 from perfectorder.services.ports import ReferenceData, UnitOfWork
-from perfectorder.services.transit_ports import ShippedParcel
+from perfectorder.services.transit_ports import ShippedParcels
 from perfectorder.services.verdicts import period_start
 
 MAX_SCORECARD_DAYS = 366
@@ -29,34 +29,34 @@ def carrier_scorecard(ctx: ServiceContext, start: date, end: date, *, granularit
     since = datetime.combine(start, time(), UTC)
     until = datetime.combine(end + timedelta(days=1), time(), UTC)
 
-    def work(uow: UnitOfWork) -> tuple[list[ShippedParcel], ReferenceData]:
-        return uow.transit.shipped(since, until), uow.warehouses.reference()
+    def work(uow: UnitOfWork) -> tuple[list[ShippedParcels], ReferenceData]:
+        found = uow.transit.shipped(
+            since, until, postal_prefix=ctx.transit.postal_prefix, scan_within_hours=SCAN_WITHIN_HOURS
+        )
+        return found, uow.warehouses.reference()
 
-    parcels, reference = read(ctx, work)
-    last = max((p.delivered_at.astimezone(UTC).date() for p in parcels if p.delivered_at), default=end)
+    groups, reference = read(ctx, work)
+    last = max((g.delivered_on for g in groups if g.delivered_on), default=end)
     index = WorkdayIndex(reference.calendar, start, max(last, end))
     prefix = ctx.transit.postal_prefix
 
-    def outcome(p: ShippedParcel) -> ParcelOutcome:
-        shipped_on = p.shipped_at.astimezone(UTC).date()
-        delivered_on = p.delivered_at.astimezone(UTC).date() if p.delivered_at else None
-        service = reference.services.get(p.service)
+    def outcome(g: ShippedParcels) -> ParcelOutcome:
+        service = reference.services.get(g.service)
         configured = service.transit_days if service else None
-        promised = p.transit_days if p.transit_days is not None else configured
-        first_scan = (p.first_scan_at - p.shipped_at).total_seconds() / 3600 if p.first_scan_at else None
         return ParcelOutcome(
-            carrier=p.carrier,
-            service=p.service,
-            warehouse_id=p.warehouse_id,
-            region=region(p.country, p.postal_code, prefix),
-            shipped_on=shipped_on,
-            delivered=delivered_on is not None,
-            transit_days=index.transit(shipped_on, delivered_on) if delivered_on else None,
-            promised_transit=promised,
-            damaged=p.damaged,
-            lost=p.lost,
-            claimed=p.claimed,
-            first_scan_hours=first_scan,
+            carrier=g.carrier,
+            service=g.service,
+            warehouse_id=g.warehouse_id,
+            region=region(g.country, g.postal_prefix, prefix),
+            shipped_on=g.shipped_on,
+            delivered=g.delivered_on is not None,
+            transit_days=index.transit(g.shipped_on, g.delivered_on) if g.delivered_on else None,
+            promised_transit=g.transit_days if g.transit_days is not None else configured,
+            damaged=g.damaged,
+            lost=g.lost,
+            claimed=g.claimed,
+            scanned_in_time=g.scanned_in_time,
+            count=g.parcels,
         )
 
-    return scorecard((outcome(p) for p in parcels), lambda day: period_start(day, granularity))
+    return scorecard((outcome(g) for g in groups), lambda day: period_start(day, granularity))

@@ -27,20 +27,22 @@ class DeliveredParcel:
 
 
 @dataclass(frozen=True, slots=True)
-class ShippedParcel:
-    shipment_id: int
+class ShippedParcels:
+    """Parcels handed to a carrier that are alike in everything the scorecard reads, counted."""
+
     carrier: str
     service: str
     warehouse_id: int
     country: str
-    postal_code: str
-    shipped_at: datetime
-    delivered_at: datetime | None
-    transit_days: int | None  # what the order's promise counted
-    first_scan_at: datetime | None
+    postal_prefix: str  # the postal code's first characters, without spaces, upper case
+    shipped_on: date  # UTC days
+    delivered_on: date | None
+    transit_days: int | None  # what the orders' promises counted
     damaged: bool
     lost: bool
     claimed: bool
+    scanned_in_time: bool  # first carrier scan within the hours asked for
+    parcels: int
 
 
 class TransitRepository(Protocol):
@@ -48,9 +50,12 @@ class TransitRepository(Protocol):
         """Parcels delivered from `since` up to (not including) `until`."""
         ...
 
-    def shipped(self, since: datetime, until: datetime) -> list[ShippedParcel]:
+    def shipped(
+        self, since: datetime, until: datetime, *, postal_prefix: int, scan_within_hours: float
+    ) -> list[ShippedParcels]:
         """Parcels handed to a carrier from `since` up to (not including) `until`, with what their
-        carrier events and claims say."""
+        carrier events and claims say, summed by all of it (a month is thousands of groups where
+        it was tens of thousands of parcels)."""
         ...
 
     def scans(self, shipment_ids: Sequence[int]) -> Mapping[int, list[Scan]]:

@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, select
+from sqlalchemy import Connection, Date, case, cast, delete, func, select, text, type_coerce
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.reference import ReferenceCache
 from perfectorder.adapters.db.sql import upsert
 from perfectorder.domain.transit import LaneTransit, Scan
-from perfectorder.services.transit_ports import DeliveredParcel, ShippedParcel
+from perfectorder.services.transit_ports import DeliveredParcel, ShippedParcels
 
 _s, _o = t.shipments, t.orders
 _PROJECTION = "transit"
@@ -57,10 +57,12 @@ class SqlTransitRepository:
         )
         return [DeliveredParcel(**row._mapping) for row in self._conn.execute(stmt)]
 
-    def shipped(self, since: datetime, until: datetime) -> list[ShippedParcel]:
+    def shipped(
+        self, since: datetime, until: datetime, *, postal_prefix: int, scan_within_hours: float
+    ) -> list[ShippedParcels]:
         ce, cl = t.carrier_events, t.claims
         period = (_s.c.shipped_at >= since) & (_s.c.shipped_at < until)
-        # One row per parcel: its events summed in the database, not read one by one.
+        # Each parcel's events summed in the database, then parcels alike summed again.
         events = (
             select(
                 ce.c.shipment_id,
@@ -73,31 +75,40 @@ class SqlTransitRepository:
             .group_by(ce.c.shipment_id)
             .subquery()
         )
-        claimed = select(cl.c.id).where(cl.c.shipment_id == _s.c.id).exists()
+        claims = select(cl.c.shipment_id, func.max(1).label("claimed")).group_by(cl.c.shipment_id).subquery()
+        pg = self._conn.dialect.name == "postgresql"
+        columns = (
+            _s.c.carrier,
+            _s.c.service,
+            _s.c.warehouse_id,
+            _o.c.ship_country.label("country"),
+            func.upper(func.substr(func.replace(_o.c.ship_postal_code, " ", ""), 1, postal_prefix)).label(
+                "postal_prefix"
+            ),
+            _utc_day(_s.c.shipped_at, pg).label("shipped_on"),
+            _utc_day(_s.c.delivered_at, pg).label("delivered_on"),
+            _o.c.transit_days,
+            func.coalesce(events.c.damaged, 0).label("damaged"),
+            func.coalesce(events.c.lost, 0).label("lost"),
+            func.coalesce(claims.c.claimed, 0).label("claimed"),
+            case(
+                (_hours(events.c.first_scan_at, _s.c.shipped_at, pg) <= scan_within_hours, 1), else_=0
+            ).label("scanned_in_time"),
+        )
         stmt = (
-            select(
-                _s.c.id.label("shipment_id"),
-                _s.c.carrier,
-                _s.c.service,
-                _s.c.warehouse_id,
-                _o.c.ship_country.label("country"),
-                _o.c.ship_postal_code.label("postal_code"),
-                _s.c.shipped_at,
-                _s.c.delivered_at,
-                _o.c.transit_days,
-                events.c.first_scan_at,
-                func.coalesce(events.c.damaged, 0).label("damaged"),
-                func.coalesce(events.c.lost, 0).label("lost"),
-                claimed.label("claimed"),
-            )
+            select(*columns, func.count().label("parcels"))
             .select_from(
-                _s.join(_o, _o.c.id == _s.c.order_id).outerjoin(events, events.c.shipment_id == _s.c.id)
+                _s.join(_o, _o.c.id == _s.c.order_id)
+                .outerjoin(events, events.c.shipment_id == _s.c.id)
+                .outerjoin(claims, claims.c.shipment_id == _s.c.id)
             )
             .where(period)
+            # By position: the output expressions, whatever a column of the same name inside means.
+            .group_by(*(text(str(i)) for i in range(1, len(columns) + 1)))
         )
-        flags = ("damaged", "lost", "claimed")
+        flags = ("damaged", "lost", "claimed", "scanned_in_time")
         return [
-            ShippedParcel(**{**row._mapping, **{f: bool(row._mapping[f]) for f in flags}})
+            ShippedParcels(**{**row._mapping, **{f: bool(row._mapping[f]) for f in flags}})
             for row in self._conn.execute(stmt)
         ]
 
@@ -142,3 +153,14 @@ class SqlTransitRepository:
         stmt = select(pr.c.refreshed_at).where(pr.c.name == _PROJECTION)
         found: datetime | None = self._conn.execute(stmt).scalar_one_or_none()
         return found
+
+
+def _utc_day(moment: Any, pg: bool) -> Any:
+    # SQLite holds naive UTC text; PostgreSQL an instant, whose UTC day is asked for by name.
+    return cast(func.timezone("UTC", moment), Date) if pg else type_coerce(func.date(moment), Date)
+
+
+def _hours(later: Any, earlier: Any, pg: bool) -> Any:
+    if pg:
+        return func.extract("epoch", later - earlier) / 3600
+    return (func.julianday(later) - func.julianday(earlier)) * 24
