@@ -193,13 +193,17 @@ def add_parcels(conn: psycopg.Connection, rng: random.Random, delivered: list[in
         took = days + rng.choice((-1, 0, 0, 0, 1)) + (3 if rng.random() < 0.05 else 0)
         arrived = shipped + timedelta(days=max(took, 1), hours=4)
         warehouse = 1 + oid % 2
-        packages.append([oid, oid, warehouse, "1.0", 20, 20, 20, "shipped", shipped, "bench"])
-        parcels.append([oid, oid, oid, warehouse, carrier, service, f"T{oid}", "delivered", shipped, arrived])
         scan = shipped + timedelta(hours=rng.choice((4, 10, 20, 30)))
+        damaged = rng.random() < 0.02
+        packages.append([oid, oid, warehouse, "1.0", 20, 20, 20, "shipped", shipped, "bench"])
+        parcels.append(
+            [oid, oid, oid, warehouse, carrier, service, f"T{oid}", "delivered", shipped, arrived]
+            + ["DE", "10115", scan, damaged, False]
+        )
         events.append([carrier, f"{oid}-1", oid, "in_transit", scan, "", scan])
         if took > days:
             events.append([carrier, f"{oid}-2", oid, "delayed", scan + timedelta(hours=6), "hub", scan])
-        if rng.random() < 0.02:
+        if damaged:
             events.append([carrier, f"{oid}-3", oid, "damaged", scan + timedelta(hours=8), "crushed", scan])
         events.append([carrier, f"{oid}-4", oid, "delivered", arrived, "", arrived])
     copy_rows(
@@ -233,6 +237,11 @@ def add_parcels(conn: psycopg.Connection, rng: random.Random, delivered: list[in
             "status",
             "shipped_at",
             "delivered_at",
+            "ship_country",
+            "ship_postal_code",
+            "first_scan_at",
+            "damaged",
+            "lost",
         ],
         parcels,
     )

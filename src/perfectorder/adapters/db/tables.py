@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
     true,
 )
 
@@ -476,6 +477,15 @@ shipments = Table(
     Column("status", String(20), nullable=False),
     Column("shipped_at", UtcDateTime(), nullable=False),
     Column("delivered_at", UtcDateTime(), nullable=True),
+    # Copied from the order as it ships (its address can no longer change) and kept up by each
+    # carrier event as it is recorded: the carrier scorecard reads a month of parcels from this
+    # table alone (joined to orders and events it took 0.55 s at 1,000,000 orders).
+    Column("ship_country", String(2), nullable=True),
+    Column("ship_postal_code", String(20), nullable=True),
+    Column("promised_transit", Integer, nullable=True),  # the order's transit_days
+    Column("first_scan_at", UtcDateTime(), nullable=True),
+    Column("damaged", Boolean, nullable=False, server_default=false()),
+    Column("lost", Boolean, nullable=False, server_default=false()),
     # Learning transit times reads the parcels delivered in its window; the carrier scorecard
     # those shipped in its period.
     Index("ix_shipments_delivered_at", "delivered_at"),

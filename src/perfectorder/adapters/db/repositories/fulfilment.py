@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
@@ -89,6 +89,38 @@ _CLOSE_PICK_LIST = (
 )
 _SET_SHIPPED = update(ln).where(ln.c.id == bindparam("line_id")).values(shipped_qty=bindparam("qty"))
 _ADD_SHIPMENT = PerDialect(lambda conn: insert_or_nothing(conn, sh).returning(sh.c.id))
+# Every carrier event passes here: the parcel's first scan and whether it was damaged or lost.
+_SCANNED = (
+    update(sh)
+    .where(sh.c.id == bindparam("sid"))
+    .values(
+        first_scan_at=case(
+            (sh.c.first_scan_at.is_(None) | (sh.c.first_scan_at > bindparam("at")), bindparam("at")),
+            else_=sh.c.first_scan_at,
+        ),
+        damaged=sh.c.damaged | bindparam("damaged"),
+        lost=sh.c.lost | bindparam("lost"),
+    )
+)
+
+
+def fill_destinations(which: Any) -> Any:
+    """Copies the orders' destination and promised transit onto their shipments as they ship."""
+
+    def of_order(column: Any) -> Any:
+        return select(column).where(o.c.id == sh.c.order_id).scalar_subquery()
+
+    return (
+        update(sh)
+        .where(which)
+        .values(
+            ship_country=of_order(o.c.ship_country),
+            ship_postal_code=of_order(o.c.ship_postal_code),
+            promised_transit=of_order(o.c.transit_days),
+        )
+    )
+
+
 _PACKAGE_SHIPPED = (
     update(t.packages).where(t.packages.c.id == bindparam("package_id")).values(status="shipped")
 )
@@ -320,6 +352,7 @@ class SqlFulfilmentRepository:
             return None
         self._conn.execute(_PACKAGE_SHIPPED, {"package_id": package.id})
         shipment_id: int = row.id
+        self._conn.execute(fill_destinations(sh.c.id == shipment_id))
         return shipment_id
 
     def shipments(self, order_id: int) -> list[ShipmentRecord]:
@@ -370,7 +403,13 @@ class SqlFulfilmentRepository:
             )
             .returning(t.carrier_events.c.id)
         )
-        return self._conn.execute(stmt).first() is not None
+        if self._conn.execute(stmt).first() is None:
+            return False  # a repeat of an event already recorded (and already counted below)
+        self._conn.execute(
+            _SCANNED,
+            {"sid": shipment_id, "at": occurred_at, "damaged": type == "damaged", "lost": type == "lost"},
+        )
+        return True
 
     def add_claim(self, *, order_id: int, shipment_id: int, kind: str, at: datetime, note: str) -> int:
         claim_id: int = self._conn.execute(

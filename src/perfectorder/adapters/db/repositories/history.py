@@ -12,6 +12,7 @@ from typing import Any, cast
 import psycopg
 from sqlalchemy import JSON, Connection, Table, insert, select, text
 
+from perfectorder.adapters.db.repositories.fulfilment import fill_destinations
 from perfectorder.adapters.db.tables import (
     customers,
     feedback,
@@ -332,4 +333,5 @@ class SqlHistoryRepository:
                     if p.shipment is not None
                 ],
             )
+            self._conn.execute(fill_destinations(shipments.c.order_id.in_(sorted({i for i, _ in shipped}))))
         return ids

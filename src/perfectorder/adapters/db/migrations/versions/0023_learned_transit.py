@@ -38,9 +38,31 @@ def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("transit_days", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("transit_basis", sa.String(length=20), nullable=True))
+    with op.batch_alter_table("shipments") as batch:
+        batch.add_column(sa.Column("ship_country", sa.String(length=2), nullable=True))
+        batch.add_column(sa.Column("ship_postal_code", sa.String(length=20), nullable=True))
+        batch.add_column(sa.Column("promised_transit", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("first_scan_at", UtcDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("damaged", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch.add_column(sa.Column("lost", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # What the shipments already had, from their orders and carrier events.
+    of_order = "(SELECT o.{} FROM orders o WHERE o.id = shipments.order_id)"
+    events = "FROM carrier_events e WHERE e.shipment_id = shipments.id"
+    op.execute(
+        f"UPDATE shipments SET ship_country = {of_order.format('ship_country')}, "
+        f"ship_postal_code = {of_order.format('ship_postal_code')}, "
+        f"first_scan_at = (SELECT min(e.occurred_at) {events}), "
+        f"damaged = EXISTS (SELECT 1 {events} AND e.type = 'damaged'), "
+        f"lost = EXISTS (SELECT 1 {events} AND e.type = 'lost')"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("shipments") as batch:
+        for column in ("lost", "damaged", "first_scan_at", "promised_transit"):
+            batch.drop_column(column)
+        batch.drop_column("ship_postal_code")
+        batch.drop_column("ship_country")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("transit_basis")
         batch.drop_column("transit_days")
