@@ -464,6 +464,20 @@ package_items = Table(
     CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
+SCORECARD_COLUMNS = (
+    "shipped_at",
+    "carrier",
+    "service",
+    "warehouse_id",
+    "ship_country",
+    "ship_postal_code",
+    "promised_transit",
+    "delivered_at",
+    "first_scan_at",
+    "damaged",
+    "lost",
+    "id",
+)
 shipments = Table(
     "shipments",
     metadata,
@@ -487,9 +501,10 @@ shipments = Table(
     Column("damaged", Boolean, nullable=False, server_default=false()),
     Column("lost", Boolean, nullable=False, server_default=false()),
     # Learning transit times reads the parcels delivered in its window; the carrier scorecard
-    # those shipped in its period.
+    # those shipped in its period, from this index alone (read through the table, a month's first
+    # visit at 1,000,000 orders was 300 ms p95 of scattered page reads).
     Index("ix_shipments_delivered_at", "delivered_at"),
-    Index("ix_shipments_shipped_at", "shipped_at"),
+    Index("ix_shipments_scorecard", *SCORECARD_COLUMNS),
 )
 
 carrier_events = Table(
