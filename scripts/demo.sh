@@ -20,6 +20,10 @@ stop_simulation() {
         # The simulator is the subshell's child: stop it first, or it would go on alone.
         pkill -TERM -P "$simulation" 2>/dev/null || true
         kill "$simulation" 2>/dev/null || true
+    fi
+    # Ctrl-C reaches the simulator too, which may be gone before the server has shut down: what
+    # tells an unfinished quarter is the missing stamp, not a process still running.
+    if [ -n "$simulation" ] && [ ! -f "$stamp" ]; then
         echo "the simulation stopped before the end of the quarter; the next run starts it again"
     fi
 }
