@@ -216,8 +216,9 @@ def _promise(
     # A backorder ships from wherever stock arrives: the busiest lane's transit is not known, so
     # the service's slowest learned lane to this region, or its configured days, is counted.
     fallback = TransitChoice(configured, CONFIGURED)
-    lanes = (transit(w.id) for w in reference.warehouses)
-    restock_transit = max(lanes, key=lambda c: c.days, default=fallback)
+    if plan.backorders:
+        lanes = (transit(w.id) for w in reference.warehouses)
+        restock_transit = max(lanes, key=lambda c: c.days, default=fallback)
     for line_no in plan.backorders:
         restock = backorder_ship_date(now, by_line[line_no].product.lead_time_days, calendar)
         arrivals.append((delivery_date(restock, restock_transit.days, calendar), restock_transit))

@@ -56,11 +56,12 @@ def learn_transit_times(ctx: ServiceContext) -> list[LaneTransit]:
             for p in parcels
             if (days := transit_working_days(_day(p.shipped_at), _day(p.delivered_at), calendar)) is not None
         )
-        gaps = (
-            (lane_of(p, terms.postal_prefix), longest_gap_hours(p.shipped_at, scanned, p.delivered_at))
-            for p in parcels
-            if (scanned := [s.occurred_at for s in scans[p.shipment_id]]) is not None
-        )
+
+        def silence(p: DeliveredParcel) -> float:
+            scanned = (s.occurred_at for s in scans[p.shipment_id])
+            return longest_gap_hours(p.shipped_at, scanned, p.delivered_at)
+
+        gaps = ((lane_of(p, terms.postal_prefix), silence(p)) for p in parcels)
         learned = learn(observed, terms.min_parcels, gaps)
         uow.transit.replace_learned(learned, at=now)
         return learned

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, text
 
 from perfectorder.adapters.db.engine import PerDialect
-from perfectorder.adapters.db.sql import upsert
+from perfectorder.adapters.db.sql import mark_projection, upsert
 from perfectorder.adapters.db.tables import customer_rhythms as cr
 from perfectorder.adapters.db.tables import loyalty_purchases as lp
 from perfectorder.adapters.db.tables import orders
@@ -48,16 +48,9 @@ def _upsert_rhythms(conn: Connection) -> Any:
     )
 
 
-def _mark_built(conn: Connection) -> Any:
-    stmt = upsert(conn, pr)
-    return stmt.on_conflict_do_update(
-        index_elements=[pr.c.name], set_={"refreshed_at": stmt.excluded.refreshed_at}
-    )
-
-
 _UPSERT_PURCHASES = PerDialect(_upsert_purchases)
 _UPSERT_RHYTHMS = PerDialect(_upsert_rhythms)
-_MARK_BUILT = PerDialect(_mark_built)
+_MARK_BUILT = PerDialect(mark_projection)
 _HISTORIES = select(lp).where(lp.c.customer_id.in_(bindparam("ids", expanding=True)))
 _LOCK_CUSTOMERS_PG = text(
     "SELECT count(pg_advisory_xact_lock(:space, id)) FROM unnest(CAST(:ids AS integer[])) AS id"

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Date, case, cast, delete, func, select, text,
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.reference import ReferenceCache
-from perfectorder.adapters.db.sql import upsert
+from perfectorder.adapters.db.sql import mark_projection
 from perfectorder.domain.transit import LaneTransit, Scan
 from perfectorder.services.transit_ports import DeliveredParcel, ShippedParcels
 
@@ -19,14 +19,7 @@ _s, _o = t.shipments, t.orders
 _PROJECTION = "transit"
 
 
-def _mark_learned(conn: Connection) -> Any:
-    stmt = upsert(conn, t.projection_refreshes)
-    return stmt.on_conflict_do_update(
-        index_elements=[t.projection_refreshes.c.name], set_={"refreshed_at": stmt.excluded.refreshed_at}
-    )
-
-
-_MARK_LEARNED = PerDialect(_mark_learned)
+_MARK_LEARNED = PerDialect(mark_projection)
 
 
 class SqlTransitRepository:

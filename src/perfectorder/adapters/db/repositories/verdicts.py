@@ -25,7 +25,7 @@ from sqlalchemy import (
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.repositories.order_records import read_records
-from perfectorder.adapters.db.sql import upsert
+from perfectorder.adapters.db.sql import mark_projection, upsert
 from perfectorder.adapters.db.tables import kpi_rollups as kr
 from perfectorder.adapters.db.tables import order_verdicts as ov
 from perfectorder.adapters.db.tables import orders
@@ -66,14 +66,7 @@ _PROJECTION = "verdicts"
 _REMEMBER_QUEUED = 50_000
 
 
-def _mark_refreshed(conn: Connection) -> Any:
-    stmt = upsert(conn, pr)
-    return stmt.on_conflict_do_update(
-        index_elements=[pr.c.name], set_={"refreshed_at": stmt.excluded.refreshed_at}
-    )
-
-
-_MARK_REFRESHED = PerDialect(_mark_refreshed)
+_MARK_REFRESHED = PerDialect(mark_projection)
 _KEYS = ("day", "dimension", "key", "state", "final_from")
 
 
