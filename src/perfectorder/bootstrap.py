@@ -31,6 +31,7 @@ from perfectorder.domain.transit import learning_terms
 from perfectorder.domain.values import Channel
 from perfectorder.domain.verification import Limits
 from perfectorder.domain.webhook_urls import WebhookAllowList
+from perfectorder.metrics.failure_cost import parse_failure_costs
 from perfectorder.services import access
 from perfectorder.services.context import ServiceContext
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
@@ -153,6 +154,7 @@ def build(
         page_size_limit=settings.page_size_limit,
         webhook_guard=WebhookGuard(WebhookAllowList.parse(settings.webhook_allow), resolver or resolve_host),
         webhook_secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
+        failure_costs=parse_failure_costs(settings.failure_costs, settings.failure_cost_currency),
         status_link_lifetime=timedelta(days=settings.status_link_days),
         tracking_urls=parse_tracking_urls(settings.tracking_urls),
         return_windows=parse_return_windows(settings.return_windows),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 DEFAULT_DATABASE_URL = "sqlite:///perfectorder.db"
+DEFAULT_FAILURE_COSTS = "handling=4.00,reship=12.00,on_time=3.00"
+DEFAULT_COST_CURRENCY = "EUR"
 DEFAULT_STATEMENT_TIMEOUT = 5.0
 
 
@@ -103,6 +105,10 @@ class Settings:
     # Each channel's on-time terms for orders whose customer has none (PERFECTORDER_ON_TIME_TERMS,
     # "phone=time:30,marketplace=date"); unnamed channels are judged by date.
     on_time_terms: str = ""
+    # What a failure costs (metrics.failure_cost): "handling=4.00,reship=12.00,on_time=3.00", per
+    # failed order, per reshipment and per failed order of a component, in the cost currency.
+    failure_costs: str = DEFAULT_FAILURE_COSTS
+    failure_cost_currency: str = DEFAULT_COST_CURRENCY
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_bulk_writes(self) -> Settings:
@@ -150,6 +156,8 @@ class Settings:
             max_connections=int(get("MAX_CONNECTIONS", str(d.max_connections))),
             capture_at=_capture_at(get("CAPTURE_AT", d.capture_at)),
             on_time_terms=get("ON_TIME_TERMS", ""),  # read by bootstrap, which says what is wrong
+            failure_costs=get("FAILURE_COSTS", d.failure_costs),  # read by bootstrap, likewise
+            failure_cost_currency=get("FAILURE_COST_CURRENCY", d.failure_cost_currency),
             rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
             redis_url=get("REDIS_URL", "") or None,

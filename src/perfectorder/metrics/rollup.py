@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.perfect_order import COMPONENTS, Failure, Verdict, VerdictState
@@ -47,6 +48,13 @@ class VerdictRow:
     components: Mapping[str, bool | None]
     failures: tuple[Failure, ...]
     kpi: OrderKpiFacts
+    # Where the root causes look (metrics.root_causes): each parcel's lane, "carrier service
+    # warehouse → country", and what the order cost beyond itself: its refunds (in its currency)
+    # and the orders that shipped it again (reshipments of lost parcels, exchanges).
+    lanes: tuple[str, ...] = ()
+    currency: str = ""
+    refunded: Decimal = Decimal(0)
+    reshipped: int = 0
 
 
 def stored_state(verdict: Verdict) -> str:

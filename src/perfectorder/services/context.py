@@ -17,6 +17,7 @@ from perfectorder.domain.errors import Conflict
 from perfectorder.domain.self_service import ReturnWindows
 from perfectorder.domain.transit import LearningTerms
 from perfectorder.domain.verification import Limits
+from perfectorder.metrics.failure_cost import FailureCosts
 from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
 from perfectorder.services.webhook_targets import WebhookGuard
 
@@ -52,6 +53,8 @@ class ServiceContext:
     webhook_guard: WebhookGuard = field(default_factory=WebhookGuard)
     # How long deliveries are signed with a subscription's previous secret too, after a rotation.
     webhook_secret_grace: timedelta = timedelta(hours=24)
+    # What a failure costs on the improvement page (PERFECTORDER_FAILURE_COSTS).
+    failure_costs: FailureCosts = field(default_factory=FailureCosts)
     # How long a customer's signed status link works, and each carrier's tracking page ({number}).
     status_link_lifetime: timedelta = timedelta(days=120)
     tracking_urls: Mapping[str, str] = field(default_factory=dict)

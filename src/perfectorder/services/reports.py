@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from perfectorder.metrics.failure_cost import FailureCosts
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis
 from perfectorder.metrics.perfect_order import Settings
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates
 from perfectorder.metrics.rollup import rates_from_sums
-from perfectorder.services import board, verdicts
+from perfectorder.services import board, root_causes, verdicts
 from perfectorder.services.context import ServiceContext, reading
+from perfectorder.services.root_causes import Rank, RankedFailure
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +36,9 @@ class Overview:
 @dataclass(frozen=True, slots=True)
 class Improvements:
     overall: PerfectOrderRates
-    ranked: tuple[Improvement, ...]
+    ranked: tuple[RankedFailure, ...]
     as_of: datetime | None
+    costs: FailureCosts  # what the costs were counted with
 
 
 def overview(
@@ -95,12 +98,14 @@ def overview(
 
 
 def improvements(
-    ctx: ServiceContext, placed_from: datetime, placed_to: datetime, *, limit: int
+    ctx: ServiceContext, placed_from: datetime, placed_to: datetime, *, limit: int, rank: Rank = "orders"
 ) -> Improvements:
-    """The improvement page: the period's rate and its failures ranked, in one read transaction."""
+    """The improvement page: the period's rate and its failures ranked, each with where it
+    concentrates and its cost, in one read transaction."""
     with reading(ctx):
         return Improvements(
             overall=verdicts.perfect_order_report(ctx, placed_from, placed_to)["all"],
-            ranked=tuple(verdicts.improvement_report(ctx, placed_from, placed_to, limit=limit)),
+            ranked=tuple(root_causes.ranked_failures(ctx, placed_from, placed_to, limit=limit, rank=rank)),
             as_of=verdicts.figures_as_of(ctx),
+            costs=ctx.failure_costs,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from perfectorder.domain.loyalty import Purchase
@@ -67,6 +68,10 @@ class OrderRecords:
     on_time_basis: str = "date"
     grace_minutes: int = 0
     schedules: Mapping[int, LineSchedule] = field(default_factory=dict)  # by line number
+    ship_country: str = ""
+    currency: str = ""
+    refunded: Decimal = Decimal(0)
+    replaced_by: int = 0  # orders shipping this one's units again: reshipments and exchanges
 
 
 class VerdictRepository(Protocol):
@@ -117,6 +122,13 @@ class VerdictRepository(Protocol):
 
     def failure_counts(self, start: date, end: date, today: date) -> list[tuple[str, str, str, int, int]]:
         """(component, code, stage, final orders with it, orders where it was the only failure)."""
+        ...
+
+    def failure_slice_sums(
+        self, start: date, end: date, today: date
+    ) -> Mapping[tuple[tuple[str, str, str], str, str], tuple[int, int, int]]:
+        """The failure rollups of the final orders placed in [start, end) summed: (failure,
+        dimension, key) -> (orders, refunded minor units, reshipments); see metrics.root_causes."""
         ...
 
     def orders_with_failure(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import InvalidInput
@@ -38,6 +39,7 @@ from perfectorder.metrics.perfect_order import (
 )
 from perfectorder.metrics.rates import Improvement, PerfectOrderRates, improvements, rates
 from perfectorder.metrics.rollup import NEVER, Sums, VerdictRow, merge_sums, rates_from_sums, stored_state
+from perfectorder.metrics.root_causes import lane_label
 from perfectorder.services import loyalty
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.facts import order_facts
@@ -166,23 +168,50 @@ def verdicts_between(
     now = ctx.clock.now()
 
     def work(uow: UnitOfWork) -> list[tuple[OrderFacts, Verdict]]:
-        out: list[tuple[OrderFacts, Verdict]] = []
-        before: int | None = None
-        flt = OrderFilter(placed_from=placed_from, placed_to=placed_to)
         codes = _warehouse_codes(uow)
-        while len(out) < MAX_ORDERS:
-            page = uow.orders.page(flt, before_id=before, limit=500)
-            records = uow.verdicts.records([summary.id for summary in page])
-            for summary in page:
-                if (found := records.get(summary.id)) is not None:
-                    facts = facts_from(found, codes)
-                    out.append((facts, evaluate(facts, now=now, settings=settings)))
-            if len(page) < 500:
-                break
-            before = page[-1].id
+        out: list[tuple[OrderFacts, Verdict]] = []
+        for found in _records_between(uow, placed_from, placed_to):
+            facts = facts_from(found, codes)
+            out.append((facts, evaluate(facts, now=now, settings=settings)))
         return out
 
     return read(ctx, work)
+
+
+def rows_between(
+    ctx: ServiceContext, placed_from: datetime, placed_to: datetime, *, settings: Settings = DEFAULT_SETTINGS
+) -> list[tuple[Verdict, VerdictRow]]:
+    """Every order placed in [from, to) judged under `settings`, with its row as it would be stored
+    (slices, lanes, refunds): for reports the stored rollups cannot answer."""
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> list[tuple[Verdict, VerdictRow]]:
+        codes = _warehouse_codes(uow)
+        out = []
+        for found in _records_between(uow, placed_from, placed_to):
+            facts = facts_from(found, codes)
+            verdict = evaluate(facts, now=now, settings=settings)
+            out.append((verdict, row_of(found, facts, verdict, codes, settings)))
+        return out
+
+    return read(ctx, work)
+
+
+def _records_between(uow: UnitOfWork, placed_from: datetime, placed_to: datetime) -> Iterator[OrderRecords]:
+    """The records of the orders placed in [from, to), a page at a time, at most MAX_ORDERS."""
+    before: int | None = None
+    flt = OrderFilter(placed_from=placed_from, placed_to=placed_to)
+    seen = 0
+    while seen < MAX_ORDERS:
+        page = uow.orders.page(flt, before_id=before, limit=500)
+        records = uow.verdicts.records([summary.id for summary in page])
+        for summary in page:
+            if (found := records.get(summary.id)) is not None:
+                seen += 1
+                yield found
+        if len(page) < 500:
+            return
+        before = page[-1].id
 
 
 def perfect_order_report(
@@ -196,7 +225,7 @@ def perfect_order_report(
     """Rates for the whole period (key "all"), or per slice. Read from the daily rollups; a period
     that does not start and end at midnight UTC, or non-default on-time settings, are judged order
     by order instead (the rollups hold the default verdicts)."""
-    days = _whole_days(placed_from, placed_to)
+    days = whole_days(placed_from, placed_to)
     if days is None or settings != DEFAULT_SETTINGS:
         return _scanned_report(ctx, placed_from, placed_to, group_by=group_by, settings=settings)
     today = ctx.clock.now().astimezone(UTC).date()
@@ -224,7 +253,7 @@ def perfect_order_trend(
     """Rates per day, week or month of the period (by the day orders were placed), from the rollups."""
     if granularity not in GRANULARITIES:
         raise InvalidInput("invalid_granularity", "granularity is day, week or month", field="granularity")
-    days = _whole_days(placed_from, placed_to)
+    days = whole_days(placed_from, placed_to)
     if days is None:
         raise InvalidInput("invalid_period", "a trend runs over whole UTC days", field="from")
     today = ctx.clock.now().astimezone(UTC).date()
@@ -285,7 +314,9 @@ def placed_span(ctx: ServiceContext) -> tuple[date, date] | None:
     return read(ctx, lambda uow: uow.verdicts.placed_span())
 
 
-def _whole_days(placed_from: datetime, placed_to: datetime) -> tuple[date, date] | None:
+def whole_days(placed_from: datetime, placed_to: datetime) -> tuple[date, date] | None:
+    """The period as [first day, day after the last) when it starts and ends at midnight UTC: what
+    the daily rollups can answer."""
     start, end = placed_from.astimezone(UTC), placed_to.astimezone(UTC)
     if start.time() != time() or end.time() != time():
         return None
@@ -336,6 +367,14 @@ def _keys(f: OrderFacts, group_by: str, keys: dict[int, tuple[str, int, str, tup
     return {s.carrier for s in f.shipments} or {"unshipped"}
 
 
+RankKey = Callable[[Improvement], Any]
+
+
+def by_orders(i: Improvement) -> tuple[object, ...]:
+    """The ranking of metrics.rates.improvements: most orders first, then the most rescued."""
+    return (-i.orders, -i.rate_without, i.component, i.code, i.stage)
+
+
 def improvement_report(
     ctx: ServiceContext,
     placed_from: datetime,
@@ -343,34 +382,35 @@ def improvement_report(
     *,
     limit: int = 10,
     settings: Settings = DEFAULT_SETTINGS,
+    rank: RankKey = by_orders,
 ) -> list[Improvement]:
-    """Failures ranked by the final orders they made imperfect. From the rollups, each carries up
-    to ORDER_IDS_SHOWN of its orders; `orders_with_failure` pages through the rest."""
-    days = _whole_days(placed_from, placed_to)
+    """Failures ranked by the final orders they made imperfect (or by `rank`, a sort key). From
+    the rollups, each carries up to ORDER_IDS_SHOWN of its orders; `orders_with_failure` pages
+    through the rest."""
+    days = whole_days(placed_from, placed_to)
     if days is None or settings != DEFAULT_SETTINGS:
-        return improvements(
-            (v for _, v in verdicts_between(ctx, placed_from, placed_to, settings=settings)), limit=limit
-        )
+        judged = verdicts_between(ctx, placed_from, placed_to, settings=settings)
+        return sorted(improvements((v for _, v in judged), limit=len(judged)), key=rank)[:limit]
     today = ctx.clock.now().astimezone(UTC).date()
 
     def work(uow: UnitOfWork) -> list[Improvement]:
         totals = uow.verdicts.sums(*days, "all", today).get(("", None), EMPTY).final
         whole, perfect = totals.get("whole", 0), totals.get("perfect", 0)
         ranked = [
-            (component, code, stage, orders, (perfect + sole) / whole if whole else 0.0)
+            Improvement(component, code, stage, orders, (perfect + sole) / whole if whole else 0.0, ())
             for component, code, stage, orders, sole in uow.verdicts.failure_counts(*days, today)
         ]
-        ranked.sort(key=lambda i: (-i[3], -i[4], i[0], i[1], i[2]))  # as metrics.rates.improvements
+        ranked.sort(key=rank)
         return [
-            Improvement(
-                c,
-                code,
-                stage,
-                orders,
-                without,
-                tuple(uow.verdicts.orders_with_failure(*days, today, (c, code, stage), ORDER_IDS_SHOWN)),
+            replace(
+                i,
+                order_ids=tuple(
+                    uow.verdicts.orders_with_failure(
+                        *days, today, (i.component, i.code, i.stage), ORDER_IDS_SHOWN
+                    )
+                ),
             )
-            for c, code, stage, orders, without in ranked[:limit]
+            for i in ranked[:limit]
         ]
 
     return read(ctx, work)
@@ -386,7 +426,7 @@ def orders_with_failure(
 ) -> list[int]:
     """Final orders of the period that failed with (component, code, stage): the orders behind an
     improvement, for the dashboard and the API."""
-    days = _whole_days(placed_from, placed_to)
+    days = whole_days(placed_from, placed_to)
     if days is None:
         raise InvalidInput("invalid_period", "a period runs over whole UTC days", field="from")
     today = ctx.clock.now().astimezone(UTC).date()
@@ -457,7 +497,7 @@ def _lines_on_time_in_full(facts: OrderFacts, verdict: Verdict) -> int:
 def kpi_report(
     ctx: ServiceContext, placed_from: datetime, placed_to: datetime
 ) -> tuple[Kpis, CustomerBehaviour]:
-    days = _whole_days(placed_from, placed_to)
+    days = whole_days(placed_from, placed_to)
     if days is not None:
         # Whole days read the daily rollups only, however many orders they hold; their quantiles are
         # within metrics.quantiles.RELATIVE_ERROR of the exact ones.
@@ -490,9 +530,22 @@ REFRESH_BATCH = 200
 def verdict_row(r: OrderRecords, codes: Mapping[int, str], now: datetime) -> VerdictRow:
     """The order's verdict under the default settings, with the slices it counts in."""
     facts = facts_from(r, codes)
-    verdict = evaluate(facts, now=now)
+    return row_of(r, facts, evaluate(facts, now=now), codes)
+
+
+def row_of(
+    r: OrderRecords,
+    facts: OrderFacts,
+    verdict: Verdict,
+    codes: Mapping[int, str],
+    settings: Settings = DEFAULT_SETTINGS,
+) -> VerdictRow:
+    """The verdict as stored, with the slices it counts in and what it cost beyond itself."""
     state = stored_state(verdict)
     arrived = delivered_at(facts) if state == "delivered" else None
+    lanes = {
+        lane_label(s.carrier, s.service, codes.get(s.warehouse_id, "?"), r.ship_country) for s in r.shipments
+    }
     return VerdictRow(
         order_id=r.order_id,
         placed_on=facts.placed_at.astimezone(UTC).date(),
@@ -503,10 +556,14 @@ def verdict_row(r: OrderRecords, codes: Mapping[int, str], now: datetime) -> Ver
         carriers=tuple(sorted({s.carrier for s in facts.shipments})),
         categories=r.categories,
         state=state,
-        final_from=final_from(arrived, DEFAULT_SETTINGS.settlement) if arrived else NEVER,
+        final_from=final_from(arrived, settings.settlement) if arrived else NEVER,
         components=verdict.components,
         failures=verdict.failures,
         kpi=kpi_facts_from(r, facts, verdict),
+        lanes=tuple(sorted(lanes)),
+        currency=r.currency,
+        refunded=r.refunded,
+        reshipped=r.replaced_by,
     )
 
 

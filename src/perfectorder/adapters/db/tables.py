@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -668,6 +669,12 @@ order_verdicts = Table(
     Column("failures", JSON, nullable=False),
     Column("kpi", JSON, nullable=False),
     Column("refreshed_at", UtcDateTime(), nullable=False),
+    # Root causes (metrics.root_causes): each parcel's lane, and the refunds and reshipments the
+    # order cost, as counted into failure_rollups (a refresh subtracts what the old row added).
+    Column("lanes", String(1000), nullable=False, server_default=""),
+    Column("currency", String(3), nullable=False, server_default=""),
+    Column("refunded", ExactDecimal(), nullable=False, server_default="0"),
+    Column("reshipped", Integer, nullable=False, server_default="0"),
     Index("ix_order_verdicts_placed_on", "placed_on"),
     Index("ix_order_verdicts_customer_id", "customer_id"),
 )
@@ -694,6 +701,23 @@ verdict_rollups = Table(
     Column("state", String(10), primary_key=True),
     Column("final_from", Date, primary_key=True),
     *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+)
+# Where each failure concentrates (metrics.root_causes): per day placed and first day final, per
+# failure (and "*" for every order) and slice, the delivered orders with their refunds (minor units,
+# on the currency rows only) and reshipments. The improvement page sums a period's rows.
+failure_rollups = Table(
+    "failure_rollups",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("final_from", Date, primary_key=True),
+    Column("component", String(20), primary_key=True),
+    Column("code", String(50), primary_key=True),
+    Column("stage", String(20), primary_key=True),
+    Column("dimension", String(20), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("orders", Integer, nullable=False, server_default="0"),
+    Column("refunded_minor", BigInteger, nullable=False, server_default="0"),
+    Column("reshipped", Integer, nullable=False, server_default="0"),
 )
 # The KPIs' daily rollups (metrics.kpi_rollup): sums and counts, return reasons, each customer's
 # purchases and the duration histograms, so a KPI report reads no per-order row.

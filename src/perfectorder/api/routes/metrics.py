@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field, create_model
 
 from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
 from perfectorder.api.errors import error_responses
+from perfectorder.api.schemas import Amount
 from perfectorder.domain.promise import MAX_GRACE_MINUTES
 from perfectorder.metrics.kpis import CustomerBehaviour, Kpis, Turnover
 from perfectorder.metrics.measures import MEASURES, Kind, Measure
 from perfectorder.metrics.perfect_order import OnTimeBasis, OnTimeReference, Settings
 from perfectorder.metrics.rates import PerfectOrderRates
-from perfectorder.services import carriers, loyalty, transit, verdicts
+from perfectorder.services import carriers, loyalty, root_causes, transit, verdicts
 from perfectorder.services.context import ServiceContext, reading
+from perfectorder.services.root_causes import Rank
 
 router = APIRouter(prefix="/api/v1", tags=["perfect order"])
 Reference = Annotated[OnTimeReference, Query(alias="on_time_reference")]
@@ -129,6 +131,32 @@ class TrendReport(BaseModel):
     as_of: datetime | None = AS_OF
 
 
+class ConcentrationPublic(BaseModel):
+    dimension: str = Field(description="lane, carrier, warehouse, category, channel or tier")
+    key: str = Field(description='The slice; a lane is "carrier service warehouse → country"')
+    failed: int = Field(description="Orders with this failure in the slice")
+    orders: int = Field(description="Final orders in the slice")
+    share_of_failures: float
+    share_of_orders: float
+    lift: float | None = Field(description="Share of failures / share of orders")
+    excess: float = Field(description="Failed orders beyond the slice's share: what ranks the slices")
+    z: float | None = Field(description="Binomial z of the failed orders against the slice's share")
+    significant: bool = Field(description="z of at least 1.96")
+    sentence: str = Field(description='"62% of it is GLS economy WH-1 → AT, which carries 9% of orders"')
+
+
+class CostPublic(BaseModel):
+    currency: str
+    total: Amount = Field(description="handling + penalties + reshipments + refunds")
+    handling: Amount = Field(description="Failed orders x handling")
+    penalties: Amount = Field(description="Failed orders x the component's penalty")
+    reshipments: Amount = Field(description="Reshipments and exchanges x reship")
+    refunds: Amount = Field(description="Refunds recorded on the failure's orders, in this currency")
+    unconverted_refunds: dict[str, Amount] = Field(
+        description="Refunds recorded in other currencies: not converted, not in the total"
+    )
+
+
 class ImprovementPublic(BaseModel):
     component: str
     code: str
@@ -136,6 +164,12 @@ class ImprovementPublic(BaseModel):
     orders: int = Field(description="Final orders this failure made imperfect")
     rate_without: float = Field(description="The perfect order rate without this failure")
     order_ids: list[int]
+    reshipped: int = Field(description="Reshipments and exchanges of the failure's orders")
+    cost: CostPublic
+    concentrations: list[ConcentrationPublic] = Field(
+        description="Where the failure concentrates: up to 5 slices with more of it than their share "
+        "of orders, the most excess first"
+    )
 
 
 def rates_public(r: PerfectOrderRates) -> RatesPublic:
@@ -311,24 +345,59 @@ def improvements(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     basis: Basis = None,
     grace: Grace = None,
+    rank: Annotated[
+        Rank, Query(description="orders: by the final orders each made imperfect; cost: by its cost")
+    ] = "orders",
 ) -> list[ImprovementPublic]:
-    """Fix this first: failures ranked by how many perfect orders they cost."""
+    """Fix this first: failures ranked by how many perfect orders they cost, or by money; each
+    with where it concentrates (lift per lane, carrier, warehouse, category, channel and tier)
+    and its cost (PERFECTORDER_FAILURE_COSTS with the refunds recorded)."""
     placed_from, placed_to = _period(start, end)
     settings = Settings(basis=basis, grace_minutes=grace)
     with reading(services):
-        ranked = verdicts.improvement_report(services, placed_from, placed_to, limit=limit, settings=settings)
-        _dated(services, response)
-    return [
-        ImprovementPublic(
-            component=i.component,
-            code=i.code,
-            stage=i.stage,
-            orders=i.orders,
-            rate_without=i.rate_without,
-            order_ids=list(i.order_ids[:100]),
+        ranked = root_causes.ranked_failures(
+            services, placed_from, placed_to, limit=limit, rank=rank, settings=settings
         )
-        for i in ranked
-    ]
+        _dated(services, response)
+    return [_improvement_public(r) for r in ranked]
+
+
+def _improvement_public(r: root_causes.RankedFailure) -> ImprovementPublic:
+    i, cost = r.improvement, r.causes.cost
+    return ImprovementPublic(
+        component=i.component,
+        code=i.code,
+        stage=i.stage,
+        orders=i.orders,
+        rate_without=i.rate_without,
+        order_ids=list(i.order_ids[:100]),
+        reshipped=r.causes.reshipped,
+        cost=CostPublic(
+            currency=cost.currency,
+            total=cost.total,
+            handling=cost.handling,
+            penalties=cost.penalties,
+            reshipments=cost.reshipments,
+            refunds=cost.refunds,
+            unconverted_refunds=dict(cost.unconverted_refunds),
+        ),
+        concentrations=[
+            ConcentrationPublic(
+                dimension=c.dimension,
+                key=c.key,
+                failed=c.failed,
+                orders=c.orders,
+                share_of_failures=c.share_of_failures,
+                share_of_orders=c.share_of_orders,
+                lift=c.lift,
+                excess=c.excess,
+                z=c.z,
+                significant=c.significant,
+                sentence=c.sentence,
+            )
+            for c in r.causes.concentrations
+        ],
+    )
 
 
 class DistributionPublic(BaseModel):

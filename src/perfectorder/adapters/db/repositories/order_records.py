@@ -49,6 +49,9 @@ _HEADS = (
         o.c.promised_from,
         o.c.on_time_basis,
         o.c.grace_minutes,
+        o.c.ship_country,
+        o.c.currency,
+        o.c.refunded_amount,
     )
     .join(t.customers, t.customers.c.id == o.c.customer_id)
     .where(o.c.id.in_(_IDS))
@@ -99,6 +102,16 @@ _REPLACED = (
         )
     )
 )
+# The orders shipping an order's units again, counted per original.
+_REPLACEMENTS = (
+    select(t.returns.c.order_id)
+    .where(t.returns.c.order_id.in_(_IDS) & t.returns.c.exchange_order_id.is_not(None))
+    .union_all(
+        select(t.claims.c.order_id).where(
+            t.claims.c.order_id.in_(_IDS) & t.claims.c.replacement_order_id.is_not(None)
+        )
+    )
+)
 # SQLite allows 32,766 parameters per statement; PostgreSQL 65,535.
 CHUNK = 5000
 
@@ -145,6 +158,9 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
     returns = grouped(_RETURNS, lambda r: r.reason)
     claims = grouped(_CLAIMS, claim_record)
     replaced = {r.replacement: r.original for r in conn.execute(_REPLACED, key)}
+    replaced_by: dict[int, int] = defaultdict(int)
+    for r in conn.execute(_REPLACEMENTS, key):
+        replaced_by[r.order_id] += 1
     return {
         h.id: OrderRecords(
             order_id=h.id,
@@ -177,6 +193,10 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
             on_time_basis=h.on_time_basis,
             grace_minutes=h.grace_minutes,
             schedules=schedules.get(h.id, {}),
+            ship_country=h.ship_country,
+            currency=h.currency,
+            refunded=h.refunded_amount,
+            replaced_by=replaced_by.get(h.id, 0),
         )
         for h in heads
     }

@@ -24,8 +24,14 @@ from sqlalchemy import (
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
+from perfectorder.adapters.db.repositories.failure_rollups import (
+    failure_rollup_rows,
+    failure_slice_sums,
+    move_failure_rollups,
+)
 from perfectorder.adapters.db.repositories.order_records import read_records
 from perfectorder.adapters.db.sql import mark_projection, upsert
+from perfectorder.adapters.db.tables import failure_rollups as fr
 from perfectorder.adapters.db.tables import kpi_rollups as kr
 from perfectorder.adapters.db.tables import order_verdicts as ov
 from perfectorder.adapters.db.tables import orders
@@ -44,6 +50,7 @@ from perfectorder.metrics.kpi_rollup import (
 from perfectorder.metrics.kpis import OrderKpiFacts
 from perfectorder.metrics.perfect_order import Failure
 from perfectorder.metrics.rollup import COUNTS, Sums, VerdictRow, contributions, sole_failures
+from perfectorder.metrics.root_causes import FailureKey
 from perfectorder.services.verdict_ports import OrderRecords
 
 
@@ -251,6 +258,7 @@ class SqlVerdictRepository:
         elif changed:
             self._conn.execute(_ADD_ROLLUPS(self._conn), changed)
         self._move_kpi_rollups(changes)
+        move_failure_rollups(self._conn, changes)
         replaced = [new.order_id for old, new in changes if old is not None]
         if replaced:
             self._conn.execute(_DELETE_VERDICTS, {"ids": replaced})
@@ -320,7 +328,7 @@ class SqlVerdictRepository:
         return [(r.day, r.key, int(r.n)) for r in found if r.measure == MONTH_PURCHASES]
 
     def clear(self) -> None:
-        for table in (vr, kr, vf, ov, vq):
+        for table in (vr, kr, fr, vf, ov, vq):
             self._conn.execute(delete(table))
 
     def records(self, order_ids: Sequence[int]) -> Mapping[int, OrderRecords]:
@@ -400,6 +408,11 @@ class SqlVerdictRepository:
         )
         return list(self._conn.execute(stmt).scalars())
 
+    def failure_slice_sums(
+        self, start: date, end: date, today: date
+    ) -> Mapping[tuple[FailureKey, str, str], tuple[int, int, int]]:
+        return failure_slice_sums(self._conn, start, end, today)
+
     def kpi_facts(self, start: date, end: date) -> list[OrderKpiFacts]:
         stmt = select(ov.c.kpi).where(ov.c.placed_on >= start, ov.c.placed_on < end).order_by(ov.c.order_id)
         return [_kpi(k) for k in self._conn.execute(stmt).scalars()]
@@ -451,7 +464,11 @@ class SqlVerdictRepository:
         kpi = self._conn.execute(
             select(kr).where(kr.c.n != 0).order_by(kr.c.day, kr.c.measure, kr.c.key, kr.c.bucket)
         )
-        return [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)] + [("kpi", *r) for r in kpi]
+        return (
+            [tuple(r) for r in rows if any(getattr(r, c) for c in COUNTS)]
+            + [("kpi", *r) for r in kpi]
+            + failure_rollup_rows(self._conn)
+        )
 
 
 @cache
@@ -491,6 +508,10 @@ def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
         "failures": [[f.component, f.reason, f.stage, f.code] for f in row.failures],
         "kpi": _kpi_json(row.kpi),
         "refreshed_at": at,
+        "lanes": "\n".join(row.lanes),
+        "currency": row.currency,
+        "refunded": row.refunded,
+        "reshipped": row.reshipped,
     }
 
 
@@ -513,6 +534,10 @@ def _row(r: Any) -> VerdictRow:
         components=dict(r.components),
         failures=tuple(Failure(*f) for f in r.failures),
         kpi=_kpi(r.kpi),
+        lanes=tuple(x for x in r.lanes.split("\n") if x),
+        currency=r.currency,
+        refunded=r.refunded,
+        reshipped=r.reshipped,
     )
 
 
