@@ -17,6 +17,7 @@ from perfectorder.adapters.db.repositories.access import AuditLog
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyFailures, SqlAlchemyUnitOfWorkFactory
 from perfectorder.adapters.email import SmtpMailer
 from perfectorder.adapters.files import csv_files
+from perfectorder.adapters.learning import LogisticLearner
 from perfectorder.adapters.nats_relay import NatsRelay
 from perfectorder.adapters.passwords import Argon2PasswordHasher, BoundedPasswordHasher
 from perfectorder.adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -164,6 +165,8 @@ def build(
             settings.transit_min_parcels,
             settings.lane_postal_prefix,
         ),
+        risk_learner=LogisticLearner(),
+        risk_window_days=settings.risk_window_days,
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
     hasher = BoundedPasswordHasher(

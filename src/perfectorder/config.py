@@ -95,6 +95,8 @@ class Settings:
     transit_window_days: int = 56
     transit_min_parcels: int = 30
     lane_postal_prefix: int = 2  # a lane's destination: country and this many postal-code characters
+    # Settled orders placed this many days back train the promise-risk model (daily, by the worker).
+    risk_window_days: int = 180
     # Webhook receivers allowed although not public (hosts, addresses or CIDRs), for local
     # receivers and tests; everything else must be a public address.
     webhook_allow: tuple[str, ...] = ()
@@ -195,6 +197,7 @@ class Settings:
             transit_window_days=int(get("TRANSIT_WINDOW_DAYS", str(d.transit_window_days))),
             transit_min_parcels=int(get("TRANSIT_MIN_PARCELS", str(d.transit_min_parcels))),
             lane_postal_prefix=int(get("LANE_POSTAL_PREFIX", str(d.lane_postal_prefix))),
+            risk_window_days=int(get("RISK_WINDOW_DAYS", str(d.risk_window_days))),
             webhook_allow=tuple(h.strip() for h in get("WEBHOOK_ALLOW", "").split(",") if h.strip()),
             webhook_secret_grace_hours=float(
                 get("WEBHOOK_SECRET_GRACE_HOURS", str(d.webhook_secret_grace_hours))

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -71,6 +72,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     scenario.write_text(SCENARIO.format(start=start.isoformat(), days=days))
     run_cli(url, "db", "upgrade")
     run_cli(url, "simulate", str(scenario))
+    run_cli(url, "risk", "train")  # the worker's daily job: the board can then list orders by risk
     key = run_cli(url, "demo", "seed").strip().splitlines()[-1].strip()
     run_cli(url, "users", "create", "ellen", "--role", "admin", "--password", PASSWORD)
     server = ServerProcess(url)
@@ -119,8 +121,10 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
     pages = {
         "overview": "/",
         "improvement": "/improvement",
+        "improvement-by-cost": "/improvement?rank=cost",
         "orders": "/orders",
         "orders-late": "/orders?view=late",
+        "orders-by-risk": "/orders?sort=risk&desc=true",
         "order": f"/orders/{order}",
         "inventory": "/inventory",
         "customers": "/customers",
@@ -137,8 +141,14 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
             assert page.locator("main h1, main h2").first.is_visible(), path
             assert _fits(page), f"{path} scrolls sideways at {width} width"
             _shot(page, f"{name}-{width}")
-    # The charts are drawn, with their axis labels.
+    # Orders by predicted risk: the riskiest first, each with its chance and action.
     page.set_viewport_size(LAPTOP)
+    page.goto("/orders?sort=risk&desc=true")
+    chances = [
+        int(x.rstrip("%")) for x in page.locator("#orders tbody td.num span:first-child").all_text_contents()
+    ]
+    assert chances and chances == sorted(chances, reverse=True)
+    # The charts are drawn, with their axis labels.
     page.goto("/")
     assert page.locator("svg.chart:visible polyline").count() == 1
     assert "perfect order rate (%)" in page.locator("svg.chart:visible").first.text_content()
@@ -192,6 +202,28 @@ def test_the_overview_figures_equal_the_apis_for_the_same_period_and_filters(pag
     assert page.text_content("#perfect-order-rate") == f"{sliced['perfect_order_rate'] * 100:.1f}%"
     assert channel in page.text_content("#scope")
     _shot(page, "overview-one-channel")
+
+
+def test_the_improvement_page_says_where_failures_concentrate_and_ranks_them_by_cost(page, store):
+    page.goto("/improvement")
+    start, end = page.input_value("input[name=from]"), page.input_value("input[name=to]")
+    page.click("#rank-toggle")
+    page.wait_for_url(re.compile(r".*rank=cost.*"))
+    with _api(store) as api:
+        period = {"from": start, "to": end, "limit": 25, "rank": "cost"}
+        ranked = api.get("/api/v1/metrics/improvements", params=period).json()
+    assert ranked, "the simulated store should have failures to fix"
+    # The page's costs and ranking are the API's, amounts with their currency's decimals.
+    costs = [c.split("\n")[0].strip() for c in page.locator("#failures td.cost").all_inner_texts()]
+    assert costs == [f"{Decimal(i['cost']['total']):,.2f} {i['cost']['currency']}" for i in ranked]
+    shown = page.locator("#failures li.cause").all_text_contents()
+    expected = [c["sentence"] for i in ranked for c in i["concentrations"][:3]]
+    assert expected and all(any(s in text for text in shown) for s in expected)
+    for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        assert page.locator("#failures li.cause").first.is_visible()
+        assert _fits(page), f"the improvement page scrolls sideways at {width} width"
+        _shot(page, f"improvement-causes-{width}")
 
 
 def test_clicking_a_failure_lands_on_orders_that_have_that_reason(page):

@@ -35,6 +35,7 @@ from perfectorder.api.routes import (
     metrics,
     orders,
     payments,
+    risk,
     stock,
 )
 from perfectorder.api.security import KeyCache, Require
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         payments,
         messages,
         metrics,
+        risk,
         catalog,
         stock,
         customers,

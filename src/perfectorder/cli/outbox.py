@@ -15,7 +15,7 @@ from rich.table import Table
 from perfectorder.bootstrap import build, build_dispatcher
 from perfectorder.cli.common import console, run
 from perfectorder.config import Settings
-from perfectorder.services import delays, dispatch, transit, verdicts
+from perfectorder.services import delays, dispatch, promise_risk, transit, verdicts
 
 outbox = typer.Typer(help="Messages waiting, delivered or dead.", no_args_is_help=True)
 
@@ -34,7 +34,8 @@ def worker(
     ] = 10.0,
 ) -> None:
     """Send queued emails and webhooks (at least once, retried with backoff), scan for orders that
-    can no longer keep their promise, learn the lanes' transit times once a day, and refresh the
+    can no longer keep their promise, learn the lanes' transit times and train the promise-risk
+    model once a day, score the open orders every few minutes, and refresh the
     verdicts and rollups the reports read: a report shows a change after the next refresh. Several
     workers may run side by side on PostgreSQL."""
     application = build(Settings.from_env())
@@ -57,6 +58,8 @@ def worker(
             if done["retrying"] or done["dead"]:
                 console.print(f"last error: {dispatcher.last_error}", markup=False)
             console.print(f"refreshed {verdicts.refresh(application.services):,} verdict(s)")
+            promise_risk.train_if_due(application.services)
+            promise_risk.score_open(application.services)
             return
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
         due = 0.0
@@ -68,6 +71,8 @@ def worker(
                 delays.tell_untold_slips(application.services)
                 transit.learn_if_due(application.services)  # once a day
                 verdicts.refresh(application.services)
+                promise_risk.train_if_due(application.services)  # once a day
+                promise_risk.score_if_due(application.services)  # every few minutes
                 due = time.monotonic() + refresh_every
             if dispatcher.run_once() == 0:
                 stop.wait(min(idle, max(due - time.monotonic(), 0.0)))

@@ -68,6 +68,9 @@ class BoardOrder:
     payment_method: str | None
     payment_status: str | None
     late: bool = False  # open, and delivering it now would fail on time (the verdict's rule)
+    risk: float | None = None  # the promise-risk model's chance of missing the promise, when scored
+    risk_action: str | None = None
+    risk_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

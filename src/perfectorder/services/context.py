@@ -19,6 +19,7 @@ from perfectorder.domain.transit import LearningTerms
 from perfectorder.domain.verification import Limits
 from perfectorder.metrics.failure_cost import FailureCosts
 from perfectorder.services.ports import Clock, TransientConflict, UnitOfWork, UnitOfWorkFactory
+from perfectorder.services.promise_risk_ports import RiskLearner
 from perfectorder.services.webhook_targets import WebhookGuard
 
 T = TypeVar("T")
@@ -60,6 +61,9 @@ class ServiceContext:
     tracking_urls: Mapping[str, str] = field(default_factory=dict)
     return_windows: ReturnWindows = field(default_factory=ReturnWindows)
     transit: LearningTerms = field(default_factory=LearningTerms)
+    # Fits the promise-risk model (a library adapter); None in processes that never train.
+    risk_learner: RiskLearner | None = None
+    risk_window_days: int = 180  # settled orders placed this far back train the model
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

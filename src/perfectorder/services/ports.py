@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.board_ports import BoardQueries
     from perfectorder.services.history_ports import HistoryRepository
     from perfectorder.services.loyalty_ports import LoyaltyRepository
+    from perfectorder.services.promise_risk_ports import PromiseRiskRepository
     from perfectorder.services.transit_ports import TransitRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
@@ -499,6 +500,8 @@ class UnitOfWork(Protocol):
     def loyalty(self) -> LoyaltyRepository: ...
     @property
     def transit(self) -> TransitRepository: ...
+    @property
+    def promise_risk(self) -> PromiseRiskRepository: ...
     @property
     def board(self) -> BoardQueries: ...
     @property

@@ -15,7 +15,7 @@ from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError, InvalidInput
 from perfectorder.domain.fulfilment import RETURN_REASONS
 from perfectorder.domain.orders import OrderStatus
-from perfectorder.services import aftersales, board, facts, payments, transit, verdicts
+from perfectorder.services import aftersales, board, facts, payments, promise_risk, transit, verdicts
 from perfectorder.services import orders as order_service
 from perfectorder.services.board_ports import AGE_BUCKETS, OPEN_STATUSES, BoardQuery
 from perfectorder.services.dispatch import order_messages
@@ -23,7 +23,7 @@ from perfectorder.web.common import Session, csrf_ok, problem, render, require, 
 from perfectorder.web.routes import bounds, period
 
 router = APIRouter(include_in_schema=False)
-ORDER_SORTS = ("id", "placed", "promised", "status", "total", "channel")
+ORDER_SORTS = ("id", "placed", "promised", "status", "total", "channel", "risk")
 # What the order page says after an action; fixed texts, so nothing from the URL is echoed.
 DONE = {
     "released": "Hold released.",
@@ -132,6 +132,7 @@ def _order_page(
         "outstanding": _outstanding(order),
         "tracking": board.tracking(services, order_id),
         "eta": transit.order_eta(services, order_id, caller=caller),
+        "risk": promise_risk.order_risk(services, order_id, caller=caller),
         "open_holds": [h for h in order.holds if h.released_at is None],
         "can_manage": caller.can(Permission.ORDERS_MANAGE),
         "can_return": caller.can(Permission.RETURNS_OPEN),

@@ -776,6 +776,31 @@ customer_rhythms = Table(
     Column("usual_interval_days", Float, nullable=True),
     Column("last_imperfect_order_id", Integer, nullable=True),
 )
+# The promise-risk model the worker trained last (services.promise_risk), kept whole as JSON: it
+# is read once per scoring run and replaced, never queried by its parts.
+risk_models = Table(
+    "risk_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("trained_at", UtcDateTime(), nullable=False),
+    Column("snapshots", Integer, nullable=False),
+    Column("model", JSON, nullable=False),
+)
+# Each open order's latest chance of missing its promise, with its reasons and suggested action.
+# Its own table, not columns of orders: scoring every open order must not take their row locks or
+# raise their versions, which the order's own changes compare and set.
+order_risk = Table(
+    "order_risk",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("probability", Float, nullable=False),
+    Column("rule_flag", Boolean, nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("scored_at", UtcDateTime(), nullable=False),
+    Index("ix_order_risk_probability", "probability", "order_id"),
+)
 # When each projection (the verdicts and their rollups) was last brought up to date: reports say
 # "as of" this moment, since a GET reads them and never refreshes them itself.
 projection_refreshes = Table(

@@ -35,13 +35,14 @@ from perfectorder.api.schemas import (
     Timeline,
     order_public,
 )
-from perfectorder.domain.errors import InsufficientStock, InvalidInput
+from perfectorder.domain.errors import InsufficientStock, InvalidInput, NotFound
 from perfectorder.domain.orders import HoldReason, OrderStatus
 from perfectorder.domain.values import Channel
 from perfectorder.services import orders as order_service
-from perfectorder.services import transit
+from perfectorder.services import promise_risk, transit
 from perfectorder.services.placing import place_order
 from perfectorder.services.ports import OrderFilter
+from perfectorder.services.promise_risk_ports import StoredScore
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -334,3 +335,60 @@ def eta(order_id: OrderId, services: Services, caller: OrdersReader) -> OrderEta
             for p in found.parcels
         ],
     )
+
+
+class RiskReasonPublic(BaseModel):
+    feature: str = Field(
+        description="The model's feature: slack_days, stage_age, lane_late_rate, backlog_days, ..."
+    )
+    weight: float = Field(
+        description="Its share of the log-odds against an average order (higher: more risk)"
+    )
+    text: str
+
+
+class OrderRiskPublic(BaseModel):
+    order_id: int
+    probability: float = Field(description="The chance the order misses its original promise (0 to 1)")
+    stage: str = Field(
+        description="Where the order stood when scored: placed, on_hold, approved, picked, shipped"
+    )
+    action: str = Field(description="Suggested: expedite, re-source, split or notify")
+    reasons: list[RiskReasonPublic] = Field(description="The strongest reasons first")
+    rules_flag: bool = Field(
+        description="Whether the board's rules (due by tomorrow, delay watch) flag it too"
+    )
+    scored_at: datetime
+
+
+def risk_public(s: StoredScore) -> OrderRiskPublic:
+    return OrderRiskPublic(
+        order_id=s.order_id,
+        probability=round(s.probability, 4),
+        stage=s.stage,
+        action=s.action,
+        reasons=[RiskReasonPublic(feature=f, weight=w, text=t) for f, w, t in s.reasons],
+        rules_flag=s.rule_flag,
+        scored_at=s.scored_at,
+    )
+
+
+@router.get(
+    "/{order_id}/risk",
+    response_model=OrderRiskPublic,
+    operation_id="get_order_risk",
+    responses=error_responses(404, 422),
+)
+def risk(order_id: OrderId, services: Services, caller: OrdersReader) -> OrderRiskPublic:
+    """The order's chance of missing its promise from the latest scoring (the worker scores every
+    open order every few minutes), with its reasons and a suggested action. 404 risk_not_scored
+    for an order that is not open or not scored yet."""
+    found = promise_risk.order_risk(services, order_id, caller=caller)
+    if found is None:
+        raise NotFound(
+            "risk_not_scored",
+            f"order {order_id} has no risk score: it is delivered or cancelled, or was placed after the "
+            "last scoring (the worker scores open orders every few minutes)",
+            field="order_id",
+        )
+    return risk_public(found)

@@ -27,7 +27,7 @@ from perfectorder.services.board_ports import (
     TrackingEvent,
 )
 
-o, c = t.orders, t.customers
+o, c, r = t.orders, t.customers, t.order_risk
 _ORDER_SORTS = {
     "id": o.c.id,
     "placed": o.c.placed_at,
@@ -165,7 +165,14 @@ class SqlBoardQueries:
             o.c.payment_method,
             o.c.payment_status,
             and_(o.c.status.in_(OPEN_STATUSES), _late(cutoffs)).label("late"),
+            r.c.probability,
+            r.c.action,
+            r.c.reasons,
         ).join(c, c.c.id == o.c.customer_id)
+        # By risk lists the scored (open) orders from the risk index; otherwise a score shows where
+        # there is one.
+        by_risk = query.sort == "risk"
+        stmt = stmt.join(r, r.c.order_id == o.c.id, isouter=not by_risk)
         if query.status is not None:
             stmt = stmt.where(o.c.status == query.status)
         if query.late or query.at_risk:
@@ -182,10 +189,21 @@ class SqlBoardQueries:
             stmt = stmt.where(o.c.id.in_(query.order_ids or (-1,)))
         if query.text:
             stmt = stmt.where(self._matches(query.text))
-        column = _ORDER_SORTS.get(query.sort, o.c.id)
+        column = r.c.probability if by_risk else _ORDER_SORTS.get(query.sort, o.c.id)
         stmt = stmt.order_by(*_sorted(column, query.descending, o.c.id))
         rows = self._conn.execute(stmt.offset(query.offset).limit(query.limit + 1))
-        return [BoardOrder(*(*tuple(r)[:-1], bool(r.late))) for r in rows]
+        return [
+            BoardOrder(
+                *(
+                    *tuple(row)[:-4],
+                    bool(row.late),
+                    row.probability,
+                    row.action,
+                    tuple(words for _, _, words in row.reasons or ()),
+                )
+            )
+            for row in rows
+        ]
 
     def _matches(self, text: str) -> Any:
         """An order by its id, its reference, a tracking number, or its customer's e-mail or name.
