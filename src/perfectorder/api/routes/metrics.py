@@ -141,7 +141,7 @@ class ConcentrationPublic(BaseModel):
     lift: float | None = Field(description="Share of failures / share of orders")
     excess: float = Field(description="Failed orders beyond the slice's share: what ranks the slices")
     z: float | None = Field(description="Binomial z of the failed orders against the slice's share")
-    significant: bool = Field(description="z of at least 1.96")
+    significant: bool = Field(description="z of at least 1.96, with at least 5 failed orders in the slice")
     sentence: str = Field(description='"62% of it is GLS economy WH-1 → AT, which carries 9% of orders"')
 
 
