@@ -10,9 +10,10 @@ How the orders are loaded: judging a million orders through the services would t
 the benchmark writes what refreshing them would have written: `orders` rows (spread over three
 years, 6 channels, 3 tiers, 4 categories, 3 carriers, 2 warehouses, realistic failure rates) and
 their stored verdicts in `order_verdicts` and `verdict_failures`, with COPY; the daily rollups
-(`verdict_rollups`) and the daily KPI rollups with their duration histograms (`kpi_rollups`) are
-then summed from those verdicts by the same `contributions()` and `kpi_contributions()` the
-incremental refresh uses. The load time is printed.
+(`verdict_rollups`), the daily KPI rollups with their duration histograms (`kpi_rollups`) and
+the failure rollups of the improvement page's root causes (`failure_rollups`) are then summed from
+those verdicts by the same `contributions()`, `kpi_contributions()` and `failure_contributions()`
+the incremental refresh uses. The load time is printed.
 
 What is measured, through the service layer (`services/verdicts.py`, what the API routes call),
 for a random calendar month, --runs times each:
@@ -40,6 +41,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache, partial
 
 import psycopg
@@ -57,6 +59,7 @@ from perfectorder.metrics.measures import OrderKpiFacts
 from perfectorder.metrics.perfect_order import COMPONENTS, Failure
 from perfectorder.metrics.quantiles import RELATIVE_ERROR, SMALLEST
 from perfectorder.metrics.rollup import COUNTS, NEVER, VerdictRow, contributions, sole_failures
+from perfectorder.metrics.root_causes import FAILURE_COUNTS, failure_contributions, lane_label
 from perfectorder.services import verdicts
 
 DATABASE = "po_bench_metrics"
@@ -68,6 +71,7 @@ TIERS = ("standard", "silver", "gold")
 CATEGORIES = ("kitchen", "home", "garden", "office")
 CARRIERS = ("DHL", "UPS", "GLS")
 WAREHOUSES = ("BER", "HAM")
+COUNTRIES = ("DE", "AT", "NL")
 FAILURES = (  # (component, code, stage, probability)
     ("on_time", "late_delivery", "shipping", 0.05),
     ("undamaged", "damaged_in_transit", "shipping", 0.01),
@@ -118,6 +122,10 @@ VERDICT_COLUMNS = [
     "failures",
     "kpi",
     "refreshed_at",
+    "lanes",
+    "currency",
+    "refunded",
+    "reshipped",
 ]
 FAILURE_COLUMNS = ["order_id", "component", "code", "stage", "sole", "placed_on", "final_from"]
 
@@ -227,7 +235,7 @@ def _load_batch(
                 "x",
                 "x",
                 "10115",
-                "DE",
+                row.lanes[0][-2:] if row.lanes else "DE",
                 "standard",
                 "reject",
                 row.kpi.promised_ship_date,
@@ -252,6 +260,10 @@ def _load_batch(
                 _failures_json(row.failures),
                 json.dumps(_kpi_json(row.kpi)),
                 NOW,
+                "\n".join(row.lanes),
+                row.currency,
+                row.refunded,
+                row.reshipped,
             ]
         )
         for (c, code, stage), sole in sole_failures(row).items():
@@ -281,6 +293,7 @@ class Rollups:
         # Orders counted per slice and counts: most orders of a day count alike in most slices.
         self.daily: Counter[tuple[tuple[date, str, str, str, date], tuple[int, ...]]] = Counter()
         self.kpi: Counter[tuple[date, str, str, int]] = Counter()
+        self.failures: dict[tuple[object, ...], list[int]] = {}
 
     def add(self, row: VerdictRow) -> None:
         slices = contributions(row)
@@ -288,6 +301,10 @@ class Rollups:
         for key, _ in slices:
             self.daily[(key, counted)] += 1
         self.kpi.update(kpi_contributions(row.placed_on, row.kpi))
+        for moved, counts in failure_contributions(row).items():
+            into = self.failures.setdefault(moved, [0, 0, 0])
+            for i, n in enumerate(counts):
+                into[i] += n
 
     def flush(self, conn: psycopg.Connection) -> None:
         daily: dict[tuple[date, str, str, str, date], list[int]] = {}
@@ -309,8 +326,15 @@ class Rollups:
             ["day", "measure", "key", "bucket", "n"],
             ([*k, n] for k, n in self.kpi.items() if n),
         )
+        copy_rows(
+            conn,
+            "failure_rollups",
+            ["day", "final_from", "component", "code", "stage", "dimension", "key", *FAILURE_COUNTS],
+            ([*key, *counts] for key, counts in self.failures.items()),
+        )
         self.daily.clear()
         self.kpi.clear()
+        self.failures.clear()
 
 
 def _order(rng: random.Random, oid: int, placed_on: date, customers: int) -> VerdictRow:
@@ -342,7 +366,10 @@ def _order(rng: random.Random, oid: int, placed_on: date, customers: int) -> Ver
         {c: not any(f.component == c for f in failures) for c in COMPONENTS} if state == "delivered" else {}
     )
     carrier, warehouse = rng.choice(CARRIERS), rng.choice(WAREHOUSES)
+    country = rng.choices(COUNTRIES, (80, 12, 8))[0]
     customer = rng.randrange(1, customers + 1)
+    # A damaged parcel is mostly refunded; a lost one, shipped again.
+    refunded = "25.80" if any(f.component == "undamaged" for f in failures) and rng.random() < 0.6 else "0"
     return VerdictRow(
         order_id=oid,
         placed_on=placed_on,
@@ -376,6 +403,10 @@ def _order(rng: random.Random, oid: int, placed_on: date, customers: int) -> Ver
                 delivered_on is not None and delivered_on <= placed_on + timedelta(days=5)
             ),
         ),
+        lanes=(lane_label(carrier, "standard", warehouse, country),) if state != "cancelled" else (),
+        currency="EUR",
+        refunded=Decimal(refunded),
+        reshipped=int(any(f.code == "short_shipment" for f in failures)),
     )
 
 
