@@ -11,10 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Row, create_engine, text
+from sqlalchemy import Row, create_engine, select, text
 from typer.testing import CliRunner
 
 from perfectorder.adapters.clock import SimulatedClock
+from perfectorder.adapters.db.tables import carrier_events
 from perfectorder.adapters.files.csv_files import read_toml
 from perfectorder.cli.main import app
 from perfectorder.domain.errors import InvalidInput
@@ -310,3 +311,49 @@ def test_simulated_customers_use_their_status_page(tmp_path):
     assert by_type.get("order.cancelled", 0) > 0 and by_type.get("order.feedback", 0) > 0, by_type
     assert by_type.get("order.return_authorized", 0) > 0, by_type
     assert summary.self_service == sum(by_type.values())
+
+
+def test_a_tracking_carrier_scans_daily_with_its_estimates_and_some_parcels_go_silent(tmp_path):
+    carrier = Carrier(
+        "DHL",
+        "standard",
+        1.0,
+        (5, 6, 7),
+        eta=True,
+        eta_wrong=0.2,
+        scan_hours=24,
+        scan_gap=0.3,
+        scan_gap_hours=72,
+    )
+    scenario = replace(INJECTED, name="tracking", days=4, orders_per_day=25, carriers=(carrier,))
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
+    try:
+        simulate(application, clock, scenario)
+        with application.engine.connect() as conn:
+            events = conn.execute(
+                select(carrier_events).order_by(carrier_events.c.shipment_id, carrier_events.c.occurred_at)
+            ).all()
+    finally:
+        application.close()
+    scans: dict[int, list[Row]] = {}
+    for e in events:
+        scans.setdefault(e.shipment_id, []).append(e)
+    delivered = {s: next(e for e in rows if e.type == "delivered") for s, rows in scans.items()}
+    estimates = [
+        (e.estimated_delivery, delivered[s])
+        for s, rows in scans.items()
+        for e in rows
+        if e.type == "in_transit"
+    ]
+    assert len(estimates) > 3 * len(scans)  # a scan a day, not one per parcel
+    assert all(estimate is not None for estimate, _ in estimates)
+    right = sum(estimate == d.occurred_at.date() for estimate, d in estimates)
+    assert 0.65 < right / len(estimates) < 0.92  # a fifth a day off (and the delayed ones' first)
+    longest = {
+        s: max(b.occurred_at - a.occurred_at for a, b in zip(rows, rows[1:], strict=False))
+        for s, rows in scans.items()
+    }
+    # Three in ten go silent, from one of their later scans: those near the end are delivered first.
+    silent = sum(gap >= timedelta(hours=72) for gap in longest.values())
+    assert 0.05 < silent / len(scans) < 0.3 and min(longest.values()) <= timedelta(hours=30)

@@ -48,6 +48,7 @@ from perfectorder.services.placing import place_order
 from perfectorder.services.ports import CustomerSpec, JobProgress, OrderFilter, ProductSpec
 from perfectorder.services.tracking import CarrierEventInput
 from perfectorder.services.views import ShippingServiceView
+from perfectorder.simulation.scans import in_transit_scans
 from perfectorder.simulation.scenario import Scenario
 
 CITIES = (
@@ -551,8 +552,12 @@ class Simulation:
         )
         self.tracking[tracking_number] = (order_id, carrier.name)
         self.in_transit.add(tracking_number)
-        self.at(morning, "carrier", (carrier.name, tracking_number, CarrierEventType.IN_TRANSIT, ""))
+        tracked = carrier.eta or carrier.scan_hours > 0
+        if not tracked:
+            self.at(morning, "carrier", (carrier.name, tracking_number, CarrierEventType.IN_TRANSIT, ""))
         if self.rng.random() < carrier.loss:
+            if tracked:  # lost the day after its only scan
+                self.at(morning, "carrier", (carrier.name, tracking_number, CarrierEventType.IN_TRANSIT, ""))
             self.at(
                 morning + timedelta(days=2),
                 "carrier",
@@ -568,7 +573,9 @@ class Simulation:
                 days += lane.drift_days
         else:
             days = self.rng.choice(carrier.transit_days)
-        if self.rng.random() < carrier.delay:
+        planned = self._arrival_day(now, days, lane is not None)
+        delayed = self.rng.random() < carrier.delay
+        if delayed:
             days += carrier.delay_days
             self.at(
                 morning + timedelta(hours=4),
@@ -583,25 +590,39 @@ class Simulation:
                 (carrier.name, tracking_number, CarrierEventType.DAMAGED, "parcel crushed"),
             )
             self.failed.setdefault(order_id, set()).add("damaged")
-        if lane is not None:
-            arrives_on = self.calendar.add_working_days(now.date(), days)
-            arrival = datetime.combine(arrives_on, datetime.min.time(), UTC)
-        else:
-            arrival = now + timedelta(days=max(days, 1))
-        arrival = datetime.combine(arrival.date(), datetime.min.time(), UTC) + timedelta(
-            hours=self.rng.randrange(9, 19)
-        )
+        arrival = datetime.combine(
+            self._arrival_day(now, days, lane is not None), datetime.min.time(), UTC
+        ) + timedelta(hours=self.rng.randrange(9, 19))
         self.at(arrival, "carrier", (carrier.name, tracking_number, CarrierEventType.DELIVERED, ""))
+        if tracked:
+            scans = in_transit_scans(
+                self.rng,
+                carrier,
+                first=morning,
+                arrival=arrival,
+                planned=planned,
+                delay_known_at=morning + timedelta(hours=4) if delayed else None,
+                calendar=self.calendar,
+            )
+            for n, scan in enumerate(scans):
+                # The first scan keeps the id every carrier's first scan has; later ones are numbered.
+                kind = CarrierEventType.IN_TRANSIT
+                self.at(scan.at, "carrier", (carrier.name, tracking_number, kind, "", scan.estimate, n))
 
-    def _carrier(self, payload: tuple[str, str, CarrierEventType, str]) -> None:
-        name, tracking_number, kind, detail = payload
+    def _arrival_day(self, shipped: datetime, days: int, working: bool) -> date:
+        """A lane counts working days, as carriers quote them; a carrier's own transit, calendar days."""
+        if working:
+            return self.calendar.add_working_days(shipped.date(), days)
+        return (shipped + timedelta(days=max(days, 1))).date()
+
+    def _carrier(self, payload: tuple[Any, ...]) -> None:
+        # (carrier, tracking number, type, detail[, estimated delivery, scan number])
+        name, tracking_number, kind, detail, *scan = payload
+        estimate, n = scan if scan else (None, 0)
+        event_id = f"{tracking_number}-{kind.value}" + (f"-{n}" if n else "")
         tracking.record_carrier_events(
             self.ctx,
-            [
-                CarrierEventInput(
-                    name, f"{tracking_number}-{kind.value}", tracking_number, kind, self.clock.now(), detail
-                )
-            ],
+            [CarrierEventInput(name, event_id, tracking_number, kind, self.clock.now(), detail, estimate)],
         )
         if kind in (CarrierEventType.LOST, CarrierEventType.DELIVERED):
             self.in_transit.discard(tracking_number)

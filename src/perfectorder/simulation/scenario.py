@@ -33,6 +33,15 @@ class Carrier:
     damage: float = 0.0
     loss: float = 0.0
     lanes: tuple[LaneSpec, ...] = ()  # countries whose transit differs from `transit_days`
+    # Tracking: the carrier's in-transit events carry its estimate of the delivery day (`eta`), a
+    # share of them a working day off (`eta_wrong`); it scans every `scan_hours` after the first
+    # scan (0: once, the morning after handover); a share of parcels (`scan_gap`) go silent once for
+    # `scan_gap_hours` (it needs `scan_hours`: a parcel scanned once has no later scan to miss).
+    eta: bool = False
+    eta_wrong: float = 0.0
+    scan_hours: int = 0
+    scan_gap: float = 0.0
+    scan_gap_hours: int = 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +201,7 @@ def _carriers(content: Any) -> tuple[Carrier, ...]:
             raise InvalidInput(
                 "scenario_invalid", "transit days are >= 0", field=f"carriers.{name}.transit_days"
             )
-        for key in ("delay", "damage", "loss"):
+        for key in ("delay", "damage", "loss", "eta_wrong", "scan_gap"):
             if not 0 <= float(spec.get(key, 0)) <= 1:
                 raise InvalidInput(
                     "scenario_invalid", "a probability is between 0 and 1", field=f"carriers.{name}.{key}"
@@ -208,9 +217,30 @@ def _carriers(content: Any) -> tuple[Carrier, ...]:
                 damage=float(spec.get("damage", 0)),
                 loss=float(spec.get("loss", 0)),
                 lanes=_lanes(f"carriers.{name}.lanes", spec.get("lanes", {})),
+                **_tracking(f"carriers.{name}", spec),
             )
         )
     return tuple(out)
+
+
+def _tracking(path: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The carrier's tracking options (see Carrier), checked."""
+    eta = spec.get("eta", False)
+    if not isinstance(eta, bool):
+        raise InvalidInput("scenario_invalid", "eta is true or false", field=f"{path}.eta")
+    hours: dict[str, int] = {}
+    for key, default, least in (("scan_hours", 0, 0), ("scan_gap_hours", 72, 1)):
+        value = spec.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InvalidInput(
+                "scenario_invalid", f"a whole number of hours, at least {least}", field=f"{path}.{key}"
+            )
+        hours[key] = value
+    gap = float(spec.get("scan_gap", 0))
+    if gap > 0 and hours["scan_hours"] == 0:
+        message = "a scan gap needs scan_hours: a parcel scanned once has no later scan to miss"
+        raise InvalidInput("scenario_invalid", message, field=f"{path}.scan_gap")
+    return {"eta": eta, "eta_wrong": float(spec.get("eta_wrong", 0)), "scan_gap": gap, **hours}
 
 
 def _lanes(path: str, content: Any) -> tuple[LaneSpec, ...]:
