@@ -34,6 +34,7 @@ from perfectorder.metrics.root_causes import (
     ranked_concentrations,
     root_causes,
     summed,
+    without_slices,
 )
 
 LATE = ("on_time", "late_delivery", "shipping")
@@ -192,6 +193,11 @@ def test_shares_stay_in_bounds_and_the_order_of_orders_does_not_matter(orders):
             assert 0 < c.share_of_failures <= 1 and 0 < c.share_of_orders <= 1
             assert c.excess > 0 and c.lift is not None and c.lift > 1
             assert c.failed <= c.orders
+
+
+def test_a_failure_the_rollups_did_not_hold_yet_costs_its_handling_and_penalties():
+    causes = without_slices(LATE, 3, FailureCosts())
+    assert causes.concentrations == () and causes.cost.total == Decimal("21.00")
 
 
 def test_the_default_costs_are_the_settings_default():

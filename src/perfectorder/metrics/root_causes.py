@@ -171,6 +171,12 @@ class RootCauses:
     cost: FailureCost
 
 
+def without_slices(failure: FailureKey, failed: int, costs: FailureCosts) -> RootCauses:
+    """A failure the rollups read did not hold yet (judged between two reads): its orders' handling
+    and penalties, nothing known of where it was."""
+    return RootCauses(failure, failed, 0, (), 0, failure_cost(failure[0], failed, 0, {}, costs))
+
+
 def root_causes(
     sums: Mapping[tuple[FailureKey, str, str], tuple[int, int, int]],
     costs: FailureCosts,

@@ -15,7 +15,7 @@ from typing import Literal
 
 from perfectorder.metrics.perfect_order import Settings, VerdictState
 from perfectorder.metrics.rates import Improvement, improvements
-from perfectorder.metrics.root_causes import FailureKey, RootCauses, root_causes, summed
+from perfectorder.metrics.root_causes import FailureKey, RootCauses, root_causes, summed, without_slices
 from perfectorder.services import verdicts
 from perfectorder.services.context import ServiceContext, read, reading
 
@@ -51,7 +51,18 @@ def ranked_failures(
         ranked = verdicts.improvement_report(
             ctx, placed_from, placed_to, limit=limit, rank=_ranking(rank, causes)
         )
-    return [RankedFailure(i, causes[_key(i)]) for i in ranked if _key(i) in causes]
+    return _with_causes(ranked, causes, ctx)
+
+
+def _with_causes(
+    ranked: list[Improvement], causes: Mapping[FailureKey, RootCauses], ctx: ServiceContext
+) -> list[RankedFailure]:
+    # On PostgreSQL each statement sees what was committed when it began: a refresh committing
+    # between the two reads may have stored a failure the rollups' read did not see.
+    return [
+        RankedFailure(i, causes.get(_key(i)) or without_slices(_key(i), i.orders, ctx.failure_costs))
+        for i in ranked
+    ]
 
 
 def _scanned(
@@ -67,8 +78,7 @@ def _scanned(
     final = [(v, row) for v, row in judged if v.state is VerdictState.FINAL]
     causes = root_causes(summed(row for _, row in final), ctx.failure_costs)
     every = improvements((v for v, _ in final), limit=len(final))
-    ranked = sorted(every, key=_ranking(rank, causes))[:limit]
-    return [RankedFailure(i, causes[_key(i)]) for i in ranked if _key(i) in causes]
+    return _with_causes(sorted(every, key=_ranking(rank, causes))[:limit], causes, ctx)
 
 
 def _key(i: Improvement) -> FailureKey:
