@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.live_server import running_server  # noqa: E402 - the same server runner the tests use
 
-from metrics import DATABASE, NOW, arguments, copy_rows, load  # noqa: E402 - a sibling script
+from metrics import DATABASE, LAST_DAY, NOW, arguments, copy_rows, load  # noqa: E402 - a sibling script
+from perfectorder.adapters.clock import SimulatedClock  # noqa: E402
 from perfectorder.bootstrap import build  # noqa: E402
 from perfectorder.config import Settings  # noqa: E402
 from perfectorder.domain.access import Role  # noqa: E402
@@ -111,7 +112,7 @@ def add_operations(server: str, orders: int, seed: int = 5) -> float:
                 for oid, at in placed.items()
             ],
         )
-        # The orders of the last days before NOW are open: spread them over the stages.
+        # The orders of the store's last days are open: spread them over the stages.
         pending = [r[0] for r in conn.execute("SELECT id FROM orders WHERE status = 'pending' ORDER BY id")]
         for stage in OPEN_STAGES:
             ids = [oid for oid in pending if OPEN_STAGES[oid % len(OPEN_STAGES)] == stage]
@@ -296,13 +297,17 @@ def main() -> None:
     verdicts.refresh(application.services)
     console.print(f"built the loyalty projection in {time.perf_counter() - started:.1f} s")
     # The promise-risk model: trained on every settled order, then every open order scored (the
-    # worker's daily and five-minute jobs), timed against their targets.
+    # worker's daily and five-minute jobs), timed against their targets, at the store's last
+    # evening so its open orders are open rather than long late.
+    evening = datetime.combine(LAST_DAY, datetime.min.time(), UTC) + timedelta(hours=20)
+    modelling = build(Settings(database_url=url), clock=SimulatedClock(evening))
     started = time.perf_counter()
-    training = promise_risk.train(application.services, window_days=3650)
+    training = promise_risk.train(modelling.services, window_days=3650)
     trained = time.perf_counter() - started
     started = time.perf_counter()
-    scored = promise_risk.score_open(application.services)
+    scored = promise_risk.score_open(modelling.services)
     took = time.perf_counter() - started
+    modelling.close()
     console.print(
         f"promise risk: trained on {training.snapshots:,} settled orders in {trained:.1f} s "
         f"({trained / 120:.2f} of the 120 s target); scored {scored:,} open orders in {took:.2f} s "

@@ -66,6 +66,10 @@ DATABASE = "po_bench_metrics"
 START = date(2023, 1, 1)
 DAYS = 3 * 365
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+# The store's last day: the orders of its last days are still open. (They were counted back from
+# NOW, two months after the last order, so no order was ever open and the board's open views, holds
+# and the promise-risk scoring read an empty set.)
+LAST_DAY = START + timedelta(days=DAYS - 1)
 CHANNELS = ("web", "marketplace", "phone", "email", "store", "customer_service")
 TIERS = ("standard", "silver", "gold")
 CATEGORIES = ("kitchen", "home", "garden", "office")
@@ -341,11 +345,7 @@ def _order(rng: random.Random, oid: int, placed_on: date, customers: int) -> Ver
     placed_at = datetime.combine(placed_on, datetime.min.time(), UTC) + timedelta(hours=9)
     roll = rng.random()
     state = (
-        "cancelled"
-        if roll < 0.02
-        else "pending"
-        if placed_on > NOW.date() - timedelta(days=6)
-        else "delivered"
+        "cancelled" if roll < 0.02 else "pending" if placed_on > LAST_DAY - timedelta(days=6) else "delivered"
     )
     failures: list[Failure] = []
     reached: dict[str, datetime] = {}

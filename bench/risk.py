@@ -32,6 +32,8 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.integration.test_promise_risk import STORE as RISKY_STORE  # noqa: E402 - the test's store, scaled
+
 from perfectorder.adapters.clock import SimulatedClock  # noqa: E402
 from perfectorder.adapters.db.migrate import upgrade  # noqa: E402
 from perfectorder.bootstrap import Application, build  # noqa: E402
@@ -40,38 +42,24 @@ from perfectorder.domain.promise_risk import RiskModel  # noqa: E402
 from perfectorder.services import promise_risk, verdicts  # noqa: E402
 from perfectorder.services.context import read  # noqa: E402
 from perfectorder.simulation.runner import simulate  # noqa: E402
-from perfectorder.simulation.scenario import Carrier, LaneSpec, Scenario  # noqa: E402
 
 START = date(2026, 3, 2)
 TRAIN_SEED, MEASURE_SEEDS = 101, (202, 303, 404)
-RISKY = Scenario(
-    name="risky",
+# The test's store (tests/integration/test_promise_risk.py) twice as busy and twice as long: a pick
+# capacity a peak overruns, carrier delays, a slow lane to Austria, stock-outs, payment and credit holds.
+RISKY = replace(
+    RISKY_STORE,
     start=START,
     days=70,
     orders_per_day=60,
     products=60,
     customers=6000,
-    pick_capacity=62,  # a day's usual orders, so the peak below builds a backlog
+    pick_capacity=62,
     peak_day=30,
     peak_days=10,
-    peak_factor=1.6,
     initial_stock=120,
     reorder_point=15,
     reorder_quantity=150,
-    supplier_lead_days=6,
-    payment_decline=0.03,
-    b2b=0.1,
-    feedback=0.0,
-    feedback_when_wrong=0.0,
-    return_when_damaged=0.0,
-    return_changed_mind=0.0,
-    carriers=(
-        Carrier("DHL", "standard", 0.6, (1, 2, 2, 3), delay=0.05, delay_days=3),
-        Carrier("UPS", "express", 0.2, (1, 1, 2), delay=0.02, delay_days=2),
-        Carrier(
-            "GLS", "economy", 0.2, (2, 3, 4), delay=0.08, delay_days=3, lanes=(LaneSpec("AT", (3, 4, 5, 6)),)
-        ),
-    ),
 )
 console = Console(width=150)
 
@@ -94,10 +82,31 @@ def store(folder: Path, seed: int, scale: float) -> Application:
     return application
 
 
-def measured(application: Application, model: RiskModel) -> dict[str, float]:
+def measured(application: Application, model: RiskModel) -> tuple[dict[str, float], list[tuple[float, bool]]]:
     now = application.services.clock.now()
     lives = read(application.services, lambda uow: uow.promise_risk.finished(now - timedelta(days=400), now))
-    return promise_risk.quality(model, promise_risk.snapshots_of(lives, model.rhythm))
+    snaps = promise_risk.snapshots_of(lives, model.rhythm)
+    return promise_risk.quality(model, snaps), [(model.probability(s.features), bool(s.late)) for s in snaps]
+
+
+# Calibration: within each band of predicted chance, the share that did miss should match it.
+BANDS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0001)
+
+
+def calibration(pairs: list[tuple[float, bool]]) -> Table:
+    table = Table(
+        "predicted", "orders", "mean predicted", "missed", title="calibration, the three stores pooled"
+    )
+    for low, high in zip(BANDS, BANDS[1:], strict=False):
+        band = [(p, y) for p, y in pairs if low <= p < high]
+        if band:
+            table.add_row(
+                f"{low:.0%} to {min(high, 1):.0%}",
+                f"{len(band):,}",
+                f"{sum(p for p, _ in band) / len(band):.1%}",
+                f"{sum(y for _, y in band) / len(band):.1%}",
+            )
+    return table
 
 
 def prediction(scale: float) -> None:
@@ -123,9 +132,11 @@ def prediction(scale: float) -> None:
             "model recall at that precision",
             title="measured on stores the model never saw",
         )
+        pooled: list[tuple[float, bool]] = []
         for seed in MEASURE_SEEDS:
             application = store(folder, seed, scale)
-            q = measured(application, training.model)
+            q, pairs = measured(application, training.model)
+            pooled += pairs
             application.close()
             table.add_row(
                 str(seed),
@@ -139,6 +150,7 @@ def prediction(scale: float) -> None:
                 f"{q['model_recall_at_rules_precision']:.1%}",
             )
         console.print(table)
+        console.print(calibration(pooled))
 
 
 def speed(url: str) -> None:
