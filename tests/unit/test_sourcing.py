@@ -48,6 +48,21 @@ def test_missing_units_are_refused_without_a_backorder_policy():
     assert refused.value.details["available"] == 7
 
 
+def test_a_refusal_names_every_short_line_as_lost_demand():
+    available = {(1, 1): 3, (1, 2): 4, (2, 1): 9, (3, 2): 1}
+    lines = [line(1, 1, 9), line(2, 2, 2), line(3, 3, 5)]
+    with pytest.raises(InsufficientStock) as refused:
+        plan_sourcing(lines, [FAR, NEAR], available, allow_backorder=False)
+    # The caller hears of the first; every short line is lost demand, at the warehouse of highest
+    # priority (NEAR, whatever order the warehouses come in).
+    assert refused.value.details["sku"] == "SKU-1"
+    assert [(x.line_no, x.sku, x.requested, x.available, x.warehouse_id) for x in refused.value.lost] == [
+        (1, "SKU-1", 9, 7, 1),
+        (3, "SKU-3", 5, 1, 1),
+    ]
+    assert refused.value.lost[0].unit_price == Money(Decimal("5"), "EUR")
+
+
 def test_missing_units_become_a_backorder_when_allowed():
     plan = plan_sourcing([line(1, 1, 9)], [NEAR, FAR], {(1, 1): 3, (1, 2): 4}, allow_backorder=True)
     assert plan.backorders == {1: 2}

@@ -37,6 +37,7 @@ from perfectorder.api.routes import (
     payments,
     risk,
     stock,
+    supply,
 )
 from perfectorder.api.security import KeyCache, Require
 from perfectorder.bootstrap import Application, build
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         messages,
         metrics,
         risk,
+        supply,
         catalog,
         stock,
         customers,

@@ -67,8 +67,18 @@ class DeadlineExceeded(DomainError):
 
 
 class InsufficientStock(Conflict):
-    def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+        lost: tuple[Any, ...] = (),
+    ):
         super().__init__("insufficient_stock", message, field=field, details=details)
+        # Every line that lacked stock (sourcing.LostLine), recorded as lost demand; kept out of
+        # `details`, which the caller sees, because it names our warehouses and product ids.
+        self.lost = lost
 
 
 class InvalidTransition(Conflict):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from perfectorder.domain.catalog import Warehouse
 from perfectorder.domain.errors import InsufficientStock
-from perfectorder.domain.values import FulfilmentMode
+from perfectorder.domain.values import FulfilmentMode, Money
 from perfectorder.domain.verification import VerifiedLine
 
 
@@ -23,6 +23,19 @@ class Allocation:
     quantity: int
     # Made-to-order lines are built for the order: nothing is taken from stock.
     reserves_stock: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LostLine:
+    """A line refused for lack of stock: demand the store could not serve."""
+
+    line_no: int
+    product_id: int
+    sku: str
+    warehouse_id: int  # the warehouse that would have shipped it first
+    requested: int
+    available: int  # what every warehouse together could still promise
+    unit_price: Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,7 @@ def _split(
 ) -> tuple[list[Allocation], dict[int, int]]:
     allocations: list[Allocation] = []
     backorders: dict[int, int] = {}
+    short: list[tuple[int, VerifiedLine, int]] = []
     for index, line in enumerate(lines):
         remaining = line.quantity
         # A warehouse that can ship the whole line beats splitting the line itself.
@@ -94,17 +108,32 @@ def _split(
             if remaining == 0:
                 break
         if remaining:
-            if not allow_backorder:
-                raise InsufficientStock(
-                    f"only {line.quantity - remaining} of {line.quantity} x {line.product.sku} "
-                    "can be promised; order less or allow a backorder",
-                    field=f"lines[{line.line_no - 1}].quantity",
-                    details={
-                        "sku": line.product.sku,
-                        "requested": line.quantity,
-                        "available": line.quantity - remaining,
-                        "line_index": index,
-                    },
-                )
+            short.append((index, line, remaining))
             backorders[line.line_no] = remaining
+    if short and not allow_backorder:
+        # Every short line is named, not only the first: each is demand the store lost.
+        index, line, remaining = short[0]
+        raise InsufficientStock(
+            f"only {line.quantity - remaining} of {line.quantity} x {line.product.sku} "
+            "can be promised; order less or allow a backorder",
+            field=f"lines[{line.line_no - 1}].quantity",
+            details={
+                "sku": line.product.sku,
+                "requested": line.quantity,
+                "available": line.quantity - remaining,
+                "line_index": index,
+            },
+            lost=tuple(
+                LostLine(
+                    ln.line_no,
+                    ln.product.id,
+                    ln.product.sku,
+                    ranked[0].id,
+                    ln.quantity,
+                    ln.quantity - left,
+                    ln.unit_price,
+                )
+                for _, ln, left in short
+            ),
+        )
     return allocations, backorders

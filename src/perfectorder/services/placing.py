@@ -10,7 +10,7 @@ from decimal import Decimal
 from perfectorder.domain.access import SYSTEM, Permission, Principal, Role
 from perfectorder.domain.approval import CreditPosition, decide_holds
 from perfectorder.domain.catalog import Warehouse
-from perfectorder.domain.errors import Conflict, Forbidden
+from perfectorder.domain.errors import Conflict, Forbidden, InsufficientStock
 from perfectorder.domain.orders import EventType, Hold, OrderStatus, PlaceOrder
 from perfectorder.domain.promise import (
     MAX_CAPACITY_LOOKAHEAD_DAYS,
@@ -25,6 +25,7 @@ from perfectorder.domain.sourcing import Allocation, SourcingPlan, plan_sourcing
 from perfectorder.domain.transit import CONFIGURED, Lane, LearningTerms, TransitChoice, choose_transit, region
 from perfectorder.domain.values import BackorderPolicy, FulfilmentMode, PaymentMethod
 from perfectorder.domain.verification import KnownCustomer, VerifiedOrder, check_order_text, verify_order
+from perfectorder.services import lost_demand
 from perfectorder.services.context import ServiceContext, run_transaction
 from perfectorder.services.notify import add_events
 from perfectorder.services.ports import (
@@ -71,7 +72,12 @@ def place_order(ctx: ServiceContext, cmd: PlaceOrder, *, caller: Principal = SYS
         )
     # Before any look-up: PostgreSQL refuses a NUL in a query parameter with an error, not a miss.
     check_order_text(cmd)
-    return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, caller=caller))
+    try:
+        return run_transaction(ctx, lambda uow: _place(uow, ctx, cmd, caller=caller))
+    except InsufficientStock as refused:
+        # After the refusal rolled back: the demand is counted, and nothing else was written.
+        lost_demand.record(ctx, cmd.channel.value, cmd.external_ref, refused.lost)
+        raise
 
 
 def _place(uow: UnitOfWork, ctx: ServiceContext, cmd: PlaceOrder, *, caller: Principal) -> OrderView:

@@ -22,6 +22,7 @@ from perfectorder.services.outbox_ports import OutboxRepository
 if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.board_ports import BoardQueries
     from perfectorder.services.history_ports import HistoryRepository
+    from perfectorder.services.lost_demand_ports import LostDemandRepository
     from perfectorder.services.loyalty_ports import LoyaltyRepository
     from perfectorder.services.promise_risk_ports import PromiseRiskRepository
     from perfectorder.services.transit_ports import TransitRepository
@@ -502,6 +503,8 @@ class UnitOfWork(Protocol):
     def transit(self) -> TransitRepository: ...
     @property
     def promise_risk(self) -> PromiseRiskRepository: ...
+    @property
+    def lost_demand(self) -> LostDemandRepository: ...
     @property
     def board(self) -> BoardQueries: ...
     @property

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from perfectorder.bootstrap import Application
-from perfectorder.domain.errors import DomainError
+from perfectorder.domain.errors import DomainError, InsufficientStock
 from perfectorder.domain.fulfilment import CarrierEventType
 from perfectorder.domain.orders import AddressInput, CustomerInput, LineInput, PaymentInput, PlaceOrder
 from perfectorder.domain.promise import WorkCalendar
@@ -77,6 +77,7 @@ class Summary:
     self_service: int = 0  # cancels, ratings and returns done on the customers' status page
     seconds: float = 0.0
     refused_by_code: dict[str, int] = field(default_factory=dict)
+    refused_lines: int = 0  # lines of orders refused for lack of stock: the store's lost demand
     # The moment the run stopped short of its scenario's end because the present came first.
     stopped_at: datetime | None = None
 
@@ -439,6 +440,8 @@ class Simulation:
         except DomainError as e:
             self.summary.refused += 1
             self.summary.refused_by_code[e.code] = self.summary.refused_by_code.get(e.code, 0) + 1
+            if isinstance(e, InsufficientStock):
+                self.summary.refused_lines += len(e.lost)
             return
         self.summary.orders += 1
         self.seen_customers.append(customer)

@@ -776,6 +776,26 @@ customer_rhythms = Table(
     Column("usual_interval_days", Float, nullable=True),
     Column("last_imperfect_order_id", Integer, nullable=True),
 )
+# Demand the store could not serve: each order line refused for lack of stock, written in its own
+# transaction after the refusal (which writes nothing else). Keyed by the order's reference so a
+# retry of the same refused order counts once; a reference that later became an order is not lost.
+lost_demand = Table(
+    "lost_demand",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("external_ref", String(100), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id"), nullable=False),
+    Column("requested", Integer, nullable=False),
+    Column("available", Integer, nullable=False),
+    Column("unit_price", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("refused_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel", "external_ref", "line_no"),
+    Index("ix_lost_demand_refused_at", "refused_at"),
+)
 # The promise-risk model the worker trained last (services.promise_risk), kept whole as JSON: it
 # is read once per scoring run and replaced, never queried by its parts.
 risk_models = Table(

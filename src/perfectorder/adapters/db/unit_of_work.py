@@ -21,6 +21,7 @@ from perfectorder.adapters.db.repositories.fulfilment import SqlFulfilmentReposi
 from perfectorder.adapters.db.repositories.history import SqlHistoryRepository
 from perfectorder.adapters.db.repositories.idempotency import SqlIdempotencyRepository
 from perfectorder.adapters.db.repositories.jobs import SqlJobRepository, SqlSecretRepository
+from perfectorder.adapters.db.repositories.lost_demand import SqlLostDemandRepository
 from perfectorder.adapters.db.repositories.loyalty import SqlLoyaltyRepository
 from perfectorder.adapters.db.repositories.orders import SqlOrderRepository
 from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
@@ -160,6 +161,7 @@ class SqlAlchemyUnitOfWork:
         self.loyalty = SqlLoyaltyRepository(conn)
         self.transit = SqlTransitRepository(conn, self._cache, self._on_commit)
         self.promise_risk = SqlPromiseRiskRepository(conn)
+        self.lost_demand = SqlLostDemandRepository(conn)
         self.board = SqlBoardQueries(conn)
         self.jobs = SqlJobRepository(conn)
         self.secrets = SqlSecretRepository(conn)
