@@ -167,6 +167,7 @@ def build(
         ),
         risk_learner=LogisticLearner(),
         risk_window_days=settings.risk_window_days,
+        po_over_receipt_percent=settings.po_over_receipt_percent,
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)
     hasher = BoundedPasswordHasher(

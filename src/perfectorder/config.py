@@ -111,6 +111,9 @@ class Settings:
     # failed order, per reshipment and per failed order of a component, in the cost currency.
     failure_costs: str = DEFAULT_FAILURE_COSTS
     failure_cost_currency: str = DEFAULT_COST_CURRENCY
+    # Percent beyond a purchase order line's quantity that a receipt may still accept
+    # (PERFECTORDER_PO_OVER_RECEIPT); past it a receipt is refused 409 over_receipt.
+    po_over_receipt_percent: Decimal = Decimal(0)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_bulk_writes(self) -> Settings:
@@ -202,7 +205,20 @@ class Settings:
             webhook_secret_grace_hours=float(
                 get("WEBHOOK_SECRET_GRACE_HOURS", str(d.webhook_secret_grace_hours))
             ),
+            po_over_receipt_percent=_percent(
+                "PO_OVER_RECEIPT", get("PO_OVER_RECEIPT", str(d.po_over_receipt_percent))
+            ),
         )
+
+
+def _percent(name: str, value: str) -> Decimal:
+    try:
+        percent = Decimal(value.strip())
+    except ArithmeticError:
+        percent = Decimal(-1)
+    if not percent.is_finite() or not (0 <= percent <= 1000):
+        raise ValueError(f"PERFECTORDER_{name} is a percentage from 0 to 1000, not {value!r}")
+    return percent
 
 
 def _optional_float(value: str) -> float | None:

@@ -64,6 +64,8 @@ class ServiceContext:
     # Fits the promise-risk model (a library adapter); None in processes that never train.
     risk_learner: RiskLearner | None = None
     risk_window_days: int = 180  # settled orders placed this far back train the model
+    # Percent beyond a PO line's quantity a receipt may still accept (PERFECTORDER_PO_OVER_RECEIPT).
+    po_over_receipt_percent: Decimal = Decimal(0)
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

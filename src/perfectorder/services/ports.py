@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.lost_demand_ports import LostDemandRepository
     from perfectorder.services.loyalty_ports import LoyaltyRepository
     from perfectorder.services.promise_risk_ports import PromiseRiskRepository
+    from perfectorder.services.purchasing_ports import PurchasingRepository
     from perfectorder.services.transit_ports import TransitRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
@@ -110,6 +111,7 @@ class Movement:
     actor: str
     created_at: datetime
     order_id: int | None = None
+    purchase_order_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +507,8 @@ class UnitOfWork(Protocol):
     def promise_risk(self) -> PromiseRiskRepository: ...
     @property
     def lost_demand(self) -> LostDemandRepository: ...
+    @property
+    def purchasing(self) -> PurchasingRepository: ...
     @property
     def board(self) -> BoardQueries: ...
     @property

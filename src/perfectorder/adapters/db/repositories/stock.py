@@ -182,6 +182,7 @@ class SqlStockRepository:
                     "on_hand_delta": m.on_hand_delta,
                     "reserved_delta": m.reserved_delta,
                     "order_id": m.order_id,
+                    "purchase_order_id": m.purchase_order_id,
                     "reason": m.reason[:500],
                     "actor": m.actor[:100],
                     "created_at": m.created_at,
