@@ -18,7 +18,7 @@ from perfectorder.domain.access import Role
 from perfectorder.domain.errors import Conflict
 from perfectorder.sample_data import load_sample_store
 from perfectorder.services import purchasing
-from tests.conftest import api_key, make_application
+from tests.conftest import api_key, command_line, make_application
 
 SKU = "MUG-CERAMIC-BLUE"
 
@@ -231,3 +231,25 @@ def test_receipts_racing_on_one_po_never_pass_ordered_plus_the_allowance(postgre
         assert events == 7
     finally:
         application.close()
+
+
+def test_the_command_line_runs_a_po_from_supplier_to_receipt(monkeypatch, sqlite_url):
+    run = command_line(monkeypatch, sqlite_url, seed=True)
+    assert run("suppliers", "add", "NORDKERAMIK", "Nordkeramik AB", "--lead-time-days", "4").exit_code == 0
+    assert (
+        run(
+            "suppliers", "add-product", "NORDKERAMIK", SKU, "NK-77", "3.90", "EUR", "--pack-size", "4"
+        ).exit_code
+        == 0
+    )
+    assert "NORDKERAMIK" in run("suppliers", "list").output
+    created = run("po", "create", "NORDKERAMIK", "BER", f"{SKU}=8")
+    assert created.exit_code == 0 and "draft" in created.output, created.output
+    po_id = created.output.split("(id ")[1].split(")")[0]
+    assert run("po", "send", po_id).exit_code == 0
+    assert run("po", "confirm", po_id, "--promised-date", "2030-01-07").exit_code == 0
+    received = run("po", "receive", po_id, SKU, "--accepted", "5", "--rejected", "1", "--reason", "damaged")
+    assert received.exit_code == 0 and "partially_received" in received.output
+    over = run("po", "receive", po_id, SKU, "--accepted", "4")
+    assert over.exit_code == 2 and "over_receipt" in over.output
+    assert "partially_received" in run("po", "list", "--status", "partially_received").output

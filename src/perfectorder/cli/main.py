@@ -20,6 +20,7 @@ from perfectorder.cli import report as report_cli
 from perfectorder.cli import simulate as simulate_cli
 from perfectorder.cli.common import console, err, run
 from perfectorder.cli.promise_risk import risk_app
+from perfectorder.cli.purchasing import po_app, suppliers_app
 from perfectorder.cli.transit import transit_app
 from perfectorder.config import Settings
 from perfectorder.domain.access import Role
@@ -59,6 +60,8 @@ app.add_typer(fulfilment_cli.returns, name="returns")
 app.add_typer(outbox_cli.outbox, name="outbox")
 app.add_typer(importing_cli.imports, name="import")
 app.add_typer(metrics_cli.metrics, name="metrics")
+app.add_typer(suppliers_app, name="suppliers")
+app.add_typer(po_app, name="po")
 app.add_typer(transit_app, name="transit")
 app.add_typer(risk_app, name="risk")
 app.command("simulate")(simulate_cli.simulate_command)

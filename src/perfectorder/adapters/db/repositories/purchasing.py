@@ -39,7 +39,7 @@ p, w = t.products, t.warehouses
 # the moment of writing, so receipts from any number of clients cannot pass it together.
 _RECEIVE_LINE = (
     update(ln)
-    .where((ln.c.id == bindparam("line")) | (bindparam("limit") < 0))
+    .where((ln.c.id == bindparam("line")) & (ln.c.received_qty + bindparam("a") <= bindparam("limit")))
     .values(
         received_qty=ln.c.received_qty + bindparam("a"),
         rejected_qty=ln.c.rejected_qty + bindparam("r"),
