@@ -197,9 +197,11 @@ def status_after_receipt(lines: tuple[POLine, ...]) -> POStatus:
 
 def check_receipt(accepted: int, rejected: int, reason: str | None) -> RejectionReason | None:
     """A receipt accepts units, rejects units with a reason, or both; never nothing."""
-    if accepted < 0 or rejected < 0 or accepted + rejected == 0:
+    if accepted < 0 or rejected < 0:
+        raise InvalidInput("invalid_quantity", "units are counted from 0", field="accepted")
+    if accepted + rejected == 0:
         raise InvalidInput(
-            "invalid_quantity", "receive at least one unit, accepted or rejected", field="accepted"
+            "empty_receipt", "receive at least one unit, accepted or rejected", field="accepted"
         )
     if rejected == 0:
         return None

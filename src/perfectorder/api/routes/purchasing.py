@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
@@ -186,7 +187,8 @@ def create_supplier(
         call=lambda: SupplierPublic.model_validate(
             purchasing.create_supplier(services, purchasing.SupplierInput(**body.model_dump()))
         ).model_dump(mode="json"),
-        location=lambda made: f"/api/v1/suppliers/{made['code']}",
+        # A header is Latin-1: a code in any other script goes in percent-encoded.
+        location=lambda made: f"/api/v1/suppliers/{quote(made['code'], safe='')}",
     )
 
 
