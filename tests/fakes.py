@@ -105,6 +105,7 @@ class Store:
     shipments: dict[int, ShipmentRecord] = field(default_factory=dict)
     carrier_events: set[tuple[str, str]] = field(default_factory=set)
     claims: list[tuple[int, ClaimRecord]] = field(default_factory=list)
+    lost_demand: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     feedback: dict[int, FeedbackRecord] = field(default_factory=dict)
     returns: dict[int, ReturnRecord] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1000))
@@ -837,6 +838,22 @@ class FakeOutbox:
         self._store.messages += messages
 
 
+class FakeLostDemand:
+    """Refused lines as recorded: (channel, reference) -> its lines, the latest attempt's."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def record(self, channel: str, external_ref: str, lines: Sequence[Any], *, at: datetime) -> None:
+        self._store.lost_demand[(channel, external_ref)] = list(lines)
+
+    def summed(self, start: datetime, end: datetime) -> list[Any]:
+        raise NotImplementedError("report on lost demand in the integration tests")
+
+    def lines_ordered(self, start: datetime, end: datetime) -> int:
+        raise NotImplementedError("report on lost demand in the integration tests")
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -854,6 +871,7 @@ class FakeUnitOfWork:
         self.warehouses = FakeWarehouses(self._store)
         self.payments = FakePayments(self._store)
         self.outbox = FakeOutbox(self._store)
+        self.lost_demand = FakeLostDemand(self._store)
         return self
 
     def commit(self) -> None:

@@ -26,6 +26,7 @@ from perfectorder.adapters.webhooks import HttpWebhookPoster, resolve_host
 from perfectorder.config import Settings
 from perfectorder.domain.approval import RiskRules
 from perfectorder.domain.promise import OnTimeTerms, parse_channel_terms
+from perfectorder.domain.promise_risk import window_days as risk_window
 from perfectorder.domain.self_service import parse_return_windows
 from perfectorder.domain.status_links import parse_tracking_urls
 from perfectorder.domain.transit import learning_terms
@@ -166,7 +167,7 @@ def build(
             settings.lane_postal_prefix,
         ),
         risk_learner=LogisticLearner(),
-        risk_window_days=settings.risk_window_days,
+        risk_window_days=risk_window(settings.risk_window_days),
         po_over_receipt_percent=settings.po_over_receipt_percent,
     )
     limiter = _limiter(settings, settings.rate_limit_per_second, settings.rate_limit_burst)

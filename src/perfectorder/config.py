@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 DEFAULT_DATABASE_URL = "sqlite:///perfectorder.db"
-DEFAULT_FAILURE_COSTS = "handling=4.00,reship=12.00,on_time=3.00"
+# Whole amounts, so the defaults stand in any currency, JPY included (set them with the currency).
+DEFAULT_FAILURE_COSTS = "handling=4,reship=12,on_time=3"
 DEFAULT_COST_CURRENCY = "EUR"
 DEFAULT_STATEMENT_TIMEOUT = 5.0
 

@@ -16,6 +16,9 @@ from sqlalchemy import create_engine, select
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import normalize_url
+from perfectorder.domain.access import Role
+from perfectorder.services import access
+from tests.conftest import make_application
 from tests.integration.test_concurrency_http import one_lantern, prepare
 from tests.live_server import running_server
 from tests.tcp_proxy import CuttableProxy
@@ -152,3 +155,43 @@ def test_a_frozen_database_is_answered_503_within_the_request_timeout(postgres_u
     # Every answer, the ones caught by the freeze included, came within the timeout and a margin.
     assert max(a[4] for a in load.answers) < timeout + 1.5, max(a[4] for a in load.answers)
     load.check(postgres_url)
+
+
+def test_a_dashboard_page_during_an_outage_is_a_503_not_the_login_page(postgres_url, clock):
+    prepare(postgres_url, clock, units=10)
+    application = make_application(postgres_url, clock)
+    access.create_user(
+        application.services,
+        application.passwords,
+        username="petra",
+        password="outage horse battery",
+        role=Role.OPERATOR,
+    )
+    application.close()
+    parts = urlsplit(postgres_url)
+    proxy = CuttableProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
+    try:
+        with (
+            running_server(
+                _through(postgres_url, proxy.port),
+                PERFECTORDER_DB_CONNECT_TIMEOUT="2",
+                PERFECTORDER_COOKIE_SECURE="false",
+            ) as base,
+            httpx.Client(base_url=base, timeout=30) as http,
+        ):
+            assert http.post(
+                "/login", data={"username": "petra", "password": "outage horse battery"}
+            ).status_code in (
+                200,
+                303,
+            )
+            assert http.get("/orders?sort=risk&desc=true").status_code == 200
+            proxy.cut()
+            away = http.get("/orders?sort=risk&desc=true")
+            proxy.restore()
+            back = http.get("/orders?sort=risk&desc=true")
+    finally:
+        proxy.close()
+    # The merchant is told to wait, not logged out; once the database is back the page is there.
+    assert away.status_code == 503 and away.headers.get("Retry-After"), (away.status_code, away.headers)
+    assert back.status_code == 200

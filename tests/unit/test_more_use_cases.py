@@ -103,6 +103,11 @@ def test_an_order_refused_for_insufficient_stock_leaves_nothing_behind():
     assert refused.value.details["available"] == 1 and refused.value.field == "lines[0].quantity"
     assert store.stock[(501, 1)] == [1, 0] and store.stock[(502, 1)] == [20, 0]
     assert store.orders == {} and store.customers == {} and store.events == [] and store.booked == {}
+    # Only the demand it could not serve is written, after the refusal rolled back.
+    [(key, lost)] = store.lost_demand.items()
+    assert key[1] == ines_orders().external_ref and [(x.sku, x.requested, x.available) for x in lost] == [
+        ("LANTERN-BRASS", 2, 1)
+    ]
 
 
 def test_a_duplicate_reference_is_refused_after_reserving_and_the_reservation_is_rolled_back():

@@ -174,3 +174,21 @@ def test_brier_precision_and_recall_at_precision_by_hand():
     assert recall_at_precision([0.9, 0.8, 0.7, 0.1], [True, False, True, False], 1.0) == 0.5
     # Tied scores cannot be split by a threshold.
     assert recall_at_precision([0.5, 0.5], [True, False], 1.0) == 0.0
+
+
+def test_a_term_from_the_good_side_of_a_feature_is_no_reason():
+    # Fitted negative, the stage-age weight raises the odds of an order that has spent less time in
+    # its stage than the average: that is no reason to call it late-prone.
+    m = RiskModel(
+        intercept=-2.0,
+        weights=tuple(-1.0 if f == "stage_age" else 0.0 for f in FEATURES),
+        means=tuple(2.0 if f == "stage_age" else 0.0 for f in FEATURES),
+        scales=tuple(1.0 for _ in FEATURES),
+        rhythm=RHYTHM,
+        trained_at=MONDAY,
+        orders=100,
+        base_rate=0.1,
+    )
+    fresh = life(approved_at=MONDAY)
+    score = explain(m, features_at(fresh, MONDAY + timedelta(hours=1), RHYTHM, 0.0), fresh)
+    assert score.reasons == ()

@@ -25,7 +25,7 @@ def run(action: Callable[[Application], T], *, needs_schema: bool = True) -> T:
     """Builds the application, runs `action`, prints a domain error with its code and exits 2.
     A database without the current schema is refused first, with the command that fixes it: a
     newcomer's first command against a fresh file once ended in an SQL traceback."""
-    application = build(Settings.from_env().for_jobs())
+    application = build_or_exit(lambda: Settings.from_env().for_jobs())
     try:
         if needs_schema:
             _require_schema(application)
@@ -36,6 +36,16 @@ def run(action: Callable[[Application], T], *, needs_schema: bool = True) -> T:
         raise typer.Exit(2) from e
     finally:
         application.close()
+
+
+def build_or_exit(settings: Callable[[], Settings]) -> Application:
+    """The application, or one line naming the setting that is wrong (the settings' checks raise
+    ValueError with the variable and what to write instead) and exit 2, not a traceback."""
+    try:
+        return build(settings())
+    except ValueError as e:
+        err.print(f"[red]error[/red] invalid_setting: {escape(str(e))}")
+        raise typer.Exit(2) from e
 
 
 def _require_schema(application: Application) -> None:

@@ -7,15 +7,17 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from perfectorder.bootstrap import build, build_dispatcher
-from perfectorder.cli.common import console, run
+from perfectorder.bootstrap import Application, build_dispatcher
+from perfectorder.cli.common import build_or_exit, console, run
 from perfectorder.config import Settings
 from perfectorder.services import delays, dispatch, promise_risk, transit, verdicts
+from perfectorder.services.context import ServiceContext
 
 outbox = typer.Typer(help="Messages waiting, delivered or dead.", no_args_is_help=True)
 
@@ -38,7 +40,7 @@ def worker(
     model once a day, score the open orders every few minutes, and refresh the
     verdicts and rollups the reports read: a report shows a change after the next refresh. Several
     workers may run side by side on PostgreSQL."""
-    application = build(Settings.from_env())
+    application = build_or_exit(Settings.from_env)
     dispatcher = build_dispatcher(application, worker=name or f"{socket.gethostname()}:{os.getpid()}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -65,19 +67,31 @@ def worker(
         due = 0.0
         while not stop.is_set():
             if time.monotonic() >= due:
-                # Reports never refresh: this is what makes a change show in them.
-                delays.scan_late_releases(application.services)
-                delays.scan_overdue_deliveries(application.services)
-                delays.tell_untold_slips(application.services)
-                transit.learn_if_due(application.services)  # once a day
-                verdicts.refresh(application.services)
-                promise_risk.train_if_due(application.services)  # once a day
-                promise_risk.score_if_due(application.services)  # every few minutes
+                # Reports never refresh: this is what makes a change show in them. Each job on its
+                # own: one that fails (the database away, a bad store) is told and retried at the
+                # next round, and never stops the messages below from going out.
+                for job in (
+                    delays.scan_late_releases,
+                    delays.scan_overdue_deliveries,
+                    delays.tell_untold_slips,
+                    transit.learn_if_due,  # once a day
+                    verdicts.refresh,
+                    promise_risk.train_if_due,  # once a day
+                    promise_risk.score_if_due,  # every few minutes
+                ):
+                    _survive(job, application)
                 due = time.monotonic() + refresh_every
             if dispatcher.run_once() == 0:
                 stop.wait(min(idle, max(due - time.monotonic(), 0.0)))
     finally:
         application.close()
+
+
+def _survive(job: Callable[[ServiceContext], object], application: Application) -> None:
+    try:
+        job(application.services)
+    except Exception as e:  # noqa: BLE001 - the worker outlives any one job's failure
+        console.print(f"{job.__module__.rsplit('.', 1)[-1]}.{job.__name__} failed: {e}", markup=False)
 
 
 @outbox.command("list")

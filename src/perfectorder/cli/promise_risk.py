@@ -41,7 +41,8 @@ def _describe(model: RiskModel) -> None:
 @risk_app.command("train")
 def train(
     window_days: Annotated[
-        int | None, typer.Option(min=7, help="Train on orders placed this many days back (default: setting)")
+        int | None,
+        typer.Option(min=7, max=3650, help="Train on orders placed this many days back (default: setting)"),
     ] = None,
 ) -> None:
     """Train the model now on the settled orders (the worker does this once a day), then score

@@ -51,6 +51,14 @@ MAX_AGE_RATIO = 5.0
 # two late orders out of three is not a 67% lane.
 LANE_PRIOR_ORDERS = 50
 ACTIONS = ("expedite", "re-source", "split", "notify")
+MAX_WINDOW_DAYS = 3650
+
+
+def window_days(days: int) -> int:
+    """The training window from configuration, refused with what to write instead."""
+    if not 7 <= days <= MAX_WINDOW_DAYS:
+        raise ValueError(f"PERFECTORDER_RISK_WINDOW_DAYS: use 7 to {MAX_WINDOW_DAYS} days")
+    return days
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,18 +238,14 @@ class RiskScore:
 def explain(model: RiskModel, snap: Snapshot, life: OrderLife, *, top: int = 3) -> RiskScore:
     terms = model.terms(snap.features)
     named = dict(zip(FEATURES, snap.features, strict=True))
-    # Stage indicators explain nothing on their own: their weight joins the stage's age.
+    means = dict(zip(FEATURES, model.means, strict=True))
+    # Stage indicators explain nothing on their own: their weight joins the stage's age; the
+    # slack's bends join the slack.
     pushes: dict[str, float] = {}
     for name, term in zip(FEATURES, terms, strict=True):
-        key = (
-            "stage_age"
-            if name.startswith("stage_")
-            else "slack_days"
-            if name in ("behind", "tight")
-            else name
-        )
+        key = "stage_age" if name.startswith("stage_") else "slack_days" if name in _SLACK else name
         pushes[key] = pushes.get(key, 0.0) + term
-    ranked = sorted((t, n) for n, t in pushes.items() if t > 0.05)
+    ranked = sorted((t, n) for n, t in pushes.items() if t > 0.05 and _adverse(n, named, means, model.rhythm))
     reasons = tuple(
         Reason(n, round(t, 3), _words(n, named, snap.stage, life, model.rhythm)) for t, n in reversed(ranked)
     )[:top]
@@ -251,6 +255,19 @@ def explain(model: RiskModel, snap: Snapshot, life: OrderLife, *, top: int = 3) 
     )
 
 
+def _adverse(name: str, x: Mapping[str, float], means: Mapping[str, float], rhythm: StoreRhythm) -> bool:
+    """Whether the order stands on the bad side of the feature: a term can raise the odds from the
+    good side too (a weight fitted negative, an order below average), and "spent almost no time in
+    its stage" is no reason to call an order late-prone."""
+    if name == "slack_days":
+        return x["slack_days"] < means["slack_days"]
+    if name == "lane_late_rate":
+        return x[name] > rhythm.late_rate
+    if name in ("stage_age", "backlog_days"):
+        return x[name] > means[name]
+    return x[name] > 0  # the yes/no features: backordered, on hold, warned, delayed
+
+
 def _words(name: str, x: Mapping[str, float], stage: str, life: OrderLife, rhythm: StoreRhythm) -> str:
     if name == "slack_days":
         days = x["slack_days"]
@@ -258,7 +275,7 @@ def _words(name: str, x: Mapping[str, float], stage: str, life: OrderLife, rhyth
             return f"needs {-days:.1f} days more than the time left before the promise"
         return f"only {days:.1f} days to spare before the promise"
     if name == "stage_age":
-        return f"{x['stage_age']:.1f}x as long in {stage.replace('_', ' ')} as 9 in 10 orders"
+        return f"in {stage.replace('_', ' ')} for {x['stage_age']:.1f}x the time 9 in 10 orders need there"
     if name == "lane_late_rate":
         return f"{life.lane} misses {x['lane_late_rate']:.0%} of its promises"
     if name == "backlog_days":

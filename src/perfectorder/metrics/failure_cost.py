@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from perfectorder.domain.values import CURRENCY_EXPONENTS, has_valid_scale, in_minor_units, is_known_currency
 from perfectorder.metrics.measures import COMPONENTS
 
-DEFAULT_FAILURE_COSTS = "handling=4.00,reship=12.00,on_time=3.00"
+# Whole amounts, so the defaults stand in any currency, JPY included (set them with the currency).
+DEFAULT_FAILURE_COSTS = "handling=4,reship=12,on_time=3"
 DEFAULT_COST_CURRENCY = "EUR"
 _PER_ORDER = ("handling", "reship")
 
@@ -92,6 +93,8 @@ def parse_failure_costs(text: str, currency: str = DEFAULT_COST_CURRENCY) -> Fai
         if name not in (*_PER_ORDER, *COMPONENTS):
             known = ", ".join((*_PER_ORDER, *COMPONENTS))
             raise ValueError(f"PERFECTORDER_FAILURE_COSTS: {entry!r} names none of {known}")
+        if name in amounts:
+            raise ValueError(f"PERFECTORDER_FAILURE_COSTS: {name} is given twice; give it once")
         amounts[name] = _amount(entry, value, money)
     return FailureCosts(
         currency=money,
@@ -102,8 +105,10 @@ def parse_failure_costs(text: str, currency: str = DEFAULT_COST_CURRENCY) -> Fai
 
 
 def _amount(entry: str, value: str, currency: str) -> Decimal:
+    # Plain digits only: Decimal alone would take "1_000", "1e3" and "-0".
+    plain = value.replace(".", "", 1).isdigit() and value.isascii()
     try:
-        amount = Decimal(value)
+        amount = Decimal(value) if plain else Decimal("NaN")
     except InvalidOperation:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount < 0 or amount > 1_000_000:

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from perfectorder.domain.access import Permission, Principal
-from perfectorder.domain.errors import DomainError, InvalidInput
+from perfectorder.domain.errors import DomainError, InvalidInput, Unavailable
 from perfectorder.domain.text import check_text
 from perfectorder.http_shared import SESSION_COOKIE, STATUS_BY_KIND
 from perfectorder.services import access
@@ -41,6 +41,8 @@ def session_of(request: Request) -> Session | None:
         return None
     try:
         principal, csrf = access.session_principal(services_of(request), token)
+    except Unavailable:
+        raise  # the database is away, not the session: 503 with Retry-After, not the login page
     except DomainError:
         return None
     return Session(principal, csrf)

@@ -377,12 +377,13 @@ def risk_public(s: StoredScore) -> OrderRiskPublic:
     "/{order_id}/risk",
     response_model=OrderRiskPublic,
     operation_id="get_order_risk",
-    responses=error_responses(404, 422),
+    responses=error_responses(403, 404, 422),
 )
 def risk(order_id: OrderId, services: Services, caller: OrdersReader) -> OrderRiskPublic:
     """The order's chance of missing its promise from the latest scoring (the worker scores every
     open order every few minutes), with its reasons and a suggested action. 404 risk_not_scored
-    for an order that is not open or not scored yet."""
+    for an order that is not open or not scored yet; a tenant's key (channel, customer) 403: the
+    reasons are the store's own figures."""
     found = promise_risk.order_risk(services, order_id, caller=caller)
     if found is None:
         raise NotFound(

@@ -31,7 +31,7 @@ def riskiest_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[OrderRiskPublic]:
     """Open orders by their chance of missing the promise, highest first, with reasons and a
-    suggested action. A channel's key sees its own channel's orders; a customer's key is refused."""
+    suggested action. Staff only: a tenant's key (channel, customer) is refused."""
     return [risk_public(s) for s in promise_risk.riskiest(services, limit=limit, caller=caller)]
 
 

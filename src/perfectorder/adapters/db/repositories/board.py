@@ -173,6 +173,9 @@ class SqlBoardQueries:
         # there is one.
         by_risk = query.sort == "risk"
         stmt = stmt.join(r, r.c.order_id == o.c.id, isouter=not by_risk)
+        if by_risk:
+            # A score outlives its order's closing until the next scoring: closed ones are not at risk.
+            stmt = stmt.where(o.c.status.in_(OPEN_STATUSES))
         if query.status is not None:
             stmt = stmt.where(o.c.status == query.status)
         if query.late or query.at_risk:

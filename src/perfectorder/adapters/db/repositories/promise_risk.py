@@ -191,10 +191,15 @@ class SqlPromiseRiskRepository:
         rows = self._conn.execute(select(r).where(r.c.order_id.in_(list(order_ids))))
         return {row.order_id: _stored(row) for row in rows}
 
-    def riskiest(self, limit: int, channel: str | None = None) -> list[StoredScore]:
-        stmt = select(r).order_by(r.c.probability.desc(), r.c.order_id.desc()).limit(limit)
-        if channel is not None:
-            stmt = stmt.join(o, o.c.id == r.c.order_id).where(o.c.channel == channel)
+    def riskiest(self, limit: int) -> list[StoredScore]:
+        # A score outlives its order's closing until the next scoring: closed orders are left out.
+        stmt = (
+            select(r)
+            .join(o, o.c.id == r.c.order_id)
+            .where(o.c.status.in_(OPEN_STATUSES))
+            .order_by(r.c.probability.desc(), r.c.order_id.desc())
+            .limit(limit)
+        )
         return [_stored(row) for row in self._conn.execute(stmt)]
 
 
