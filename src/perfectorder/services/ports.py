@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # history_ports builds on this module's records
     from perfectorder.services.loyalty_ports import LoyaltyRepository
     from perfectorder.services.promise_risk_ports import PromiseRiskRepository
     from perfectorder.services.purchasing_ports import PurchasingRepository
+    from perfectorder.services.replenishment_ports import ReplenishmentReads
     from perfectorder.services.transit_ports import TransitRepository
     from perfectorder.services.verdict_ports import VerdictRepository
 from perfectorder.services.views import (
@@ -507,6 +508,8 @@ class UnitOfWork(Protocol):
     def promise_risk(self) -> PromiseRiskRepository: ...
     @property
     def lost_demand(self) -> LostDemandRepository: ...
+    @property
+    def replenishment(self) -> ReplenishmentReads: ...
     @property
     def purchasing(self) -> PurchasingRepository: ...
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Date, Table, cast, func, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 
 from perfectorder.adapters.db.tables import projection_refreshes
@@ -31,3 +31,8 @@ def upsert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def utc_day(moment: Any, pg: bool) -> Any:
+    # SQLite holds naive UTC text; PostgreSQL an instant, whose UTC day is asked for by name.
+    return cast(func.timezone("UTC", moment), Date) if pg else type_coerce(func.date(moment), Date)

@@ -28,6 +28,7 @@ from perfectorder.adapters.db.repositories.outbox import SqlOutboxRepository
 from perfectorder.adapters.db.repositories.payments import SqlPaymentRepository
 from perfectorder.adapters.db.repositories.promise_risk import SqlPromiseRiskRepository
 from perfectorder.adapters.db.repositories.purchasing import SqlPurchasingRepository
+from perfectorder.adapters.db.repositories.replenishment import SqlReplenishmentReads
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
 from perfectorder.adapters.db.repositories.transit import SqlTransitRepository
 from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
@@ -163,6 +164,7 @@ class SqlAlchemyUnitOfWork:
         self.transit = SqlTransitRepository(conn, self._cache, self._on_commit)
         self.promise_risk = SqlPromiseRiskRepository(conn)
         self.lost_demand = SqlLostDemandRepository(conn)
+        self.replenishment = SqlReplenishmentReads(conn)
         self.purchasing = SqlPurchasingRepository(conn)
         self.board = SqlBoardQueries(conn)
         self.jobs = SqlJobRepository(conn)

@@ -1,4 +1,4 @@
-"""The supply side over HTTP: demand lost to stock-outs."""
+"""The supply side over HTTP: demand lost to stock-outs, replenishment and stock ageing."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from perfectorder.api.deps import ReportsReader, Services
+from perfectorder.api.deps import CatalogWriter, ReportsReader, Services, StockReader
 from perfectorder.api.errors import error_responses
-from perfectorder.api.schemas import Amount
-from perfectorder.services import lost_demand
+from perfectorder.api.schemas import Amount, In
+from perfectorder.domain.replenishment import AGE_BUCKETS, Terms
+from perfectorder.services import lost_demand, replenishment
 
 router = APIRouter(prefix="/api/v1", tags=["supply"])
 
@@ -87,3 +88,161 @@ def lost_demand_metrics(
             for r in found.by_sku
         ],
     )
+
+
+class SuggestionPublic(BaseModel):
+    sku: str
+    warehouse: str
+    supplier: str | None = Field(
+        description="The cheapest listing's supplier; null: no supplier lists the SKU"
+    )
+    demand_per_day: float = Field(description="Units asked for a day over the window, lost demand included")
+    demand_std: float
+    lead_time_days: float
+    lead_time_std: float
+    lead_time_basis: str = Field(
+        description="measured (3+ receipts), quoted (the supplier's), default (14 days)"
+    )
+    safety_stock: float
+    reorder_point: float
+    order_up_to: float
+    position: int = Field(description="On hand - reserved + on order - backordered")
+    quantity: int = Field(description="Suggested now, in whole packs and at least the minimum; 0: none")
+    basis: str = Field(description="eoq or review: what set the order quantity")
+    unit_cost: Amount
+    currency: str
+    value: Amount
+
+
+ServiceLevel = Annotated[float, Query(ge=0.5, lt=1, description="Target cycle service level")]
+WindowDays = Annotated[int, Query(ge=7, le=365, description="Days of demand to learn from")]
+
+
+def _terms(service_level: float) -> Terms:
+    return Terms(service_level=service_level)
+
+
+@router.get(
+    "/replenishment",
+    response_model=list[SuggestionPublic],
+    operation_id="replenishment",
+    responses=error_responses(403, 422),
+)
+def replenishment_plan(
+    services: Services,
+    caller: StockReader,
+    service_level: ServiceLevel = 0.95,
+    window_days: WindowDays = 56,
+    all_rows: Annotated[bool, Query(alias="all", description="Every SKU, not only those to order")] = False,
+) -> list[SuggestionPublic]:
+    """Per SKU and warehouse: demand and lead time with their spread, safety stock, reorder point
+    and what to order now from the cheapest supplier listing (what is on order counts)."""
+    rows = replenishment.plan(services, window_days=window_days, terms=_terms(service_level), caller=caller)
+    return [
+        SuggestionPublic(
+            sku=r.sku,
+            warehouse=r.warehouse,
+            supplier=r.supplier,
+            demand_per_day=round(r.demand.mean, 3),
+            demand_std=round(r.demand.std, 3),
+            lead_time_days=round(r.lead.mean_days, 2),
+            lead_time_std=round(r.lead.std_days, 2),
+            lead_time_basis=r.lead_basis,
+            safety_stock=round(r.suggestion.safety_stock, 2),
+            reorder_point=round(r.suggestion.reorder_point, 2),
+            order_up_to=round(r.suggestion.order_up_to, 2),
+            position=r.suggestion.position,
+            quantity=r.suggestion.quantity,
+            basis=r.suggestion.basis,
+            unit_cost=r.unit_cost,
+            currency=r.currency,
+            value=r.value,
+        )
+        for r in rows
+        if all_rows or r.suggestion.quantity > 0
+    ]
+
+
+class AcceptLine(In):
+    sku: str = Field(max_length=64)
+    warehouse: str = Field(max_length=32)
+
+
+class AcceptRequest(In):
+    lines: list[AcceptLine] = Field(min_length=1, max_length=500)
+    service_level: float = Field(default=0.95, ge=0.5, lt=1)
+    window_days: int = Field(default=56, ge=7, le=365)
+
+
+class AcceptedPublic(BaseModel):
+    purchase_orders: list[str] = Field(description="The draft purchase orders made, by number")
+
+
+@router.post(
+    "/replenishment/accept",
+    response_model=AcceptedPublic,
+    status_code=201,
+    operation_id="accept_replenishment",
+    responses=error_responses(403, 404, 409, 422),
+)
+def accept_replenishment(body: AcceptRequest, services: Services, caller: CatalogWriter) -> AcceptedPublic:
+    """Draft purchase orders for the chosen suggestions (one per supplier and warehouse), at the
+    quantities suggested now; send them with /purchase-orders/{id}/send."""
+    made = replenishment.accept(
+        services,
+        [(x.sku, x.warehouse) for x in body.lines],
+        window_days=body.window_days,
+        terms=_terms(body.service_level),
+        caller=caller,
+    )
+    return AcceptedPublic(purchase_orders=[po.summary.number for po in made])
+
+
+class AgeingPublic(BaseModel):
+    sku: str
+    warehouse: str
+    on_hand: int
+    unit_cost: Amount
+    currency: str
+    last_sale: date | None
+    days_since_sale: int | None
+    slow: bool = Field(description="Stock on hand and no sale for 90 days or more (or ever)")
+    units_by_age: dict[str, int] = Field(
+        description="Days since received (first in, first out): 0-30, 31-90, ..."
+    )
+    value_by_age: dict[str, Amount]
+
+
+@router.get(
+    "/stock-ageing",
+    response_model=list[AgeingPublic],
+    operation_id="stock_ageing",
+    responses=error_responses(403, 422),
+)
+def stock_ageing(
+    services: Services, caller: StockReader, slow_only: Annotated[bool, Query(alias="slow")] = False
+) -> list[AgeingPublic]:
+    """Stock on hand by how long ago it came, with the last sale; the oldest value first."""
+    labels = _age_labels()
+    return [
+        AgeingPublic(
+            sku=r.sku,
+            warehouse=r.warehouse,
+            on_hand=r.on_hand,
+            unit_cost=r.unit_cost,
+            currency=r.currency,
+            last_sale=r.last_sale,
+            days_since_sale=r.days_since_sale,
+            slow=r.slow,
+            units_by_age={labels[b]: n for b, n in r.by_age.items()},
+            value_by_age={labels[b]: r.unit_cost * n for b, n in r.by_age.items()},
+        )
+        for r in replenishment.stock_ageing(services, caller=caller)
+        if r.slow or not slow_only
+    ]
+
+
+def _age_labels() -> dict[int, str]:
+    edges = list(AGE_BUCKETS)
+    labels = {a: f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)}
+    return labels | {edges[-1]: f"{edges[-1]}+"}

@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, case, cast, delete, func, select, text, type_coerce
+from sqlalchemy import Connection, case, delete, func, select, text
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.engine import PerDialect
 from perfectorder.adapters.db.reference import ReferenceCache
-from perfectorder.adapters.db.sql import mark_projection
+from perfectorder.adapters.db.sql import mark_projection, utc_day
 from perfectorder.domain.transit import LaneTransit, Scan
 from perfectorder.services.transit_ports import DeliveredParcel, ShippedParcels
 
@@ -64,8 +64,8 @@ class SqlTransitRepository:
             _s.c.warehouse_id,
             func.coalesce(_s.c.ship_country, "").label("country"),
             _prefix(_s.c.ship_postal_code, postal_prefix).label("postal_prefix"),
-            _utc_day(_s.c.shipped_at, pg).label("shipped_on"),
-            _utc_day(_s.c.delivered_at, pg).label("delivered_on"),
+            utc_day(_s.c.shipped_at, pg).label("shipped_on"),
+            utc_day(_s.c.delivered_at, pg).label("delivered_on"),
             _s.c.promised_transit.label("transit_days"),
             _s.c.damaged,
             _s.c.lost,
@@ -128,11 +128,6 @@ class SqlTransitRepository:
         stmt = select(pr.c.refreshed_at).where(pr.c.name == _PROJECTION)
         found: datetime | None = self._conn.execute(stmt).scalar_one_or_none()
         return found
-
-
-def _utc_day(moment: Any, pg: bool) -> Any:
-    # SQLite holds naive UTC text; PostgreSQL an instant, whose UTC day is asked for by name.
-    return cast(func.timezone("UTC", moment), Date) if pg else type_coerce(func.date(moment), Date)
 
 
 def _hours(later: Any, earlier: Any, pg: bool) -> Any:

@@ -1,0 +1,181 @@
+"""Replenishment's reads: a few grouped statements over stock, demand, purchase orders and the
+stock ledger, each bounded by the window or by the catalog's size, never by the order history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.adapters.db.sql import utc_day
+from perfectorder.services.board_ports import OPEN_STATUSES
+from perfectorder.services.replenishment_ports import SkuAt, StockPoint, SupplyTerms
+
+OPEN_PO = ("draft", "sent", "confirmed", "partially_received")
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+class SqlReplenishmentReads:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def stock_points(self) -> list[StockPoint]:
+        p, w, s = t.products, t.warehouses, t.stock
+        stmt = (
+            select(
+                p.c.id,
+                p.c.sku,
+                w.c.id.label("wid"),
+                w.c.code,
+                s.c.on_hand,
+                s.c.reserved,
+                p.c.unit_cost,
+                p.c.currency,
+            )
+            .select_from(s.join(p, p.c.id == s.c.product_id).join(w, w.c.id == s.c.warehouse_id))
+            .where(p.c.active, p.c.fulfilment == "made_to_stock")
+            .order_by(p.c.sku, w.c.code)
+        )
+        return [
+            StockPoint(
+                r.id, r.sku, r.wid, r.code, r.on_hand, r.reserved, r.unit_cost or Decimal(0), r.currency
+            )
+            for r in self._conn.execute(stmt)
+        ]
+
+    def daily_demand(self, since: datetime, until: datetime) -> Mapping[SkuAt, Mapping[date, int]]:
+        a, o, ld = t.allocations, t.orders, t.lost_demand
+        out: dict[SkuAt, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+        pg = self._conn.dialect.name == "postgresql"
+        placed = utc_day(o.c.placed_at, pg)
+        served = (
+            select(
+                a.c.product_id, a.c.warehouse_id, placed.label("day"), func.sum(a.c.quantity).label("units")
+            )
+            .join(o, o.c.id == a.c.order_id)
+            .where(o.c.placed_at >= since, o.c.placed_at < until)
+            .group_by(a.c.product_id, a.c.warehouse_id, placed)
+        )
+        refused_on = utc_day(ld.c.refused_at, pg)
+        placed_later = select(o.c.id).where(
+            o.c.channel == ld.c.channel, o.c.external_ref == ld.c.external_ref
+        )
+        lost = (
+            select(
+                ld.c.product_id,
+                ld.c.warehouse_id,
+                refused_on.label("day"),
+                func.sum(ld.c.requested).label("units"),
+            )
+            .where(ld.c.refused_at >= since, ld.c.refused_at < until, ~placed_later.exists())
+            .group_by(ld.c.product_id, ld.c.warehouse_id, refused_on)
+        )
+        for stmt in (served, lost):
+            for r in self._conn.execute(stmt):
+                out[(r.product_id, r.warehouse_id)][_day(r.day)] += int(r.units)
+        return out
+
+    def on_order(self) -> Mapping[SkuAt, int]:
+        po, pl = t.purchase_orders, t.purchase_order_lines
+        stmt = (
+            select(
+                pl.c.product_id, po.c.warehouse_id, func.sum(pl.c.quantity - pl.c.received_qty).label("units")
+            )
+            .join(po, po.c.id == pl.c.purchase_order_id)
+            .where(po.c.status.in_(OPEN_PO), pl.c.quantity > pl.c.received_qty)
+            .group_by(pl.c.product_id, po.c.warehouse_id)
+        )
+        return {(r.product_id, r.warehouse_id): int(r.units) for r in self._conn.execute(stmt)}
+
+    def backordered(self) -> Mapping[int, int]:
+        ln, o = t.order_lines, t.orders
+        stmt = (
+            select(ln.c.product_id, func.sum(ln.c.backordered_qty).label("units"))
+            .join(o, o.c.id == ln.c.order_id)
+            .where(o.c.status.in_(OPEN_STATUSES), ln.c.backordered_qty > 0)
+            .group_by(ln.c.product_id)
+        )
+        return {r.product_id: int(r.units) for r in self._conn.execute(stmt)}
+
+    def supply_terms(self) -> Mapping[int, SupplyTerms]:
+        sp, su, po, pl, rc = (
+            t.supplier_products,
+            t.suppliers,
+            t.purchase_orders,
+            t.purchase_order_lines,
+            t.po_receipts,
+        )
+        measured: dict[tuple[int, int], list[float]] = defaultdict(list)
+        first = (
+            select(po.c.supplier_id, pl.c.product_id, po.c.sent_at, func.min(rc.c.received_at).label("came"))
+            .join(pl, pl.c.purchase_order_id == po.c.id)
+            .join(rc, rc.c.line_id == pl.c.id)
+            .where(po.c.sent_at.is_not(None))
+            .group_by(po.c.supplier_id, pl.c.product_id, po.c.id, po.c.sent_at)
+        )
+        for got in self._conn.execute(first):
+            measured[(got.supplier_id, got.product_id)].append(
+                (got.came - got.sent_at).total_seconds() / 86400
+            )
+        listings = (
+            select(
+                sp.c.product_id,
+                sp.c.supplier_id,
+                su.c.code,
+                su.c.lead_time_days,
+                sp.c.unit_cost,
+                sp.c.currency,
+                sp.c.pack_size,
+                sp.c.min_order_qty,
+            )
+            .join(su, su.c.id == sp.c.supplier_id)
+            .order_by(sp.c.product_id, sp.c.unit_cost, su.c.code)
+        )
+        out: dict[int, SupplyTerms] = {}
+        for r in self._conn.execute(listings):
+            if r.product_id not in out:  # the cheapest listing (then by supplier code)
+                out[r.product_id] = SupplyTerms(
+                    r.code,
+                    r.lead_time_days,
+                    r.unit_cost,
+                    r.currency,
+                    r.pack_size,
+                    r.min_order_qty,
+                    tuple(measured.get((r.supplier_id, r.product_id), ())),
+                )
+        return out
+
+    def receipts(self) -> Mapping[SkuAt, list[tuple[date, int]]]:
+        sm = t.stock_movements
+        day = utc_day(sm.c.created_at, self._conn.dialect.name == "postgresql")
+        stmt = (
+            select(
+                sm.c.product_id,
+                sm.c.warehouse_id,
+                day.label("day"),
+                func.sum(sm.c.on_hand_delta).label("units"),
+            )
+            .where(sm.c.movement == "receipt", sm.c.on_hand_delta > 0)
+            .group_by(sm.c.product_id, sm.c.warehouse_id, day)
+        )
+        out: dict[SkuAt, list[tuple[date, int]]] = defaultdict(list)
+        for r in self._conn.execute(stmt):
+            out[(r.product_id, r.warehouse_id)].append((_day(r.day), int(r.units)))
+        return out
+
+    def last_sales(self) -> Mapping[SkuAt, date]:
+        sm = t.stock_movements
+        stmt = (
+            select(sm.c.product_id, sm.c.warehouse_id, func.max(sm.c.created_at).label("last"))
+            .where(sm.c.movement == "pick")
+            .group_by(sm.c.product_id, sm.c.warehouse_id)
+        )
+        return {(r.product_id, r.warehouse_id): _day(r.last) for r in self._conn.execute(stmt)}

@@ -1,0 +1,61 @@
+"""What replenishment reads from storage: stock positions, demand, supply terms and receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+SkuAt = tuple[int, int]  # (product id, warehouse id)
+
+
+@dataclass(frozen=True, slots=True)
+class StockPoint:
+    product_id: int
+    sku: str
+    warehouse_id: int
+    warehouse: str
+    on_hand: int
+    reserved: int
+    unit_cost: Decimal  # the catalog's cost, for stock value
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyTerms:
+    """The supplier a SKU is bought from (the cheapest listing) and what it has shown."""
+
+    supplier: str
+    lead_time_days: int  # as quoted
+    unit_cost: Decimal
+    currency: str
+    pack_size: int
+    min_order_qty: int
+    measured_lead_days: tuple[float, ...]  # sent to first receipt, per purchase order line
+
+
+class ReplenishmentReads(Protocol):
+    def stock_points(self) -> list[StockPoint]: ...
+    def daily_demand(self, since: datetime, until: datetime) -> Mapping[SkuAt, Mapping[date, int]]:
+        """Units asked for per SKU, warehouse and UTC day: allocated to orders placed then, plus
+        lines refused for lack of stock (lost demand)."""
+        ...
+
+    def on_order(self) -> Mapping[SkuAt, int]:
+        """Units on open purchase orders not yet received."""
+        ...
+
+    def backordered(self) -> Mapping[int, int]:
+        """Units owed to open orders per product, not yet reserved anywhere."""
+        ...
+
+    def supply_terms(self) -> Mapping[int, SupplyTerms]: ...
+    def receipts(self) -> Mapping[SkuAt, list[tuple[date, int]]]:
+        """Stock received per SKU and warehouse: (day, units), any order."""
+        ...
+
+    def last_sales(self) -> Mapping[SkuAt, date]:
+        """The last day each SKU left each warehouse for an order."""
+        ...
