@@ -46,6 +46,7 @@ from perfectorder.config import Settings
 from perfectorder.web import common as web_common
 from perfectorder.web import operations as web_operations
 from perfectorder.web import orders as web_orders
+from perfectorder.web import purchasing as web_purchasing
 from perfectorder.web import routes as web_routes
 from perfectorder.web import status as web_status
 
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, application: Application | N
         health,
     ):
         app.include_router(module.router)
-    for page_module in (web_routes, web_orders, web_operations):
+    for page_module in (web_routes, web_orders, web_operations, web_purchasing):
         app.include_router(page_module.router, dependencies=[Depends(web_common.plain_form)])
     app.include_router(web_status.router)
     app.add_exception_handler(web_common.RefusedForm, web_common.refused_form)

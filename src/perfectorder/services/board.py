@@ -1,5 +1,6 @@
-"""Use cases behind the dashboard's operational pages: the orders board, inventory, customers and
-returns. Read-only; the operator's verbs stay in services/orders.py and services/aftersales.py."""
+"""Use cases behind the dashboard's operational pages: the orders board, inventory, customers,
+returns, suppliers and purchase orders. Read-only; the operator's verbs stay in services/orders.py,
+services/aftersales.py and services/purchasing.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Generic, TypeVar
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Forbidden, InvalidInput
+from perfectorder.domain.purchasing import POStatus
 from perfectorder.metrics.kpi_rollup import kpis_from_rollups
 from perfectorder.metrics.rollup import fully_measured
 from perfectorder.services.board_ports import (
@@ -25,12 +27,15 @@ from perfectorder.services.board_ports import (
 )
 from perfectorder.services.context import ServiceContext, read
 from perfectorder.services.ports import UnitOfWork
+from perfectorder.services.purchasing_ports import POSummary, SupplierRow
 from perfectorder.services.verdicts import period_start
 
 T = TypeVar("T")
 PAGE_SIZE = 50
 MAX_OFFSET = 10_000  # deeper than this, narrow the search instead: an offset walks every row before it
 LOW_STOCK_UNITS = 10  # available to promise at or below this shows as low
+# Goods still awaited. A received PO may yet take an allowed over-receipt, but nobody waits on it.
+OPEN_PO_STATUSES = frozenset(POStatus) - {POStatus.RECEIVED, POStatus.CANCELLED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,3 +227,39 @@ def returns_report(
 def tracking(ctx: ServiceContext, order_id: int) -> list[TrackingEvent]:
     """Carrier events of an order the caller has already been allowed to see."""
     return read(ctx, lambda uow: uow.board.tracking(order_id))
+
+
+def suppliers(ctx: ServiceContext, *, page: int = 1, caller: Principal = SYSTEM) -> Paged[SupplierRow]:
+    _store_wide(caller)
+    offset = _check_page(page)
+    rows = read(
+        ctx,
+        lambda uow: uow.purchasing.supplier_rows(
+            open_statuses=OPEN_PO_STATUSES, offset=offset, limit=PAGE_SIZE + 1
+        ),
+    )
+    return _paged(rows, page)
+
+
+def purchase_orders(
+    ctx: ServiceContext,
+    *,
+    status: POStatus | None = None,
+    supplier: str | None = None,
+    page: int = 1,
+    caller: Principal = SYSTEM,
+) -> Paged[POSummary]:
+    """Newest first, as the API lists them."""
+    _store_wide(caller)
+    offset = _check_page(page)
+    rows = read(
+        ctx,
+        lambda uow: uow.purchasing.summaries(
+            status=status.value if status else None,
+            supplier=supplier,
+            after_id=None,
+            offset=offset,
+            limit=PAGE_SIZE + 1,
+        ),
+    )
+    return _paged(rows, page)

@@ -24,6 +24,13 @@ class SupplierView:
 
 
 @dataclass(frozen=True, slots=True)
+class SupplierRow:
+    supplier: SupplierView
+    products: int  # products the supplier lists
+    open_pos: int  # its purchase orders neither received in full nor cancelled
+
+
+@dataclass(frozen=True, slots=True)
 class SupplierProductView:
     supplier: str
     sku: str
@@ -124,6 +131,12 @@ class PurchasingRepository(Protocol):
 
     def suppliers(self, *, limit: int) -> list[SupplierView]: ...
 
+    def supplier_rows(
+        self, *, open_statuses: frozenset[POStatus], offset: int, limit: int
+    ) -> list[SupplierRow]:
+        """Suppliers by code, each with how many products it lists and POs in `open_statuses`."""
+        ...
+
     def add_supplier_product(self, supplier_id: int, product_id: int, view: SupplierProductView) -> bool:
         """False when the supplier lists the product already."""
         ...
@@ -171,7 +184,13 @@ class PurchasingRepository(Protocol):
     def add_events(self, po_id: int, events: Sequence[POEvent], *, at: datetime, actor: str) -> None: ...
 
     def summaries(
-        self, *, status: str | None, supplier: str | None, after_id: int | None, limit: int
+        self,
+        *,
+        status: str | None,
+        supplier: str | None,
+        after_id: int | None,
+        limit: int,
+        offset: int = 0,
     ) -> list[POSummary]: ...
 
     def detail(self, po_id: int) -> PODetail | None: ...

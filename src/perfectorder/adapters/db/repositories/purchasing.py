@@ -21,6 +21,7 @@ from perfectorder.services.purchasing_ports import (
     POReceiptView,
     POSummary,
     SupplierProductView,
+    SupplierRow,
     SupplierView,
 )
 from perfectorder.services.views import EventView
@@ -92,6 +93,23 @@ class SqlPurchasingRepository:
 
     def suppliers(self, *, limit: int) -> list[SupplierView]:
         return [_supplier(r) for r in self._conn.execute(select(su).order_by(su.c.code).limit(limit))]
+
+    def supplier_rows(
+        self, *, open_statuses: frozenset[POStatus], offset: int, limit: int
+    ) -> list[SupplierRow]:
+        products = select(func.count()).where(sp.c.supplier_id == su.c.id).scalar_subquery()
+        open_pos = (
+            select(func.count())
+            .where((po.c.supplier_id == su.c.id) & po.c.status.in_([s.value for s in open_statuses]))
+            .scalar_subquery()
+        )
+        rows = self._conn.execute(
+            select(su, products.label("products"), open_pos.label("open_pos"))
+            .order_by(su.c.code)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [SupplierRow(_supplier(r), int(r.products), int(r.open_pos)) for r in rows]
 
     def add_supplier_product(self, supplier_id: int, product_id: int, view: SupplierProductView) -> bool:
         stmt = insert_or_nothing(self._conn, sp).values(
@@ -252,9 +270,15 @@ class SqlPurchasingRepository:
             )
 
     def summaries(
-        self, *, status: str | None, supplier: str | None, after_id: int | None, limit: int
+        self,
+        *,
+        status: str | None,
+        supplier: str | None,
+        after_id: int | None,
+        limit: int,
+        offset: int = 0,
     ) -> list[POSummary]:
-        stmt = _SUMMARIES.order_by(po.c.id.desc()).limit(limit)
+        stmt = _SUMMARIES.order_by(po.c.id.desc()).offset(offset).limit(limit)
         if status is not None:
             stmt = stmt.where(po.c.status == status)
         if supplier is not None:
