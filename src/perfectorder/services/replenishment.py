@@ -26,6 +26,7 @@ from perfectorder.domain.replenishment import (
     lead_time_of,
     suggest,
 )
+from perfectorder.domain.supplier_scorecard import SupplierScores, score
 from perfectorder.services import purchasing
 from perfectorder.services.context import ServiceContext, read
 from perfectorder.services.ports import UnitOfWork
@@ -230,3 +231,33 @@ def stock_ageing(ctx: ServiceContext, *, caller: Principal = SYSTEM) -> list[Age
         )
     oldest = AGE_BUCKETS[-1]
     return sorted(rows, key=lambda r: (-(r.by_age[oldest] * r.unit_cost), r.sku, r.warehouse))
+
+
+def supplier_scorecard(
+    ctx: ServiceContext, start: datetime, end: datetime, *, caller: Principal = SYSTEM
+) -> list[SupplierScores]:
+    """Per supplier, the lines of the purchase orders created in [start, end) judged against their
+    first promised dates, and customers' defective returns of its SKUs in the period against the
+    units of them shipped (a SKU two suppliers list counts for both: no lot tells them apart)."""
+    _staff(caller)
+    if end <= start:
+        raise InvalidInput("invalid_period", "the period ends after it starts", field="to")
+    now = ctx.clock.now()
+
+    def work(uow: UnitOfWork) -> list[SupplierScores]:
+        reads = uow.replenishment
+        lines = reads.po_lines(start, end)
+        returned, shipped = reads.defective_returns(start, end), reads.shipped_units(start, end)
+        by_supplier: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for sku, suppliers in reads.listings().items():
+            for name in suppliers:
+                by_supplier[name][0] += returned.get(sku, 0)
+                by_supplier[name][1] += shipped.get(sku, 0)
+        return score(
+            lines,
+            now,
+            quoted=dict(reads.quoted_lead_days()),
+            returns={name: (d, s) for name, (d, s) in by_supplier.items()},
+        )
+
+    return read(ctx, work)

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from perfectorder.domain.supplier_scorecard import LineFacts
+
 SkuAt = tuple[int, int]  # (product id, warehouse id)
 
 
@@ -58,4 +60,22 @@ class ReplenishmentReads(Protocol):
 
     def last_sales(self) -> Mapping[SkuAt, date]:
         """The last day each SKU left each warehouse for an order."""
+        ...
+
+    # The supplier scorecard's reads.
+    def po_lines(self, since: datetime, until: datetime) -> list[LineFacts]:
+        """Lines of the purchase orders created in [since, until), with their receipts."""
+        ...
+
+    def quoted_lead_days(self) -> Mapping[str, int]: ...
+    def listings(self) -> Mapping[str, list[str]]:
+        """SKU -> the suppliers that list it."""
+        ...
+
+    def defective_returns(self, since: datetime, until: datetime) -> Mapping[str, int]:
+        """Units returned by customers as defective on arrival (the supplier's stage), by SKU."""
+        ...
+
+    def shipped_units(self, since: datetime, until: datetime) -> Mapping[str, int]:
+        """Units shipped to customers, by SKU, of orders first shipped in [since, until)."""
         ...

@@ -246,3 +246,63 @@ def _age_labels() -> dict[int, str]:
     edges = list(AGE_BUCKETS)
     labels = {a: f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)}
     return labels | {edges[-1]: f"{edges[-1]}+"}
+
+
+class SupplierScoresPublic(BaseModel):
+    supplier: str
+    lines: int = Field(description="Purchase order lines of orders created in the period")
+    due: int = Field(description="Lines whose first promised day has ended, or complete, or closed")
+    otif_rate: float | None = Field(
+        description="Due lines whose units were all accepted by the first promised day"
+    )
+    on_time_rate: float | None = Field(description="Due lines whose first delivery came by that day")
+    fill_rate: float | None = Field(description="Units accepted of units ordered, on due lines")
+    rejection_rate: float | None = Field(description="Units rejected at receipt of units delivered")
+    lead_time_p50: float | None = Field(description="Days from sending the order to a line's first delivery")
+    lead_time_p90: float | None
+    quoted_lead_time: int | None = Field(description="The supplier's own lead time, in its working days")
+    defect_rate: float | None = Field(
+        description="Units of its SKUs returned as defective on arrival, of those shipped in the period"
+    )
+    returned_defective: int
+    shipped: int
+
+
+@router.get(
+    "/metrics/suppliers",
+    response_model=list[SupplierScoresPublic],
+    operation_id="supplier_scorecard",
+    responses=error_responses(403, 422),
+)
+def supplier_scorecard(
+    services: Services,
+    caller: ReportsReader,
+    start: Annotated[date, Query(alias="from", description="First day (UTC) purchase orders were created")],
+    end: Annotated[date, Query(alias="to", description="Last day, inclusive (UTC)")],
+) -> list[SupplierScoresPublic]:
+    """Per supplier: on time in full against the date first promised, on time, fill rate, rejection
+    at receipt, lead time P50/P90 against the quoted one, and customers' defective returns of its SKUs."""
+    found = replenishment.supplier_scorecard(
+        services,
+        datetime.combine(start, time(), UTC),
+        datetime.combine(end + timedelta(days=1) if end < date.max else end, time(), UTC),
+        caller=caller,
+    )
+    return [
+        SupplierScoresPublic(
+            supplier=s.supplier,
+            lines=s.lines,
+            due=s.due,
+            otif_rate=s.otif_rate,
+            on_time_rate=s.on_time_rate,
+            fill_rate=s.fill_rate,
+            rejection_rate=s.rejection_rate,
+            lead_time_p50=s.lead_quantile(0.5),
+            lead_time_p90=s.lead_quantile(0.9),
+            quoted_lead_time=s.quoted_lead_days,
+            defect_rate=s.defect_rate,
+            returned_defective=s.returned_defective,
+            shipped=s.shipped,
+        )
+        for s in found
+    ]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import utc_day
+from perfectorder.domain.supplier_scorecard import LineFacts
 from perfectorder.services.board_ports import OPEN_STATUSES
 from perfectorder.services.replenishment_ports import SkuAt, StockPoint, SupplyTerms
 
@@ -179,3 +180,81 @@ class SqlReplenishmentReads:
             .group_by(sm.c.product_id, sm.c.warehouse_id)
         )
         return {(r.product_id, r.warehouse_id): _day(r.last) for r in self._conn.execute(stmt)}
+
+    def po_lines(self, since: datetime, until: datetime) -> list[LineFacts]:
+        po, pl, su, p, rc = t.purchase_orders, t.purchase_order_lines, t.suppliers, t.products, t.po_receipts
+        lines = self._conn.execute(
+            select(
+                pl.c.id,
+                su.c.code,
+                p.c.sku,
+                pl.c.quantity,
+                po.c.original_promised_date,
+                po.c.sent_at,
+                po.c.status,
+            )
+            .join(po, po.c.id == pl.c.purchase_order_id)
+            .join(su, su.c.id == po.c.supplier_id)
+            .join(p, p.c.id == pl.c.product_id)
+            .where(po.c.created_at >= since, po.c.created_at < until)
+            .order_by(pl.c.id)
+        ).all()
+        receipts: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
+        if lines:
+            found = self._conn.execute(
+                select(rc.c.line_id, rc.c.received_at, rc.c.accepted_qty, rc.c.rejected_qty)
+                .join(po, po.c.id == rc.c.purchase_order_id)
+                .where(po.c.created_at >= since, po.c.created_at < until)
+                .order_by(rc.c.line_id, rc.c.received_at, rc.c.id)
+            )
+            for r in found:
+                receipts[r.line_id].append((r.received_at, r.accepted_qty, r.rejected_qty))
+        return [
+            LineFacts(
+                r.code,
+                r.sku,
+                r.quantity,
+                r.original_promised_date,
+                r.sent_at,
+                r.status in ("received", "cancelled"),
+                tuple(receipts.get(r.id, ())),
+            )
+            for r in lines
+        ]
+
+    def quoted_lead_days(self) -> Mapping[str, int]:
+        su = t.suppliers
+        return {r.code: r.lead_time_days for r in self._conn.execute(select(su.c.code, su.c.lead_time_days))}
+
+    def listings(self) -> Mapping[str, list[str]]:
+        sp, su, p = t.supplier_products, t.suppliers, t.products
+        out: dict[str, list[str]] = defaultdict(list)
+        stmt = (
+            select(p.c.sku, su.c.code)
+            .join(sp, sp.c.product_id == p.c.id)
+            .join(su, su.c.id == sp.c.supplier_id)
+            .order_by(p.c.sku, su.c.code)
+        )
+        for r in self._conn.execute(stmt):
+            out[r.sku].append(r.code)
+        return out
+
+    def defective_returns(self, since: datetime, until: datetime) -> Mapping[str, int]:
+        rt, rl = t.returns, t.return_lines
+        stmt = (
+            select(rl.c.sku, func.sum(rl.c.quantity).label("units"))
+            .join(rt, rt.c.id == rl.c.return_id)
+            .where(rt.c.stage == "supplier", rt.c.created_at >= since, rt.c.created_at < until)
+            .group_by(rl.c.sku)
+        )
+        return {r.sku: int(r.units) for r in self._conn.execute(stmt)}
+
+    def shipped_units(self, since: datetime, until: datetime) -> Mapping[str, int]:
+        o, ln = t.orders, t.order_lines
+        stmt = (
+            select(ln.c.sku, func.sum(ln.c.shipped_qty).label("units"))
+            .join(o, o.c.id == ln.c.order_id)
+            .where(o.c.shipped_at >= since, o.c.shipped_at < until, ln.c.shipped_qty > 0)
+            .group_by(ln.c.sku)
+        )
+        return {r.sku: int(r.units) for r in self._conn.execute(stmt)}
