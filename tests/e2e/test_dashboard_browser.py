@@ -73,6 +73,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     run_cli(url, "db", "upgrade")
     run_cli(url, "simulate", str(scenario))
     run_cli(url, "risk", "train")  # the worker's daily job: the board can then list orders by risk
+    _purchase_order(url)
     key = run_cli(url, "demo", "seed").strip().splitlines()[-1].strip()
     run_cli(url, "users", "create", "ellen", "--role", "admin", "--password", PASSWORD)
     server = ServerProcess(url)
@@ -81,6 +82,21 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         yield Store(server.base, key, "ellen")
     finally:
         server.stop()
+
+
+def _purchase_order(url: str) -> None:
+    """A supplier and a PO sent, its date moved and partly received with a rejection, as an operator
+    would do it from the command line."""
+    run_cli(url, "suppliers", "add", "NORDKAPP", "Nordkapp Trading", "--lead-time-days", "7")
+    run_cli(url, "suppliers", "add-product", "NORDKAPP", "SIM-00001", "NK-1", "3.10", "EUR", "--pack-size=6")
+    made = run_cli(url, "po", "create", "NORDKAPP", "BER", "SIM-00001=24")
+    found = re.search(r"\(id (\d+)\)", made)
+    assert found, made
+    po_id = found.group(1)
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    run_cli(url, "po", "send", po_id)
+    run_cli(url, "po", "change-date", po_id, later, "container held at the port")
+    run_cli(url, "po", "receive", po_id, "SIM-00001", "--accepted=10", "--rejected=2", "--reason=damaged")
 
 
 @pytest.fixture
@@ -118,6 +134,7 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
     with _api(store) as api:
         customer = api.get("/api/v1/orders", params={"limit": 1}).json()["items"][0]["customer_id"]
         order = api.get("/api/v1/orders", params={"limit": 1, "status": "delivered"}).json()["items"][0]["id"]
+        purchase_order = api.get("/api/v1/purchase-orders", params={"limit": 1}).json()[0]["id"]
     pages = {
         "overview": "/",
         "improvement": "/improvement",
@@ -132,6 +149,10 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
         "returns": "/returns",
         "loyalty": "/loyalty",
         "carriers": "/carriers",
+        "suppliers": "/suppliers",
+        "purchase-orders": "/purchase-orders",
+        "purchase-orders-partly-received": "/purchase-orders?status=partially_received",
+        "purchase-order": f"/purchase-orders/{purchase_order}",
     }
     for name, path in pages.items():
         for width, viewport in (("laptop", LAPTOP), ("phone", PHONE)):

@@ -139,6 +139,8 @@ def test_the_purchase_order_page_shows_its_lines_receipts_and_timeline_as_the_ap
         money(po["value"], "EUR"),
     ]
     assert found["lines"][1][2:5] == ["10", "2", "14"]
+    totals = [str(po[k]) for k in ("ordered", "received", "rejected")]
+    assert found["lines"][-1] == ["total", *totals, "14", "", money(po["value"], "EUR")]
     assert [r[1:6] for r in found["receipts"][1:]] == [
         [r["sku"], str(r["accepted"]), str(r["rejected"]), (r["reason"] or "").replace("_", " "), r["note"]]
         for r in po["receipts"]
