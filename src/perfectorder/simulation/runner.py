@@ -50,6 +50,7 @@ from perfectorder.services.tracking import CarrierEventInput
 from perfectorder.services.views import ShippingServiceView
 from perfectorder.simulation.scans import in_transit_scans
 from perfectorder.simulation.scenario import Scenario
+from perfectorder.simulation.suppliers import Delivery, Suppliers, SupplyRecord
 
 CITIES = (
     ("Berlin", "10115", "DE", "Europe/Berlin"),
@@ -78,6 +79,7 @@ class Summary:
     seconds: float = 0.0
     refused_by_code: dict[str, int] = field(default_factory=dict)
     refused_lines: int = 0  # lines of orders refused for lack of stock: the store's lost demand
+    supplied: SupplyRecord = field(default_factory=SupplyRecord)  # what the suppliers did, by line
     # The moment the run stopped short of its scenario's end because the present came first.
     stopped_at: datetime | None = None
 
@@ -187,6 +189,17 @@ class Simulation:
         self.customer_of: dict[int, int] = {}
         self.in_transit: set[str] = set()  # tracking numbers neither delivered nor lost
         self.fresh: list[int] = []  # customers who have not ordered yet (when loyalty is simulated)
+        self.suppliers: Suppliers | None = None
+        if scenario.suppliers:
+            self.suppliers = Suppliers(
+                self.ctx,
+                scenario,
+                seed,
+                start=self.start,
+                now=clock.now,
+                schedule=lambda moment, delivery: self.at(moment, "po_delivery", delivery),
+            )
+            self.summary.supplied = self.suppliers.record
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -203,6 +216,7 @@ class Simulation:
             )
         for day, name in HOLIDAYS:
             self._quietly(catalog.add_holiday, self.ctx, day, name)
+        stocked = []
         for n in range(1, self.s.products + 1):
             sku = f"SIM-{n:05d}"
             made_to_order = self.rng.random() < self.s.made_to_order
@@ -223,6 +237,7 @@ class Simulation:
             self.prices[sku] = price
             self.weights.append(1 / n**self.s.zipf)
             if not made_to_order:
+                stocked.append(sku)
                 for w in WAREHOUSES:
                     inventory.receive_stock(
                         self.ctx,
@@ -231,6 +246,8 @@ class Simulation:
                         quantity=self.s.initial_stock,
                         reason="opening stock",
                     )
+        if self.suppliers is not None:
+            self.suppliers.set_up(stocked, self.prices)
         self.warehouse_codes = read(
             self.ctx, lambda uow: {w.id: w.code for w in uow.warehouses.reference().warehouses}
         )
@@ -282,7 +299,7 @@ class Simulation:
             # Before and after the warehouses' cut-offs, so what was promised for today leaves today.
             self.at(day + timedelta(hours=12), "fulfil")
             self.at(day + timedelta(hours=15, minutes=30), "fulfil")
-            self.at(day + timedelta(hours=18), "replenish")
+            self.at(day + self.replenish_at, "replenish")
             self.at(day + timedelta(hours=23), "risk")
             if self.s.learn_promises:
                 self.at(day + timedelta(hours=5), "learn")
@@ -294,7 +311,7 @@ class Simulation:
             day = self.start + timedelta(days=d)
             self.at(day + timedelta(hours=12), "fulfil")
             self.at(day + timedelta(hours=15, minutes=30), "fulfil")
-            self.at(day + timedelta(hours=18), "replenish")
+            self.at(day + self.replenish_at, "replenish")
         if self.live is not None:
             for d in range(1, self.s.days + 1):
                 # Midnight, before anything else of the next day happens.
@@ -714,8 +731,20 @@ class Simulation:
         if self._quietly(lambda: aftersales.receive_return(self.ctx, return_id, lines=[line])):
             self.summary.returns_received += 1
 
+    @property
+    def replenish_at(self) -> timedelta:
+        # The planner works in the morning, on what yesterday sold; the old rule in the evening.
+        return timedelta(hours=6 if self.s.replenish else 18)
+
     def _replenish(self, _: Any) -> None:
-        for level in inventory.stock_levels(self.ctx, limit=200 if self.s.products <= 100 else 100_000):
+        if self.suppliers is not None and self.s.replenish:
+            self.suppliers.follow_suggestions()
+            return
+        levels = inventory.stock_levels(self.ctx, limit=200 if self.s.products <= 100 else 100_000)
+        if self.suppliers is not None:
+            self.suppliers.reorder(levels)
+            return
+        for level in levels:
             if level.sku not in self.prices:
                 # The simulated suppliers deliver the simulated catalog only: the demo loads its
                 # sample products beside a running simulation, at a moment that varies by run.
@@ -735,6 +764,10 @@ class Simulation:
             reason="supplier delivery",
         )
         self.replenishing.discard(key)
+
+    def _po_delivery(self, delivery: Delivery) -> None:
+        assert self.suppliers is not None  # only suppliers schedule deliveries
+        self.suppliers.deliver(delivery)
 
     def _risk(self, _: Any) -> None:
         delays.scan_late_releases(self.ctx)

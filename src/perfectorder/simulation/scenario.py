@@ -45,6 +45,34 @@ class Carrier:
 
 
 @dataclass(frozen=True, slots=True)
+class Supplier:
+    """A supplier as the store meets it: it quotes `quoted_lead_days` and takes a lead time drawn
+    from `lead_time_days` (both in its working days, Monday to Friday), delivers a share `fill` of
+    each line's units and a share `defect` of what it delivers is damaged. From `degrade_day` (0 is
+    the first simulated day; -1 never) on, the `degraded_*` values hold for POs sent then."""
+
+    name: str
+    share: float = 1.0  # of the made-to-stock catalog, assigned in turn
+    lead_time_days: tuple[int, ...] = (5,)
+    quoted_lead_days: int = 5
+    fill: float = 1.0
+    defect: float = 0.0
+    pack_size: int = 1
+    min_order: int = 1
+    unit_cost: float = 0.55  # its price, as a share of the product's selling price
+    degrade_day: int = -1
+    degraded_lead_days: tuple[int, ...] = (5,)
+    degraded_fill: float = 1.0
+    degraded_defect: float = 0.0
+
+    def on(self, day: int) -> tuple[tuple[int, ...], float, float]:
+        """Lead times, fill and defect of a PO sent on simulated day `day`."""
+        if 0 <= self.degrade_day <= day:
+            return self.degraded_lead_days, self.degraded_fill, self.degraded_defect
+        return self.lead_time_days, self.fill, self.defect
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str = "scenario"
     seed: int = 1
@@ -88,6 +116,11 @@ class Scenario:
     reorder_point: int = 40
     reorder_quantity: int = 300
     supplier_lead_days: int = 5
+    # Suppliers ([suppliers.NAME]): restocking goes through purchase orders to them, by the reorder
+    # rule above or, with `replenish`, by the store's replenishment suggestions each morning.
+    # Without them, stock arrives by itself `supplier_lead_days` after it ran low.
+    suppliers: tuple[Supplier, ...] = ()
+    replenish: bool = False
     # things that go wrong
     wrong_pick: float = 0.0  # a wrong scan, refused and recorded (never reaches the customer)
     packing_error: float = 0.0  # one unit short in the parcel: packing check records it
@@ -117,7 +150,9 @@ class Scenario:
 
 
 SCALARS = {
-    f.name: f for f in fields(Scenario) if f.name not in ("carriers", "tiers", "channels", "categories")
+    f.name: f
+    for f in fields(Scenario)
+    if f.name not in ("carriers", "suppliers", "tiers", "channels", "categories")
 }
 
 
@@ -126,6 +161,8 @@ def scenario_from_dict(raw: Mapping[str, Any]) -> Scenario:
     for section, content in raw.items():
         if section == "carriers":
             values["carriers"] = _carriers(content)
+        elif section == "suppliers":
+            values["suppliers"] = _suppliers(content)
         elif section in ("tiers", "channels"):
             values[section] = _shares(section, content)
         elif section == "categories":
@@ -145,6 +182,9 @@ def scenario_from_dict(raw: Mapping[str, Any]) -> Scenario:
         raise InvalidInput("scenario_invalid", "days, products and customers are at least 1", field="run")
     if not scenario.carriers:
         raise InvalidInput("scenario_invalid", "a scenario needs at least one carrier", field="carriers")
+    if scenario.replenish and not scenario.suppliers:
+        message = "replenishing orders from suppliers: add a [suppliers.NAME] table"
+        raise InvalidInput("scenario_invalid", message, field="replenish")
     return scenario
 
 
@@ -263,3 +303,62 @@ def _lanes(path: str, content: Any) -> tuple[LaneSpec, ...]:
             raise InvalidInput("scenario_invalid", "transit days are >= 1, drift days >= 0", field=where)
         out.append(LaneSpec(str(country).upper(), transit, drift_day, drift_days))
     return tuple(out)
+
+
+SUPPLIER_PROBABILITIES = ("fill", "defect", "degraded_fill", "degraded_defect")
+
+
+def _suppliers(content: Any) -> tuple[Supplier, ...]:
+    if not isinstance(content, dict) or not content:
+        raise InvalidInput(
+            "scenario_invalid", "[suppliers.NAME] tables describe suppliers", field="suppliers"
+        )
+    out = tuple(_supplier(f"suppliers.{name}", str(name), spec) for name, spec in content.items())
+    if not any(s.share > 0 for s in out):
+        raise InvalidInput("scenario_invalid", "some supplier needs a share above 0", field="suppliers")
+    return out
+
+
+def _supplier(path: str, name: str, spec: Any) -> Supplier:
+    if not isinstance(spec, dict):
+        raise InvalidInput("scenario_invalid", f"[{path}] is a table of settings", field=path)
+    known = {f.name for f in fields(Supplier)} - {"name"}
+    for key in spec:
+        if key not in known:
+            raise InvalidInput("scenario_invalid", f"unknown supplier setting {key!r}", field=f"{path}.{key}")
+    lead = _days(f"{path}.lead_time_days", spec.get("lead_time_days", [5]))
+    values: dict[str, Any] = {"lead_time_days": lead}
+    # What the supplier quotes defaults to its longest lead time: a steady supplier is on time.
+    for key, default, least in (
+        ("quoted_lead_days", max(lead), 0),
+        ("pack_size", 1, 1),
+        ("min_order", 1, 1),
+        ("degrade_day", -1, -1),
+    ):
+        value = spec.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InvalidInput("scenario_invalid", f"a whole number, at least {least}", field=f"{path}.{key}")
+        values[key] = value
+    defaults = {"share": 1.0, "unit_cost": 0.55, "fill": 1.0, "defect": 0.0}
+    for key in ("share", "unit_cost", *SUPPLIER_PROBABILITIES):
+        # A degraded value left out stays what it was: a supplier may slip without filling less.
+        value = spec.get(key, values.get(key.removeprefix("degraded_"), defaults.get(key)))
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidInput("scenario_invalid", "a number >= 0", field=f"{path}.{key}")
+        if key in SUPPLIER_PROBABILITIES and value > 1:
+            raise InvalidInput("scenario_invalid", "a probability is between 0 and 1", field=f"{path}.{key}")
+        values[key] = float(value)
+    if values["unit_cost"] == 0:
+        raise InvalidInput("scenario_invalid", "a supplier charges something", field=f"{path}.unit_cost")
+    values["degraded_lead_days"] = _days(f"{path}.degraded_lead_days", spec.get("degraded_lead_days", lead))
+    return Supplier(name=name, **values)
+
+
+def _days(path: str, value: Any) -> tuple[int, ...]:
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in value)
+    ):
+        raise InvalidInput("scenario_invalid", "a list of whole working days, each at least 1", field=path)
+    return tuple(value)
