@@ -106,6 +106,7 @@ class Store:
     carrier_events: set[tuple[str, str]] = field(default_factory=set)
     claims: list[tuple[int, ClaimRecord]] = field(default_factory=list)
     lost_demand: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    incoming: dict[int, list[tuple[date, int]]] = field(default_factory=dict)  # product -> PO supply
     feedback: dict[int, FeedbackRecord] = field(default_factory=dict)
     returns: dict[int, ReturnRecord] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1000))
@@ -854,6 +855,23 @@ class FakeLostDemand:
         raise NotImplementedError("report on lost demand in the integration tests")
 
 
+class FakeReplenishment:
+    """Open purchase order supply per product, as a test sets it up: no supply unless given."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def incoming(self, product_id: int) -> tuple[list[tuple[date, int]], int]:
+        supply = self._store.incoming.get(product_id, [])
+        owed = sum(
+            line.backordered
+            for order in self._store.orders.values()
+            for line in order.lines
+            if line.product_id == product_id and order.status.value not in ("delivered", "cancelled")
+        )
+        return list(supply), owed
+
+
 class FakeUnitOfWork:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -872,6 +890,7 @@ class FakeUnitOfWork:
         self.payments = FakePayments(self._store)
         self.outbox = FakeOutbox(self._store)
         self.lost_demand = FakeLostDemand(self._store)
+        self.replenishment = FakeReplenishment(self._store)
         return self
 
     def commit(self) -> None:

@@ -562,3 +562,22 @@ def test_an_order_not_shipped_on_its_planned_day_is_marked_at_risk_once():
     )
     assert store.event_types(8) == [] and store.event_types(9) == []
     assert delays.scan_late_releases(ctx) == 0 and len(store.events_of(7, "order.delayed")) == 1
+
+
+def test_a_backorder_is_promised_from_the_first_purchase_order_with_units_not_yet_owed():
+    ctx, store = fake_services()
+    lantern_shop(store, lanterns_in_berlin=1)
+    # 1 lantern comes on Monday 30 November (already owed to nobody), 5 more on Friday 4 December.
+    store.incoming[501] = [(date(2026, 11, 30), 1), (date(2026, 12, 4), 5)]
+    waits = BackorderPolicy.ALLOW
+    first = placing.place_order(ctx, ines_orders(backorder_policy=waits, external_ref="WAIT-1"))
+    second = placing.place_order(ctx, ines_orders(backorder_policy=waits, external_ref="WAIT-2"))
+    # The first order's missing lantern comes Monday and ships Tuesday; the second's is owed the
+    # Friday delivery, since Monday's unit is promised to the first (a week later than the first).
+    assert first.lines[0].backordered_qty == 1 and second.lines[0].backordered_qty == 2
+    assert second.promised_date > first.promised_date
+    assert (second.promised_date - first.promised_date).days >= 4
+    # Without any purchase order the catalog's lead time is what the promise counts.
+    store.incoming.clear()
+    third = placing.place_order(ctx, ines_orders(backorder_policy=waits, external_ref="WAIT-3"))
+    assert third.promised_date > second.promised_date

@@ -6,7 +6,7 @@ transit counts working days, skipping weekends and the listed holidays.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -61,6 +61,22 @@ def delivery_date(ship_date: date, transit_days: int, calendar: WorkCalendar) ->
 def backorder_ship_date(placed_at: datetime, lead_time_days: int, calendar: WorkCalendar) -> date:
     """Backordered units wait for the supplier: ship no sooner than the supplier lead time allows."""
     return calendar.add_working_days(placed_at.date(), max(lead_time_days, 0) + 1)
+
+
+def restock_from_purchase_orders(
+    supply: Sequence[tuple[date, int]], owed_before: int, wanted: int
+) -> date | None:
+    """The promised day of the open purchase order that brings the last of `wanted` units, after
+    the units already owed to earlier orders (served oldest promise first, as receipts serve them);
+    None when the open orders do not cover them all."""
+    need = owed_before + wanted
+    if wanted <= 0:
+        return None
+    for day, units in sorted(supply):
+        need -= units
+        if need <= 0:
+            return day
+    return None
 
 
 def final_promise(candidates: Iterable[date], requested: date | None) -> date:

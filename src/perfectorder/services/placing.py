@@ -20,6 +20,7 @@ from perfectorder.domain.promise import (
     delivery_date,
     earliest_ship_date,
     final_promise,
+    restock_from_purchase_orders,
 )
 from perfectorder.domain.sourcing import Allocation, SourcingPlan, plan_sourcing
 from perfectorder.domain.transit import CONFIGURED, Lane, LearningTerms, TransitChoice, choose_transit, region
@@ -225,8 +226,16 @@ def _promise(
     if plan.backorders:
         lanes = (transit(w.id) for w in reference.warehouses)
         restock_transit = max(lanes, key=lambda c: c.days, default=fallback)
-    for line_no in plan.backorders:
-        restock = backorder_ship_date(now, by_line[line_no].product.lead_time_days, calendar)
+    for line_no, units in plan.backorders.items():
+        product = by_line[line_no].product
+        # The earliest open purchase order with units not yet owed to earlier backorders; without
+        # one, the catalog's lead time. The day after it arrives the units can ship.
+        supply, owed = uow.replenishment.incoming(product.id)
+        arrives = restock_from_purchase_orders(supply, owed, units)
+        if arrives is not None:
+            restock = calendar.add_working_days(max(arrives, now.date()), 1)
+        else:
+            restock = backorder_ship_date(now, product.lead_time_days, calendar)
         arrivals.append((delivery_date(restock, restock_transit.days, calendar), restock_transit))
     latest = max(arrivals, key=lambda a: a[0])[1] if arrivals else fallback
     promised = final_promise((day for day, _ in arrivals), cmd.requested_delivery_date)

@@ -62,6 +62,11 @@ class ReplenishmentReads(Protocol):
         """The last day each SKU left each warehouse for an order."""
         ...
 
+    def incoming(self, product_id: int) -> tuple[list[tuple[date, int]], int]:
+        """(open purchase order supply of the product: (promised day, units not yet received), units
+        already owed to open orders' backorders): what a new backorder is promised from."""
+        ...
+
     # The supplier scorecard's reads.
     def po_lines(self, since: datetime, until: datetime) -> list[LineFacts]:
         """Lines of the purchase orders created in [since, until), with their receipts."""

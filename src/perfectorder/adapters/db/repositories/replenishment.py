@@ -106,6 +106,26 @@ class SqlReplenishmentReads:
         )
         return {r.product_id: int(r.units) for r in self._conn.execute(stmt)}
 
+    def incoming(self, product_id: int) -> tuple[list[tuple[date, int]], int]:
+        po, pl, ln, o = t.purchase_orders, t.purchase_order_lines, t.order_lines, t.orders
+        supply = [
+            (r.promised_date, int(r.units))
+            for r in self._conn.execute(
+                select(po.c.promised_date, func.sum(pl.c.quantity - pl.c.received_qty).label("units"))
+                .join(po, po.c.id == pl.c.purchase_order_id)
+                .where(
+                    pl.c.product_id == product_id, po.c.status.in_(OPEN_PO), pl.c.quantity > pl.c.received_qty
+                )
+                .group_by(po.c.promised_date)
+            )
+        ]
+        owed = self._conn.execute(
+            select(func.coalesce(func.sum(ln.c.backordered_qty), 0))
+            .join(o, o.c.id == ln.c.order_id)
+            .where(ln.c.product_id == product_id, ln.c.backordered_qty > 0, o.c.status.in_(OPEN_STATUSES))
+        ).scalar_one()
+        return supply, int(owed)
+
     def supply_terms(self) -> Mapping[int, SupplyTerms]:
         sp, su, po, pl, rc = (
             t.supplier_products,
