@@ -79,6 +79,17 @@ def restock_from_purchase_orders(
     return None
 
 
+def restock_each(supply: Sequence[tuple[date, int]], wanted: Sequence[int]) -> list[date | None]:
+    """For backorders waiting in promise order, the promised day of the purchase order that brings
+    the last unit of each; None from the first one the open orders no longer cover."""
+    out: list[date | None] = []
+    owed = 0
+    for units in wanted:
+        out.append(restock_from_purchase_orders(supply, owed, units))
+        owed += units
+    return out
+
+
 def final_promise(candidates: Iterable[date], requested: date | None) -> date:
     """The order arrives when its last parcel does; a later date the customer asked for wins."""
     latest = max(candidates)

@@ -28,6 +28,7 @@ from perfectorder.domain.text import check_text
 from perfectorder.domain.values import has_valid_scale, is_known_currency
 from perfectorder.services.context import ServiceContext, read, run_transaction
 from perfectorder.services.inventory import MAX_MOVEMENT, allocate_backorders, lock_waiting_orders
+from perfectorder.services.po_slips import repromise_backorders
 from perfectorder.services.ports import Movement, TransientConflict, UnitOfWork
 from perfectorder.services.purchasing_ports import (
     NewPOLine,
@@ -256,10 +257,18 @@ def _change(
 ) -> PODetail:
     def work(uow: UnitOfWork) -> PODetail:
         po = _po(uow, po_id)
+        before = (po.promised_date, po.status)
         events = verb(po, uow)
         if not uow.purchasing.save(po):
             raise TransientConflict("the purchase order changed while this ran")
-        uow.purchasing.add_events(po_id, events, at=ctx.clock.now(), actor=actor)
+        now = ctx.clock.now()
+        uow.purchasing.add_events(po_id, events, at=now, actor=actor)
+        if (po.promised_date, po.status) != before:
+            # The backorders waiting for it are promised again, in this same transaction.
+            why = f"purchase order {po.number} from the supplier now arrives {po.promised_date.isoformat()}"
+            if po.status is POStatus.CANCELLED:
+                why = f"purchase order {po.number} from the supplier was cancelled"
+            repromise_backorders(uow, [x.sku for x in po.lines], now=now, actor=actor, reason=why)
         return _detail(uow, po_id)
 
     return run_transaction(ctx, work)

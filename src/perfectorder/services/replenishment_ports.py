@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +23,17 @@ class StockPoint:
     reserved: int
     unit_cost: Decimal  # the catalog's cost, for stock value
     currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingBackorder:
+    order_id: int
+    sku: str
+    product_id: int
+    units: int
+    expected: date  # the date the customer was last given: rescheduled, else promised
+    transit_days: int | None
+    service: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,11 @@ class ReplenishmentReads(Protocol):
     def incoming(self, product_id: int) -> tuple[list[tuple[date, int]], int]:
         """(open purchase order supply of the product: (promised day, units not yet received), units
         already owed to open orders' backorders): what a new backorder is promised from."""
+        ...
+
+    def waiting_backorders(self, skus: Sequence[str]) -> list[WaitingBackorder]:
+        """Open orders' backordered lines of these SKUs, by SKU, then oldest promise first (the
+        order receipts serve them in)."""
         ...
 
     # The supplier scorecard's reads.

@@ -4,7 +4,7 @@ stock ledger, each bounded by the window or by the catalog's size, never by the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import utc_day
 from perfectorder.domain.supplier_scorecard import LineFacts
 from perfectorder.services.board_ports import OPEN_STATUSES
-from perfectorder.services.replenishment_ports import SkuAt, StockPoint, SupplyTerms
+from perfectorder.services.replenishment_ports import SkuAt, StockPoint, SupplyTerms, WaitingBackorder
 
 OPEN_PO = ("draft", "sent", "confirmed", "partially_received")
 
@@ -125,6 +125,38 @@ class SqlReplenishmentReads:
             .where(ln.c.product_id == product_id, ln.c.backordered_qty > 0, o.c.status.in_(OPEN_STATUSES))
         ).scalar_one()
         return supply, int(owed)
+
+    def waiting_backorders(self, skus: Sequence[str]) -> list[WaitingBackorder]:
+        ln, o = t.order_lines, t.orders
+        if not skus:
+            return []
+        expected = func.coalesce(o.c.rescheduled_date, o.c.promised_date)
+        stmt = (
+            select(
+                o.c.id,
+                ln.c.sku,
+                ln.c.product_id,
+                ln.c.backordered_qty,
+                expected.label("expected"),
+                o.c.transit_days,
+                o.c.shipping_service,
+            )
+            .join(o, o.c.id == ln.c.order_id)
+            .where(ln.c.sku.in_(list(skus)), ln.c.backordered_qty > 0, o.c.status.in_(OPEN_STATUSES))
+            .order_by(ln.c.sku, o.c.promised_date, o.c.id)
+        )
+        return [
+            WaitingBackorder(
+                r.id,
+                r.sku,
+                r.product_id,
+                int(r.backordered_qty),
+                r.expected,
+                r.transit_days,
+                r.shipping_service,
+            )
+            for r in self._conn.execute(stmt)
+        ]
 
     def supply_terms(self) -> Mapping[int, SupplyTerms]:
         sp, su, po, pl, rc = (
