@@ -148,6 +148,8 @@ def test_every_page_loads_without_console_errors_at_laptop_and_phone_widths(page
         "customer": f"/customers/{customer}",
         "returns": "/returns",
         "loyalty": "/loyalty",
+        "replenishment": "/replenishment?view=all",
+        "stock-ageing": "/replenishment?view=ageing",
         "carriers": "/carriers",
         "suppliers": "/suppliers",
         "purchase-orders": "/purchase-orders",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from perfectorder.adapters.clock import SimulatedClock
 from perfectorder.adapters.db.tables import lost_demand, order_lines, orders, stock
 from perfectorder.domain.access import Role
-from perfectorder.services import inventory
+from perfectorder.services import inventory, replenishment
 from perfectorder.services import lost_demand as lost
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import Scenario
@@ -110,5 +110,10 @@ def test_lost_demand_equals_the_simulators_refused_lines(tmp_path):
         report = lost.report(application.services, datetime(2026, 3, 1, tzinfo=UTC), clock.now())
         assert report.lines_lost == summary.refused_lines
         assert 0 < report.stock_out_rate < 1
+        # The same store's stock ageing and plan read its sales and receipts as days.
+        ageing = replenishment.stock_ageing(application.services)
+        assert any(r.last_sale is not None for r in ageing)
+        assert all(sum(r.by_age.values()) == r.on_hand for r in ageing)
+        assert replenishment.plan(application.services, window_days=7)
     finally:
         application.close()

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import math
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
+from perfectorder.services import access
 from tests.conftest import api_key
 from tests.factories import order_payload
 from tests.integration.test_purchasing import SKU, make_supplier
@@ -115,3 +118,34 @@ def test_stock_ages_first_in_first_out_and_unsold_stock_is_slow(application, cli
     assert all(r["slow"] and r["last_sale"] is None for r in stocked)
     slow = client.get("/api/v1/stock-ageing", params={"slow": True}).json()
     assert len(slow) == len(stocked)
+
+
+def test_the_replenishment_page_shows_the_apis_suggestions(application, client):
+    make_supplier(client)
+    refused = client.post(
+        "/api/v1/orders",
+        json=order_payload(lines=[{"sku": SKU, "quantity": 400}], payment={"method": "invoice"}),
+    )
+    assert refused.status_code == 409
+    suggested = client.get("/api/v1/replenishment").json()
+    assert suggested and suggested[0]["sku"] == SKU
+    access.create_user(
+        application.services,
+        application.passwords,
+        username="rhea",
+        password="correct horse battery",
+        role=Role.ANALYST,
+    )
+    with TestClient(create_app(application=application), base_url="https://testserver") as page:
+        assert (
+            page.post("/login", data={"username": "rhea", "password": "correct horse battery"}).status_code
+            == 200
+        )
+        html = page.get("/replenishment").text
+        rows = html.split('<table id="replenishment">')[1].split("</tbody>")[0].split("<tr>")[2:]
+        assert len(rows) == len(suggested)
+        for row, api in zip(rows, suggested, strict=True):
+            assert f"<td>{api['sku']}</td><td>{api['warehouse']}</td>" in row
+            assert f"<strong>{api['quantity']}</strong>" in row
+        ageing = page.get("/replenishment", params={"view": "ageing"}).text
+        assert 'id="ageing"' in ageing and "never" in ageing

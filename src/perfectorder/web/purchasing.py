@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from perfectorder.domain.access import Permission
 from perfectorder.domain.errors import DomainError, NotFound
 from perfectorder.domain.purchasing import POStatus
-from perfectorder.services import board, purchasing
+from perfectorder.domain.replenishment import AGE_BUCKETS, Terms
+from perfectorder.services import board, purchasing, replenishment
 from perfectorder.web.common import Session, problem, render, require, services_of
 
 router = APIRouter(include_in_schema=False)
@@ -81,4 +82,42 @@ def purchase_order_page(request: Request, po_id: int) -> Response:
         request,
         "purchase_order.html",
         {"session": session, "po": found.summary, "detail": found},
+    )
+
+
+@router.get("/replenishment", response_class=HTMLResponse)
+def replenishment_page(
+    request: Request,
+    service_level: Annotated[float, Query(ge=0.5, lt=1)] = 0.95,
+    window_days: Annotated[int, Query(ge=7, le=365)] = 56,
+    view: Annotated[str, Query(max_length=10)] = "order",
+) -> Response:
+    """What to order now (or every SKU, view=all), and the stock going stale (view=ageing)."""
+    session = require(request, Permission.STOCK_READ)
+    if not isinstance(session, Session):
+        return session
+    services = services_of(request)
+    view = view if view in ("order", "all", "ageing") else "order"
+    terms = replenishment.DEFAULT_TERMS if service_level == 0.95 else Terms(service_level=service_level)
+    try:
+        rows = (
+            replenishment.plan(services, window_days=window_days, terms=terms, caller=session.caller)
+            if view != "ageing"
+            else []
+        )
+        ageing = replenishment.stock_ageing(services, caller=session.caller) if view == "ageing" else []
+    except DomainError as e:
+        return problem(request, session, e)
+    return render(
+        request,
+        "replenishment.html",
+        {
+            "session": session,
+            "rows": [r for r in rows if view == "all" or r.suggestion.quantity > 0],
+            "ageing": ageing,
+            "view": view,
+            "service_level": service_level,
+            "window_days": window_days,
+            "buckets": AGE_BUCKETS,
+        },
     )

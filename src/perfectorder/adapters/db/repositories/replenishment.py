@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,9 @@ OPEN_PO = ("draft", "sent", "confirmed", "partially_received")
 
 
 def _day(value: Any) -> date:
+    # A moment (max of a timestamp) is read as its UTC day; a datetime is a date too, so first.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
