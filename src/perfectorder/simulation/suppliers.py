@@ -106,6 +106,7 @@ class Suppliers:
         self.supplier_of: dict[str, Supplier] = {}
         self.ordering: set[tuple[str, str]] = set()  # (sku, warehouse) with a PO out (reorder rule)
         self.record = SupplyRecord()
+        self.lines_of: dict[int, list[SuppliedLine]] = {}  # PO id -> its recorded lines
 
     def set_up(self, stocked: Sequence[str], prices: dict[str, Decimal]) -> None:
         for supplier in self.s.suppliers:
@@ -174,17 +175,19 @@ class Suppliers:
         today = self.now().date()
         leads, fill, defect = supplier.on((self.now() - self.start).days)
         arrives = expected_date(today, lead_time_days=self.rng.choice(leads), working_days=WORKING_DAYS)
-        for line in confirmed.lines:
-            self.record.lines.append(
-                SuppliedLine(
-                    supplier.name,
-                    po.summary.id,
-                    line.sku,
-                    po.summary.warehouse,
-                    line.quantity,
-                    confirmed.summary.promised_date,
-                )
+        lines = [
+            SuppliedLine(
+                supplier.name,
+                po.summary.id,
+                line.sku,
+                po.summary.warehouse,
+                line.quantity,
+                confirmed.summary.promised_date,
             )
+            for line in confirmed.lines
+        ]
+        self.record.lines.extend(lines)
+        self.lines_of[po.summary.id] = lines
         moment = datetime.combine(arrives, datetime.min.time(), UTC) + timedelta(
             hours=self.rng.randrange(8, 16)
         )
@@ -196,7 +199,7 @@ class Suppliers:
         """Each line: fill x ordered units come (drawn unit by unit), defect x of them damaged and
         rejected; what stays missing is closed with the PO, as a buyer would after a short delivery."""
         today = self.now().date()
-        lines = [x for x in self.record.lines if x.po_id == delivery.po_id]
+        lines = self.lines_of.pop(delivery.po_id)
         for line in lines:
             line.arrived = today
             line.delivered = binomial(self.rng, line.ordered, delivery.fill)
