@@ -50,7 +50,7 @@ def test_the_scorecard_judges_each_line_against_its_first_promise(application, c
 
     card = client.get("/api/v1/metrics/suppliers", params={"from": str(start), "to": str(start)})
     assert card.status_code == 200, card.text
-    [tide] = card.json()
+    [tide] = card.json()["suppliers"]
     assert (tide["supplier"], tide["lines"], tide["due"]) == ("TIDEWATER", 4, 4)
     assert tide["otif_rate"] == 1 / 4  # only the first came in full by 1 December
     assert tide["on_time_rate"] == 2 / 4
@@ -58,3 +58,13 @@ def test_the_scorecard_judges_each_line_against_its_first_promise(application, c
     assert tide["rejection_rate"] == 6 / (24 + 24 + 12 + 6)
     assert (tide["lead_time_p50"], tide["lead_time_p90"], tide["quoted_lead_time"]) == (5.0, 9.0, 5)
     assert (tide["returned_defective"], tide["shipped"], tide["defect_rate"]) == (0, 0, None)
+    # The trend: all four were ordered in the week of 23 November.
+    weekly = client.get(
+        "/api/v1/metrics/suppliers", params={"from": str(start), "to": str(start), "granularity": "week"}
+    )
+    [(period, [week])] = [(p["period"], p["suppliers"]) for p in weekly.json()["trend"]]
+    assert period == "2026-11-23" and week["otif_rate"] == tide["otif_rate"] and week["lines"] == 4
+    wrong = client.get(
+        "/api/v1/metrics/suppliers", params={"from": str(start), "to": str(start), "granularity": "day"}
+    )
+    assert wrong.status_code == 422

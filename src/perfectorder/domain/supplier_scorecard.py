@@ -27,6 +27,7 @@ class LineFacts:
     sent_at: datetime | None
     closed: bool  # its order is received in full or cancelled
     receipts: tuple[tuple[datetime, int, int], ...]  # (when, accepted, rejected), oldest first
+    created_on: date | None = None  # the day its purchase order was made (the trend's period)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,12 +26,13 @@ from perfectorder.domain.replenishment import (
     lead_time_of,
     suggest,
 )
-from perfectorder.domain.supplier_scorecard import SupplierScores, score
+from perfectorder.domain.supplier_scorecard import LineFacts, SupplierScores, score
 from perfectorder.services import purchasing
 from perfectorder.services.context import ServiceContext, read
 from perfectorder.services.ports import UnitOfWork
 from perfectorder.services.purchasing_ports import PODetail
 from perfectorder.services.replenishment_ports import SkuAt, StockPoint, SupplyTerms
+from perfectorder.services.verdicts import period_start
 
 DEFAULT_LEAD_DAYS = 14  # a SKU no supplier lists: the catalog's usual lead time
 SLOW_AFTER_DAYS = 90  # no sale for this long: a slow mover
@@ -233,18 +234,32 @@ def stock_ageing(ctx: ServiceContext, *, caller: Principal = SYSTEM) -> list[Age
     return sorted(rows, key=lambda r: (-(r.by_age[oldest] * r.unit_cost), r.sku, r.warehouse))
 
 
+@dataclass(frozen=True, slots=True)
+class SupplierScorecard:
+    suppliers: list[SupplierScores]
+    # Per period (its first day) the suppliers' purchase order lines of orders made then.
+    trend: list[tuple[date, list[SupplierScores]]]
+
+
 def supplier_scorecard(
-    ctx: ServiceContext, start: datetime, end: datetime, *, caller: Principal = SYSTEM
-) -> list[SupplierScores]:
+    ctx: ServiceContext,
+    start: datetime,
+    end: datetime,
+    *,
+    granularity: str = "month",
+    caller: Principal = SYSTEM,
+) -> SupplierScorecard:
     """Per supplier, the lines of the purchase orders created in [start, end) judged against their
     first promised dates, and customers' defective returns of its SKUs in the period against the
     units of them shipped (a SKU two suppliers list counts for both: no lot tells them apart)."""
     _staff(caller)
     if end <= start:
         raise InvalidInput("invalid_period", "the period ends after it starts", field="to")
+    if granularity not in ("week", "month"):
+        raise InvalidInput("invalid_granularity", "a trend is by week or month", field="granularity")
     now = ctx.clock.now()
 
-    def work(uow: UnitOfWork) -> list[SupplierScores]:
+    def work(uow: UnitOfWork) -> SupplierScorecard:
         reads = uow.replenishment
         lines = reads.po_lines(start, end)
         returned, shipped = reads.defective_returns(start, end), reads.shipped_units(start, end)
@@ -253,11 +268,14 @@ def supplier_scorecard(
             for name in suppliers:
                 by_supplier[name][0] += returned.get(sku, 0)
                 by_supplier[name][1] += shipped.get(sku, 0)
-        return score(
-            lines,
-            now,
-            quoted=dict(reads.quoted_lead_days()),
-            returns={name: (d, s) for name, (d, s) in by_supplier.items()},
+        quoted = dict(reads.quoted_lead_days())
+        periods: dict[date, list[LineFacts]] = defaultdict(list)
+        for line in lines:
+            if line.created_on is not None:
+                periods[period_start(line.created_on, granularity)].append(line)
+        return SupplierScorecard(
+            score(lines, now, quoted=quoted, returns={name: (d, s) for name, (d, s) in by_supplier.items()}),
+            [(first, score(group, now, quoted=quoted)) for first, group in sorted(periods.items())],
         )
 
     return read(ctx, work)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from perfectorder.api.deps import CatalogWriter, ReportsReader, Services, StockR
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import Amount, In
 from perfectorder.domain.replenishment import AGE_BUCKETS, Terms
+from perfectorder.domain.supplier_scorecard import SupplierScores
 from perfectorder.services import lost_demand, replenishment
 
 router = APIRouter(prefix="/api/v1", tags=["supply"])
@@ -268,9 +269,39 @@ class SupplierScoresPublic(BaseModel):
     shipped: int
 
 
+class SupplierTrendPublic(BaseModel):
+    period: date = Field(description="The first day of the week (Monday) or month")
+    suppliers: list[SupplierScoresPublic]
+
+
+class SupplierScorecardPublic(BaseModel):
+    suppliers: list[SupplierScoresPublic]
+    trend: list[SupplierTrendPublic] = Field(
+        description="The same figures per week or month the orders were made"
+    )
+
+
+def _scores_public(s: SupplierScores) -> SupplierScoresPublic:
+    return SupplierScoresPublic(
+        supplier=s.supplier,
+        lines=s.lines,
+        due=s.due,
+        otif_rate=s.otif_rate,
+        on_time_rate=s.on_time_rate,
+        fill_rate=s.fill_rate,
+        rejection_rate=s.rejection_rate,
+        lead_time_p50=s.lead_quantile(0.5),
+        lead_time_p90=s.lead_quantile(0.9),
+        quoted_lead_time=s.quoted_lead_days,
+        defect_rate=s.defect_rate,
+        returned_defective=s.returned_defective,
+        shipped=s.shipped,
+    )
+
+
 @router.get(
     "/metrics/suppliers",
-    response_model=list[SupplierScoresPublic],
+    response_model=SupplierScorecardPublic,
     operation_id="supplier_scorecard",
     responses=error_responses(403, 422),
 )
@@ -279,30 +310,22 @@ def supplier_scorecard(
     caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day (UTC) purchase orders were created")],
     end: Annotated[date, Query(alias="to", description="Last day, inclusive (UTC)")],
-) -> list[SupplierScoresPublic]:
+    granularity: Annotated[Literal["week", "month"], Query()] = "month",
+) -> SupplierScorecardPublic:
     """Per supplier: on time in full against the date first promised, on time, fill rate, rejection
-    at receipt, lead time P50/P90 against the quoted one, and customers' defective returns of its SKUs."""
+    at receipt, lead time P50/P90 against the quoted one, and customers' defective returns of its
+    SKUs; and the same per week or month."""
     found = replenishment.supplier_scorecard(
         services,
         datetime.combine(start, time(), UTC),
         datetime.combine(end + timedelta(days=1) if end < date.max else end, time(), UTC),
+        granularity=granularity,
         caller=caller,
     )
-    return [
-        SupplierScoresPublic(
-            supplier=s.supplier,
-            lines=s.lines,
-            due=s.due,
-            otif_rate=s.otif_rate,
-            on_time_rate=s.on_time_rate,
-            fill_rate=s.fill_rate,
-            rejection_rate=s.rejection_rate,
-            lead_time_p50=s.lead_quantile(0.5),
-            lead_time_p90=s.lead_quantile(0.9),
-            quoted_lead_time=s.quoted_lead_days,
-            defect_rate=s.defect_rate,
-            returned_defective=s.returned_defective,
-            shipped=s.shipped,
-        )
-        for s in found
-    ]
+    return SupplierScorecardPublic(
+        suppliers=[_scores_public(s) for s in found.suppliers],
+        trend=[
+            SupplierTrendPublic(period=first, suppliers=[_scores_public(s) for s in scores])
+            for first, scores in found.trend
+        ],
+    )

@@ -247,6 +247,7 @@ class SqlReplenishmentReads:
                 po.c.original_promised_date,
                 po.c.sent_at,
                 po.c.status,
+                po.c.created_at,
             )
             .join(po, po.c.id == pl.c.purchase_order_id)
             .join(su, su.c.id == po.c.supplier_id)
@@ -273,6 +274,7 @@ class SqlReplenishmentReads:
                 r.sent_at,
                 r.status in ("received", "cancelled"),
                 tuple(receipts.get(r.id, ())),
+                _day(r.created_at),
             )
             for r in lines
         ]
