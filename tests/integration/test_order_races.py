@@ -298,6 +298,10 @@ PAIRS: dict[str, tuple[str, Request, Request]] = {
     "status_cancel x release": ("approved", status_cancel, release),
     "status_address x release": ("approved", status_address, release),
 }
+# Pairs whose one request does more before it reaches the order's lock (the status page verifies
+# its link and the new address first): a wider spread lets either arrive first within the trials
+# (status_address x release once went release-first 40 times out of 40 on a loaded machine).
+SPREAD = {"status_address x release": 0.05, "status_cancel x release": 0.03}
 # Pairs that succeed together whichever comes first.
 COMMUTING = {"cancel_line x cancel_line", "hold x release_hold"}
 
@@ -344,7 +348,7 @@ def test_two_changes_to_one_order_at_the_same_moment_keep_every_promise(race_ser
         target.link = status_page.link_path(store.ctx, target.order_id)
         before = store.events(target.order_id)
         requests = [first(target), second(target)]
-        delays = tuple(jitter.uniform(0, 0.006) for _ in requests)
+        delays = tuple(jitter.uniform(0, SPREAD.get(pair, 0.006)) for _ in requests)
         responses = send_together(base, key, requests, delays)
         outcomes[tuple(r.status_code for r in responses)] += 1
         for (kind, _, _), response in zip(requests, responses, strict=True):

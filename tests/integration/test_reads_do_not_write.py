@@ -25,6 +25,7 @@ from tests.conftest import api_key, make_application
 from tests.factories import order_payload
 from tests.integration.test_communication import ship_one
 from tests.integration.test_dispatch_resilience import WorkerProcess, wait_for
+from tests.integration.test_purchasing import make_supplier
 from tests.integration.test_verdicts import deliver
 
 PASSWORD = "correct horse battery"
@@ -96,9 +97,23 @@ def store(application, client, clock):
             "lines": [{"sku": "MUG-CERAMIC-BLUE", "quantity": 1, "reason": "damaged_in_transit"}],
         },
     )
+    # A supplier and a purchase order with a receipt: the purchasing pages read them.
+    make_supplier(client)
+    po = client.post(
+        "/api/v1/purchase-orders",
+        json={
+            "supplier": "TIDEWATER",
+            "warehouse": "BER",
+            "lines": [{"sku": "MUG-CERAMIC-BLUE", "quantity": 12}],
+        },
+    ).json()
+    client.post(f"/api/v1/purchase-orders/{po['id']}/send")
+    client.post(
+        f"/api/v1/purchase-orders/{po['id']}/receipts", json={"sku": "MUG-CERAMIC-BLUE", "accepted": 6}
+    )
     clock.advance(timedelta(days=40))
     verdicts.refresh(application.services)
-    return {"order_id": done["id"]}
+    return {"order_id": done["id"], "po_id": po["id"]}
 
 
 @pytest.fixture
@@ -122,7 +137,13 @@ def _dirty(application, order_id: int) -> None:
 
 
 def _api_gets(spec: dict[str, Any], order_id: int) -> list[str]:
-    values = {"order_id": str(order_id), "customer_id": "1", "sku": "MUG-CERAMIC-BLUE"}
+    values = {
+        "order_id": str(order_id),
+        "customer_id": "1",
+        "sku": "MUG-CERAMIC-BLUE",
+        "code": "TIDEWATER",
+        "po_id": "1",
+    }
     paths = []
     for path, item in spec["paths"].items():
         operation = item.get("get")
@@ -147,7 +168,12 @@ def _routes(app: Any) -> Iterator[Any]:
 def _pages(app: Any, order_id: int) -> list[str]:
     # The customer's status page, through the order's genuine signed link.
     token = status_page.link_path(app.state.application.services, order_id).removeprefix("/status/")
-    values = {"order_id": str(order_id), "customer_id": "1", "token": token}
+    values = {
+        "order_id": str(order_id),
+        "customer_id": "1",
+        "token": token,
+        "po_id": "1",
+    }  # the store's first PO
     found = [
         re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
         for route in _routes(app)
