@@ -47,6 +47,13 @@ class LostDemandPublic(BaseModel):
     skus: list[LostSkuPublic] = Field(description="Per SKU, warehouse and currency, most units first")
 
 
+def _days(start: date, end: date) -> tuple[datetime, datetime]:
+    """The UTC days from `start` to `end` inclusive, as [start, end) instants."""
+    # The day after the last; the last representable day has none, so it ends the period itself.
+    after = end + timedelta(days=1) if end < date.max else end
+    return datetime.combine(start, time(), UTC), datetime.combine(after, time(), UTC)
+
+
 @router.get(
     "/metrics/lost-demand",
     response_model=LostDemandPublic,
@@ -64,9 +71,7 @@ def lost_demand_metrics(
     stock-out rate: the share of every line asked for that was refused."""
     found = lost_demand.report(
         services,
-        datetime.combine(start, time(), UTC),
-        # The day after the last; the last representable day has none, so it ends the period itself.
-        datetime.combine(end + timedelta(days=1) if end < date.max else end, time(), UTC),
+        *_days(start, end),
         caller=caller,
     )
     return LostDemandPublic(
@@ -317,8 +322,7 @@ def supplier_scorecard(
     SKUs; and the same per week or month."""
     found = replenishment.supplier_scorecard(
         services,
-        datetime.combine(start, time(), UTC),
-        datetime.combine(end + timedelta(days=1) if end < date.max else end, time(), UTC),
+        *_days(start, end),
         granularity=granularity,
         caller=caller,
     )
