@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from perfectorder.adapters.db import tables as t
 from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
+from perfectorder.domain.purchasing import expected_date
 from perfectorder.services import access
 from tests.conftest import api_key
 from tests.factories import order_payload
@@ -58,12 +59,16 @@ def test_a_suggestion_follows_demand_and_lead_time_and_becomes_a_purchase_order(
     mug = rows[(SKU, "BER")]
     daily = units_asked(application, "BER") / 7
     assert mug["demand_per_day"] == round(daily, 3) and daily > 400 / 7
-    assert (mug["supplier"], mug["lead_time_days"], mug["lead_time_basis"]) == ("TIDEWATER", 5.0, "quoted")
+    # Quoted as five working days: demand runs on every calendar day until they are over.
+    today = application.services.clock.now().date()
+    lead = (expected_date(today, lead_time_days=5, working_days="12345") - today).days
+    assert lead >= 7
+    assert (mug["supplier"], mug["lead_time_days"], mug["lead_time_basis"]) == ("TIDEWATER", lead, "quoted")
     # At 50% there is no safety stock: the reorder point is the lead time's demand; the order
     # brings the position up to it plus a week's demand, in whole packs of 6.
-    assert mug["safety_stock"] == 0 and mug["reorder_point"] == round(5 * daily, 2)
+    assert mug["safety_stock"] == 0 and mug["reorder_point"] == round(lead * daily, 2)
     assert mug["position"] <= mug["reorder_point"]
-    wanted = 5 * daily + 7 * daily - mug["position"]
+    wanted = lead * daily + 7 * daily - mug["position"]
     assert mug["quantity"] == 6 * math.ceil(wanted / 6 - 1e-9) and mug["basis"] == "review"
     assert mug["value"] == f"{mug['quantity'] * 4.2:.2f}"
     unlisted = next(r for r in plan.json() if r["sku"] != SKU)

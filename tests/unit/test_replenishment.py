@@ -51,6 +51,20 @@ def test_a_supplier_is_taken_at_its_word_until_three_deliveries_are_measured():
     assert lead_time_of([7.0, 9.0, 8.0], quoted) == LeadTime(8.0, pytest.approx(math.sqrt(2 / 3)))
 
 
+def test_a_slipping_supplier_shows_in_its_last_deliveries_and_its_overdue_orders():
+    quoted = LeadTime(7.0)
+    steady = [7.0] * 20
+    # Only the last eight deliveries count: two slow ones among them move the mean at once.
+    assert lead_time_of([*steady, 16.0, 17.0], quoted).mean_days == pytest.approx((6 * 7 + 33) / 8)
+    # A purchase order out for 12 days and not come is evidence before it arrives: at least 12.
+    assert lead_time_of(steady, quoted, overdue_days=[12.0]).mean_days == 12.0
+    # One out for less than the usual (its promise was short) joins the sample as it stands.
+    assert lead_time_of(steady, quoted, overdue_days=[6.0]).mean_days == pytest.approx((8 * 7 + 6) / 9)
+    # Before three are on record the quote stands, unless an overdue order already outlasted it.
+    assert lead_time_of([], quoted, overdue_days=[5.0]) == quoted
+    assert lead_time_of([6.0], quoted, overdue_days=[10.0]) == LeadTime(10.0)
+
+
 def test_eoq_by_hand_and_unknown_costs():
     # D = 3650/year, S = 50, H = 2: sqrt(2 * 3650 * 50 / 2) = 427.2
     assert economic_order_quantity(3650, Decimal(50), Decimal(2)) == pytest.approx(427.2, abs=0.1)

@@ -2,7 +2,8 @@
 
 Demand is what customers asked for, served or not: units ordered plus units refused for lack of
 stock (a stock-out hides demand, and planning from sales alone would plan the next stock-out).
-Lead time is the supplier's, as measured on its receipts. With daily demand d (mean) and sigma_d,
+Lead time is the supplier's, in calendar days, as its recent deliveries and its overdue purchase
+orders show it. With daily demand d (mean) and sigma_d,
 lead time L days and sigma_L, for a target cycle service level p:
 
     safety stock  = z(p) * sqrt(L * sigma_d^2 + d^2 * sigma_L^2)
@@ -51,11 +52,22 @@ class LeadTime:
     std_days: float = 0.0
 
 
-def lead_time_of(observed_days: Sequence[float], fallback: LeadTime) -> LeadTime:
-    """The supplier's measured lead times; its quoted one until three deliveries are on record."""
-    if len(observed_days) < 3:
-        return fallback
-    return LeadTime(fmean(observed_days), pstdev(observed_days))
+RECENT_DELIVERIES = 8  # a supplier's lead time is what its last deliveries took: it drifts
+
+
+def lead_time_of(
+    observed_days: Sequence[float], fallback: LeadTime, *, overdue_days: Sequence[float] = ()
+) -> LeadTime:
+    """The supplier's lead time from its last deliveries (`observed_days`, oldest first) and the
+    purchase orders past their promised date that have not come (`overdue_days`: out this long so
+    far, so at least this long): a supplier that slips shows it before the late goods arrive. Its
+    quoted lead time (`fallback`) until three are on record; never shorter than the longest time
+    an overdue order has been out."""
+    sample = [*observed_days[-RECENT_DELIVERIES:], *overdue_days]
+    lead = fallback if len(sample) < 3 else LeadTime(fmean(sample), pstdev(sample))
+    # An order out this long and not come says the lead time is now at least that.
+    longest = max(overdue_days, default=0.0)
+    return lead if longest <= lead.mean_days else LeadTime(longest, lead.std_days)
 
 
 def z_score(service_level: float) -> float:

@@ -1,7 +1,8 @@
 """Replenishment: per SKU and warehouse, when to reorder and how much (domain/replenishment.py),
-from the demand of a recent window (served and lost), the supplier's lead time as measured on its
-receipts (quoted until three are on record), what is on hand, reserved, owed and already on order;
-suggestions an operator accepts into draft purchase orders; and the stock going stale."""
+from the demand of a recent window (served and lost), the supplier's lead time as its recent
+deliveries and overdue purchase orders show it (quoted until three are on record), and what is
+on hand, reserved, owed and already on order; suggestions an operator accepts into draft purchase
+orders; and the stock going stale."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from decimal import Decimal
 
 from perfectorder.domain.access import SYSTEM, Principal
 from perfectorder.domain.errors import Forbidden, InvalidInput
+from perfectorder.domain.purchasing import expected_date
 from perfectorder.domain.replenishment import (
     AGE_BUCKETS,
     DemandStats,
@@ -110,7 +112,7 @@ def plan(
             reads.daily_demand(since, tomorrow),
             reads.on_order(),
             reads.backordered(),
-            reads.supply_terms(),
+            reads.supply_terms(now),
         )
 
     points, demand, on_order, owed, supply = read(ctx, work)
@@ -124,8 +126,12 @@ def plan(
         if terms_of is None:
             lead, basis = LeadTime(float(DEFAULT_LEAD_DAYS)), "default"
         else:
-            quoted = LeadTime(float(terms_of.lead_time_days))
-            lead = lead_time_of(terms_of.measured_lead_days, quoted)
+            # Quoted in the supplier's working days; demand runs every day.
+            arrives = expected_date(
+                today, lead_time_days=terms_of.lead_time_days, working_days=terms_of.working_days
+            )
+            quoted = LeadTime(float((arrives - today).days))
+            lead = lead_time_of(terms_of.measured_lead_days, quoted, overdue_days=terms_of.overdue_lead_days)
             basis = "quoted" if lead is quoted else "measured"
         # Units owed to customers count against the first warehouse listed (they wait for any).
         backordered = owed_left.pop(p.product_id, 0)

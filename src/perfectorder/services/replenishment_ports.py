@@ -41,12 +41,15 @@ class SupplyTerms:
     """The supplier a SKU is bought from (the cheapest listing) and what it has shown."""
 
     supplier: str
-    lead_time_days: int  # as quoted
+    lead_time_days: int  # as quoted, in the supplier's working days
+    working_days: str  # ISO weekday digits
     unit_cost: Decimal
     currency: str
     pack_size: int
     min_order_qty: int
-    measured_lead_days: tuple[float, ...]  # sent to first receipt, per purchase order line
+    # The supplier's, over every product it delivers (its lead time is its own, not a SKU's):
+    measured_lead_days: tuple[float, ...]  # sent to first receipt per purchase order, oldest first
+    overdue_lead_days: tuple[float, ...]  # sent and past its promised date, nothing came: out so far
 
 
 class ReplenishmentReads(Protocol):
@@ -64,7 +67,7 @@ class ReplenishmentReads(Protocol):
         """Units owed to open orders per product, not yet reserved anywhere."""
         ...
 
-    def supply_terms(self) -> Mapping[int, SupplyTerms]: ...
+    def supply_terms(self, now: datetime) -> Mapping[int, SupplyTerms]: ...
     def receipts(self) -> Mapping[SkuAt, list[tuple[date, int]]]:
         """Stock received per SKU and warehouse: (day, units), any order."""
         ...

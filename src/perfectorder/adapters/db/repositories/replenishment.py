@@ -161,7 +161,7 @@ class SqlReplenishmentReads:
             for r in self._conn.execute(stmt)
         ]
 
-    def supply_terms(self) -> Mapping[int, SupplyTerms]:
+    def supply_terms(self, now: datetime) -> Mapping[int, SupplyTerms]:
         sp, su, po, pl, rc = (
             t.supplier_products,
             t.suppliers,
@@ -169,24 +169,32 @@ class SqlReplenishmentReads:
             t.purchase_order_lines,
             t.po_receipts,
         )
-        measured: dict[tuple[int, int], list[float]] = defaultdict(list)
+        measured: dict[int, list[float]] = defaultdict(list)
         first = (
-            select(po.c.supplier_id, pl.c.product_id, po.c.sent_at, func.min(rc.c.received_at).label("came"))
+            select(po.c.supplier_id, po.c.sent_at, func.min(rc.c.received_at).label("came"))
             .join(pl, pl.c.purchase_order_id == po.c.id)
             .join(rc, rc.c.line_id == pl.c.id)
             .where(po.c.sent_at.is_not(None))
-            .group_by(po.c.supplier_id, pl.c.product_id, po.c.id, po.c.sent_at)
+            .group_by(po.c.supplier_id, po.c.id, po.c.sent_at)
+            .order_by(po.c.sent_at, po.c.id)
         )
         for got in self._conn.execute(first):
-            measured[(got.supplier_id, got.product_id)].append(
-                (got.came - got.sent_at).total_seconds() / 86400
-            )
+            measured[got.supplier_id].append((got.came - got.sent_at).total_seconds() / 86400)
+        overdue: dict[int, list[float]] = defaultdict(list)
+        late = select(po.c.supplier_id, po.c.sent_at).where(
+            po.c.status.in_(("sent", "confirmed")),  # nothing received yet
+            po.c.sent_at.is_not(None),
+            po.c.promised_date < now.astimezone(UTC).date(),
+        )
+        for waiting in self._conn.execute(late):
+            overdue[waiting.supplier_id].append((now - waiting.sent_at).total_seconds() / 86400)
         listings = (
             select(
                 sp.c.product_id,
                 sp.c.supplier_id,
                 su.c.code,
                 su.c.lead_time_days,
+                su.c.working_days,
                 sp.c.unit_cost,
                 sp.c.currency,
                 sp.c.pack_size,
@@ -201,11 +209,13 @@ class SqlReplenishmentReads:
                 out[r.product_id] = SupplyTerms(
                     r.code,
                     r.lead_time_days,
+                    r.working_days,
                     r.unit_cost,
                     r.currency,
                     r.pack_size,
                     r.min_order_qty,
-                    tuple(measured.get((r.supplier_id, r.product_id), ())),
+                    tuple(measured.get(r.supplier_id, ())),
+                    tuple(overdue.get(r.supplier_id, ())),
                 )
         return out
 
