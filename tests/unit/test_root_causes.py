@@ -118,11 +118,19 @@ def order(order_id, failures=(), *, state="delivered", lanes=(GLS_AT,), refunded
         currency=more.get("currency", "EUR"),
         refunded=Decimal(refunded),
         reshipped=reshipped,
+        suppliers=more.get("suppliers", ()),
     )
 
 
 def test_a_delivered_order_counts_once_per_slice_for_every_order_and_for_each_failure():
-    row = order(7, [LATE, LATE, DAMAGED], lanes=(GLS_AT, DHL_DE), refunded="12.50", reshipped=1)
+    row = order(
+        7,
+        [LATE, LATE, DAMAGED],
+        lanes=(GLS_AT, DHL_DE),
+        refunded="12.50",
+        reshipped=1,
+        suppliers=("ACME", "KESTREL"),  # its products listed by two
+    )
     added = failure_contributions(row)
     slices = {(d, k) for (_, _, _, _, _, d, k) in added}
     assert slices == {
@@ -132,13 +140,17 @@ def test_a_delivered_order_counts_once_per_slice_for_every_order_and_for_each_fa
         ("carrier", "DHL"),
         ("carrier", "GLS"),
         ("category", "garden"),
+        ("supplier", "ACME"),
+        ("supplier", "KESTREL"),
         ("lane", GLS_AT),
         ("lane", DHL_DE),
         ("currency", "EUR"),
     }
     failures = {(c, code, stage) for (_, _, c, code, stage, _, _) in added}
     assert failures == {ALL, LATE, DAMAGED}  # the late delivery twice counts once
-    assert len(added) == 3 * 9
+    assert len(added) == 3 * 11
+    # Products no supplier lists: the order counts under supplier "none", as categories do.
+    assert (row.placed_on, row.final_from, *ALL, "supplier", "none") in failure_contributions(order(8))
     day, final = row.placed_on, row.final_from
     assert added[(day, final, *LATE, "currency", "EUR")] == (1, 1250, 1)
     assert added[(day, final, *LATE, "lane", GLS_AT)] == (1, 0, 1)  # refunds on currency rows only

@@ -55,6 +55,7 @@ class VerdictRow:
     currency: str = ""
     refunded: Decimal = Decimal(0)
     reshipped: int = 0
+    suppliers: tuple[str, ...] = ()  # root causes only: who supplies what the order holds
 
 
 def stored_state(verdict: Verdict) -> str:

@@ -1,5 +1,5 @@
 """Where each failure concentrates: its share of the failed orders in a slice (a lane, carrier,
-warehouse, category, channel or customer tier) against the slice's share of all orders.
+warehouse, supplier, category, channel or customer tier) against the slice's share of all orders.
 
 A delivered order adds, per slice it belongs to, one count to the pseudo-failure ALL (every
 order: the denominators) and one to each distinct failure it has, keyed by the day it was placed
@@ -27,7 +27,7 @@ from perfectorder.metrics.rollup import VerdictRow
 FailureKey = tuple[str, str, str]  # (component, code, stage)
 ALL: FailureKey = ("*", "*", "*")
 # The slices shown, in the order ties are broken; "currency" only carries refunds per currency.
-DIMENSIONS = ("lane", "carrier", "warehouse", "category", "channel", "tier")
+DIMENSIONS = ("lane", "carrier", "warehouse", "supplier", "category", "channel", "tier")
 CURRENCY = "currency"
 FAILURE_COUNTS = ("orders", "refunded_minor", "reshipped")
 # (day placed, final from, component, code, stage, dimension, key)
@@ -49,6 +49,7 @@ def failure_slices(row: VerdictRow) -> list[tuple[str, str]]:
     out = [("channel", row.channel), ("tier", row.tier)]
     out += [("warehouse", w) for w in row.warehouses or ("unshipped",)]
     out += [("carrier", c) for c in row.carriers or ("unshipped",)]
+    out += [("supplier", s) for s in row.suppliers or ("none",)]
     out += [("category", c) for c in row.categories or ("none",)]
     out += [("lane", x) for x in row.lanes or ("unshipped",)]
     out.append((CURRENCY, row.currency or "none"))

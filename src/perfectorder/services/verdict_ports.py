@@ -72,6 +72,7 @@ class OrderRecords:
     currency: str = ""
     refunded: Decimal = Decimal(0)
     replaced_by: int = 0  # orders shipping this one's units again: reshipments and exchanges
+    suppliers: tuple[str, ...] = ()  # codes of the suppliers listing the order's products
 
 
 class VerdictRepository(Protocol):

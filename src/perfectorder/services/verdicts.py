@@ -564,6 +564,7 @@ def row_of(
         currency=r.currency,
         refunded=r.refunded,
         reshipped=r.replaced_by,
+        suppliers=r.suppliers,
     )
 
 

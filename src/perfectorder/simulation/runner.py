@@ -678,6 +678,8 @@ class Simulation:
             self.at(later, "feedback", (order_id, wrong))
         if "damaged" in wrong and self.rng.random() < self.s.return_when_damaged:
             self.at(later + timedelta(hours=1), "return", (order_id, "damaged_in_transit"))
+        elif self.suppliers is not None and self.suppliers.faulty(self.first_sku[order_id]):
+            self.at(later + timedelta(hours=1), "return", (order_id, "defective"))
         elif self.rng.random() < self.s.return_changed_mind:
             self.at(later + timedelta(days=2), "return", (order_id, "changed_mind"))
 

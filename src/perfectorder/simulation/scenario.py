@@ -48,8 +48,10 @@ class Carrier:
 class Supplier:
     """A supplier as the store meets it: it quotes `quoted_lead_days` and takes a lead time drawn
     from `lead_time_days` (both in its working days, Monday to Friday), delivers a share `fill` of
-    each line's units and a share `defect` of what it delivers is damaged. From `degrade_day` (0 is
-    the first simulated day; -1 never) on, the `degraded_*` values hold for POs sent then."""
+    each line's units and a share `defect` of what it delivers is damaged; of the delivered orders
+    whose first item is its product, a share `faulty` comes back as defective (a fault the dock's
+    check missed). From `degrade_day` (0 is the first simulated day; -1 never) on, the
+    `degraded_*` values hold for POs sent then."""
 
     name: str
     share: float = 1.0  # of the made-to-stock catalog, assigned in turn
@@ -57,6 +59,7 @@ class Supplier:
     quoted_lead_days: int = 5
     fill: float = 1.0
     defect: float = 0.0
+    faulty: float = 0.0
     pack_size: int = 1
     min_order: int = 1
     unit_cost: float = 0.55  # its price, as a share of the product's selling price
@@ -305,7 +308,7 @@ def _lanes(path: str, content: Any) -> tuple[LaneSpec, ...]:
     return tuple(out)
 
 
-SUPPLIER_PROBABILITIES = ("fill", "defect", "degraded_fill", "degraded_defect")
+SUPPLIER_PROBABILITIES = ("fill", "defect", "faulty", "degraded_fill", "degraded_defect")
 
 
 def _suppliers(content: Any) -> tuple[Supplier, ...]:
@@ -339,7 +342,7 @@ def _supplier(path: str, name: str, spec: Any) -> Supplier:
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InvalidInput("scenario_invalid", f"a whole number, at least {least}", field=f"{path}.{key}")
         values[key] = value
-    defaults = {"share": 1.0, "unit_cost": 0.55, "fill": 1.0, "defect": 0.0}
+    defaults = {"share": 1.0, "unit_cost": 0.55, "fill": 1.0, "defect": 0.0, "faulty": 0.0}
     for key in ("share", "unit_cost", *SUPPLIER_PROBABILITIES):
         # A degraded value left out stays what it was: a supplier may slip without filling less.
         value = spec.get(key, values.get(key.removeprefix("degraded_"), defaults.get(key)))

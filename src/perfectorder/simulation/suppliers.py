@@ -154,6 +154,12 @@ class Suppliers:
             )
             self._place(po)
 
+    def faulty(self, sku: str) -> bool:
+        """Whether the customer finds the supplier's item faulty; drawn from the suppliers' own
+        stream, and only for a supplier that has faults, so other scenarios draw as before."""
+        supplier = self.supplier_of.get(sku)
+        return supplier is not None and supplier.faulty > 0 and self.rng.random() < supplier.faulty
+
     def follow_suggestions(self) -> None:
         """Accepts every suggestion of the store's replenishment plan for the simulated catalog."""
         history = (self.now() - self.start).days + 1

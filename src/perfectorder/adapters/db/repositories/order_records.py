@@ -62,6 +62,14 @@ _CATEGORIES = (
     .where(t.order_lines.c.order_id.in_(_IDS))
     .distinct()
 )
+# Every supplier listing one of the order's products: no lot says which one's units it got.
+_SUPPLIERS = (
+    select(t.order_lines.c.order_id, t.suppliers.c.code)
+    .join(t.supplier_products, t.supplier_products.c.product_id == t.order_lines.c.product_id)
+    .join(t.suppliers, t.suppliers.c.id == t.supplier_products.c.supplier_id)
+    .where(t.order_lines.c.order_id.in_(_IDS))
+    .distinct()
+)
 _LINES = (
     select(t.order_lines)
     .where(t.order_lines.c.order_id.in_(_IDS))
@@ -137,6 +145,7 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
     if not heads:
         return {}
     categories = grouped(_CATEGORIES, lambda r: r.category or "none")
+    suppliers = grouped(_SUPPLIERS, lambda r: r.code)
     lines: dict[int, list[Any]] = defaultdict(list)
     schedules: dict[int, dict[int, LineSchedule]] = defaultdict(dict)
     for r in conn.execute(_LINES, key):
@@ -177,6 +186,7 @@ def _chunk(conn: Connection, ids: list[int]) -> dict[int, OrderRecords]:
             unmeasured=unmeasured_of(h.unmeasured),
             history=h.origin == "history",
             categories=tuple(sorted(categories.get(h.id, ()))),
+            suppliers=tuple(sorted(suppliers.get(h.id, ()))),
             lines=tuple(lines.get(h.id, ())),
             shipments=tuple(shipments.get(h.id, ())),
             issues=tuple(issues.get(h.id, ())),

@@ -512,6 +512,7 @@ def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
         "currency": row.currency,
         "refunded": row.refunded,
         "reshipped": row.reshipped,
+        "suppliers": ",".join(row.suppliers),
     }
 
 
@@ -538,6 +539,7 @@ def _row(r: Any) -> VerdictRow:
         currency=r.currency,
         refunded=r.refunded,
         reshipped=r.reshipped,
+        suppliers=_split(r.suppliers),
     )
 
 
