@@ -6,6 +6,7 @@ in, first out."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -109,6 +110,39 @@ def test_a_suggestion_follows_demand_and_lead_time_and_becomes_a_purchase_order(
     # Tenants do not see the store's planning.
     client.headers["Authorization"] = f"Bearer {api_key(application, Role.CHANNEL, channel='web')}"
     assert client.get("/api/v1/replenishment").status_code == 403
+
+
+def lead_of(client) -> tuple[float, str]:
+    rows = client.get("/api/v1/replenishment", params={"all": True}).json()
+    mug = next(r for r in rows if (r["sku"], r["warehouse"]) == (SKU, "BER"))
+    return mug["lead_time_days"], mug["lead_time_basis"]
+
+
+def test_the_lead_time_follows_the_suppliers_deliveries_and_its_overdue_orders(
+    application, client, clock
+):
+    make_supplier(client)  # quotes five working days: a week from Tuesday 24 November
+    assert lead_of(client) == (7.0, "quoted")
+
+    def sent(quantity: int = 6) -> str:
+        made = client.post(
+            "/api/v1/purchase-orders",
+            json={"supplier": "TIDEWATER", "warehouse": "BER", "lines": [{"sku": SKU, "quantity": quantity}]},
+        ).json()
+        url = f"/api/v1/purchase-orders/{made['id']}"
+        assert client.post(f"{url}/send").json()["status"] == "sent"
+        return url
+
+    # Three deliveries that took 10 days each: measured, no longer the quote.
+    for _ in range(3):
+        url = sent()
+        clock.advance(timedelta(days=10))
+        assert client.post(f"{url}/receipts", json={"sku": SKU, "accepted": 6}).status_code == 201
+    assert lead_of(client) == (10.0, "measured")
+    # One out 16 days past its sending (9 past its promise) and nothing came: at least 16 now.
+    sent()
+    clock.advance(timedelta(days=16))
+    assert lead_of(client) == (16.0, "measured")
 
 
 def test_stock_ages_first_in_first_out_and_unsold_stock_is_slow(application, client):
