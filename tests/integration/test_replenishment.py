@@ -118,9 +118,7 @@ def lead_of(client) -> tuple[float, str]:
     return mug["lead_time_days"], mug["lead_time_basis"]
 
 
-def test_the_lead_time_follows_the_suppliers_deliveries_and_its_overdue_orders(
-    application, client, clock
-):
+def test_the_lead_time_follows_the_suppliers_deliveries_and_its_overdue_orders(application, client, clock):
     make_supplier(client)  # quotes five working days: a week from Tuesday 24 November
     assert lead_of(client) == (7.0, "quoted")
 
