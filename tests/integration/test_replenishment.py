@@ -140,7 +140,7 @@ def test_the_lead_time_follows_the_suppliers_deliveries_and_its_overdue_orders(a
     # One out 16 days past its sending (9 past its promise) and nothing came: at least 16 now.
     sent()
     clock.advance(timedelta(days=16))
-    assert lead_of(client) == (16.0, "measured")
+    assert lead_of(client) == (16.0, "overdue")
 
 
 def test_stock_ages_first_in_first_out_and_unsold_stock_is_slow(application, client):

@@ -87,7 +87,7 @@ def by_hand(application, today):
         slices |= {("warehouse", w) for w in r.warehouses.split(",") if w} or {("warehouse", "unshipped")}
         slices |= {("carrier", c) for c in r.carriers.split(",") if c} or {("carrier", "unshipped")}
         slices |= {("category", c) for c in r.categories.split(",") if c} or {("category", "none")}
-        slices |= {("supplier", x) for x in r.suppliers.split(",") if x} or {("supplier", "none")}
+        slices |= {("supplier", x) for x in r.suppliers} or {("supplier", "none")}
         slices |= {("lane", x) for x in r.lanes.split("\n") if x} or {("lane", "unshipped")}
         for failure in {("*", "*", "*"), *failures[r.order_id]}:
             for dimension, key in slices:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -20,7 +21,9 @@ from perfectorder.services.context import read
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import scenario_from_dict
 from tests.conftest import api_key, make_application
+from tests.factories import order_payload
 from tests.integration.test_dashboard_pages import _login
+from tests.integration.test_purchasing import SKU
 
 START = date(2026, 3, 2)
 DAYS = 21
@@ -97,7 +100,7 @@ def test_failures_slice_by_supplier_and_the_faulty_one_comes_first(tmp_path):
                 failures.setdefault(f.order_id, set()).add((f.component, f.code, f.stage))
         counted: Counter[tuple[tuple[str, str, str], str, str]] = Counter()
         for order_id, suppliers in final:
-            assert set(suppliers.split(",")) - {""} == listed.get(order_id, set())
+            assert set(suppliers) == listed.get(order_id, set())
             for failure in {("*", "*", "*"), *failures.get(order_id, set())}:
                 for code in listed.get(order_id) or {"none"}:
                     counted[(failure, "supplier", code)] += 1
@@ -119,3 +122,31 @@ def test_failures_slice_by_supplier_and_the_faulty_one_comes_first(tmp_path):
         assert top.sentence in html
     finally:
         application.close()
+
+
+def test_any_supplier_code_and_any_number_of_them_round_trip_through_a_verdict(application, client):
+    # Codes may hold commas, and one product may have many suppliers: the stored verdict keeps
+    # the list as it is (it was joined text of 1,000 characters: "A,B" read back as two
+    # suppliers, and forty long codes stopped every refresh on PostgreSQL).
+    codes = ["A,B", *(f"{'LONG-SUPPLIER-CODE-' + str(n):<32}".replace(" ", "X") for n in range(40))]
+    for code in codes:
+        made = client.post(
+            "/api/v1/suppliers", json={"code": code, "name": f"Supplier {code}", "lead_time_days": 3}
+        )
+        assert made.status_code == 201, made.text
+        listed = client.post(
+            f"/api/v1/suppliers/{quote(code, safe='')}/products",
+            json={"sku": SKU, "supplier_sku": "X1", "unit_cost": "1.00", "currency": "EUR"},
+        )
+        assert listed.status_code == 201, listed.text
+    placed = client.post("/api/v1/orders", json=order_payload(lines=[{"sku": SKU, "quantity": 1}]))
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    verdicts.refresh(application.services)
+    stored = read(application.services, lambda uow: uow.verdicts.stored([order_id]))
+    assert set(stored[order_id].suppliers) == set(codes)
+    # Judged again after a change: the refresh goes through and the list is unchanged.
+    assert client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": "test"}).status_code == 200
+    verdicts.refresh(application.services)
+    again = read(application.services, lambda uow: uow.verdicts.stored([order_id]))
+    assert again[order_id].state == "cancelled" and set(again[order_id].suppliers) == set(codes)

@@ -47,22 +47,27 @@ def test_safety_stock_and_reorder_point_by_hand():
 
 def test_a_supplier_is_taken_at_its_word_until_three_deliveries_are_measured():
     quoted = LeadTime(5.0)
-    assert lead_time_of([7.0, 9.0], quoted) == quoted
-    assert lead_time_of([7.0, 9.0, 8.0], quoted) == LeadTime(8.0, pytest.approx(math.sqrt(2 / 3)))
+    assert lead_time_of([7.0, 9.0], quoted) == (quoted, "quoted")
+    assert lead_time_of([7.0, 9.0, 8.0], quoted) == (
+        LeadTime(8.0, pytest.approx(math.sqrt(2 / 3))),
+        "measured",
+    )
 
 
 def test_a_slipping_supplier_shows_in_its_last_deliveries_and_its_overdue_orders():
     quoted = LeadTime(7.0)
     steady = [7.0] * 20
     # Only the last eight deliveries count: two slow ones among them move the mean at once.
-    assert lead_time_of([*steady, 16.0, 17.0], quoted).mean_days == pytest.approx((6 * 7 + 33) / 8)
+    lead, basis = lead_time_of([*steady, 16.0, 17.0], quoted)
+    assert lead.mean_days == pytest.approx((6 * 7 + 33) / 8) and basis == "measured"
     # A purchase order out for 12 days and not come is evidence before it arrives: at least 12.
-    assert lead_time_of(steady, quoted, overdue_days=[12.0]).mean_days == 12.0
-    # One out for less than the usual (its promise was short) joins the sample as it stands.
-    assert lead_time_of(steady, quoted, overdue_days=[6.0]).mean_days == pytest.approx((8 * 7 + 6) / 9)
+    assert lead_time_of(steady, quoted, overdue_days=[12.0]) == (LeadTime(12.0), "overdue")
+    # It is a bound, not a delivery: one out for less than the usual (sent late, after its promise
+    # had passed) shortens nothing.
+    assert lead_time_of([10.0, 10.0, 10.0], quoted, overdue_days=[0.1]) == (LeadTime(10.0), "measured")
     # Before three are on record the quote stands, unless an overdue order already outlasted it.
-    assert lead_time_of([], quoted, overdue_days=[5.0]) == quoted
-    assert lead_time_of([6.0], quoted, overdue_days=[10.0]) == LeadTime(10.0)
+    assert lead_time_of([], quoted, overdue_days=[5.0]) == (quoted, "quoted")
+    assert lead_time_of([6.0], quoted, overdue_days=[10.0]) == (LeadTime(10.0), "overdue")
 
 
 def test_eoq_by_hand_and_unknown_costs():

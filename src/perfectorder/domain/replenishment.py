@@ -57,17 +57,21 @@ RECENT_DELIVERIES = 8  # a supplier's lead time is what its last deliveries took
 
 def lead_time_of(
     observed_days: Sequence[float], fallback: LeadTime, *, overdue_days: Sequence[float] = ()
-) -> LeadTime:
-    """The supplier's lead time from its last deliveries (`observed_days`, oldest first) and the
-    purchase orders past their promised date that have not come (`overdue_days`: out this long so
-    far, so at least this long): a supplier that slips shows it before the late goods arrive. Its
-    quoted lead time (`fallback`) until three are on record; never shorter than the longest time
-    an overdue order has been out."""
-    sample = [*observed_days[-RECENT_DELIVERIES:], *overdue_days]
-    lead = fallback if len(sample) < 3 else LeadTime(fmean(sample), pstdev(sample))
-    # An order out this long and not come says the lead time is now at least that.
+) -> tuple[LeadTime, str]:
+    """The supplier's lead time and its basis: the mean and spread of its last deliveries
+    (`observed_days`, oldest first; "measured"), its quoted one (`fallback`, "quoted") until three
+    are on record; and never shorter than the longest time one of its purchase orders past its
+    promised date has been out without anything coming (`overdue_days`, "overdue"). An overdue order
+    only says the lead time is at least that long: a bound, not a delivery to average in. It is
+    how a supplier that slips shows it before the late goods arrive."""
+    recent = observed_days[-RECENT_DELIVERIES:]
+    lead, basis = (
+        (fallback, "quoted") if len(recent) < 3 else (LeadTime(fmean(recent), pstdev(recent)), "measured")
+    )
     longest = max(overdue_days, default=0.0)
-    return lead if longest <= lead.mean_days else LeadTime(longest, lead.std_days)
+    if longest > lead.mean_days:
+        return LeadTime(longest, lead.std_days), "overdue"
+    return lead, basis
 
 
 def z_score(service_level: float) -> float:

@@ -57,7 +57,7 @@ class PlanRow:
     supplier: str | None  # None: no supplier lists it, nothing can be ordered
     demand: DemandStats
     lead: LeadTime
-    lead_basis: str  # measured, quoted, or default
+    lead_basis: str  # measured, quoted, overdue (a late order set it), or default
     suggestion: Suggestion
     unit_cost: Decimal
     currency: str
@@ -131,8 +131,9 @@ def plan(
                 today, lead_time_days=terms_of.lead_time_days, working_days=terms_of.working_days
             )
             quoted = LeadTime(float((arrives - today).days))
-            lead = lead_time_of(terms_of.measured_lead_days, quoted, overdue_days=terms_of.overdue_lead_days)
-            basis = "quoted" if lead is quoted else "measured"
+            lead, basis = lead_time_of(
+                terms_of.measured_lead_days, quoted, overdue_days=terms_of.overdue_lead_days
+            )
         # Units owed to customers count against the first warehouse listed (they wait for any).
         backordered = owed_left.pop(p.product_id, 0)
         position = Position(

@@ -3,6 +3,7 @@ what goes wrong how often. Loaded from TOML; every mistake names the key at faul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -346,8 +347,14 @@ def _supplier(path: str, name: str, spec: Any) -> Supplier:
     for key in ("share", "unit_cost", *SUPPLIER_PROBABILITIES):
         # A degraded value left out stays what it was: a supplier may slip without filling less.
         value = spec.get(key, values.get(key.removeprefix("degraded_"), defaults.get(key)))
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise InvalidInput("scenario_invalid", "a number >= 0", field=f"{path}.{key}")
+        # NaN passes every comparison's "no": it would read as "never" without a word.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not value >= 0
+            or math.isinf(value)
+        ):
+            raise InvalidInput("scenario_invalid", "a finite number >= 0", field=f"{path}.{key}")
         if key in SUPPLIER_PROBABILITIES and value > 1:
             raise InvalidInput("scenario_invalid", "a probability is between 0 and 1", field=f"{path}.{key}")
         values[key] = float(value)

@@ -677,7 +677,8 @@ order_verdicts = Table(
     Column("currency", String(3), nullable=False, server_default=""),
     Column("refunded", ExactDecimal(), nullable=False, server_default="0"),
     Column("reshipped", Integer, nullable=False, server_default="0"),
-    Column("suppliers", String(1000), nullable=False, server_default=""),
+    # A list, not joined text: supplier codes may hold any character, and an order may hold many.
+    Column("suppliers", JSON, nullable=False, server_default="[]"),
     Index("ix_order_verdicts_placed_on", "placed_on"),
     Index("ix_order_verdicts_customer_id", "customer_id"),
 )

@@ -107,7 +107,9 @@ class SuggestionPublic(BaseModel):
     lead_time_days: float
     lead_time_std: float
     lead_time_basis: str = Field(
-        description="measured (3+ receipts), quoted (the supplier's), default (14 days)"
+        description="measured (the supplier's last 8 deliveries, once 3 are on record), quoted "
+        "(the supplier's, in calendar days), overdue (an order out this long has not come), "
+        "default (14 days)"
     )
     safety_stock: float
     reorder_point: float

@@ -512,7 +512,7 @@ def _values(row: VerdictRow, at: datetime) -> dict[str, Any]:
         "currency": row.currency,
         "refunded": row.refunded,
         "reshipped": row.reshipped,
-        "suppliers": ",".join(row.suppliers),
+        "suppliers": list(row.suppliers),
     }
 
 
@@ -539,7 +539,7 @@ def _row(r: Any) -> VerdictRow:
         currency=r.currency,
         refunded=r.refunded,
         reshipped=r.reshipped,
-        suppliers=_split(r.suppliers),
+        suppliers=tuple(r.suppliers),
     )
 
 

@@ -32,7 +32,8 @@ def _requeue_everything() -> None:
 def upgrade() -> None:
     _requeue_everything()
     with op.batch_alter_table("order_verdicts") as batch:
-        batch.add_column(sa.Column("suppliers", sa.String(length=1000), server_default="", nullable=False))
+        # A list: supplier codes may hold commas, and an order's products may have many suppliers.
+        batch.add_column(sa.Column("suppliers", sa.JSON(), server_default="[]", nullable=False))
 
 
 def downgrade() -> None:
