@@ -4,7 +4,7 @@ adapters only through what is built here. Nothing at import time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from perfectorder.adapters.clock import SimulatedClock, SystemClock
 from perfectorder.adapters.db.engine import build_engine
 from perfectorder.adapters.db.migrate import EngineMigrator
+from perfectorder.adapters.db.replica import ReplicaFirst
 from perfectorder.adapters.db.repositories.access import AuditLog
 from perfectorder.adapters.db.unit_of_work import SqlAlchemyFailures, SqlAlchemyUnitOfWorkFactory
 from perfectorder.adapters.email import SmtpMailer
@@ -62,10 +63,22 @@ class Application:
     migrator: Migrator
     renderer: EmailRenderer
     database_failures: DatabaseFailures
+    # Reports, dashboard reads and the order board on a read replica (None: none configured).
+    replica: ReplicaFirst | None = None
+    read_services: ServiceContext | None = None
 
     @property
     def clock(self) -> Clock:
         return self.services.clock
+
+    @property
+    def reports(self) -> ServiceContext:
+        """The context for reads that may lag a moment: the replica's when there is one."""
+        return self.read_services or self.services
+
+    def read_freshness(self) -> tuple[str, datetime] | None:
+        """Where such reads are served now and as of when; None without a replica."""
+        return self.replica.freshness() if self.replica is not None else None
 
     @property
     def audit(self) -> AuditSink:
@@ -79,6 +92,9 @@ class Application:
         uow = self.services.uow
         if isinstance(uow, SqlAlchemyUnitOfWorkFactory):
             uow.audit_log.close()
+        if self.replica is not None:
+            self.replica.replica.audit_log.close()
+            self.replica.replica.engine.dispose()
         self.engine.dispose()
 
 
@@ -186,6 +202,12 @@ def build(
             window=timedelta(seconds=settings.login_failure_window_seconds),
         ),
     )
+    replica = None
+    if settings.read_database_url:
+        replica_engine = build_engine(replace(settings, database_url=settings.read_database_url))
+        replica = ReplicaFirst(
+            SqlAlchemyUnitOfWorkFactory(replica_engine, max_concurrent_writers=None), factory
+        )
     return Application(
         settings,
         engine,
@@ -196,6 +218,8 @@ def build(
         migrator=EngineMigrator(engine),
         renderer=JinjaEmailRenderer(settings.template_dir),
         database_failures=SqlAlchemyFailures(),
+        replica=replica,
+        read_services=replace(context, uow=replica) if replica is not None else None,
     )
 
 

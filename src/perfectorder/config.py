@@ -59,6 +59,10 @@ class Settings:
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
     redis_url: str | None = None
+    # A PostgreSQL streaming replica for reports, dashboard pages and the order board
+    # (PERFECTORDER_READ_DATABASE_URL); writes and what a caller reads back after writing stay on
+    # the primary. Unset: everything on the primary.
+    read_database_url: str | None = None
     # Dashboard logins. Every attempt from one address takes a token (a burst, then a steady rate);
     # failed attempts at one name count in a sliding window, from one address and from all of them.
     login_attempts_per_minute: float = 10.0
@@ -167,6 +171,7 @@ class Settings:
             rate_limit_per_second=float(get("RATE_LIMIT_PER_SECOND", str(d.rate_limit_per_second))),
             rate_limit_burst=int(get("RATE_LIMIT_BURST", str(d.rate_limit_burst))),
             redis_url=get("REDIS_URL", "") or None,
+            read_database_url=get("READ_DATABASE_URL", "") or None,
             login_attempts_per_minute=float(
                 get("LOGIN_ATTEMPTS_PER_MINUTE", str(d.login_attempts_per_minute))
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -27,12 +27,26 @@ async def _services(request: Request) -> ServiceContext:
     return services
 
 
+def _reports(request: Request, response: Response) -> ServiceContext:
+    """Reads that may lag a moment: from the read replica when one is configured, saying where they
+    came from and as of when (a plain def: asking the replica is a query, kept off the event loop)."""
+    application = request.app.state.application
+    fresh = application.read_freshness()
+    if fresh is not None:
+        source, as_of = fresh
+        response.headers["Read-Source"] = source
+        response.headers["Read-As-Of"] = as_of.isoformat()
+    reports: ServiceContext = application.reports
+    return reports
+
+
 async def _metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 
 
 Services = Annotated[ServiceContext, Depends(_services)]
+Reports = Annotated[ServiceContext, Depends(_reports)]
 P = Permission
 OrdersReader = Annotated[Principal, Depends(Require(P.ORDERS_READ))]
 OrderPlacer = Annotated[Principal, Depends(Require(P.ORDERS_PLACE))]

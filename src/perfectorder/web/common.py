@@ -35,6 +35,13 @@ def services_of(request: Request) -> ServiceContext:
     return services
 
 
+def reports_of(request: Request) -> ServiceContext:
+    """For pages that only read and may lag a moment (reports, the board, lists): the read
+    replica's context when one is configured, else the primary's."""
+    reports: ServiceContext = request.app.state.application.reports
+    return reports
+
+
 def session_of(request: Request) -> Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:

@@ -13,7 +13,7 @@ from perfectorder.domain.errors import DomainError
 from perfectorder.services import board, carriers, catalog, customers, loyalty, payments, verdicts
 from perfectorder.services.board_ports import BoardQuery
 from perfectorder.web.charts import bars, responsive, stacked_columns
-from perfectorder.web.common import Session, problem, render, require, services_of
+from perfectorder.web.common import Session, problem, render, reports_of, require, services_of
 from perfectorder.web.routes import bounds, period
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ def inventory(
     session = require(request, Permission.STOCK_READ)
     if not isinstance(session, Session):
         return session
-    services = services_of(request)
+    services = reports_of(request)
     start, end = period(services, start, end)
     try:
         rows = board.inventory(
@@ -75,7 +75,7 @@ def customer_list(
         return session
     try:
         rows = board.customers(
-            services_of(request), text=q, sort=sort, descending=desc, page=page, caller=session.caller
+            reports_of(request), text=q, sort=sort, descending=desc, page=page, caller=session.caller
         )
     except DomainError as e:
         return problem(request, session, e)
@@ -120,7 +120,7 @@ def loyalty_page(
     session = require(request, Permission.REPORTS_READ)
     if not isinstance(session, Session):
         return session
-    services = services_of(request)
+    services = reports_of(request)
     if start is None and end is None:
         # The last quarter of purchases whose window has passed (later ones cannot be judged yet).
         last = verdicts.last_placed_on(services) or services.clock.now().astimezone(UTC).date()
@@ -151,7 +151,7 @@ def carriers_page(
         return session
     # Like every page's own choices: one it does not know shows the default, not a JSON error.
     granularity = granularity if granularity in ("week", "month") else "week"
-    services = services_of(request)
+    services = reports_of(request)
     if start is None and end is None:
         # The last four weeks of shipping up to the last day with orders (a store being filled, an
         # imported history ending long ago).
@@ -179,7 +179,7 @@ def returns(
     session = require(request, Permission.REPORTS_READ)
     if not isinstance(session, Session):
         return session
-    services = services_of(request)
+    services = reports_of(request)
     if start is None and end is None:
         # Returns come in after delivery: by default the last 90 days up to today.
         end = services.clock.now().astimezone(UTC).date()

@@ -19,7 +19,16 @@ from perfectorder.services import aftersales, board, facts, payments, promise_ri
 from perfectorder.services import orders as order_service
 from perfectorder.services.board_ports import AGE_BUCKETS, OPEN_STATUSES, BoardQuery
 from perfectorder.services.dispatch import order_messages
-from perfectorder.web.common import Session, csrf_ok, problem, render, require, services_of, status_of
+from perfectorder.web.common import (
+    Session,
+    csrf_ok,
+    problem,
+    render,
+    reports_of,
+    require,
+    services_of,
+    status_of,
+)
 from perfectorder.web.routes import bounds, period
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +60,7 @@ def orders_board(
     session = require(request, Permission.ORDERS_READ)
     if not isinstance(session, Session):
         return session
-    services = services_of(request)
+    services = reports_of(request)
     order_ids: tuple[int, ...] | None = None
     failure_parts: tuple[str, str, str] | None = None
     if failure:

@@ -21,7 +21,7 @@ from perfectorder.services import login as login_service
 from perfectorder.services.context import ServiceContext, reading
 from perfectorder.services.root_causes import Rank
 from perfectorder.web.charts import rate_line, responsive
-from perfectorder.web.common import Session, render, require, services_of
+from perfectorder.web.common import Session, render, reports_of, require, services_of
 
 router = APIRouter(include_in_schema=False)
 GROUPS = ("channel", "warehouse", "carrier", "category", "tier")
@@ -136,7 +136,7 @@ def overview(
     session = require(request, Permission.REPORTS_READ)
     if not isinstance(session, Session):
         return session
-    services = services_of(request)
+    services = reports_of(request)
     # Every figure of the page, the default period's last day and the jobs in one read transaction.
     with reading(services):
         return _overview(request, session, services, start, end, group_by, key, on_time_basis, grace_minutes)
@@ -217,7 +217,7 @@ def improvement(
     session = require(request, Permission.REPORTS_READ)
     if not isinstance(session, Session):
         return session
-    services = services_of(request)
+    services = reports_of(request)
     start, end = period(services, start, end)
     ranking: Rank = "cost" if rank == "cost" else "orders"  # a link's typo shows the usual ranking
     figures = reports.improvements(services, *bounds(start, end), limit=25, rank=ranking)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, create_model
 
-from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, ReportsReader, Services
+from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, Reports, ReportsReader
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import Amount
 from perfectorder.domain.promise import MAX_GRACE_MINUTES
@@ -203,7 +203,7 @@ def _period(start: date, end: date) -> tuple[datetime, datetime]:
 )
 def verdict(
     order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    services: Services,
+    services: Reports,
     caller: OrdersReader,
     reference: Reference = OnTimeReference.ORIGINAL,
     tolerance: Tolerance = 0,
@@ -236,7 +236,7 @@ def verdict(
     responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def perfect_order(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     response: Response,
     start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
@@ -280,7 +280,7 @@ def perfect_order(
     responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def perfect_order_trend(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     response: Response,
     start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
@@ -311,7 +311,7 @@ def perfect_order_trend(
     responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def orders_with_failure(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     response: Response,
     start: Annotated[date, Query(alias="from")],
@@ -337,7 +337,7 @@ def orders_with_failure(
     responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def improvements(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     response: Response,
     start: Annotated[date, Query(alias="from")],
@@ -466,7 +466,7 @@ def _kpi_values(k: Kpis, c: CustomerBehaviour, stock: Turnover) -> dict[str, Any
     responses={**error_responses(422), **AS_OF_RESPONSE},
 )
 def kpis(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     response: Response,
     start: Annotated[date, Query(alias="from")],
@@ -539,7 +539,7 @@ def _group_public(g: Any) -> LoyaltyGroupPublic:
     responses=error_responses(422),
 )
 def loyalty_metrics(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day placed (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day placed, inclusive (UTC)")],
@@ -610,7 +610,7 @@ class PromiseAccuracyPublic(BaseModel):
     responses=error_responses(422),
 )
 def promise_accuracy_metrics(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day delivered (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day delivered, inclusive (UTC)")],
@@ -718,7 +718,7 @@ def _row_public(r: Any) -> CarrierRowPublic:
     responses=error_responses(422),
 )
 def carrier_scorecard(
-    services: Services,
+    services: Reports,
     _caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day shipped (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day shipped, inclusive (UTC)")],

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from perfectorder.api.deps import CatalogWriter, ReportsReader, Services, StockReader
+from perfectorder.api.deps import CatalogWriter, Reports, ReportsReader, Services, StockReader
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import Amount, In
 from perfectorder.domain.replenishment import AGE_BUCKETS, Terms
@@ -61,7 +61,7 @@ def _days(start: date, end: date) -> tuple[datetime, datetime]:
     responses=error_responses(403, 422),
 )
 def lost_demand_metrics(
-    services: Services,
+    services: Reports,
     caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day refused (UTC)")],
     end: Annotated[date, Query(alias="to", description="Last day refused, inclusive (UTC)")],
@@ -228,7 +228,7 @@ class AgeingPublic(BaseModel):
     responses=error_responses(403, 422),
 )
 def stock_ageing(
-    services: Services, caller: StockReader, slow_only: Annotated[bool, Query(alias="slow")] = False
+    services: Reports, caller: StockReader, slow_only: Annotated[bool, Query(alias="slow")] = False
 ) -> list[AgeingPublic]:
     """Stock on hand by how long ago it came, with the last sale; the oldest value first."""
     labels = _age_labels()
@@ -313,7 +313,7 @@ def _scores_public(s: SupplierScores) -> SupplierScoresPublic:
     responses=error_responses(403, 422),
 )
 def supplier_scorecard(
-    services: Services,
+    services: Reports,
     caller: ReportsReader,
     start: Annotated[date, Query(alias="from", description="First day (UTC) purchase orders were created")],
     end: Annotated[date, Query(alias="to", description="Last day, inclusive (UTC)")],
