@@ -154,6 +154,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "-R",
             "-X",
             "stream",
+            "-c",
+            "fast",  # checkpoint now: a spread one waits minutes
         )
         made.start("replica", made.replica_port)
         try:
