@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,12 +36,42 @@ def worker(
             help="Seconds between refreshes of the stored verdicts and rollups the reports read",
         ),
     ] = 10.0,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes, kept running by this one: all send messages, the first also "
+            "runs the periodic jobs",
+        ),
+    ] = 1,
+    messages_only: Annotated[
+        bool, typer.Option(hidden=True, help="Send messages only (the other processes of --processes)")
+    ] = False,
 ) -> None:
     """Send queued emails and webhooks (at least once, retried with backoff), scan for orders that
     can no longer keep their promise, learn the lanes' transit times and train the promise-risk
     model once a day, score the open orders every few minutes, and refresh the
     verdicts and rollups the reports read: a report shows a change after the next refresh. Several
     workers may run side by side on PostgreSQL."""
+    if processes > 1:
+        base = name or f"{socket.gethostname()}:{os.getpid()}"
+        _supervise(
+            [
+                [
+                    *_worker_command(),
+                    "--idle",
+                    str(idle),
+                    "--refresh-every",
+                    str(refresh_every),
+                    "--name",
+                    f"{base}-{i}",
+                    *(("--messages-only",) if i else ()),
+                ]
+                for i in range(processes)
+            ]
+        )
+        return
     application = build_or_exit(Settings.from_env)
     dispatcher = build_dispatcher(application, worker=name or f"{socket.gethostname()}:{os.getpid()}")
     stop = threading.Event()
@@ -66,7 +98,7 @@ def worker(
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
         due = 0.0
         while not stop.is_set():
-            if time.monotonic() >= due:
+            if not messages_only and time.monotonic() >= due:
                 # Reports never refresh: this is what makes a change show in them. Each job on its
                 # own: one that fails (the database away, a bad store) is told and retried at the
                 # next round, and never stops the messages below from going out.
@@ -85,6 +117,47 @@ def worker(
                 stop.wait(min(idle, max(due - time.monotonic(), 0.0)))
     finally:
         application.close()
+
+
+RESTART_PAUSE = 1.0  # seconds before a worker process that died is started again
+
+
+def _worker_command() -> list[str]:
+    return [sys.executable, "-c", "from perfectorder.cli.main import main; main()", "worker"]
+
+
+def _supervise(commands: list[list[str]]) -> None:
+    """Runs one process per command and starts again any that dies, until SIGTERM or Ctrl-C,
+    which it passes on. Each process is a whole worker: what one held when it died (a claimed
+    message) is taken over by another once its lease runs out, as after any crash."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    running: list[subprocess.Popen[bytes] | None] = [None] * len(commands)
+    console.print(f"{len(commands)} worker processes; Ctrl-C stops them")
+    try:
+        while not stop.is_set():
+            for i, command in enumerate(commands):
+                child = running[i]
+                if child is not None and child.poll() is None:
+                    continue
+                if child is not None:
+                    console.print(f"worker process {i} ended with {child.returncode}; starting it again")
+                    if stop.wait(RESTART_PAUSE):
+                        break
+                running[i] = subprocess.Popen(command)
+            stop.wait(0.2)
+    finally:
+        alive = [c for c in running if c is not None and c.poll() is None]
+        for child in alive:
+            child.terminate()
+        deadline = time.monotonic() + 30
+        for child in alive:
+            try:
+                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def _survive(job: Callable[[ServiceContext], object], application: Application) -> None:

@@ -1,0 +1,120 @@
+"""`perfectorder worker --processes 2`: both processes send, one of them is killed without warning
+mid-batch, the supervisor starts it again, and no message is lost (PostgreSQL, a real SMTP
+receiver and a real webhook receiver)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from perfectorder.adapters.db import tables as t
+from perfectorder.api.app import create_app
+from perfectorder.sample_data import load_sample_store
+from perfectorder.services import inventory
+from tests.conftest import api_key, make_application
+from tests.factories import order_payload
+from tests.integration.test_dispatch_resilience import (
+    LOCAL_RECEIVERS,
+    WorkerProcess,
+    attempt_workers,
+    message_ids,
+    statuses,
+    wait_for,
+)
+from tests.receivers import Receiver, smtp_server, webhook_receiver
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+ORDERS = 60  # 5 webhooks and 1 e-mail each
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def test_a_killed_worker_process_is_started_again_and_no_message_is_lost(postgres_url, clock):
+    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
+    receiver = Receiver(delay_seconds=0.02)
+    try:
+        load_sample_store(application.services)
+        inventory.receive_stock(application.services, sku="MUG-CERAMIC-BLUE", warehouse="BER", quantity=500)
+        with smtp_server() as (inbox, smtp_port), webhook_receiver(receiver) as url:
+            with TestClient(create_app(application=application)) as client:
+                client.headers["Authorization"] = f"Bearer {api_key(application)}"
+                created = client.post(
+                    "/api/v1/webhook-subscriptions", json={"url": url, "event_types": ["*"]}
+                )
+                assert created.status_code == 201, created.text
+                receiver.secret = created.json()["secret"]
+                for _ in range(ORDERS):
+                    assert client.post("/api/v1/orders", json=order_payload()).status_code == 201
+            with application.engine.begin() as conn:  # due now on the wall clock the workers run on
+                conn.execute(update(t.outbox).values(next_attempt_at=datetime.now(UTC)))
+
+            pool = WorkerProcess(postgres_url, smtp_port, "pool", extra=("--processes", "2"))
+            try:
+                wait_for(
+                    lambda: len(children(pool._process.pid)) == 2, seconds=30, what="two worker processes"
+                )
+                first = children(pool._process.pid)
+                wait_for(
+                    lambda: receiver.requests >= 60 or not pool.alive(),
+                    seconds=60,
+                    what="the workers to send some webhooks",
+                )
+                assert pool.alive(), pool.output()
+                victim = first[-1]
+                os.kill(victim, signal.SIGKILL)
+                wait_for(
+                    lambda: len(set(children(pool._process.pid)) - {victim}) == 2,
+                    seconds=30,
+                    what="the supervisor to start the killed process again",
+                )
+                assert victim not in children(pool._process.pid)
+                # What the killed process held waits for its lease (2 minutes): expire it now.
+                with application.engine.begin() as conn:
+                    stranded = set(
+                        conn.execute(select(t.outbox.c.id).where(t.outbox.c.status == "sending")).scalars()
+                    )
+                    conn.execute(
+                        update(t.outbox)
+                        .where(t.outbox.c.status == "sending")
+                        .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+                    )
+                wait_for(
+                    lambda: set(statuses(application)) == {"delivered"},
+                    seconds=90,
+                    what="the outbox to drain",
+                )
+                assert "starting it again" in pool.output()
+            finally:
+                pool.stop()
+            emails = {
+                str(m["Message-ID"]).removeprefix("<").removesuffix("@perfectorder>") for m in inbox.messages
+            }
+
+        webhook_ids, email_ids = message_ids(application, "webhook"), message_ids(application, "email")
+        assert len(webhook_ids) >= ORDERS * 5 and len(email_ids) >= ORDERS
+        assert set(receiver.seen) == webhook_ids and receiver.bad_signatures == 0
+        assert emails == email_ids
+        # Both processes sent, under their own names; only what was in flight could go twice.
+        workers = attempt_workers(application)
+        assert {"pool-0", "pool-1"} <= set(workers), set(workers)
+        assert receiver.requests - len(receiver.seen) <= len(stranded)
+    finally:
+        application.close()
