@@ -1,5 +1,5 @@
-"""A short-lived cache of the set-up every capture reads (warehouses, services, holidays, the
-lanes' learned transit times)."""
+"""A cache of the set-up every capture reads (warehouses, services, holidays, the lanes' learned
+transit times), kept until the database says it changed."""
 
 from __future__ import annotations
 
@@ -18,31 +18,59 @@ from perfectorder.services.ports import ReferenceData
 
 class ReferenceCache:
     """Shared by all units of work of one engine. Changes made through this process invalidate it at
-    once; changes made by another process show within `ttl_seconds`."""
+    once; changes made anywhere else (another process, an import, SQL by hand) raise the version the
+    database keeps (migration 0029's triggers), which is compared at most every `check_seconds`:
+    one primary-key read a second per process, against re-reading every warehouse, service, holiday
+    and lane. `ttl_seconds` bounds the age of what is kept even so."""
 
-    def __init__(self, ttl_seconds: float = 30.0) -> None:
+    def __init__(self, ttl_seconds: float = 300.0, check_seconds: float = 1.0) -> None:
         self._ttl = ttl_seconds
+        self._check = check_seconds
         self._lock = threading.Lock()
         self._data: ReferenceData | None = None
+        self._version: int | None = None
         self._loaded_at = 0.0
+        self._checked_at = 0.0
         self._generation = 0
 
     def get(self, conn: Connection) -> ReferenceData:
+        now = time.monotonic()
         with self._lock:
-            if self._data is not None and time.monotonic() - self._loaded_at < self._ttl:
-                return self._data
-            generation = self._generation
+            data, version, generation = self._data, self._version, self._generation
+            if (
+                data is not None
+                and now - self._loaded_at < self._ttl
+                and now - self._checked_at < self._check
+            ):
+                return data
+        current = _version(conn)
+        if data is not None and current == version and now - self._loaded_at < self._ttl:
+            with self._lock:
+                if generation == self._generation:
+                    self._checked_at = now
+            return data
+        # The version is read before the data: a change committed in between is newer than the
+        # version kept, so the next check reads the data again rather than keeping it stale.
         data = load_reference(conn)
         with self._lock:
             # Only keep what we read if nobody invalidated the cache while we were reading.
             if generation == self._generation:
-                self._data, self._loaded_at = data, time.monotonic()
+                self._data, self._version = data, current
+                self._loaded_at = self._checked_at = time.monotonic()
         return data
 
     def invalidate(self) -> None:
         with self._lock:
             self._data = None
             self._generation += 1
+
+
+_VERSION = select(t.cache_versions.c.version).where(t.cache_versions.c.name == "reference")
+
+
+def _version(conn: Connection) -> int | None:
+    found: int | None = conn.execute(_VERSION).scalar_one_or_none()
+    return found
 
 
 def load_reference(conn: Connection) -> ReferenceData:

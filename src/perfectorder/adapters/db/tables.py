@@ -833,6 +833,13 @@ projection_refreshes = Table(
     Column("name", String(40), primary_key=True),
     Column("refreshed_at", UtcDateTime(), nullable=False),
 )
+# Raised by triggers (migration 0029) whenever the reference data changes: caches compare it.
+cache_versions = Table(
+    "cache_versions",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+)
 
 # One row per long job (by name), written by the job as it goes; real time, not simulated time.
 job_progress = Table(

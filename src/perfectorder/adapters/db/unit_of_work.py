@@ -291,7 +291,7 @@ def is_retryable(error: DBAPIError) -> bool:
 
 class SqlAlchemyUnitOfWorkFactory:
     def __init__(
-        self, engine: Engine, *, max_concurrent_writers: int | None, reference_ttl: float = 30.0
+        self, engine: Engine, *, max_concurrent_writers: int | None, reference_ttl: float = 300.0
     ) -> None:
         self.engine = engine
         self.reference = ReferenceCache(reference_ttl)
