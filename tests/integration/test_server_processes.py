@@ -18,6 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from perfectorder.adapters.db import tables as t
+from perfectorder.api.security import KEY_CACHE_SECONDS
+from perfectorder.domain.access import Role
+from perfectorder.services import access
 from tests.conftest import make_application
 from tests.integration.test_concurrency_http import prepare
 from tests.integration.test_crash_recovery import request_for
@@ -176,3 +179,33 @@ def test_two_processes_share_one_rate_limit_through_redis(postgres_url, clock, r
         assert granted(shared.base, key, 60) <= 11  # the burst, and at most one token refilled
     finally:
         shared.stop()
+
+
+def test_a_revoked_key_stops_working_in_every_process_within_its_delay(postgres_url, clock):
+    prepare(postgres_url, clock, units=10)
+    application = make_application(postgres_url, clock)
+    try:
+        issued = access.create_api_key(application.services, name="leaked", role=Role.ADMIN)
+        server = ServedProcesses(postgres_url, workers=2)
+        try:
+            server.start()
+            wait_until(lambda: len(server.processes()) == 2, 30, "two serving processes")
+            # Both processes have the key cached (fresh connections, sent at once).
+            assert granted(server.base, issued.secret, 40) == 40
+            access.revoke_api_key(application.services, issued.record.id)
+            time.sleep(KEY_CACHE_SECONDS + 0.5)  # the documented delay (docs/security.md)
+            codes = refused(server.base, issued.secret, 40)
+            assert codes == {401}, codes
+        finally:
+            server.stop()
+    finally:
+        application.close()
+
+
+def refused(base: str, secret: str, requests: int) -> set[int]:
+    def one(_: int) -> int:
+        with httpx.Client(base_url=base, timeout=10, headers={"Authorization": f"Bearer {secret}"}) as http:
+            return http.get("/api/v1/products").status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        return set(pool.map(one, range(requests)))
