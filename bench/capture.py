@@ -104,6 +104,7 @@ AUTHORIZED = Decimal("100.00")
 STATEMENT_TARGET = 15
 HOT_TARGET = 0.80
 SERVICE_TARGET = 0.50  # service layer orders/s at 8 clients, as a share of raw SQL's
+MULTI_PROCESS_TARGET = 0.50  # HTTP with several server processes at 8 clients, as a share of raw SQL
 P99_TARGET_MS = 50.0  # HTTP p99 at 32 clients
 HTTP_CLIENTS = 32
 # Unique per run, so external_refs never collide even with --keep.
@@ -128,6 +129,7 @@ class Options:
     keep: bool
     open_loads: tuple[float, ...] = (0.5, 0.7)
     open_rate: float | None = None
+    http_workers: tuple[int, ...] = (1,)  # uvicorn processes of the HTTP rows (--http-workers)
     baseline_rev: str | None = None
     rounds: int = 1
     db_prefix: str = DB_PREFIX
@@ -162,6 +164,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         help="open-loop rates as shares of the closed-loop HTTP orders/s at 32 clients",
     )
     p.add_argument("--open-rate", type=float, help="one open-loop rate in orders/s (instead of --open-load)")
+    p.add_argument(
+        "--http-workers",
+        default="1",
+        help="server processes of the HTTP rows, e.g. 1,2 (perfectorder serve --workers); the open "
+        "loop and the statement counts use the first",
+    )
     p.add_argument("--writers", type=int, help="Settings.max_concurrent_writers (default: Settings')")
     p.add_argument("--pool-size", type=int, help="Settings.db_pool_size (default: Settings')")
     p.add_argument("--max-overflow", type=int, help="Settings.db_max_overflow (default: Settings')")
@@ -194,6 +202,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         keep=a.keep,
         open_loads=tuple(float(x) for x in a.open_load.split(",")),
         open_rate=a.open_rate,
+        http_workers=tuple(int(x) for x in a.http_workers.split(",")),
         baseline_rev=a.baseline_rev,
         rounds=a.rounds,
         db_prefix=a.db_prefix,
@@ -599,9 +608,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def http_path(workers: int) -> str:
+    return "HTTP" if workers == 1 else f"HTTP, {workers} processes"
+
+
 @contextmanager
-def uvicorn_server(opts: Options, url: str) -> Iterator[Server]:
-    """Started like `perfectorder serve`: one worker, no access log."""
+def uvicorn_server(opts: Options, url: str, workers: int = 1) -> Iterator[Server]:
+    """Started like `perfectorder serve --workers N`: no access log."""
     port = free_port()
     env = {**os.environ, "PERFECTORDER_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
     # The bench measures capture, not the per-key rate limit, which would otherwise answer 429.
@@ -611,6 +624,8 @@ def uvicorn_server(opts: Options, url: str) -> Iterator[Server]:
     log = Path(tempfile.mkstemp(prefix="po_bench_uvicorn_", suffix=".log")[1])
     cmd = [sys.executable, "-m", "uvicorn", "perfectorder.api.app:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, port, log)
@@ -724,14 +739,19 @@ async def http_load(
     return recorders
 
 
-def measure_http(opts: Options, clients: int, api_key: str | None) -> tuple[Result, list[str]]:
+def measure_http(
+    opts: Options, clients: int, api_key: str | None, workers: int = 1
+) -> tuple[Result, list[str]]:
     url = fresh_run_db(opts)
     fx = load_fixture(url)
-    with uvicorn_server(opts, url) as server:
-        recorders = asyncio.run(http_load(server, fx, clients, opts, f"H{RUN_TAG}{clients}", api_key))
+    with uvicorn_server(opts, url, workers) as server:
+        if workers > 1:
+            time.sleep(2.0)  # the listening socket opens before every process has started
+        tag = f"H{RUN_TAG}{workers}x{clients}"
+        recorders = asyncio.run(http_load(server, fx, clients, opts, tag, api_key))
     problems = server_problems(server.log)
     server.log.unlink(missing_ok=True)
-    return merge("HTTP", clients, opts.seconds, recorders), problems
+    return merge(http_path(workers), clients, opts.seconds, recorders), problems
 
 
 @dataclass(frozen=True)
@@ -1143,7 +1163,8 @@ def throughput_table(
         table.add_column(col, justify="left" if col in ("path", "errors") else "right")
     for n in clients:
         raw = results.get(("raw SQL", n))
-        for path in ("raw SQL", "service layer", AUDITED, *([baseline.path] if baseline else []), "HTTP"):
+        http = [http_path(w) for w in dict.fromkeys((1, *sorted(set(results_workers(results)))))]
+        for path in ("raw SQL", "service layer", AUDITED, *([baseline.path] if baseline else []), *http):
             r = results.get((path, n))
             if r is None:
                 continue
@@ -1160,6 +1181,17 @@ def throughput_table(
             )
         table.add_section()
     return table
+
+
+def results_workers(results: dict[tuple[str, int], Result]) -> list[int]:
+    """The server process counts of the HTTP rows present."""
+    found = []
+    for path, _ in results:
+        if path == "HTTP":
+            found.append(1)
+        elif path.startswith("HTTP, ") and path.endswith(" processes"):
+            found.append(int(path.split()[1]))
+    return found
 
 
 def ratio(value: float, base: float | None) -> str:
@@ -1334,9 +1366,10 @@ def run_all(opts: Options, api_key: str | None, baseline: Baseline | None = None
         for result in measure_raw_and_service(opts, baseline, n):
             spread[(result.path, n)] = result
         if "http" in opts.only:
-            result, found = measure_http(opts, n, api_key)
-            spread[("HTTP", n)] = progress(result)
-            problems += found
+            for workers in opts.http_workers:
+                result, found = measure_http(opts, n, api_key, workers)
+                spread[(http_path(workers), n)] = progress(result)
+                problems += found
     open_loops: list[tuple[OpenLoop, str]] = []
     if "open" in opts.only:
         for rate, basis in open_loop_rates(opts, spread, api_key):
@@ -1415,7 +1448,8 @@ def report(
     console.print(
         f"{os.cpu_count()} CPUs, {opts.seconds:g} s measured after {opts.warmup:g} s warm-up per run; "
         f"max_concurrent_writers={settings.max_concurrent_writers}, pool={settings.db_pool_size}"
-        f"+{settings.db_max_overflow}; HTTP server: uvicorn, 1 worker, {http_stack()}"
+        f"+{settings.db_max_overflow}; HTTP server: uvicorn, "
+        f"{', '.join(map(str, opts.http_workers))} process(es), {http_stack()}"
     )
     # The venv's editable install imports ROOT/src unless PYTHONPATH says otherwise: say which it was.
     console.print(f"current code: {Path(perfectorder.__file__).parent}")
@@ -1512,6 +1546,23 @@ def targets_table(
             f"{closed.pct(0.99):.0f} ms at {closed.rate:.0f} orders/s",
             verdict(closed.pct(0.99) < P99_TARGET_MS, closed),
         )
+    for workers in sorted(set(results_workers(spread)) - {1}):
+        many = spread.get((http_path(workers), 8))
+        if raw is not None and many is not None and raw.rate:
+            share = many.rate / raw.rate
+            table.add_row(
+                f"HTTP with {workers} processes at 8 clients >= {MULTI_PROCESS_TARGET:.2f} x raw SQL",
+                f"{share:.3f} ({many.rate:.0f} vs {raw.rate:.0f} orders/s)",
+                verdict(share >= MULTI_PROCESS_TARGET, raw, many),
+            )
+        at32, one32 = spread.get((http_path(workers), HTTP_CLIENTS)), spread.get(("HTTP", HTTP_CLIENTS))
+        if at32 is not None:
+            beside = f"; 1 process: {one32.pct(0.99):.0f} ms at {one32.rate:.0f}/s" if one32 else ""
+            table.add_row(
+                f"HTTP with {workers} processes, closed-loop p99 at {HTTP_CLIENTS} clients (reported)",
+                f"{at32.pct(0.99):.0f} ms at {at32.rate:.0f} orders/s{beside}",
+                "-",
+            )
     for found, _ in open_loops:
         r = found.result
         table.add_row(
