@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -118,3 +120,47 @@ def test_a_killed_worker_process_is_started_again_and_no_message_is_lost(postgre
         assert receiver.requests - len(receiver.seen) <= len(stranded)
     finally:
         application.close()
+
+
+def test_a_bad_setting_stops_the_supervisor_before_any_worker_starts(postgres_url):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from perfectorder.cli.main import main; main()",
+            "worker",
+            "--processes",
+            "2",
+        ],
+        env={**os.environ, "PERFECTORDER_DATABASE_URL": postgres_url, "PERFECTORDER_RETURN_WINDOWS": "bogus"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "invalid_setting" in done.stdout + done.stderr
+    assert "worker processes" not in done.stdout  # none was started
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(postgres_url, clock):
+    application = make_application(postgres_url, clock)  # the schema
+    application.close()
+    pool = WorkerProcess(postgres_url, 9, "orphans", extra=("--processes", "2"))
+    try:
+        wait_for(lambda: len(children(pool._process.pid)) == 2, seconds=30, what="two worker processes")
+        workers = children(pool._process.pid)
+        pool.kill()  # SIGKILL: no handler runs, the children are told by the kernel
+        wait_for(
+            lambda: not any(Path(f"/proc/{pid}").exists() and alive(pid) for pid in workers),
+            seconds=30,
+            what="the workers to stop with their supervisor",
+        )
+    finally:
+        pool.stop()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

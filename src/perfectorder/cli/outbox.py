@@ -119,33 +119,65 @@ def worker(
         application.close()
 
 
-RESTART_PAUSE = 1.0  # seconds before a worker process that died is started again
+RESTART_PAUSE = 1.0  # seconds before a worker process that died is started again, doubling
+RESTART_PAUSE_MOST = 60.0  # for one that keeps dying soon after it starts
+LIVED_LONG = 30.0  # seconds: a process that lived this long died of something new, not at start
 
 
 def _worker_command() -> list[str]:
     return [sys.executable, "-c", "from perfectorder.cli.main import main; main()", "worker"]
 
 
+def _die_with_parent() -> None:
+    # In the child: if the supervisor is killed outright, its workers get SIGTERM instead of living
+    # on beside the next supervisor's (two of them running the periodic jobs).
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux
+    except (OSError, AttributeError):
+        pass
+
+
 def _supervise(commands: list[list[str]]) -> None:
-    """Runs one process per command and starts again any that dies, until SIGTERM or Ctrl-C,
-    which it passes on. Each process is a whole worker: what one held when it died (a claimed
-    message) is taken over by another once its lease runs out, as after any crash."""
+    """Runs one process per command and starts again any that dies (after a pause that doubles
+    while it keeps dying soon after starting), until SIGTERM or Ctrl-C, which it passes on. Each
+    process is a whole worker: what one held when it died (a claimed message) is taken over by
+    another once its lease runs out, as after any crash. A process that exits 2 (a bad setting)
+    stops them all: starting it again would fail the same way."""
+    build_or_exit(Settings.from_env).close()  # a bad setting is told once, here, before any child
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     running: list[subprocess.Popen[bytes] | None] = [None] * len(commands)
+    started = [0.0] * len(commands)
+    pause = [RESTART_PAUSE] * len(commands)
+    due = [0.0] * len(commands)
     console.print(f"{len(commands)} worker processes; Ctrl-C stops them")
+    failed = 0
     try:
-        while not stop.is_set():
+        while not stop.is_set() and not failed:
+            now = time.monotonic()
             for i, command in enumerate(commands):
                 child = running[i]
                 if child is not None and child.poll() is None:
                     continue
                 if child is not None:
-                    console.print(f"worker process {i} ended with {child.returncode}; starting it again")
-                    if stop.wait(RESTART_PAUSE):
+                    running[i] = None
+                    if child.returncode == 2:
+                        console.print(f"worker process {i} cannot start (exit 2): stopping all")
+                        failed = 2
                         break
-                running[i] = subprocess.Popen(command)
+                    lived = now - started[i]
+                    pause[i] = RESTART_PAUSE if lived >= LIVED_LONG else min(pause[i] * 2, RESTART_PAUSE_MOST)
+                    due[i] = now + pause[i]
+                    console.print(
+                        f"worker process {i} ended with {child.returncode} after {lived:.0f} s; "
+                        f"starting it again in {pause[i]:.0f} s"
+                    )
+                if now >= due[i]:
+                    running[i] = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509
+                    started[i] = now
             stop.wait(0.2)
     finally:
         alive = [c for c in running if c is not None and c.poll() is None]
@@ -158,6 +190,8 @@ def _supervise(commands: list[list[str]]) -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+    if failed:
+        raise typer.Exit(failed)
 
 
 def _survive(job: Callable[[ServiceContext], object], application: Application) -> None:

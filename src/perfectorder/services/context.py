@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from perfectorder.domain.approval import RiskRules
-from perfectorder.domain.errors import Conflict
+from perfectorder.domain.errors import Conflict, Unavailable
 from perfectorder.domain.self_service import ReturnWindows
 from perfectorder.domain.transit import LearningTerms
 from perfectorder.domain.verification import Limits
@@ -95,8 +95,14 @@ def read(ctx: ServiceContext, work: Callable[[UnitOfWork], T]) -> T:
     ambient = _ambient.get()
     if ambient is not None:
         return work(ambient)
-    with ctx.uow(read_only=True) as uow:
-        return work(uow)
+    for attempt in range(ctx.retry_attempts):
+        try:
+            with ctx.uow(read_only=True) as uow:
+                return work(uow)
+        except TransientConflict:
+            # A read cancelled under us (a read replica replaying what conflicts with it): again.
+            time.sleep(random.uniform(0, 0.002 * (2**attempt)))
+    raise Unavailable()
 
 
 @contextmanager
@@ -107,12 +113,17 @@ def reading(ctx: ServiceContext) -> Iterator[None]:
     if _ambient.get() is not None:
         yield
         return
-    with ctx.uow(read_only=True) as uow:
-        token = _ambient.set(uow)
-        try:
-            yield
-        finally:
-            _ambient.reset(token)
+    try:
+        with ctx.uow(read_only=True) as uow:
+            token = _ambient.set(uow)
+            try:
+                yield
+            finally:
+                _ambient.reset(token)
+    except TransientConflict as e:
+        # Cancelled under us (a read replica replaying what conflicts with it) midway through a
+        # page: the page cannot be re-run from here, so it says "try again", not "bug".
+        raise Unavailable() from e
 
 
 @contextmanager

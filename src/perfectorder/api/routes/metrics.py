@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, create_model
 
-from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, Reports, ReportsReader
+from perfectorder.api.deps import MAX_ID, NO_NUL, OrdersReader, Reports, ReportsReader, Services
 from perfectorder.api.errors import error_responses
 from perfectorder.api.schemas import Amount
 from perfectorder.domain.promise import MAX_GRACE_MINUTES
@@ -203,7 +203,8 @@ def _period(start: date, end: date) -> tuple[datetime, datetime]:
 )
 def verdict(
     order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    services: Reports,
+    # One order, maybe just placed: read on the primary, not a replica that may not have it yet.
+    services: Services,
     caller: OrdersReader,
     reference: Reference = OnTimeReference.ORIGINAL,
     tolerance: Tolerance = 0,
