@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -136,9 +136,22 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
 
+        read: list[str] = []
+
         def get(name: str, default: str) -> str:
+            read.append(name)
             return env.get(f"PERFECTORDER_{name}", default)
 
+        try:
+            return cls._from(get)
+        except ValueError as e:
+            # int("abc") says nothing of where "abc" came from; the setting read last does.
+            if not read or str(e).startswith("PERFECTORDER_"):
+                raise
+            raise ValueError(f"PERFECTORDER_{read[-1]}: {e}") from None
+
+    @classmethod
+    def _from(cls, get: Callable[[str, str], str]) -> Settings:
         d = cls()
         channels = get("PRICE_OVERRIDE_CHANNELS", ",".join(sorted(d.price_override_channels)))
         return cls(
