@@ -9,4 +9,5 @@ ruff format --check .
 mypy
 lint-imports
 bash scripts/check-plain-install.sh
-pytest "$@"
+# The slowest tests, so the suite's time can be watched from every CI log.
+pytest --durations=25 "$@"
