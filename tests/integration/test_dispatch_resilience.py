@@ -139,27 +139,31 @@ def drained(application: Application, worker: WorkerProcess) -> bool:
     return set(statuses(application)) == {"delivered"}
 
 
+def queue_orders_and_messages(application: Application, receiver: Receiver, url: str) -> None:
+    """The sample store, a subscriber to every event at `url`, and ORDERS orders placed through the
+    API: 5 webhooks and 1 confirmation e-mail queued for each, all due now."""
+    load_sample_store(application.services)
+    inventory.receive_stock(application.services, sku="MUG-CERAMIC-BLUE", warehouse="BER", quantity=500)
+    with TestClient(create_app(application=application)) as client:
+        client.headers["Authorization"] = f"Bearer {api_key(application)}"
+        created = client.post("/api/v1/webhook-subscriptions", json={"url": url, "event_types": ["*"]})
+        assert created.status_code == 201, created.text
+        receiver.secret = created.json()["secret"]
+        for _ in range(ORDERS):
+            placed = client.post("/api/v1/orders", json=order_payload())
+            assert placed.status_code == 201, placed.text
+    # The orders were placed on the simulated clock; the worker runs on the wall clock.
+    # Make every message due now, whatever the machine's date.
+    with application.engine.begin() as conn:
+        conn.execute(update(t.outbox).values(next_attempt_at=datetime.now(UTC)))
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(postgres_url, clock):
     application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     receiver = Receiver(delay_seconds=0.02)
     try:
-        load_sample_store(application.services)
-        inventory.receive_stock(application.services, sku="MUG-CERAMIC-BLUE", warehouse="BER", quantity=500)
         with smtp_server() as (inbox, smtp_port), webhook_receiver(receiver) as url:
-            with TestClient(create_app(application=application)) as client:
-                client.headers["Authorization"] = f"Bearer {api_key(application)}"
-                created = client.post(
-                    "/api/v1/webhook-subscriptions", json={"url": url, "event_types": ["*"]}
-                )
-                assert created.status_code == 201, created.text
-                receiver.secret = created.json()["secret"]
-                for _ in range(ORDERS):
-                    placed = client.post("/api/v1/orders", json=order_payload())
-                    assert placed.status_code == 201, placed.text
-            # The orders were placed on the simulated clock; the worker runs on the wall clock.
-            # Make every message due now, whatever the machine's date.
-            with application.engine.begin() as conn:
-                conn.execute(update(t.outbox).values(next_attempt_at=datetime.now(UTC)))
+            queue_orders_and_messages(application, receiver, url)
             assert statuses(application) == {"pending": ORDERS * 6}
 
             with worker_process(postgres_url, smtp_port, "doomed") as doomed:

@@ -12,28 +12,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from perfectorder.adapters.db import tables as t
-from perfectorder.api.app import create_app
-from perfectorder.sample_data import load_sample_store
-from perfectorder.services import inventory
-from tests.conftest import api_key, make_application
-from tests.factories import order_payload
+from tests.conftest import make_application
 from tests.integration.test_dispatch_resilience import (
     LOCAL_RECEIVERS,
+    ORDERS,
     WorkerProcess,
     attempt_workers,
     message_ids,
+    queue_orders_and_messages,
     statuses,
     wait_for,
 )
 from tests.receivers import Receiver, smtp_server, webhook_receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-ORDERS = 60  # 5 webhooks and 1 e-mail each
 
 
 def children(pid: int) -> list[int]:
@@ -53,20 +48,8 @@ def test_a_killed_worker_process_is_started_again_and_no_message_is_lost(postgre
     application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     receiver = Receiver(delay_seconds=0.02)
     try:
-        load_sample_store(application.services)
-        inventory.receive_stock(application.services, sku="MUG-CERAMIC-BLUE", warehouse="BER", quantity=500)
         with smtp_server() as (inbox, smtp_port), webhook_receiver(receiver) as url:
-            with TestClient(create_app(application=application)) as client:
-                client.headers["Authorization"] = f"Bearer {api_key(application)}"
-                created = client.post(
-                    "/api/v1/webhook-subscriptions", json={"url": url, "event_types": ["*"]}
-                )
-                assert created.status_code == 201, created.text
-                receiver.secret = created.json()["secret"]
-                for _ in range(ORDERS):
-                    assert client.post("/api/v1/orders", json=order_payload()).status_code == 201
-            with application.engine.begin() as conn:  # due now on the wall clock the workers run on
-                conn.execute(update(t.outbox).values(next_attempt_at=datetime.now(UTC)))
+            queue_orders_and_messages(application, receiver, url)
 
             pool = WorkerProcess(postgres_url, smtp_port, "pool", extra=("--processes", "2"))
             try:
