@@ -70,23 +70,33 @@ def test_orders_acknowledged_before_a_kill_exist_once_and_retries_create_no_dupl
         assert acknowledged and unacknowledged
 
         server.start()
-        with httpx.Client(
-            base_url=server.base, timeout=30, headers={"Authorization": f"Bearer {key}"}
-        ) as http:
-            for idem, payload in unacknowledged:
-                response = http.post("/api/v1/orders", json=payload, headers={"Idempotency-Key": idem})
-                assert response.status_code == 201, response.text
-                acknowledged[idem] = response.json()["id"]
-            for idem, order_id in list(acknowledged.items())[:20]:
-                replay = http.post(
-                    "/api/v1/orders",
-                    json=request_for(*map(int, idem.split("-")[1:]))[1],
-                    headers={"Idempotency-Key": idem},
-                )
-                assert replay.json()["id"] == order_id
+        retry_what_was_not_acknowledged(server.base, key, acknowledged, unacknowledged)
     finally:
         server.stop()
+    assert_each_order_once(postgres_url, clock, acknowledged)
 
+
+def retry_what_was_not_acknowledged(
+    base: str, key: str, acknowledged: dict[str, int], unacknowledged: list[tuple[str, dict]]
+) -> None:
+    """Sends again, with the same Idempotency-Key, what got no answer; and checks that a replay of
+    what was acknowledged answers the same order."""
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as http:
+        for idem, payload in unacknowledged:
+            response = http.post("/api/v1/orders", json=payload, headers={"Idempotency-Key": idem})
+            assert response.status_code == 201, response.text
+            acknowledged[idem] = response.json()["id"]
+        for idem, order_id in list(acknowledged.items())[:20]:
+            replay = http.post(
+                "/api/v1/orders",
+                json=request_for(*map(int, idem.split("-")[1:]))[1],
+                headers={"Idempotency-Key": idem},
+            )
+            assert replay.json()["id"] == order_id
+
+
+def assert_each_order_once(postgres_url: str, clock, acknowledged: dict[str, int]) -> None:
+    """Every order sent exists once, is the one acknowledged, and its units are reserved once."""
     application = make_application(postgres_url, clock)
     try:
         with application.engine.connect() as conn:

@@ -15,21 +15,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
-from perfectorder.adapters.db import tables as t
 from perfectorder.api.security import KEY_CACHE_SECONDS
 from perfectorder.domain.access import Role
 from perfectorder.services import access
 from tests.conftest import make_application
 from tests.integration.test_concurrency_http import prepare
-from tests.integration.test_crash_recovery import request_for
+from tests.integration.test_crash_recovery import (
+    CLIENTS,
+    ORDERS_PER_CLIENT,
+    assert_each_order_once,
+    request_for,
+    retry_what_was_not_acknowledged,
+)
 from tests.integration.test_ratelimit import REDIS_URL, redis_url  # noqa: F401 - the fixture
 from tests.live_server import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-CLIENTS = 6
-ORDERS_PER_CLIENT = 40
 
 
 class ServedProcesses(ServerProcess):
@@ -117,35 +119,10 @@ def test_a_killed_api_process_loses_no_acknowledged_order(postgres_url, clock):
         assert after_kill[0] > 0
         wait_until(lambda: len(set(server.processes()) - {first[0]}) == 2, 30, "a new serving process")
 
-        with httpx.Client(
-            base_url=server.base, timeout=30, headers={"Authorization": f"Bearer {key}"}
-        ) as http:
-            for idem, payload in unacknowledged:
-                response = http.post("/api/v1/orders", json=payload, headers={"Idempotency-Key": idem})
-                assert response.status_code == 201, response.text
-                acknowledged[idem] = response.json()["id"]
-            for idem, order_id in list(acknowledged.items())[:20]:
-                replay = http.post(
-                    "/api/v1/orders",
-                    json=request_for(*map(int, idem.split("-")[1:]))[1],
-                    headers={"Idempotency-Key": idem},
-                )
-                assert replay.json()["id"] == order_id
+        retry_what_was_not_acknowledged(server.base, key, acknowledged, unacknowledged)
     finally:
         server.stop()
-
-    application = make_application(postgres_url, clock)
-    try:
-        with application.engine.connect() as conn:
-            refs = conn.execute(select(t.orders.c.external_ref, t.orders.c.id)).all()
-            reserved = conn.execute(select(func.sum(t.stock.c.reserved))).scalar_one()
-            ordered_units = conn.execute(select(func.sum(t.order_lines.c.quantity))).scalar_one()
-    finally:
-        application.close()
-    assert len(refs) == CLIENTS * ORDERS_PER_CLIENT
-    assert len({ref for ref, _ in refs}) == len(refs)
-    assert {order_id for _, order_id in refs} == set(acknowledged.values())
-    assert reserved == ordered_units
+    assert_each_order_once(postgres_url, clock, acknowledged)
 
 
 def granted(base: str, key: str, requests: int) -> int:
