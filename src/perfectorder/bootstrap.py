@@ -174,6 +174,7 @@ def build(
         webhook_secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
         failure_costs=parse_failure_costs(settings.failure_costs, settings.failure_cost_currency),
         status_link_lifetime=timedelta(days=settings.status_link_days),
+        outbox_retention=timedelta(days=settings.outbox_retention_days),
         tracking_urls=parse_tracking_urls(settings.tracking_urls),
         return_windows=parse_return_windows(settings.return_windows),
         transit=learning_terms(

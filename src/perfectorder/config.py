@@ -119,6 +119,8 @@ class Settings:
     # Percent beyond a purchase order line's quantity that a receipt may still accept
     # (PERFECTORDER_PO_OVER_RECEIPT); past it a receipt is refused 409 over_receipt.
     po_over_receipt_percent: Decimal = Decimal(0)
+    # Days a delivered message stays in the outbox before the worker moves it to the archive.
+    outbox_retention_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_bulk_writes(self) -> Settings:
@@ -227,7 +229,15 @@ class Settings:
             po_over_receipt_percent=_percent(
                 "PO_OVER_RECEIPT", get("PO_OVER_RECEIPT", str(d.po_over_receipt_percent))
             ),
+            outbox_retention_days=_days("OUTBOX_RETENTION_DAYS", get("OUTBOX_RETENTION_DAYS", "30")),
         )
+
+
+def _days(name: str, value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise ValueError(f"PERFECTORDER_{name} is a number of days, at least 1, not {value!r}")
+    return days
 
 
 def _percent(name: str, value: str) -> Decimal:

@@ -18,7 +18,7 @@ from rich.table import Table
 from perfectorder.bootstrap import Application, build_dispatcher
 from perfectorder.cli.common import build_or_exit, console, run
 from perfectorder.config import Settings
-from perfectorder.services import delays, dispatch, promise_risk, transit, verdicts
+from perfectorder.services import delays, dispatch, housekeeping, promise_risk, transit, verdicts
 from perfectorder.services.context import ServiceContext
 
 outbox = typer.Typer(help="Messages waiting, delivered or dead.", no_args_is_help=True)
@@ -94,6 +94,11 @@ def worker(
             console.print(f"refreshed {verdicts.refresh(application.services):,} verdict(s)")
             promise_risk.train_if_due(application.services)
             promise_risk.score_open(application.services)
+            upkeep = housekeeping.keep_house(application.services)
+            console.print(
+                f"archived {upkeep.archived:,} delivered message(s); "
+                f"partitions made: {', '.join(upkeep.partitions) or 'none'}"
+            )
             return
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
         due = 0.0
@@ -110,6 +115,7 @@ def worker(
                     verdicts.refresh,
                     promise_risk.train_if_due,  # once a day
                     promise_risk.score_if_due,  # every few minutes
+                    housekeeping.keep_house,
                 ):
                     _survive(job, application)
                 due = time.monotonic() + refresh_every

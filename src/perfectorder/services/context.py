@@ -66,6 +66,9 @@ class ServiceContext:
     risk_window_days: int = 180  # settled orders placed this far back train the model
     # Percent beyond a PO line's quantity a receipt may still accept (PERFECTORDER_PO_OVER_RECEIPT).
     po_over_receipt_percent: Decimal = Decimal(0)
+    # Delivered messages older than this leave the outbox for its archive
+    # (PERFECTORDER_OUTBOX_RETENTION_DAYS).
+    outbox_retention: timedelta = timedelta(days=30)
 
 
 def run_transaction(ctx: ServiceContext, work: Callable[[UnitOfWork], T], *, read_only: bool = False) -> T:

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from perfectorder.adapters.clock import SystemClock
+from perfectorder.adapters.db.partitions import ensure_partitions
 from perfectorder.domain.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,6 +29,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        # A store just partitioned has all its rows in the default partitions: each month gets
+        # its own now, and the months ahead exist before the first order of them arrives.
+        ensure_partitions(conn, SystemClock().now())
 
 
 def head_revision() -> str | None:

@@ -82,6 +82,7 @@ stock = Table(
     CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
 )
 
+# Partitioned by month of created_at on PostgreSQL (migration 0030): the key there is (id, created_at).
 stock_movements = Table(
     "stock_movements",
     metadata,
@@ -309,6 +310,7 @@ order_holds = Table(
     Column("release_note", String(500), nullable=True),
 )
 
+# Partitioned by month of occurred_at on PostgreSQL (migration 0030): the key there is (id, occurred_at).
 order_events = Table(
     "order_events",
     metadata,
@@ -624,6 +626,42 @@ outbox_attempts = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", String(500), nullable=True),
+    Column("worker", String(100), nullable=False),
+)
+
+# Delivered messages older than the outbox retention, moved out so the queue the workers claim
+# from stays small (migration 0030; monthly partitions on PostgreSQL, where the primary keys also
+# hold created_at / attempted_at).
+outbox_archive = Table(
+    "outbox_archive",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("message_id", String(64), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("topic", String(50), nullable=False),
+    Column("order_id", Integer, nullable=True, index=True),
+    Column("subscription_id", Integer, nullable=True),
+    Column("recipient", String(500), nullable=False, server_default=""),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Column("locked_by", String(100), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("archived_at", UtcDateTime(), nullable=False),
+)
+
+outbox_attempts_archive = Table(
+    "outbox_attempts_archive",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("outbox_id", Integer, nullable=False, index=True),
     Column("attempted_at", UtcDateTime(), nullable=False),
     Column("ok", Boolean, nullable=False),
     Column("error", String(500), nullable=True),

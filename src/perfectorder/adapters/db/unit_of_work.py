@@ -30,6 +30,7 @@ from perfectorder.adapters.db.repositories.promise_risk import SqlPromiseRiskRep
 from perfectorder.adapters.db.repositories.purchasing import SqlPurchasingRepository
 from perfectorder.adapters.db.repositories.replenishment import SqlReplenishmentReads
 from perfectorder.adapters.db.repositories.stock import SqlStockRepository
+from perfectorder.adapters.db.repositories.storage import SqlStorage
 from perfectorder.adapters.db.repositories.transit import SqlTransitRepository
 from perfectorder.adapters.db.repositories.verdicts import SqlVerdictRepository
 from perfectorder.domain.errors import DeadlineExceeded, InvalidInput, Unavailable
@@ -169,6 +170,7 @@ class SqlAlchemyUnitOfWork:
         self.board = SqlBoardQueries(conn)
         self.jobs = SqlJobRepository(conn)
         self.secrets = SqlSecretRepository(conn)
+        self.storage = SqlStorage(conn)
         return self
 
     def commit(self) -> None:

@@ -25,7 +25,7 @@ from perfectorder.adapters.db.repositories.fulfilment import (
     task_record,
 )
 from perfectorder.adapters.db.repositories.orders import unmeasured_of
-from perfectorder.adapters.db.repositories.outbox import message_record
+from perfectorder.adapters.db.repositories.outbox import message_record, messages
 from perfectorder.services.verdict_ports import LineSchedule, OrderRecords
 
 o = t.orders
@@ -77,9 +77,9 @@ _LINES = (
 )
 _ISSUES = select(t.order_issues).where(t.order_issues.c.order_id.in_(_IDS)).order_by(t.order_issues.c.id)
 _EMAILS = (
-    select(t.outbox)
-    .where(t.outbox.c.order_id.in_(_IDS) & (t.outbox.c.kind == "email"))
-    .order_by(t.outbox.c.id)
+    select(messages)
+    .where(messages.c.order_id.in_(_IDS) & (messages.c.kind == "email"))
+    .order_by(messages.c.id)
 )
 _FEEDBACK = select(t.feedback).where(t.feedback.c.order_id.in_(_IDS))
 _TIMELINE = (

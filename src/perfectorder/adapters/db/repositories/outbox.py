@@ -6,13 +6,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from perfectorder.adapters.db import tables as t
 from perfectorder.adapters.db.sql import insert_or_nothing
 from perfectorder.services.outbox_ports import MessageRecord, NewMessage, Subscription
 
-ob, sub = t.outbox, t.webhook_subscriptions
+ob, sub, arc = t.outbox, t.webhook_subscriptions, t.outbox_archive
+# Every message, queued or archived: what an order was told does not change when it is archived.
+messages = union_all(select(ob), select(*(arc.c[c.name] for c in ob.c))).subquery("messages")
+# Oldest first, so a stopped archiver resumes where it was; skipped when a worker holds one.
+_ARCHIVABLE = (
+    select(ob.c.id)
+    .where((ob.c.status == "delivered") & (ob.c.created_at < bindparam("before")))
+    .order_by(ob.c.id)
+    .limit(bindparam("size"))
+)
 _ENQUEUE = insert(ob)
 # The worker's statements, built once: it runs them for every batch and every message.
 _DUE = or_(
@@ -125,16 +146,44 @@ class SqlOutboxRepository:
         self._conn.execute(update(ob).where(ob.c.id == outbox_id).values(**values))
 
     def for_order(self, order_id: int) -> list[MessageRecord]:
+        m = messages.c
         rows = self._conn.execute(
-            select(ob).where((ob.c.order_id == order_id) & (ob.c.kind != "event")).order_by(ob.c.id)
+            select(messages).where((m.order_id == order_id) & (m.kind != "event")).order_by(m.id)
         )
         return [message_record(r) for r in rows]
 
     def listing(self, *, status: str | None, limit: int) -> list[MessageRecord]:
-        stmt = select(ob).order_by(ob.c.id.desc()).limit(limit)
+        stmt = select(messages).order_by(messages.c.id.desc()).limit(limit)
         if status is not None:
-            stmt = stmt.where(ob.c.status == status)
+            stmt = stmt.where(messages.c.status == status)
         return [message_record(r) for r in self._conn.execute(stmt)]
+
+    def archive_delivered(self, *, before: datetime, at: datetime, limit: int) -> int:
+        """Moves up to `limit` messages delivered and created before `before`, with their attempts,
+        to the archive; returns how many moved."""
+        pick = (
+            _ARCHIVABLE.with_for_update(skip_locked=True)
+            if self._conn.dialect.name == "postgresql"
+            else _ARCHIVABLE
+        )
+        ids = list(self._conn.execute(pick, {"before": before, "size": limit}).scalars())
+        if not ids:
+            return 0
+        attempts = t.outbox_attempts
+        self._conn.execute(
+            insert(arc).from_select(
+                [*ob.c.keys(), "archived_at"],
+                select(*ob.c, literal(at, t.outbox_archive.c.archived_at.type)).where(ob.c.id.in_(ids)),
+            )
+        )
+        self._conn.execute(
+            insert(t.outbox_attempts_archive).from_select(
+                list(attempts.c.keys()), select(attempts).where(attempts.c.outbox_id.in_(ids))
+            )
+        )
+        self._conn.execute(delete(attempts).where(attempts.c.outbox_id.in_(ids)))
+        self._conn.execute(delete(ob).where(ob.c.id.in_(ids)))
+        return len(ids)
 
     def retry(self, outbox_id: int, *, at: datetime) -> bool:
         stmt = (
