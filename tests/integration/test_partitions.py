@@ -4,7 +4,7 @@ messages archived out of the outbox without changing what an order was told."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from perfectorder.adapters.db.engine import normalize_url
 from perfectorder.adapters.db.migrate import alembic_config, upgrade
-from perfectorder.adapters.db.partitions import partitions
+from perfectorder.adapters.db.partitions import make_partition, partitions
 from perfectorder.api.app import create_app
 from perfectorder.bootstrap import build
 from perfectorder.config import Settings
@@ -101,10 +101,10 @@ def test_two_workers_making_the_same_months_at_once_both_succeed(store, clock):
     for t in threads:
         t.join()
     assert failed == []
-    # One made them, the other waited and found them made.
-    assert sorted(made, key=len) == [(), made[0] or made[1]] and "order_events_2024_07" in (
-        made[0] or made[1]
-    )
+    # Each month made once, by one or the other, and nothing left for a third round.
+    both = [*made[0], *made[1]]
+    assert len(both) == len(set(both)) and "order_events_2024_07" in both
+    assert housekeeping.keep_house(application.services).partitions == ()
 
 
 def test_upgrading_a_store_partitions_its_rows_and_downgrading_gives_them_back(postgres_url, clock):
@@ -211,5 +211,69 @@ def test_delivered_messages_move_to_the_archive_and_the_order_still_tells_them(d
                 (sent["id"], "delivered"),
             }
             assert housekeeping.keep_house(application.services).archived == 0
+    finally:
+        application.close()
+
+
+def test_orders_are_placed_while_a_month_is_being_moved(store, clock):
+    application, client = store
+    clock.set(datetime(2025, 3, 10, tzinfo=UTC))
+    assert client.post("/api/v1/orders", json=order_payload()).status_code == 201  # a stray row
+    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))  # a month with its partition
+    placed: list[int] = []
+    with application.engine.connect() as conn, conn.begin():
+        # The move holds its locks until this transaction ends.
+        assert make_partition(conn, "order_events", date(2025, 3, 1)) == "made"
+        worker = threading.Thread(
+            target=lambda: placed.append(client.post("/api/v1/orders", json=order_payload()).status_code)
+        )
+        worker.start()
+        worker.join(timeout=10)
+        # Before 0030 dropped the events' foreign key, the attach locked orders against writes.
+        assert placed == [201]
+
+
+def test_a_detached_month_is_reported_and_does_not_stop_the_rest(store, clock):
+    application, client = store
+    clock.set(datetime(2025, 3, 10, tzinfo=UTC))
+    client.post("/api/v1/orders", json=order_payload())
+    housekeeping.keep_house(application.services)
+    with application.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE order_events DETACH PARTITION order_events_2025_03"))
+    client.post("/api/v1/orders", json=order_payload())  # lands in the default partition
+    clock.set(datetime(2025, 6, 2, tzinfo=UTC))
+
+    upkeep = housekeeping.keep_house(application.services)
+
+    assert upkeep.problems == (
+        "order_events 2025-03: order_events_2025_03 exists but is not a partition of order_events: "
+        "rows of 2025-03 stay in order_events_default until it is renamed or attached again",
+    )
+    assert "order_events_2025_08" in upkeep.partitions  # the months ahead are still made
+    upgrade(application.engine)  # and the schema upgrade still runs
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_an_outbox_emptied_by_the_archive_never_hands_out_an_archived_id(database, request, clock):
+    application = make_application(request.getfixturevalue(f"{database}_url"), clock)
+    load_sample_store(application.services)
+    try:
+        with smtp_server() as (_inbox, port):
+            client = TestClient(create_app(application=application), raise_server_exceptions=False)
+            client.headers["Authorization"] = f"Bearer {api_key(application)}"
+            client.post("/api/v1/orders", json=order_payload())
+            drain(dispatcher(application, port), clock, rounds=2)
+            clock.advance(timedelta(days=31))
+            assert housekeeping.keep_house(application.services).archived >= 1
+            with application.engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM outbox")).scalar() == 0
+            client.post("/api/v1/orders", json=order_payload())
+            drain(dispatcher(application, port), clock, rounds=2)
+            clock.advance(timedelta(days=31))
+            assert housekeeping.keep_house(application.services).archived >= 1
+        with application.engine.connect() as conn:
+            ids = conn.execute(text("SELECT id FROM outbox_archive")).scalars().all()
+            attempts = conn.execute(text("SELECT id FROM outbox_attempts_archive")).scalars().all()
+        assert len(ids) == len(set(ids)) and len(attempts) == len(set(attempts))
     finally:
         application.close()

@@ -99,6 +99,8 @@ def worker(
                 f"archived {upkeep.archived:,} delivered message(s); "
                 f"partitions made: {', '.join(upkeep.partitions) or 'none'}"
             )
+            for problem in upkeep.problems:
+                console.print(f"partition not made: {problem}", markup=False)
             return
         console.print(f"worker {dispatcher.worker} running; Ctrl-C stops it")
         due = 0.0

@@ -83,8 +83,8 @@ class OutboxRepository(Protocol):
 
     def listing(self, *, status: str | None, limit: int) -> list[MessageRecord]: ...
     def archive_delivered(self, *, before: datetime, at: datetime, limit: int) -> int:
-        """Moves up to `limit` messages delivered and created before `before` (with their delivery
-        attempts) out of the queue into the archive; returns how many."""
+        """Moves up to `limit` messages delivered before `before` (with their delivery attempts) out
+        of the queue into the archive; returns how many."""
         ...
 
     def retry(self, outbox_id: int, *, at: datetime) -> bool: ...

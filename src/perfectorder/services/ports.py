@@ -476,9 +476,14 @@ class SecretRepository(Protocol):
 
 
 class StorageRepository(Protocol):
-    def ensure_partitions(self, now: datetime) -> list[str]:
-        """Makes the partitions of this month and the next ones, and of any month that has rows
-        without one; returns those made. Nothing where the database has no partitions."""
+    def partition_plan(self, now: datetime) -> list[tuple[str, date]]:
+        """The monthly partitions to make, as (table, month): this month's and the next ones', and
+        those of months with rows that arrived without one. Empty where there are no partitions."""
+        ...
+
+    def make_partition(self, table: str, month: date) -> str:
+        """Makes one ("made"), or says "exists", "busy" (locks not free: the next round tries
+        again) or why it cannot."""
         ...
 
 

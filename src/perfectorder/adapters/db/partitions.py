@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 # table -> the column it is partitioned on
 PARTITIONED = {
@@ -23,6 +24,7 @@ PARTITIONED = {
 }
 _PARTITION = re.compile(rf"^(?:{'|'.join(PARTITIONED)})_(?:default|\d{{4}}_\d{{2}})$")
 MONTHS_AHEAD = 2
+LOCK_WAIT = "2s"
 # Two workers at a month's turn would both create it: one waits for the other instead.
 _LOCK = "SELECT pg_advisory_xact_lock(7406310712)"
 _EXISTING = text(
@@ -51,13 +53,12 @@ def partition_name(table: str, month: date) -> str:
     return f"{table}_{month:%Y_%m}"
 
 
-def ensure_partitions(conn: Connection, now: datetime, ahead: int = MONTHS_AHEAD) -> list[str]:
-    """Creates the partitions of this month, the next `ahead` ones and every month that has rows
-    in a default partition (moving those rows); returns the partitions created. Nothing on SQLite."""
+def partition_plan(conn: Connection, now: datetime, ahead: int = MONTHS_AHEAD) -> list[tuple[str, date]]:
+    """The partitions missing: this month's, the next `ahead` ones' and those of every month with
+    rows in a default partition, as (table, month). Nothing on SQLite."""
     if conn.dialect.name != "postgresql":
         return []
-    conn.execute(text(_LOCK))
-    created = []
+    missing = []
     for table, key in PARTITIONED.items():
         existing = set(conn.execute(_EXISTING, {"table": table}).scalars())
         if f"{table}_default" not in existing:
@@ -73,12 +74,55 @@ def ensure_partitions(conn: Connection, now: datetime, ahead: int = MONTHS_AHEAD
             )
         ).scalars()
         wanted.update(stray)
-        for month in sorted(wanted):
-            name = partition_name(table, month)
-            if name not in existing:
-                _create(conn, table, key, name, month)
-                created.append(name)
-    return created
+        missing += [(table, m) for m in sorted(wanted) if partition_name(table, m) not in existing]
+    return missing
+
+
+def make_partition(conn: Connection, table: str, month: date) -> str:
+    """Makes one month's partition, moving its rows out of the default partition: "made", "exists"
+    (another worker made it), "busy" (a lock was not free within LOCK_WAIT: try at the next round)
+    or why it cannot be made. Meant for a transaction of its own: the locks it takes are held to
+    the commit."""
+    name = partition_name(table, month)
+    conn.execute(text(_LOCK))
+    found = conn.execute(
+        text(
+            "SELECT c.relispartition, coalesce(p.relname, '') FROM pg_class c LEFT JOIN pg_inherits i "
+            "ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent "
+            "WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace"
+        ),
+        {"name": name},
+    ).first()
+    if found is not None:
+        if found[0] and found[1] == table:
+            return "exists"
+        # An operator detached the month (or made a table of that name): their rows are not ours
+        # to move into it, and the month's new rows wait in the default partition meanwhile.
+        return (
+            f"{name} exists but is not a partition of {table}: rows of {month:%Y-%m} stay in "
+            f"{table}_default until it is renamed or attached again"
+        )
+    savepoint = conn.begin_nested()
+    try:
+        # Waiting behind a long transaction would make every writer queue behind this one.
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+        _create(conn, table, PARTITIONED[table], name, month)
+    except DBAPIError as e:
+        savepoint.rollback()
+        if getattr(e.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            return "busy"
+        raise
+    savepoint.commit()
+    return "made"
+
+
+def ensure_partitions(conn: Connection, now: datetime, ahead: int = MONTHS_AHEAD) -> list[str]:
+    """Every partition of `partition_plan`, in the caller's transaction (the schema upgrade)."""
+    made = []
+    for table, month in partition_plan(conn, now, ahead):
+        if make_partition(conn, table, month) == "made":
+            made.append(partition_name(table, month))
+    return made
 
 
 def _create(conn: Connection, table: str, key: str, name: str, month: date) -> None:

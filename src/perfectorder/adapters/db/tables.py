@@ -315,7 +315,9 @@ order_events = Table(
     "order_events",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    # No foreign key since 0030: a partition attached to a table with one locks orders against
+    # writes; events are only written beside their order, in its transaction.
+    Column("order_id", Integer, nullable=False),
     Column("type", String(50), nullable=False),
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("actor", String(100), nullable=False),
@@ -619,6 +621,8 @@ outbox = Table(
     Column("delivered_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=True),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    # Archiving may empty it: SQLite must not hand out an archived id again (migration 0030).
+    sqlite_autoincrement=True,
 )
 
 outbox_attempts = Table(
@@ -630,6 +634,7 @@ outbox_attempts = Table(
     Column("ok", Boolean, nullable=False),
     Column("error", String(500), nullable=True),
     Column("worker", String(100), nullable=False),
+    sqlite_autoincrement=True,
 )
 
 # Delivered messages older than the outbox retention, moved out so the queue the workers claim

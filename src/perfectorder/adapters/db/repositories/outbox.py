@@ -30,7 +30,7 @@ messages = union_all(select(ob), select(*(arc.c[c.name] for c in ob.c))).subquer
 # Oldest first, so a stopped archiver resumes where it was; skipped when a worker holds one.
 _ARCHIVABLE = (
     select(ob.c.id)
-    .where((ob.c.status == "delivered") & (ob.c.created_at < bindparam("before")))
+    .where((ob.c.status == "delivered") & (ob.c.delivered_at < bindparam("before")))
     .order_by(ob.c.id)
     .limit(bindparam("size"))
 )
@@ -153,14 +153,16 @@ class SqlOutboxRepository:
         return [message_record(r) for r in rows]
 
     def listing(self, *, status: str | None, limit: int) -> list[MessageRecord]:
-        stmt = select(messages).order_by(messages.c.id.desc()).limit(limit)
+        # The archive holds delivered messages only: a look for dead or pending ones skips it.
+        source = messages if status in (None, "delivered") else ob
+        stmt = select(source).order_by(source.c.id.desc()).limit(limit)
         if status is not None:
-            stmt = stmt.where(messages.c.status == status)
+            stmt = stmt.where(source.c.status == status)
         return [message_record(r) for r in self._conn.execute(stmt)]
 
     def archive_delivered(self, *, before: datetime, at: datetime, limit: int) -> int:
-        """Moves up to `limit` messages delivered and created before `before`, with their attempts,
-        to the archive; returns how many moved."""
+        """Moves up to `limit` messages delivered before `before`, with their attempts, to the
+        archive; returns how many moved."""
         pick = (
             _ARCHIVABLE.with_for_update(skip_locked=True)
             if self._conn.dialect.name == "postgresql"

@@ -24,11 +24,10 @@ depends_on = None
 
 # table -> (partition key, indexes as (name, columns), foreign keys as (name, column, target))
 REBUILT = {
-    "order_events": (
-        "occurred_at",
-        [("ix_order_events_order_id", "order_id, id")],
-        [("fk_order_events_order_id_orders", "order_id", "orders (id)")],
-    ),
+    # No foreign key to orders any more: attaching a partition to a table with one locks orders
+    # against writes until the attach commits, which would stop order capture for every new month.
+    # Events are only ever written beside their order, in its transaction.
+    "order_events": ("occurred_at", [("ix_order_events_order_id", "order_id, id")], []),
     "stock_movements": (
         "created_at",
         [
@@ -120,11 +119,22 @@ def _keys(table: str, indexes: list[tuple[str, str]], fks: list[tuple[str, str, 
         op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({column}) REFERENCES {target}")
 
 
+EVENTS_FK = ("fk_order_events_order_id_orders", "order_id", "orders (id)")
+
+
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
         for table, (key, indexes, fks) in REBUILT.items():
             _partition(table, key, indexes, fks)
+    else:
+        with op.batch_alter_table("order_events") as batch:
+            batch.drop_constraint(EVENTS_FK[0], type_="foreignkey")
+        # Archiving may empty the outbox; a plain rowid key would then hand out the archived ids
+        # again. AUTOINCREMENT never reuses one.
+        for table in ("outbox", "outbox_attempts"):
+            with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": True}):
+                pass
     _archive_tables(postgres)
 
 
@@ -136,6 +146,8 @@ def downgrade() -> None:
     op.drop_table("outbox_attempts_archive")
     op.drop_table("outbox_archive")
     if op.get_bind().dialect.name != "postgresql":
+        with op.batch_alter_table("order_events") as batch:
+            batch.create_foreign_key(EVENTS_FK[0], "orders", ["order_id"], ["id"])
         return
     # Back to plain tables, rows and ids kept (dropping a partitioned table drops its partitions).
     for table, (_key, indexes, fks) in REBUILT.items():
@@ -145,4 +157,4 @@ def downgrade() -> None:
         op.execute(f"INSERT INTO {table} SELECT * FROM {table}_partitioned")  # noqa: S608 - fixed names
         op.execute(f"DROP TABLE {table}_partitioned")
         op.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY (id)")
-        _keys(table, indexes, fks)
+        _keys(table, indexes, [*fks, *([EVENTS_FK] if table == "order_events" else [])])
