@@ -120,7 +120,7 @@ def test_verdicts_and_rates_of_orders_that_went_right_and_wrong(application, cli
 
 
 def test_the_report_command_prints_the_same_figures_as_the_api(
-    client, application, database_url, monkeypatch
+    client, application, migrated_database_url, monkeypatch
 ):
     import json
 
@@ -133,6 +133,7 @@ def test_the_report_command_prints_the_same_figures_as_the_api(
     from perfectorder.config import Settings
     from tests.conftest import api_key
 
+    url = migrated_database_url
     for _ in range(3):
         client.post("/api/v1/orders", json=order_payload())
     client.post("/api/v1/orders/1/cancel", json={"reason": "test"})
@@ -141,11 +142,11 @@ def test_the_report_command_prints_the_same_figures_as_the_api(
     monkeypatch.setenv("PERFECTORDER_DATABASE_URL", "sqlite:///unused.db")
     result = CliRunner().invoke(
         app,
-        ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--json", "--database-url", database_url],
+        ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--json", "--database-url", url],
     )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
-    live = build(Settings(database_url=database_url))  # the command runs on the real clock: so does this API
+    live = build(Settings(database_url=url))  # the command runs on the real clock: so does this API
     with TestClient(create_app(application=live)) as http:
         http.headers["Authorization"] = f"Bearer {api_key(live)}"
         api = http.get(
@@ -166,7 +167,7 @@ def test_the_report_command_prints_the_same_figures_as_the_api(
             "--group-by",
             "channel",
             "--database-url",
-            database_url,
+            url,
         ],
     )
     assert table.exit_code == 0 and "web" in table.output
