@@ -31,8 +31,8 @@ def loopback_webhooks_application(database_url, clock):
 
 
 @pytest.fixture
-def application(database_url, clock):
-    yield from loopback_webhooks_application(database_url, clock)
+def application(migrated_database_url, clock):
+    yield from loopback_webhooks_application(migrated_database_url, clock)
 
 
 @pytest.fixture

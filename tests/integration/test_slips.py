@@ -20,8 +20,8 @@ from tests.receivers import smtp_server
 
 
 @pytest.fixture
-def application(database_url, clock):
-    yield from loopback_webhooks_application(database_url, clock)
+def application(migrated_database_url, clock):
+    yield from loopback_webhooks_application(migrated_database_url, clock)
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from tests.receivers import smtp_server
 
 
 @pytest.fixture
-def application(database_url, clock):
-    yield from loopback_webhooks_application(database_url, clock)
+def application(migrated_database_url, clock):
+    yield from loopback_webhooks_application(migrated_database_url, clock)
 
 
 @pytest.fixture
@@ -102,9 +102,11 @@ def test_the_link_in_the_email_opens_the_orders_page_and_nothing_else(client, ap
     assert customer.get(fresh).status_code == 200
 
 
-def test_customer_care_prints_a_link_and_can_revoke_them_all(client, application, monkeypatch, database_url):
+def test_customer_care_prints_a_link_and_can_revoke_them_all(
+    client, application, monkeypatch, migrated_database_url
+):
     order = client.post("/api/v1/orders", json=order_payload()).json()
-    run = command_line(monkeypatch, database_url)
+    run = command_line(monkeypatch, migrated_database_url)
     shown = run("status-links", "show", str(order["id"]))
     path = LINK.search(shown.output.replace("\n", "")).group(1)
     customer = TestClient(create_app(application=application), base_url="https://shop.example")
