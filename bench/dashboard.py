@@ -8,8 +8,12 @@ stored verdicts and daily rollups, into po_bench_metrics, which it drops at the 
 then adds what the operational pages read: 2 warehouses, 2,000 products with stock, one line per
 order, a stock-ledger row per order (turnover), the orders of the last days open in every stage
 with holds, returns for 3% of orders and feedback for 10%, a parcel with its carrier scans per
-delivered order (the carriers page, order ETAs); a verdict refresh then builds the
-loyalty projection from those purchases, as on an upgraded store. Then it starts the real server
+delivered order (the carriers page, order ETAs), each order's timeline (one to six events) and
+its e-mails (one to three, delivered, with their attempts); then what the worker would have done
+by the store's last evening (housekeeping: monthly partitions made and the loaded rows moved into
+them, e-mails delivered over 30 days before archived; skipped in a checkout from before
+partitions, so this file run there measures the store without them); a verdict refresh then builds
+the loyalty projection from those purchases, as on an upgraded store. Then it starts the real server
 (uvicorn, one process), logs in as a dashboard user, and requests each page --runs times with
 varying parameters (random calendar months, orders, customers, searches).
 
