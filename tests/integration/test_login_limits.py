@@ -65,11 +65,11 @@ def application_with(database_url: str, clock: Any, hasher: Any = None, **settin
 
 
 @pytest.fixture
-def make_app(database_url: str, clock: Any) -> Iterator[Any]:
+def make_app(migrated_database_url: str, clock: Any) -> Iterator[Any]:
     built: list[Application] = []
 
     def make(hasher: Any = None, **settings: Any) -> Application:
-        built.append(application_with(database_url, clock, hasher, **settings))
+        built.append(application_with(migrated_database_url, clock, hasher, **settings))
         return built[-1]
 
     yield make

@@ -86,15 +86,15 @@ def app(url: str, clock: SimulatedClock, resolver: Resolver, **settings: Any) ->
 
 
 @pytest.fixture
-def local(database_url, clock, resolver) -> Iterator[Application]:
+def local(migrated_database_url, clock, resolver) -> Iterator[Application]:
     """Loopback allowed, as for a receiver on the operator's own machine."""
-    yield from app(database_url, clock, resolver, webhook_allow=("127.0.0.0/8",))
+    yield from app(migrated_database_url, clock, resolver, webhook_allow=("127.0.0.0/8",))
 
 
 @pytest.fixture
-def strict(database_url, clock, resolver) -> Iterator[Application]:
+def strict(migrated_database_url, clock, resolver) -> Iterator[Application]:
     """The default: nothing but public addresses."""
-    yield from app(database_url, clock, resolver)
+    yield from app(migrated_database_url, clock, resolver)
 
 
 @pytest.fixture(scope="module")
