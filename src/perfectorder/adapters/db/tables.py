@@ -3,6 +3,8 @@ defence: the CHECKs on stock hold even if a bug in our code tried to oversell.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -10,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DefaultClause,
     Float,
     ForeignKey,
     Index,
@@ -637,41 +640,35 @@ outbox_attempts = Table(
     sqlite_autoincrement=True,
 )
 
+
 # Delivered messages older than the outbox retention, moved out so the queue the workers claim
 # from stays small (migration 0030; monthly partitions on PostgreSQL, where the primary keys also
 # hold created_at / attempted_at).
-outbox_archive = Table(
-    "outbox_archive",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("message_id", String(64), nullable=False),
-    Column("kind", String(10), nullable=False),
-    Column("topic", String(50), nullable=False),
-    Column("order_id", Integer, nullable=True, index=True),
-    Column("subscription_id", Integer, nullable=True),
-    Column("recipient", String(500), nullable=False, server_default=""),
-    Column("payload", JSON, nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", UtcDateTime(), nullable=False),
-    Column("locked_until", UtcDateTime(), nullable=True),
-    Column("locked_by", String(100), nullable=True),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("delivered_at", UtcDateTime(), nullable=True),
-    Column("last_error", String(500), nullable=True),
-    Column("archived_at", UtcDateTime(), nullable=False),
-)
+def _text_default(column: Column[Any]) -> str | None:
+    default = column.server_default
+    return default.arg if isinstance(default, DefaultClause) and isinstance(default.arg, str) else None
 
-outbox_attempts_archive = Table(
-    "outbox_attempts_archive",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("outbox_id", Integer, nullable=False, index=True),
-    Column("attempted_at", UtcDateTime(), nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("error", String(500), nullable=True),
-    Column("worker", String(100), nullable=False),
-)
+
+def _archive_of(table: Table, *extra: Column[Any]) -> Table:
+    """`table`'s columns without its foreign keys and unique keys: an archived row is never queued
+    again, and what it referred to may be gone."""
+    columns = [
+        Column(
+            c.name,
+            c.type,
+            primary_key=c.primary_key,
+            autoincrement=False,
+            nullable=c.nullable,
+            index=c.index,
+            server_default=_text_default(c),
+        )
+        for c in table.c
+    ]
+    return Table(f"{table.name}_archive", metadata, *columns, *extra)
+
+
+outbox_archive = _archive_of(outbox, Column("archived_at", UtcDateTime(), nullable=False))
+outbox_attempts_archive = _archive_of(outbox_attempts)
 
 webhook_subscriptions = Table(
     "webhook_subscriptions",
