@@ -40,8 +40,8 @@ def _add_user(name: str):
     return lambda uow: uow.access.add_user(name, "not-a-hash", "admin", START)
 
 
-def test_a_committed_change_carries_its_audit_row(database_url, clock):
-    application = make_application(database_url, clock)
+def test_a_committed_change_carries_its_audit_row(migrated_database_url, clock):
+    application = make_application(migrated_database_url, clock)
     call = Call(describe=_entry)
     token = current_call.set(call)
     try:
@@ -55,8 +55,8 @@ def test_a_committed_change_carries_its_audit_row(database_url, clock):
     application.close()
 
 
-def test_a_change_that_fails_leaves_no_audit_row(database_url, clock):
-    application = make_application(database_url, clock)
+def test_a_change_that_fails_leaves_no_audit_row(migrated_database_url, clock):
+    application = make_application(migrated_database_url, clock)
     call = Call(describe=_entry)
     token = current_call.set(call)
 
@@ -73,8 +73,8 @@ def test_a_change_that_fails_leaves_no_audit_row(database_url, clock):
     application.close()
 
 
-def test_a_call_past_its_deadline_neither_starts_nor_commits(database_url, clock):
-    application = make_application(database_url, clock)
+def test_a_call_past_its_deadline_neither_starts_nor_commits(migrated_database_url, clock):
+    application = make_application(migrated_database_url, clock)
     call = Call(describe=_entry, deadline=time.monotonic() - 0.1, timeout=2)
     token = current_call.set(call)
     try:
@@ -116,9 +116,11 @@ def test_the_writer_gate_gives_up_at_the_deadline_and_keeps_its_queue_fair():
 
 
 @pytest.mark.postgres
-def test_refusals_recorded_during_an_outage_are_written_when_the_database_returns(postgres_url, clock):
-    application = make_application(postgres_url, clock)
-    parts = urlsplit(postgres_url)
+def test_refusals_recorded_during_an_outage_are_written_when_the_database_returns(
+    migrated_postgres_url, clock
+):
+    application = make_application(migrated_postgres_url, clock)
+    parts = urlsplit(migrated_postgres_url)
     proxy = CuttableProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     through = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
     engine = create_engine(normalize_url(through), connect_args={"connect_timeout": 2}, pool_pre_ping=True)

@@ -52,9 +52,9 @@ def _at(day: date) -> datetime:
 
 
 @pytest.fixture
-def store(database_url):
+def store(migrated_database_url):
     clock = SimulatedClock(_at(SCENARIO.start))
-    application = make_application(database_url, clock)
+    application = make_application(migrated_database_url, clock)
     simulate(application, clock, SCENARIO)
     clock.advance(timedelta(days=3))  # still April
     verdicts.refresh(application.services)

@@ -74,10 +74,10 @@ def expected_from_raw_csv(path: Path) -> dict[str, float]:
     }
 
 
-def test_the_olist_orders_file_measures_as_the_raw_file_says(sqlite_url):
+def test_the_olist_orders_file_measures_as_the_raw_file_says(migrated_sqlite_url):
     path = olist_file()
     raw = expected_from_raw_csv(path)
-    application = make_application(sqlite_url, SimulatedClock(LATER))
+    application = make_application(migrated_sqlite_url, SimulatedClock(LATER))
     try:
         rules = mapping_from_dict(csv_files.read_toml(MAPPING))
         result = import_history(
@@ -161,8 +161,8 @@ def write(tmp_path: Path, newline: str, *, bom: bool) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def cli(database_url, monkeypatch):
-    return command_line(monkeypatch, database_url)
+def cli(migrated_database_url, monkeypatch):
+    return command_line(monkeypatch, migrated_database_url)
 
 
 def row(output: str, label: str) -> int:
@@ -174,7 +174,7 @@ def row(output: str, label: str) -> int:
 
 @pytest.mark.parametrize(("newline", "bom"), [("\n", False), ("\r\n", True), ("\r", True)])
 def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
-    cli, database_url, tmp_path, newline, bom
+    cli, migrated_database_url, tmp_path, newline, bom
 ):
     data, mapping = write(tmp_path, newline, bom=bom)
     first = cli("import", "history", str(data), "--mapping", str(mapping))
@@ -195,7 +195,7 @@ def test_awkward_files_import_with_rejects_and_a_second_run_adds_nothing(
     assert row(second.output, "already imported") == 3 and row(second.output, "orders imported") == 0
     assert row(second.output, "orders judged (Perfect Order)") == 0
 
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
         kpis, _ = verdicts.kpi_report(application.services, *EVERYTHING)
@@ -233,9 +233,11 @@ def stored_orders(application):
 
 
 @pytest.mark.postgres
-def test_an_import_on_postgresql_leaves_the_planner_knowing_the_new_table_sizes(postgres_url, tmp_path):
+def test_an_import_on_postgresql_leaves_the_planner_knowing_the_new_table_sizes(
+    migrated_postgres_url, tmp_path
+):
     # Without it, judging a large import ran on empty-table statistics: sequential scans throughout.
-    application = make_application(postgres_url, SimulatedClock(LATER))
+    application = make_application(migrated_postgres_url, SimulatedClock(LATER))
     data, mapping_file = write(tmp_path, "\n", bom=False)
     try:
         rules = mapping_from_dict(csv_files.read_toml(mapping_file))
@@ -282,7 +284,7 @@ def test_a_file_without_a_mapped_column_is_refused_before_anything_is_written(cl
 
 @pytest.mark.parametrize("bad_row", [0, 1, 2])
 def test_an_order_with_a_rejected_row_is_imported_whole_after_the_row_is_corrected(
-    cli, database_url, tmp_path, bad_row
+    cli, migrated_database_url, tmp_path, bad_row
 ):
     lines = [
         "B-1;1;2025-03-01 10:00:00;02-Mar-25;04/03/2025;05-Mar-25;Done;C1;MUG;2;9.50;Air;",
@@ -315,7 +317,7 @@ def test_an_order_with_a_rejected_row_is_imported_whole_after_the_row_is_correct
     second = cli("import", "history", str(data), "--mapping", str(mapping))
     assert second.exit_code == 0, second.output
     assert row(second.output, "orders imported") == 1 and row(second.output, "already imported") == 1
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         orders = stored_orders(application)
     finally:
@@ -422,7 +424,7 @@ FALLBACK_ROWS = [
 
 
 def test_a_field_takes_the_first_of_its_columns_with_a_date_and_dates_before_the_order_are_missing(
-    cli, database_url, tmp_path
+    cli, migrated_database_url, tmp_path
 ):
     data, mapping = tmp_path / "fallbacks.csv", tmp_path / "fallbacks.toml"
     data.write_text("\n".join(FALLBACK_ROWS) + "\n")
@@ -431,7 +433,7 @@ def test_a_field_takes_the_first_of_its_columns_with_a_date_and_dates_before_the
     assert result.exit_code == 0, result.output
     assert row(result.output, "orders imported") == 3 and row(result.output, "rows rejected") == 0
     assert row(result.output, "dates before their order, read as missing") == 1
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         orders = stored_orders(application)
         on_time = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"].components[
@@ -446,7 +448,7 @@ def test_a_field_takes_the_first_of_its_columns_with_a_date_and_dates_before_the
 
 
 def test_an_order_delivered_at_an_unknown_time_is_judged_complete_and_not_measured_on_time(
-    cli, database_url, tmp_path
+    cli, migrated_database_url, tmp_path
 ):
     rows = [
         # Delivered, says the file, with a ship date and a promise but no delivery date.
@@ -458,7 +460,7 @@ def test_an_order_delivered_at_an_unknown_time_is_judged_complete_and_not_measur
     mapping.write_text(MAPPING_TEXT)
     data.write_text("\n".join([HEADER, *rows]) + "\n")
     assert cli("import", "history", str(data), "--mapping", str(mapping)).exit_code == 0
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         report = verdicts.perfect_order_report(application.services, *EVERYTHING)["all"]
         kpis, _ = verdicts.kpi_report(application.services, *EVERYTHING)
@@ -472,7 +474,9 @@ def test_an_order_delivered_at_an_unknown_time_is_judged_complete_and_not_measur
     assert kpis.lead_time_hours.count == 0 and kpis.otif_lines_rate is None
 
 
-def test_files_that_cannot_be_read_as_given_stop_with_a_message_and_exit_2(cli, database_url, tmp_path):
+def test_files_that_cannot_be_read_as_given_stop_with_a_message_and_exit_2(
+    cli, migrated_database_url, tmp_path
+):
     data, mapping = write(tmp_path, "\n", bom=False)
     # A quote opened and never closed: the rest of the file would be one cell of one row.
     lines = [HEADER, ROWS[0], ROWS[1].replace(";Air;", ';"Air;'), *ROWS[2:]]
@@ -502,7 +506,7 @@ def test_files_that_cannot_be_read_as_given_stop_with_a_message_and_exit_2(cli, 
 
 
 def test_an_order_time_from_a_spreadsheets_zero_date_is_refused_or_taken_from_the_next_column(
-    cli, database_url, tmp_path
+    cli, migrated_database_url, tmp_path
 ):
     data, mapping = tmp_path / "zero.csv", tmp_path / "zero.toml"
     mapping.write_text(FALLBACK_MAPPING.replace('missing_patterns = ["N/A.*", "1899-12-30.*"]', ""))
@@ -524,7 +528,7 @@ def test_an_order_time_from_a_spreadsheets_zero_date_is_refused_or_taken_from_th
     assert [(r["order_ref"], r["code"], r["column"]) for r in rejects] == [
         ("Z-1", "implausible_date", "Ordered")
     ]
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         assert stored_orders(application)["Z-2"].placed_at.year == 2025
     finally:

@@ -58,8 +58,8 @@ def test_each_order_is_placed_or_rejected_with_its_code_and_a_rerun_places_nothi
 
 
 @pytest.fixture
-def cli(database_url, monkeypatch):
-    return command_line(monkeypatch, database_url, seed=True)
+def cli(migrated_database_url, monkeypatch):
+    return command_line(monkeypatch, migrated_database_url, seed=True)
 
 
 def test_the_command_writes_a_reject_file_and_a_summary(cli, tmp_path):

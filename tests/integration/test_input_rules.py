@@ -78,8 +78,8 @@ def test_a_requested_delivery_date_beyond_the_horizon_is_refused(client, applica
     assert row_counts(application) == before
 
 
-def test_the_horizon_is_a_setting(sqlite_url, clock):
-    application = make_application(sqlite_url, clock, max_promise_days=30)
+def test_the_horizon_is_a_setting(migrated_sqlite_url, clock):
+    application = make_application(migrated_sqlite_url, clock, max_promise_days=30)
     load_sample_store(application.services)
     try:
         from fastapi.testclient import TestClient
@@ -233,8 +233,10 @@ def test_imported_rows_with_a_bad_country_email_or_control_character_are_rejecte
     assert all(r.message for r in result.rejects)
 
 
-def test_reject_file_cells_a_spreadsheet_would_run_are_neutralised(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
+def test_reject_file_cells_a_spreadsheet_would_run_are_neutralised(
+    migrated_database_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", migrated_database_url)
     runner = CliRunner()
     assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(cli_app, ["demo", "seed"]).exit_code == 0
@@ -267,9 +269,9 @@ def test_reject_file_cells_a_spreadsheet_would_run_are_neutralised(database_url,
 
 
 def test_a_control_character_in_a_command_line_reason_is_refused_before_the_database(
-    database_url, monkeypatch
+    migrated_database_url, monkeypatch
 ):
-    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", database_url)
+    monkeypatch.setenv("PERFECTORDER_DATABASE_URL", migrated_database_url)
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()
     assert runner.invoke(cli_app, ["db", "upgrade"]).exit_code == 0

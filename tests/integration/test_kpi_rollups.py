@@ -55,8 +55,8 @@ def _simulated(url):
     return application, clock
 
 
-def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(database_url):
-    application, clock = _simulated(database_url)
+def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(migrated_database_url):
+    application, clock = _simulated(migrated_database_url)
     try:
         # Every order judged again: the refresh subtracts what each added before and adds it anew.
         with application.services.uow() as uow:
@@ -91,8 +91,8 @@ def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(database_url)
     assert asdict(behaviour) == pytest.approx(asdict(customer_behaviour(facts)), rel=1e-12)
 
 
-def test_the_kpi_report_reads_no_per_order_row(database_url):
-    application, _ = _simulated(database_url)
+def test_the_kpi_report_reads_no_per_order_row(migrated_database_url):
+    application, _ = _simulated(migrated_database_url)
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):

@@ -47,8 +47,8 @@ HEADER = "Shipment,Line,Booked,Planned,Arrived,Item,Status{extra}"
 
 
 @pytest.fixture
-def cli(database_url, monkeypatch):
-    return command_line(monkeypatch, database_url, columns=220)
+def cli(migrated_database_url, monkeypatch):
+    return command_line(monkeypatch, migrated_database_url, columns=220)
 
 
 def load(cli, tmp_path, rows, *, window: bool = False, defaults: str = "") -> None:
@@ -74,7 +74,9 @@ def on_time(figures: dict) -> tuple[int, int, int, int]:
     return c["evaluated"], c["failed"], figures["lines_evaluated"], figures["lines_late"]
 
 
-def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(cli, database_url, tmp_path):
+def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(
+    cli, migrated_database_url, tmp_path
+):
     load(
         cli,
         tmp_path,
@@ -90,7 +92,7 @@ def test_an_order_is_on_time_only_when_every_line_arrived_by_its_own_promise(cli
     figures = report(cli)
     # Judged on the first row alone, S-1 was on time (its first line's promise and delivery).
     assert on_time(figures) == (2, 1, 4, 1)
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         late = next(f for f, v in verdicts.verdicts_between(application.services, *EVERYTHING) if v.failures)
         verdict = verdicts.order_verdict(application.services, late.order_id)
@@ -140,16 +142,16 @@ WINDOWS = [
 ]
 
 
-def test_arriving_before_a_delivery_window_opens_fails_on_time(cli, database_url, tmp_path):
+def test_arriving_before_a_delivery_window_opens_fails_on_time(cli, migrated_database_url, tmp_path):
     load(cli, tmp_path, WINDOWS, window=True)
     assert on_time(report(cli)) == (3, 1, 3, 1)
     assert on_time(report(cli, "--on-time-basis", "time")) == (3, 2, 3, 2)
     assert on_time(report(cli, "--on-time-basis", "time", "--grace-minutes", "60")) == (3, 1, 3, 1)
-    assert on_time_failure_codes(database_url) == {"early_delivery"}
+    assert on_time_failure_codes(migrated_database_url) == {"early_delivery"}
 
 
-def on_time_failure_codes(database_url: str) -> set[str]:
-    application = make_application(database_url, SimulatedClock(LATER))
+def on_time_failure_codes(url: str) -> set[str]:
+    application = make_application(url, SimulatedClock(LATER))
     try:
         judged = verdicts.verdicts_between(application.services, *EVERYTHING)
         return {f.code for _, v in judged for f in v.failures if f.component == "on_time"}
@@ -171,9 +173,9 @@ def test_a_window_that_closes_before_it_opens_is_rejected(cli, tmp_path):
     assert "invalid_window" in rejects
 
 
-def test_the_api_and_the_dashboard_take_the_basis_and_grace(database_url, tmp_path, cli):
+def test_the_api_and_the_dashboard_take_the_basis_and_grace(migrated_database_url, tmp_path, cli):
     load(cli, tmp_path, TRUCKING)
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         with TestClient(create_app(application=application), raise_server_exceptions=False) as client:
             client.headers["Authorization"] = f"Bearer {api_key(application)}"
@@ -207,9 +209,11 @@ def test_the_api_and_the_dashboard_take_the_basis_and_grace(database_url, tmp_pa
         application.close()
 
 
-def test_a_reports_basis_judges_the_same_orders_as_the_services_settings(cli, database_url, tmp_path):
+def test_a_reports_basis_judges_the_same_orders_as_the_services_settings(
+    cli, migrated_database_url, tmp_path
+):
     load(cli, tmp_path, TRUCKING)
-    application = make_application(database_url, SimulatedClock(LATER))
+    application = make_application(migrated_database_url, SimulatedClock(LATER))
     try:
         by_time = verdicts.perfect_order_report(
             application.services, *EVERYTHING, settings=Settings(basis=OnTimeBasis.TIME, grace_minutes=30)
@@ -260,10 +264,10 @@ def test_a_live_orders_terms_are_its_customers_fixed_when_placed(application, cl
     assert by_date.components["on_time"] is False
 
 
-def test_a_channels_default_terms_come_from_the_settings(sqlite_url, clock):
+def test_a_channels_default_terms_come_from_the_settings(migrated_sqlite_url, clock):
     from perfectorder.sample_data import load_sample_store
 
-    application = make_application(sqlite_url, clock, on_time_terms="web=time:90, phone=date")
+    application = make_application(migrated_sqlite_url, clock, on_time_terms="web=time:90, phone=date")
     load_sample_store(application.services)
     try:
         with TestClient(create_app(application=application), raise_server_exceptions=False) as http:
