@@ -144,6 +144,39 @@ def migrated_database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@contextmanager
+def migrated_database(request: pytest.FixtureRequest, kind: str) -> Iterator[str]:
+    """A migrated database of `kind` ("sqlite" or "postgres") for a fixture of any scope, such as
+    a store simulated once for a whole module; dropped when the fixture ends."""
+    if kind == "sqlite":
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("store")
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), folder / "store.db")
+        yield f"sqlite:///{folder / 'store.db'}"
+        return
+    server, template = (
+        request.getfixturevalue("postgres_server"),
+        request.getfixturevalue("postgres_template"),
+    )
+    with _postgres_database(server, template=template) as url:
+        yield url
+
+
+@contextmanager
+def database_copy(url: str) -> Iterator[str]:
+    """A copy of the database at `url`, for a test that changes a store other tests read too;
+    dropped afterwards. Nothing may be connected to `url` meanwhile (PostgreSQL refuses to copy a
+    database in use, and a SQLite file with an open connection may hold its latest writes aside)."""
+    if url.startswith("sqlite"):
+        source = Path(url.removeprefix("sqlite:///"))
+        assert not source.with_name(source.name + "-wal").exists(), f"{source} is still open"
+        copy = source.with_name(f"copy-{uuid.uuid4().hex[:12]}.db")
+        shutil.copyfile(source, copy)
+        yield f"sqlite:///{copy}"
+        return
+    with _postgres_database(POSTGRES_ADMIN_URL, template=url.rsplit("/", 1)[1]) as copied:
+        yield copied
+
+
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(START)

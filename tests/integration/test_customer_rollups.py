@@ -28,7 +28,7 @@ from perfectorder.services.orders import cancel_order
 from perfectorder.services.placing import place_order
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import Carrier, Scenario
-from tests.conftest import make_application
+from tests.conftest import database_copy, make_application, migrated_database
 
 # Across the end of March, with few customers who come back often: most of them buy several times
 # in each month, so their counts move through several buckets.
@@ -51,17 +51,32 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def simulated(request):
+    """The history, simulated once per database; the moment it was left at."""
+    with migrated_database(request, request.param) as url:
+        clock = SimulatedClock(_at(SCENARIO.start))
+        application = make_application(url, clock)
+        try:
+            simulate(application, clock, SCENARIO)
+            clock.advance(timedelta(days=3))  # still April
+            verdicts.refresh(application.services)
+        finally:
+            application.close()
+        yield url, clock.now()
+
+
 @pytest.fixture
-def store(migrated_database_url):
-    clock = SimulatedClock(_at(SCENARIO.start))
-    application = make_application(migrated_database_url, clock)
-    simulate(application, clock, SCENARIO)
-    clock.advance(timedelta(days=3))  # still April
-    verdicts.refresh(application.services)
-    try:
-        yield application, clock
-    finally:
-        application.close()
+def store(simulated):
+    """A copy of the simulated history of our own: the tests place, cancel and judge again."""
+    url, now = simulated
+    with database_copy(url) as copy:
+        clock = SimulatedClock(now)
+        application = make_application(copy, clock)
+        try:
+            yield application, clock
+        finally:
+            application.close()
 
 
 def stored_histograms(application) -> dict[tuple[date, int], int]:
