@@ -15,7 +15,7 @@ from perfectorder.metrics.quantiles import RELATIVE_ERROR, SMALLEST
 from perfectorder.services import verdicts
 from perfectorder.simulation.runner import simulate
 from perfectorder.simulation.scenario import Carrier, Scenario
-from tests.conftest import make_application
+from tests.conftest import database_copy, make_application, migrated_database
 
 SCENARIO = Scenario(
     name="kpis",
@@ -46,17 +46,32 @@ def flat(value, prefix=""):
     return {prefix.rstrip("."): value}
 
 
-def _simulated(url):
-    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(url, clock)
-    simulate(application, clock, SCENARIO)
-    clock.advance(timedelta(days=10))
-    verdicts.refresh(application.services)
-    return application, clock
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def simulated(request):
+    """The store, simulated once per database; the moment it was left at."""
+    with migrated_database(request, request.param) as url:
+        clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+        application = make_application(url, clock)
+        try:
+            simulate(application, clock, SCENARIO)
+            clock.advance(timedelta(days=10))
+            verdicts.refresh(application.services)
+        finally:
+            application.close()
+        yield url, clock.now()
 
 
-def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(migrated_database_url):
-    application, clock = _simulated(migrated_database_url)
+@pytest.fixture
+def store(simulated):
+    """A copy of the simulated store of our own: one test judges every order again."""
+    url, now = simulated
+    with database_copy(url) as copy:
+        clock = SimulatedClock(now)
+        yield make_application(copy, clock), clock
+
+
+def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(store):
+    application, clock = store
     try:
         # Every order judged again: the refresh subtracts what each added before and adds it anew.
         with application.services.uow() as uow:
@@ -91,8 +106,8 @@ def test_the_kpi_report_from_rollups_equals_the_kpis_of_the_orders(migrated_data
     assert asdict(behaviour) == pytest.approx(asdict(customer_behaviour(facts)), rel=1e-12)
 
 
-def test_the_kpi_report_reads_no_per_order_row(migrated_database_url):
-    application, _ = _simulated(migrated_database_url)
+def test_the_kpi_report_reads_no_per_order_row(store):
+    application, _ = store
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
