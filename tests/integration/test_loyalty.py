@@ -42,12 +42,23 @@ LOYAL = Scenario(
 )
 
 
+# The report below measures the first ten days' orders and the comebacks they cause. After those
+# days no new customer arrives (a "peak" of no orders): the comebacks still do, so the run holds the
+# same measured orders as the whole scenario in a third of the orders and time.
+MEASURED_DAYS = 10
+ONLY_COMEBACKS_AFTER = {
+    "peak_day": MEASURED_DAYS,
+    "peak_days": LOYAL.days - MEASURED_DAYS,
+    "peak_factor": 0.0,
+}
+
+
 @pytest.mark.parametrize("factor", [0.6, 1.0])
-def test_the_repeat_rate_ratio_recovers_the_injected_factor(tmp_path, factor):
+def test_the_repeat_rate_ratio_recovers_the_injected_factor(migrated_sqlite_url, factor):
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(f"sqlite:///{tmp_path / 'loyal.db'}", clock)
+    application = make_application(migrated_sqlite_url, clock)
     try:
-        simulate(application, clock, replace(LOYAL, imperfect_factor=factor))
+        simulate(application, clock, replace(LOYAL, imperfect_factor=factor, **ONLY_COMEBACKS_AFTER))
         verdicts.refresh(application.services)
         access.create_user(
             application.services, application.passwords, username="lou", password=PASSWORD, role=Role.ANALYST
