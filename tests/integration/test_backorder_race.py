@@ -56,8 +56,8 @@ def waiting(application) -> dict[int, int]:
         )
 
 
-def test_racing_receipts_never_give_one_unit_to_two_orders(postgres_url, clock):
-    application = make_application(postgres_url, clock)
+def test_racing_receipts_never_give_one_unit_to_two_orders(migrated_postgres_url, clock):
+    application = make_application(migrated_postgres_url, clock)
     try:
         ctx = application.services
         load_sample_store(ctx)

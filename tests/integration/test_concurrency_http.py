@@ -93,7 +93,7 @@ def one_lantern() -> dict:
     ],
 )
 def test_concurrent_clients_never_oversell(request, clock, backend, clients, units):
-    url = request.getfixturevalue("postgres_url" if backend == "postgres" else "sqlite_url")
+    url = request.getfixturevalue("migrated_postgres_url" if backend == "postgres" else "migrated_sqlite_url")
     key = prepare(url, clock, units=units)
     with running_server(url) as base:
         responses = order_concurrently(base, key, [one_lantern() for _ in range(clients)])
@@ -109,7 +109,7 @@ def test_concurrent_clients_never_oversell(request, clock, backend, clients, uni
 
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 def test_twenty_concurrent_requests_with_one_key_create_one_order(request, clock, backend):
-    url = request.getfixturevalue("postgres_url" if backend == "postgres" else "sqlite_url")
+    url = request.getfixturevalue("migrated_postgres_url" if backend == "postgres" else "migrated_sqlite_url")
     key = prepare(url, clock, units=100)
     payload = one_lantern()
     with running_server(url) as base:

@@ -30,9 +30,11 @@ def request_for(client: int, n: int) -> tuple[str, dict]:
     return f"crash-{client}-{n}", payload
 
 
-def test_orders_acknowledged_before_a_kill_exist_once_and_retries_create_no_duplicates(postgres_url, clock):
-    key = prepare(postgres_url, clock, units=100_000)
-    server = ServerProcess(postgres_url)
+def test_orders_acknowledged_before_a_kill_exist_once_and_retries_create_no_duplicates(
+    migrated_postgres_url, clock
+):
+    key = prepare(migrated_postgres_url, clock, units=100_000)
+    server = ServerProcess(migrated_postgres_url)
     acknowledged: dict[str, int] = {}
     unacknowledged: list[tuple[str, dict]] = []
     lock = threading.Lock()
@@ -73,7 +75,7 @@ def test_orders_acknowledged_before_a_kill_exist_once_and_retries_create_no_dupl
         retry_what_was_not_acknowledged(server.base, key, acknowledged, unacknowledged)
     finally:
         server.stop()
-    assert_each_order_once(postgres_url, clock, acknowledged)
+    assert_each_order_once(migrated_postgres_url, clock, acknowledged)
 
 
 def retry_what_was_not_acknowledged(

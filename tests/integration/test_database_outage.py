@@ -99,13 +99,15 @@ class Load:
         assert audited[201] <= len(stored)
 
 
-def test_an_outage_answers_503_with_retry_after_and_loses_no_acknowledged_order(postgres_url, clock):
-    key = prepare(postgres_url, clock, units=100_000)
-    parts = urlsplit(postgres_url)
+def test_an_outage_answers_503_with_retry_after_and_loses_no_acknowledged_order(migrated_postgres_url, clock):
+    key = prepare(migrated_postgres_url, clock, units=100_000)
+    parts = urlsplit(migrated_postgres_url)
     proxy = CuttableProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     load = Load()
     try:
-        with running_server(_through(postgres_url, proxy.port), PERFECTORDER_DB_CONNECT_TIMEOUT="2") as base:
+        with running_server(
+            _through(migrated_postgres_url, proxy.port), PERFECTORDER_DB_CONNECT_TIMEOUT="2"
+        ) as base:
             threads = load.start(base, key)
             time.sleep(1.5)
             proxy.cut()
@@ -118,21 +120,21 @@ def test_an_outage_answers_503_with_retry_after_and_loses_no_acknowledged_order(
     finally:
         proxy.close()
     assert outage_checked.status_code == 503 and recovered.status_code == 200
-    load.check(postgres_url)
+    load.check(migrated_postgres_url)
 
 
-def test_a_frozen_database_is_answered_503_within_the_request_timeout(postgres_url, clock):
+def test_a_frozen_database_is_answered_503_within_the_request_timeout(migrated_postgres_url, clock):
     """The database's processes stop (connections open, nothing answers) for longer than the
     request timeout: callers get 503 in bounded time, /readyz answers within 2 s, and work that
     timed out is not applied when the database wakes up."""
-    key = prepare(postgres_url, clock, units=100_000)
-    parts = urlsplit(postgres_url)
+    key = prepare(migrated_postgres_url, clock, units=100_000)
+    parts = urlsplit(migrated_postgres_url)
     proxy = CuttableProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     load = Load()
     timeout = 2.0
     try:
         with running_server(
-            _through(postgres_url, proxy.port), PERFECTORDER_REQUEST_TIMEOUT=str(timeout)
+            _through(migrated_postgres_url, proxy.port), PERFECTORDER_REQUEST_TIMEOUT=str(timeout)
         ) as base:
             threads = load.start(base, key)
             time.sleep(1.5)
@@ -154,12 +156,12 @@ def test_a_frozen_database_is_answered_503_within_the_request_timeout(postgres_u
     assert during and all(a[0] == 503 for a in during)
     # Every answer, the ones caught by the freeze included, came within the timeout and a margin.
     assert max(a[4] for a in load.answers) < timeout + 1.5, max(a[4] for a in load.answers)
-    load.check(postgres_url)
+    load.check(migrated_postgres_url)
 
 
-def test_a_dashboard_page_during_an_outage_is_a_503_not_the_login_page(postgres_url, clock):
-    prepare(postgres_url, clock, units=10)
-    application = make_application(postgres_url, clock)
+def test_a_dashboard_page_during_an_outage_is_a_503_not_the_login_page(migrated_postgres_url, clock):
+    prepare(migrated_postgres_url, clock, units=10)
+    application = make_application(migrated_postgres_url, clock)
     access.create_user(
         application.services,
         application.passwords,
@@ -168,12 +170,12 @@ def test_a_dashboard_page_during_an_outage_is_a_503_not_the_login_page(postgres_
         role=Role.OPERATOR,
     )
     application.close()
-    parts = urlsplit(postgres_url)
+    parts = urlsplit(migrated_postgres_url)
     proxy = CuttableProxy((parts.hostname or "127.0.0.1", parts.port or 5432))
     try:
         with (
             running_server(
-                _through(postgres_url, proxy.port),
+                _through(migrated_postgres_url, proxy.port),
                 PERFECTORDER_DB_CONNECT_TIMEOUT="2",
                 PERFECTORDER_COOKIE_SECURE="false",
             ) as base,

@@ -158,15 +158,17 @@ def queue_orders_and_messages(application: Application, receiver: Receiver, url:
         conn.execute(update(t.outbox).values(next_attempt_at=datetime.now(UTC)))
 
 
-def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(postgres_url, clock):
-    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
+def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_flight(
+    migrated_postgres_url, clock
+):
+    application = make_application(migrated_postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     receiver = Receiver(delay_seconds=0.02)
     try:
         with smtp_server() as (inbox, smtp_port), webhook_receiver(receiver) as url:
             queue_orders_and_messages(application, receiver, url)
             assert statuses(application) == {"pending": ORDERS * 6}
 
-            with worker_process(postgres_url, smtp_port, "doomed") as doomed:
+            with worker_process(migrated_postgres_url, smtp_port, "doomed") as doomed:
                 wait_for(
                     lambda: not doomed.alive() or receiver.requests >= KILL_AFTER_WEBHOOKS,
                     seconds=60,
@@ -190,7 +192,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_what_was_in_fl
                     .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
                 )
 
-            with worker_process(postgres_url, smtp_port, "restarted") as restarted:
+            with worker_process(migrated_postgres_url, smtp_port, "restarted") as restarted:
                 wait_for(lambda: drained(application, restarted), seconds=90, what="the outbox to drain")
             emails_received = [str(m["Message-ID"]) for m in inbox.messages]
 
@@ -221,8 +223,8 @@ def dispatcher(application: Application, name: str, *, batch: int) -> Dispatcher
     )
 
 
-def test_two_dispatchers_on_postgresql_never_send_the_same_message_at_once(postgres_url, clock):
-    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
+def test_two_dispatchers_on_postgresql_never_send_the_same_message_at_once(migrated_postgres_url, clock):
+    application = make_application(migrated_postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     secret = new_secret()
     receiver = Receiver(secret=secret, delay_seconds=0.01)
     try:
@@ -265,8 +267,8 @@ def test_two_dispatchers_on_postgresql_never_send_the_same_message_at_once(postg
         application.close()
 
 
-def test_an_event_fanned_out_again_after_a_crash_does_not_kill_the_worker(postgres_url, clock):
-    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
+def test_an_event_fanned_out_again_after_a_crash_does_not_kill_the_worker(migrated_postgres_url, clock):
+    application = make_application(migrated_postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     try:
         dispatch.subscribe(
             application.services, url="http://127.0.0.1:9/hooks", event_types=["*"], secret=new_secret()

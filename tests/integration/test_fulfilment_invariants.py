@@ -168,7 +168,9 @@ class FulfilmentMachine(RuleBasedStateMachine):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def machine_application(request: pytest.FixtureRequest) -> Iterator[Application]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    url = request.getfixturevalue(
+        "migrated_sqlite_url" if request.param == "sqlite" else "migrated_postgres_url"
+    )
     application = make_application(url, SimulatedClock(START))
     load_sample_store(application.services)
     try:

@@ -192,9 +192,9 @@ THREADS = 12
 
 
 @pytest.mark.postgres
-def test_receipts_racing_on_one_po_never_pass_ordered_plus_the_allowance(postgres_url, clock):
+def test_receipts_racing_on_one_po_never_pass_ordered_plus_the_allowance(migrated_postgres_url, clock):
     """Twelve clients at once, 3 units each, on a line of 20 with 10 % allowance (22): seven fit."""
-    application = make_application(postgres_url, clock, po_over_receipt_percent=Decimal(10))
+    application = make_application(migrated_postgres_url, clock, po_over_receipt_percent=Decimal(10))
     try:
         load_sample_store(application.services)
         ctx = application.services

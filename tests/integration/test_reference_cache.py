@@ -22,11 +22,11 @@ def reference(application):
 
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_a_change_made_elsewhere_reaches_every_cache_within_a_second(request, tmp_path, clock, database):
+def test_a_change_made_elsewhere_reaches_every_cache_within_a_second(request, clock, database):
     url = (
-        request.getfixturevalue("postgres_url")
+        request.getfixturevalue("migrated_postgres_url")
         if database == "postgres"
-        else f"sqlite:///{tmp_path / 'r.db'}"
+        else request.getfixturevalue("migrated_sqlite_url")
     )
     one, other = make_application(url, clock), make_application(url, clock)
     try:

@@ -78,9 +78,9 @@ def wait_until(condition, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_a_killed_api_process_loses_no_acknowledged_order(postgres_url, clock):
-    key = prepare(postgres_url, clock, units=100_000)
-    server = ServedProcesses(postgres_url, workers=2)
+def test_a_killed_api_process_loses_no_acknowledged_order(migrated_postgres_url, clock):
+    key = prepare(migrated_postgres_url, clock, units=100_000)
+    server = ServedProcesses(migrated_postgres_url, workers=2)
     acknowledged: dict[str, int] = {}
     unacknowledged: list[tuple[str, dict]] = []
     lock = threading.Lock()
@@ -122,7 +122,7 @@ def test_a_killed_api_process_loses_no_acknowledged_order(postgres_url, clock):
         retry_what_was_not_acknowledged(server.base, key, acknowledged, unacknowledged)
     finally:
         server.stop()
-    assert_each_order_once(postgres_url, clock, acknowledged)
+    assert_each_order_once(migrated_postgres_url, clock, acknowledged)
 
 
 def granted(base: str, key: str, requests: int) -> int:
@@ -138,18 +138,18 @@ def granted(base: str, key: str, requests: int) -> int:
     return codes.count(200)
 
 
-def test_two_processes_share_one_rate_limit_through_redis(postgres_url, clock, redis_url):  # noqa: F811
-    key = prepare(postgres_url, clock, units=10)
+def test_two_processes_share_one_rate_limit_through_redis(migrated_postgres_url, clock, redis_url):  # noqa: F811
+    key = prepare(migrated_postgres_url, clock, units=10)
     limits = {"PERFECTORDER_RATE_LIMIT_PER_SECOND": "0.2", "PERFECTORDER_RATE_LIMIT_BURST": "10"}
     # Without Redis each process grants the burst by itself: the control shows both took requests.
-    alone = ServedProcesses(postgres_url, workers=2, **limits)
+    alone = ServedProcesses(migrated_postgres_url, workers=2, **limits)
     try:
         alone.start()
         wait_until(lambda: len(alone.processes()) == 2, 30, "two serving processes")
         assert granted(alone.base, key, 60) > 10
     finally:
         alone.stop()
-    shared = ServedProcesses(postgres_url, workers=2, PERFECTORDER_REDIS_URL=REDIS_URL, **limits)
+    shared = ServedProcesses(migrated_postgres_url, workers=2, PERFECTORDER_REDIS_URL=REDIS_URL, **limits)
     try:
         shared.start()
         wait_until(lambda: len(shared.processes()) == 2, 30, "two serving processes")
@@ -158,12 +158,12 @@ def test_two_processes_share_one_rate_limit_through_redis(postgres_url, clock, r
         shared.stop()
 
 
-def test_a_revoked_key_stops_working_in_every_process_within_its_delay(postgres_url, clock):
-    prepare(postgres_url, clock, units=10)
-    application = make_application(postgres_url, clock)
+def test_a_revoked_key_stops_working_in_every_process_within_its_delay(migrated_postgres_url, clock):
+    prepare(migrated_postgres_url, clock, units=10)
+    application = make_application(migrated_postgres_url, clock)
     try:
         issued = access.create_api_key(application.services, name="leaked", role=Role.ADMIN)
-        server = ServedProcesses(postgres_url, workers=2)
+        server = ServedProcesses(migrated_postgres_url, workers=2)
         try:
             server.start()
             wait_until(lambda: len(server.processes()) == 2, 30, "two serving processes")

@@ -121,7 +121,9 @@ class StockMachine(RuleBasedStateMachine):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def machine_application(request: pytest.FixtureRequest) -> Iterator[Application]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    url = request.getfixturevalue(
+        "migrated_sqlite_url" if request.param == "sqlite" else "migrated_postgres_url"
+    )
     clock = SimulatedClock(START)
     application = make_application(url, clock)
     load_sample_store(application.services)
@@ -250,9 +252,9 @@ class ConcurrentStockMachine(StockMachine):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_stock_invariants_hold_when_changes_to_one_order_interleave(postgres_url: str) -> None:
+def test_stock_invariants_hold_when_changes_to_one_order_interleave(migrated_postgres_url: str) -> None:
     clock = SimulatedClock(START)
-    application = make_application(postgres_url, clock)
+    application = make_application(migrated_postgres_url, clock)
     load_sample_store(application.services)
     for sku in SKUS[:3]:
         # Plenty on the shelf: orders reserve rather than backorder, so releases really race.

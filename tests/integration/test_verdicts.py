@@ -187,13 +187,13 @@ def test_inventory_turnover_and_days_of_supply_come_from_the_stock_ledger(client
 
 
 @pytest.mark.postgres
-def test_a_change_queued_while_a_refresher_holds_the_order_is_judged_again(postgres_url, clock):
+def test_a_change_queued_while_a_refresher_holds_the_order_is_judged_again(migrated_postgres_url, clock):
     # A refresher judges what it read, then dequeues. A change committed meanwhile must leave the
     # order queued: on PostgreSQL the queueing once did nothing when the row existed, so the
     # refresher's dequeue dropped the change and the stored verdict stayed stale.
     import threading
 
-    application = make_application(postgres_url, clock)
+    application = make_application(migrated_postgres_url, clock)
     try:
         with application.services.uow() as uow:
             uow.verdicts.enqueue([41], at=clock.now())

@@ -44,14 +44,14 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def test_a_killed_worker_process_is_started_again_and_no_message_is_lost(postgres_url, clock):
-    application = make_application(postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
+def test_a_killed_worker_process_is_started_again_and_no_message_is_lost(migrated_postgres_url, clock):
+    application = make_application(migrated_postgres_url, clock, webhook_allow=LOCAL_RECEIVERS)
     receiver = Receiver(delay_seconds=0.02)
     try:
         with smtp_server() as (inbox, smtp_port), webhook_receiver(receiver) as url:
             queue_orders_and_messages(application, receiver, url)
 
-            pool = WorkerProcess(postgres_url, smtp_port, "pool", extra=("--processes", "2"))
+            pool = WorkerProcess(migrated_postgres_url, smtp_port, "pool", extra=("--processes", "2"))
             try:
                 wait_for(
                     lambda: len(children(pool._process.pid)) == 2, seconds=30, what="two worker processes"
@@ -125,10 +125,10 @@ def test_a_bad_setting_stops_the_supervisor_before_any_worker_starts(postgres_ur
     assert "worker processes" not in done.stdout  # none was started
 
 
-def test_workers_do_not_outlive_a_killed_supervisor(postgres_url, clock):
-    application = make_application(postgres_url, clock)  # the schema
+def test_workers_do_not_outlive_a_killed_supervisor(migrated_postgres_url, clock):
+    application = make_application(migrated_postgres_url, clock)  # the schema
     application.close()
-    pool = WorkerProcess(postgres_url, 9, "orphans", extra=("--processes", "2"))
+    pool = WorkerProcess(migrated_postgres_url, 9, "orphans", extra=("--processes", "2"))
     try:
         wait_for(lambda: len(children(pool._process.pid)) == 2, seconds=30, what="two worker processes")
         workers = children(pool._process.pid)
