@@ -80,8 +80,8 @@ def _postgres_database(server: str, template: str | None = None) -> Iterator[str
         _drop_database(server, url)
 
 
-class _CopiesMadeAhead:
-    """Copies of the migrated template, each made (and dropped) while a test runs: CREATE DATABASE
+class CopiesMadeAhead:
+    """Copies of a template database, each made (and dropped) while a test runs: CREATE DATABASE
     writes the whole copy through the write-ahead log and waits for the disk (0.1 to 0.7 s here),
     time the test's own Python can use meanwhile."""
 
@@ -163,8 +163,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_copies(postgres_server: str, postgres_template: str) -> Iterator[_CopiesMadeAhead]:
-    copies = _CopiesMadeAhead(postgres_server, postgres_template)
+def postgres_copies(postgres_server: str, postgres_template: str) -> Iterator[CopiesMadeAhead]:
+    copies = CopiesMadeAhead(postgres_server, postgres_template)
     try:
         yield copies
     finally:
@@ -172,7 +172,7 @@ def postgres_copies(postgres_server: str, postgres_template: str) -> Iterator[_C
 
 
 @pytest.fixture
-def migrated_postgres_url(postgres_copies: _CopiesMadeAhead) -> Iterator[str]:
+def migrated_postgres_url(postgres_copies: CopiesMadeAhead) -> Iterator[str]:
     """A database of our own at the latest migration, dropped afterwards."""
     url = postgres_copies.take()
     try:

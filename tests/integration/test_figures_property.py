@@ -12,10 +12,8 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
@@ -32,7 +30,7 @@ from perfectorder.metrics.rates import improvements, rates
 from perfectorder.sample_data import PRODUCTS, load_sample_store
 from perfectorder.services import verdicts
 from perfectorder.services.dispatch import Dispatcher, DispatchPolicy
-from tests.conftest import START, api_key, make_application
+from tests.conftest import START, CopiesMadeAhead, api_key, make_application, migrated_database
 from tests.factories import order_payload
 from tests.integration.test_metric_definitions import OutageMailer
 
@@ -125,38 +123,28 @@ def _sample_store(url: str) -> None:
 def fresh_database(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A factory of fresh copies of the migrated sample store, one per hypothesis example, each
     dropped after it: migrating and loading once keeps a hundred-odd examples within CI's patience."""
-    if request.param == "sqlite":
-        with TemporaryDirectory() as tmp:
-            template = Path(tmp) / "template.db"
-            _sample_store(f"sqlite:///{template}")
+    with migrated_database(request, request.param) as template_url:
+        _sample_store(template_url)
+        if request.param == "sqlite":
+            template = Path(template_url.removeprefix("sqlite:///"))
 
             def copy() -> tuple[str, Any]:
-                path = Path(tmp) / f"{uuid.uuid4().hex}.db"
+                path = template.with_name(f"{uuid.uuid4().hex}.db")
                 shutil.copyfile(template, path)
                 return f"sqlite:///{path}", path.unlink
 
             yield copy
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    base = server.rsplit("/", 1)[0]
+            return
+        copies = CopiesMadeAhead(request.getfixturevalue("postgres_server"), template_url.rsplit("/", 1)[1])
+        try:
 
-    def admin(statement: str) -> None:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(statement)
+            def create() -> tuple[str, Any]:
+                url = copies.take()
+                return url, lambda: copies.give_back(url)
 
-    template = f"po_test_{uuid.uuid4().hex[:12]}"
-    admin(f'CREATE DATABASE "{template}"')
-    try:
-        _sample_store(f"{base}/{template}")
-
-        def create() -> tuple[str, Any]:
-            name = f"po_test_{uuid.uuid4().hex[:12]}"
-            admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            return f"{base}/{name}", lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        yield create
-    finally:
-        admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            yield create
+        finally:
+            copies.close()
 
 
 class Store:
