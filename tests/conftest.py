@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -81,32 +82,34 @@ def _postgres_database(server: str, template: str | None = None) -> Iterator[str
 
 
 class CopiesMadeAhead:
-    """Copies of a template database, each made (and dropped) while a test runs: CREATE DATABASE
-    writes the whole copy through the write-ahead log and waits for the disk (0.1 to 0.7 s here),
-    time the test's own Python can use meanwhile."""
+    """Copies of a template database, made (and dropped) in the background while tests run:
+    CREATE DATABASE writes the whole copy through the write-ahead log (0.05 to 0.7 s here), time
+    the tests' own Python can use meanwhile. Two are made at once, for tests quicker than one copy:
+    the dashboard's PostgreSQL half took 27-36 s with one made ahead, 18-30 s with two or more."""
 
-    def __init__(self, server: str, template: str) -> None:
+    def __init__(self, server: str, template: str, *, ahead: int = 2) -> None:
         self._server, self._template = server, template
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database-copies")
-        self._next = self._worker.submit(_create_database, server, template)
+        self._workers = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="database-copies")
+        self._ready = deque(self._workers.submit(_create_database, server, template) for _ in range(ahead))
         self._drops: list[Future[None]] = []
 
     def take(self) -> str:
-        url = self._next.result()
-        self._next = self._worker.submit(_create_database, self._server, self._template)
+        url = self._ready.popleft().result()
+        self._ready.append(self._workers.submit(_create_database, self._server, self._template))
         return url
 
     def give_back(self, url: str) -> None:
-        self._drops.append(self._worker.submit(_drop_database, self._server, url))
-        # A failed drop is reported by the next test that takes a copy, not lost.
+        self._drops.append(self._workers.submit(_drop_database, self._server, url))
+        # A failed drop is reported by the next test that gives one back, not lost.
         for dropped in [d for d in self._drops if d.done()]:
             self._drops.remove(dropped)
             dropped.result()
 
     def close(self) -> None:
-        self._worker.shutdown(wait=True)
-        if self._next.exception() is None:
-            _drop_database(self._server, self._next.result())
+        self._workers.shutdown(wait=True)
+        for made in self._ready:
+            if made.exception() is None:
+                _drop_database(self._server, made.result())
         for dropped in self._drops:
             dropped.result()
 
