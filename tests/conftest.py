@@ -27,6 +27,7 @@ from perfectorder.config import Settings
 from perfectorder.domain.access import Role
 from perfectorder.sample_data import load_sample_store
 from perfectorder.services import access
+from perfectorder.services.ports import PasswordHasher
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PERFECTORDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -256,9 +257,11 @@ def command_line(
     return run
 
 
-def make_application(url: str, clock: SimulatedClock, **overrides: object) -> Application:
+def make_application(
+    url: str, clock: SimulatedClock, *, passwords: PasswordHasher | None = None, **overrides: object
+) -> Application:
     settings = Settings(database_url=url, **overrides)  # type: ignore[arg-type]
-    application = build(settings, clock=clock)
+    application = build(settings, clock=clock, passwords=passwords)
     upgrade(application.engine)
     return application
 

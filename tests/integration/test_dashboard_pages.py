@@ -10,10 +10,13 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from perfectorder.adapters.passwords import Argon2PasswordHasher
 from perfectorder.api.app import create_app
 from perfectorder.domain.access import Role
+from perfectorder.sample_data import load_sample_store
 from perfectorder.services import access, jobs, verdicts
 from perfectorder.services.ports import JobProgress
+from tests.conftest import make_application
 from tests.factories import order_payload
 from tests.integration.test_communication import ship_one
 from tests.integration.test_verdicts import deliver
@@ -28,6 +31,23 @@ def _login(application, username: str, role: Role) -> TestClient:
     http = TestClient(create_app(application=application), base_url="https://testserver")
     assert http.post("/login", data={"username": username, "password": PASSWORD}).status_code == 200
     return http
+
+
+@pytest.fixture
+def application(migrated_database_url, clock):
+    """The sample store, its passwords hashed by argon2 at its cheapest: these tests are about the
+    pages behind the login, and a user's hash and login at full strength cost 0.3 s a test (the
+    login's own tests, test_sessions, hash at full strength)."""
+    application = make_application(
+        migrated_database_url,
+        clock,
+        passwords=Argon2PasswordHasher(time_cost=1, memory_kib=64, parallelism=1),
+    )
+    load_sample_store(application.services)
+    try:
+        yield application
+    finally:
+        application.close()
 
 
 @pytest.fixture
