@@ -25,15 +25,17 @@ from tests.conftest import api_key, command_line, make_application
 
 START = date(2026, 3, 2)
 PASSWORD = "correct horse battery"
+# Sized for 550-650 settled orders to learn from: at two thirds of the first size (30 a day
+# against a capacity of 31) the model's Brier score still halves the rules' for seeds 1 to 6.
 STORE = Scenario(
     name="risky",
     seed=5,
     start=START,
     days=36,
-    orders_per_day=30,
+    orders_per_day=20,
     products=40,
     customers=3000,
-    pick_capacity=31,
+    pick_capacity=21,
     peak_day=14,
     peak_days=8,
     peak_factor=1.7,
