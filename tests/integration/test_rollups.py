@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -91,9 +92,10 @@ def apply(http: TestClient, application, clock: SimulatedClock, ids: list[int], 
         ("later", 0, 6),
     ]
 )
-def test_incremental_rollups_equal_a_rebuild_and_the_order_by_order_report(actions):
+def test_incremental_rollups_equal_a_rebuild_and_the_order_by_order_report(sqlite_template, actions):
     clock = SimulatedClock(START)
     with TemporaryDirectory() as tmp:
+        shutil.copyfile(sqlite_template, Path(tmp) / "po.db")  # migrated once, for every example
         application = make_application(f"sqlite:///{Path(tmp) / 'po.db'}", clock)
         try:
             load_sample_store(application.services)
