@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,12 @@ INJECTED = Scenario(
 )
 
 
+def migrated(template: Path, folder: Path, name: str) -> str:
+    """A copy of the session's migrated SQLite file (sqlite_template) at `folder / name`."""
+    shutil.copyfile(template, folder / name)
+    return f"sqlite:///{folder / name}"
+
+
 def within(observed_failures: int, n: int, p: float) -> bool:
     """Inside p ± 4 binomial standard deviations: a correct engine falls outside about once in
     16,000 runs; a bug that drops or doubles a failure kind falls outside almost always."""
@@ -51,9 +58,9 @@ def within(observed_failures: int, n: int, p: float) -> bool:
     return abs(observed_failures / n - p) <= 4 * sd
 
 
-def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path):
+def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path, sqlite_template):
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
+    application = make_application(migrated(sqlite_template, tmp_path, "sim.db"), clock)
     try:
         summary = simulate(application, clock, INJECTED)
         verdicts.refresh(application.services)  # as `perfectorder simulate` does at its end
@@ -78,7 +85,7 @@ def test_the_engine_recovers_the_failure_rates_the_simulation_injected(tmp_path)
     )
 
 
-def test_simulated_losses_fail_complete_and_are_reshipped(tmp_path):
+def test_simulated_losses_fail_complete_and_are_reshipped(tmp_path, sqlite_template):
     scenario = replace(
         INJECTED,
         name="losses",
@@ -89,7 +96,7 @@ def test_simulated_losses_fail_complete_and_are_reshipped(tmp_path):
         carriers=(Carrier("DHL", "standard", 1.0, (1,), loss=0.08),),
     )
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
+    application = make_application(migrated(sqlite_template, tmp_path, "sim.db"), clock)
     try:
         summary = simulate(application, clock, scenario)
         clock.advance(timedelta(days=60))  # every verdict final
@@ -110,9 +117,11 @@ def test_simulated_losses_fail_complete_and_are_reshipped(tmp_path):
 TINY = Scenario(name="tiny", seed=5, start=START, days=3, orders_per_day=25, products=15, customers=60)
 
 
-def report_json(tmp_path: Path, name: str, scenario: Scenario, live: Live | None = None) -> bytes:
+def report_json(
+    tmp_path: Path, template: Path, name: str, scenario: Scenario, live: Live | None = None
+) -> bytes:
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(f"sqlite:///{tmp_path / name}", clock)
+    application = make_application(migrated(template, tmp_path, name), clock)
     try:
         simulate(application, clock, scenario, live=live)
         verdicts.refresh(application.services)  # as `perfectorder simulate` does at its end
@@ -133,13 +142,13 @@ def report_json(tmp_path: Path, name: str, scenario: Scenario, live: Live | None
     return json.dumps(body, sort_keys=True, default=str).encode()
 
 
-def test_the_same_seed_gives_a_byte_identical_report_and_another_seed_does_not(tmp_path):
-    first = report_json(tmp_path, "a.db", TINY)
-    assert first == report_json(tmp_path, "b.db", TINY)
-    assert first != report_json(tmp_path, "c.db", replace(TINY, seed=6))
+def test_the_same_seed_gives_a_byte_identical_report_and_another_seed_does_not(tmp_path, sqlite_template):
+    first = report_json(tmp_path, sqlite_template, "a.db", TINY)
+    assert first == report_json(tmp_path, sqlite_template, "b.db", TINY)
+    assert first != report_json(tmp_path, sqlite_template, "c.db", replace(TINY, seed=6))
 
 
-def test_a_live_run_is_ready_after_its_first_days_and_ends_with_the_same_store(tmp_path):
+def test_a_live_run_is_ready_after_its_first_days_and_ends_with_the_same_store(tmp_path, sqlite_template):
     # The demo serves once the first weeks are stored and judged, while the rest is simulated
     # behind the server: the first days must be judged by then, the progress said as it goes, and
     # judging on the way must not change the final figures.
@@ -156,7 +165,7 @@ def test_a_live_run_is_ready_after_its_first_days_and_ends_with_the_same_store(t
         "Simulation 'tiny'", ready_days=3, judge_every_days=2, on_ready=ready, wall=lambda: next(wall)
     )
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(f"sqlite:///{tmp_path / 'live.db'}", clock)
+    application = make_application(migrated(sqlite_template, tmp_path, "live.db"), clock)
     holder["app"] = application
     try:
         summary = simulate(application, clock, scenario, live=live)
@@ -170,8 +179,8 @@ def test_a_live_run_is_ready_after_its_first_days_and_ends_with_the_same_store(t
     assert last_judged == START + timedelta(days=2)
     assert [(j.name, j.done, j.total, j.unit) for j in running] == [("Simulation 'tiny'", 3, 6, "days")]  # type: ignore[attr-defined]
     assert summary.judged >= summary.orders and stored == (START, START + timedelta(days=5))
-    assert report_json(tmp_path, "plain.db", scenario) == report_json(
-        tmp_path, "live2.db", scenario, Live("again", ready_days=3, judge_every_days=2)
+    assert report_json(tmp_path, sqlite_template, "plain.db", scenario) == report_json(
+        tmp_path, sqlite_template, "live2.db", scenario, Live("again", ready_days=3, judge_every_days=2)
     )
 
 
@@ -292,12 +301,12 @@ def test_made_to_order_items_ship_after_they_are_made(tmp_path, monkeypatch):
     assert min(gaps) >= timedelta(days=3), min(gaps)
 
 
-def test_simulated_customers_use_their_status_page(tmp_path):
+def test_simulated_customers_use_their_status_page(tmp_path, sqlite_template):
     scenario = replace(
         TINY, days=6, self_cancel=0.2, self_service=1.0, feedback=0.5, return_changed_mind=0.3, seed=9
     )
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    url = f"sqlite:///{tmp_path / 'self.db'}"
+    url = migrated(sqlite_template, tmp_path, "self.db")
     application = make_application(url, clock)
     try:
         summary = simulate(application, clock, scenario)
@@ -313,7 +322,9 @@ def test_simulated_customers_use_their_status_page(tmp_path):
     assert summary.self_service == sum(by_type.values())
 
 
-def test_a_tracking_carrier_scans_daily_with_its_estimates_and_some_parcels_go_silent(tmp_path):
+def test_a_tracking_carrier_scans_daily_with_its_estimates_and_some_parcels_go_silent(
+    tmp_path, sqlite_template
+):
     carrier = Carrier(
         "DHL",
         "standard",
@@ -327,7 +338,7 @@ def test_a_tracking_carrier_scans_daily_with_its_estimates_and_some_parcels_go_s
     )
     scenario = replace(INJECTED, name="tracking", days=4, orders_per_day=25, carriers=(carrier,))
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
-    application = make_application(f"sqlite:///{tmp_path / 'sim.db'}", clock)
+    application = make_application(migrated(sqlite_template, tmp_path, "sim.db"), clock)
     try:
         simulate(application, clock, scenario)
         with application.engine.connect() as conn:
