@@ -112,12 +112,8 @@ def figures(scores):
 
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_the_scorecard_equals_the_api_the_page_and_a_parcel_by_parcel_count(request, tmp_path, database):
-    url = (
-        request.getfixturevalue("postgres_url")
-        if database == "postgres"
-        else f"sqlite:///{tmp_path / 'c.db'}"
-    )
+def test_the_scorecard_equals_the_api_the_page_and_a_parcel_by_parcel_count(request, database):
+    url = request.getfixturevalue(f"migrated_{database}_url")
     clock = SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC))
     application = make_application(url, clock)
     try:

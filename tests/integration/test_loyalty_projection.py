@@ -65,14 +65,8 @@ def assert_agrees_with_the_definition(application, clock):
 
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_the_kept_projection_agrees_with_the_definition_and_a_rebuild_gives_the_same(
-    request, tmp_path, database
-):
-    url = (
-        f"sqlite:///{tmp_path / 'kept.db'}"
-        if database == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_the_kept_projection_agrees_with_the_definition_and_a_rebuild_gives_the_same(request, database):
+    url = request.getfixturevalue(f"migrated_{database}_url")
     clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
     application = make_application(url, clock)
     try:
@@ -109,9 +103,11 @@ def stored_projection(application):
 
 
 @pytest.mark.postgres
-def test_two_refreshers_judging_orders_of_one_customer_at_once_leave_the_projection_right(postgres_url):
+def test_two_refreshers_judging_orders_of_one_customer_at_once_leave_the_projection_right(
+    migrated_postgres_url,
+):
     clock = SimulatedClock(datetime(2026, 11, 20, 9, tzinfo=UTC))
-    application = make_application(postgres_url, clock)
+    application = make_application(migrated_postgres_url, clock)
     try:
         load_sample_store(application.services)
         verdicts.refresh(application.services)
