@@ -9,7 +9,6 @@ partition, and the next `ensure_partitions` moves it into a partition of its own
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, text
@@ -31,14 +30,6 @@ _EXISTING = text(
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
     "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :table"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionInfo:
-    table: str
-    name: str
-    month: date | None  # None: the default partition
-    rows: int
 
 
 def month_start(day: date) -> date:
@@ -143,26 +134,6 @@ def _create(conn: Connection, table: str, key: str, name: str, month: date) -> N
     )
     conn.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({start}) TO ({end})"))
     conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_month"))
-
-
-def partitions(conn: Connection) -> list[PartitionInfo]:
-    """Each partitioned table's partitions with their (estimated) rows; empty on SQLite."""
-    if conn.dialect.name != "postgresql":
-        return []
-    rows = conn.execute(
-        text(
-            "SELECT p.relname, c.relname, greatest(c.reltuples, 0)::bigint FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
-            "WHERE p.relname = ANY(:tables) ORDER BY p.relname, c.relname"
-        ),
-        {"tables": list(PARTITIONED)},
-    )
-    found = []
-    for table, name, estimate in rows:
-        suffix = name.removeprefix(f"{table}_")
-        month = None if suffix == "default" else date(int(suffix[:4]), int(suffix[5:7]), 1)
-        found.append(PartitionInfo(table, name, month, estimate))
-    return found
 
 
 def is_partition(table_name: str) -> bool:
