@@ -52,8 +52,10 @@ def worker(
     """Send queued emails and webhooks (at least once, retried with backoff), scan for orders that
     can no longer keep their promise, learn the lanes' transit times and train the promise-risk
     model once a day, score the open orders every few minutes, and refresh the
-    verdicts and rollups the reports read: a report shows a change after the next refresh. Several
-    workers may run side by side on PostgreSQL."""
+    verdicts and rollups the reports read: a report shows a change after the next refresh. It also
+    makes the coming months' partitions (PostgreSQL) and moves messages delivered more than
+    PERFECTORDER_OUTBOX_RETENTION_DAYS ago to the archive. Several workers may run side by side on
+    PostgreSQL."""
     if processes > 1:
         base = name or f"{socket.gethostname()}:{os.getpid()}"
         _supervise(
